@@ -1,0 +1,20 @@
+//! Per-head classification metrics.
+//!
+//! Every number here has one definition, written in `docs/metrics.md` and
+//! checked by the tests beside the code against hand-computed values. The
+//! definitions follow scikit-learn's where it has one, so numbers can be
+//! cross-checked outside the tool. This crate knows nothing about torch: it
+//! takes class probabilities as plain `f64`s.
+
+mod auroc;
+mod calibration;
+mod classes;
+mod head;
+
+pub use auroc::macro_auroc_ovr;
+pub use calibration::{expected_calibration_error, ECE_BINS};
+pub use classes::{ClassCounts, Confusion};
+pub use head::{exact_match, HeadMetrics, HeadPredictions, InvalidPredictions};
+
+/// The name under which metrics over all heads together are reported.
+pub const JOINT: &str = "joint";

@@ -1,0 +1,324 @@
+//! The typed schema of a sweep file. Every table rejects unknown keys, so a
+//! misspelt setting is an error rather than a silently ignored line.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Task names that would collide with metric heads or sections.
+pub const RESERVED_NAMES: &[&str] = &["joint", "model", "train", "data", "sweep"];
+
+/// The whole file before grid expansion.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Document {
+    pub sweep: SweepSection,
+    pub data: DataConfig,
+    pub tasks: Vec<TaskConfig>,
+    #[serde(default)]
+    pub model: ModelConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub grid: Option<toml::Table>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSection {
+    pub name: String,
+    /// Each grid point runs once per seed: the seed fixes initial weights,
+    /// batch order and dropout masks.
+    #[serde(default = "default_seeds")]
+    pub seeds: Vec<u64>,
+}
+
+fn default_seeds() -> Vec<u64> {
+    vec![0]
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Generate data in memory instead of reading files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<SyntheticConfig>,
+    /// Feature matrix: CSV/TSV (optionally .gz), first column the sample id,
+    /// or a 2-D NumPy .npy with `ids`. Relative to the sweep file's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<PathBuf>,
+    /// One sample id per line, in the row order of an .npy matrix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<PathBuf>,
+    /// Sample sheet: CSV/TSV with an id column and label columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<PathBuf>,
+    /// The sample sheet's id column; its first column when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_column: Option<String>,
+    /// Fixes the generated data and the split.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub split: Split,
+    /// k-fold cross-validation instead of a train/val/test split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folds: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticConfig {
+    pub preset: Preset,
+    pub samples: usize,
+    pub features: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Preset {
+    Methylation,
+    Genotypes,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    pub train: f64,
+    pub val: f64,
+    pub test: f64,
+}
+
+impl Default for Split {
+    fn default() -> Self {
+        Split { train: 0.7, val: 0.15, test: 0.15 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskConfig {
+    pub name: String,
+    /// The sample-sheet column; the task's name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    /// n+1 increasing edges give n classes [e_i, e_{i+1}), the last closed.
+    /// Without bins the column's distinct values, sorted, are the classes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bins: Option<Vec<f64>>,
+    /// This task's weight w_t in the summed loss.
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+impl TaskConfig {
+    pub fn column(&self) -> &str {
+        self.column.as_deref().unwrap_or(&self.name)
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Architecture {
+    /// Shared layers → one Linear over every class of every task.
+    MultiLabel,
+    /// Shared trunk → one tower per task → its Linear.
+    MultiHead,
+    /// An independent network per task: the no-sharing baseline.
+    Separate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Relu,
+    Gelu,
+    Tanh,
+    Silu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dtype {
+    F32,
+    F64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    #[serde(default = "default_architecture")]
+    pub architecture: Architecture,
+    /// Widths of the shared dense layers.
+    #[serde(default = "default_trunk")]
+    pub trunk: Vec<usize>,
+    /// Dense layers in each head before its output layer.
+    #[serde(default)]
+    pub head_depth: usize,
+    #[serde(default = "default_head_width")]
+    pub head_width: usize,
+    #[serde(default = "default_dropout")]
+    pub dropout: f64,
+    #[serde(default = "default_activation")]
+    pub activation: Activation,
+    #[serde(default = "default_dtype")]
+    pub dtype: Dtype,
+}
+
+fn default_architecture() -> Architecture {
+    Architecture::MultiHead
+}
+fn default_trunk() -> Vec<usize> {
+    vec![256, 128]
+}
+fn default_head_width() -> usize {
+    64
+}
+fn default_dropout() -> f64 {
+    0.1
+}
+fn default_activation() -> Activation {
+    Activation::Relu
+}
+fn default_dtype() -> Dtype {
+    Dtype::F32
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            architecture: default_architecture(),
+            trunk: default_trunk(),
+            head_depth: 0,
+            head_width: default_head_width(),
+            dropout: default_dropout(),
+            activation: default_activation(),
+            dtype: default_dtype(),
+        }
+    }
+}
+
+/// Loss definitions: docs/losses.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Sigmoid on every output, the mean BCE over all outputs of all heads.
+    Bce,
+    /// Per task the mean BCE over its outputs, then Σ_t w_t·L_t.
+    BceTask,
+    /// Softmax cross-entropy per head, then Σ_t w_t·L_t.
+    Ce,
+}
+
+impl Loss {
+    /// Whether the heads' outputs go through a sigmoid (else a softmax).
+    pub fn is_sigmoid(self) -> bool {
+        matches!(self, Loss::Bce | Loss::BceTask)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Optimizer {
+    Adam,
+    Adamw,
+    Sgd,
+}
+
+/// The validation quantity that picks the best epoch and stops training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Monitor {
+    /// The training loss evaluated on the validation split (lower is better).
+    ValLoss,
+    /// Mean over heads of validation balanced accuracy (higher is better).
+    ValBalancedAccuracy,
+    /// Validation joint exact match (higher is better).
+    ValExactMatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    #[serde(default = "default_loss")]
+    pub loss: Loss,
+    #[serde(default = "default_optimizer")]
+    pub optimizer: Optimizer,
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// SGD momentum; ignored by Adam and AdamW.
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Epochs without improvement of `monitor` before training stops; the
+    /// best epoch's weights are kept. 0 turns early stopping off: all epochs
+    /// run and the last epoch's weights are kept.
+    #[serde(default = "default_patience")]
+    pub patience: usize,
+    #[serde(default = "default_monitor")]
+    pub monitor: Monitor,
+}
+
+fn default_loss() -> Loss {
+    Loss::Ce
+}
+fn default_optimizer() -> Optimizer {
+    Optimizer::Adam
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_epochs() -> usize {
+    40
+}
+fn default_batch_size() -> usize {
+    128
+}
+fn default_patience() -> usize {
+    10
+}
+fn default_monitor() -> Monitor {
+    Monitor::ValLoss
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            loss: default_loss(),
+            optimizer: default_optimizer(),
+            lr: default_lr(),
+            weight_decay: 0.0,
+            momentum: default_momentum(),
+            epochs: default_epochs(),
+            batch_size: default_batch_size(),
+            patience: default_patience(),
+            monitor: default_monitor(),
+        }
+    }
+}
+
+/// One fully resolved run: a grid point's settings and one seed. Data paths
+/// are absolute.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunConfig {
+    pub sweep: String,
+    pub seed: u64,
+    pub data: DataConfig,
+    pub tasks: Vec<TaskConfig>,
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+}

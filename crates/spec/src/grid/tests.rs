@@ -1,0 +1,167 @@
+use super::*;
+use crate::config::{Architecture, Loss};
+
+const BASE: &str = r#"[sweep]
+name = "t"
+seeds = [3, 4]
+
+[data]
+synthetic = { preset = "methylation", samples = 200, features = 100 }
+
+[[tasks]]
+name = "age"
+bins = [0, 30, 60, 90]
+
+[[tasks]]
+name = "sex"
+
+[model]
+architecture = "multi_head"
+
+[train]
+lr = 0.01
+"#;
+
+fn parse(text: &str) -> Result<SweepFile, SpecError> {
+    SweepFile::parse(Path::new("exp/t.toml"), text)
+}
+
+/// The error's text, which must name the file, line and column.
+fn error(text: &str) -> String {
+    parse(text).expect_err("should be refused").to_string()
+}
+
+#[test]
+fn a_minimal_file_resolves_with_defaults() {
+    let s = parse(BASE).unwrap();
+    assert_eq!(s.points.len(), 1);
+    let run = s.first_run();
+    assert_eq!(run.seed, 3);
+    assert_eq!(run.model.architecture, Architecture::MultiHead);
+    assert_eq!(run.train.loss, Loss::Ce);
+    assert_eq!(run.train.lr, 0.01);
+    assert_eq!(run.model.trunk, vec![256, 128]);
+    assert_eq!(run.tasks[1].column(), "sex");
+    assert_eq!(s.runs().count(), 2);
+}
+
+#[test]
+fn grid_is_a_cartesian_product_last_axis_fastest() {
+    let text = format!(
+        "{BASE}\n[grid]\n\"model.architecture\" = [\"multi_label\", \"separate\"]\n\"model.head_depth\" = [0, 1, 2]\n"
+    );
+    let s = parse(&text).unwrap();
+    assert_eq!(s.points.len(), 6);
+    assert_eq!(s.runs().count(), 12);
+    let p = &s.points[1];
+    assert_eq!(p.config.model.architecture, Architecture::MultiLabel);
+    assert_eq!(p.config.model.head_depth, 1);
+    assert_eq!(p.label(), "model.architecture=\"multi_label\" model.head_depth=1");
+    assert_eq!(s.points[5].config.model.architecture, Architecture::Separate);
+}
+
+#[test]
+fn relative_data_paths_resolve_against_the_file() {
+    let text = BASE.replace(
+        "synthetic = { preset = \"methylation\", samples = 200, features = 100 }",
+        "features = \"x.tsv\"\nlabels = \"y.csv\"",
+    );
+    let run = parse(&text).unwrap().first_run();
+    assert_eq!(run.data.features.unwrap(), Path::new("exp/x.tsv"));
+}
+
+#[test]
+fn unknown_key_names_the_nearest_with_line_and_column() {
+    let e = error(&BASE.replace("architecture = \"multi_head\"", "archtecture = \"multi_head\""));
+    assert!(e.starts_with("exp/t.toml:16:1:"), "{e}");
+    assert!(e.contains("unknown field `archtecture`"), "{e}");
+    assert!(e.contains("did you mean `architecture`?"), "{e}");
+}
+
+#[test]
+fn unknown_architecture_lists_the_valid_ones() {
+    let e = error(&BASE.replace("\"multi_head\"", "\"multihead\""));
+    assert!(e.starts_with("exp/t.toml:16:16:"), "{e}");
+    for v in ["multi_label", "multi_head", "separate"] {
+        assert!(e.contains(v), "{e}");
+    }
+    assert!(e.contains("did you mean `multi_head`?"), "{e}");
+}
+
+#[test]
+fn unknown_loss_lists_the_valid_ones() {
+    let e = error(&BASE.replace("lr = 0.01", "loss = \"mse\""));
+    assert!(e.contains("unknown variant `mse`") && e.contains("`bce`, `bce_task`, `ce`"), "{e}");
+}
+
+#[test]
+fn wrong_type_is_refused_at_its_line() {
+    let e = error(&BASE.replace("lr = 0.01", "lr = \"fast\""));
+    assert!(e.starts_with("exp/t.toml:19:"), "{e}");
+}
+
+#[test]
+fn out_of_range_values_point_at_their_key() {
+    let cases = [
+        (BASE.replace("lr = 0.01", "lr = 0.0"), "exp/t.toml:19:1: train.lr"),
+        (BASE.replace("lr = 0.01", "lr = -1.0"), "train.lr"),
+        (BASE.replace("lr = 0.01", "epochs = 0"), "exp/t.toml:19:1: train.epochs"),
+        (BASE.replace("lr = 0.01", "batch_size = 0"), "train.batch_size"),
+        (BASE.replace("[0, 30, 60, 90]", "[0, 30, 30, 90]"), "exp/t.toml:10:16: tasks[0].bins"),
+        (BASE.replace("[0, 30, 60, 90]", "[5]"), "tasks[0].bins"),
+        (BASE.replace("[data]", "[data]\nsplit = { train = 0.5, val = 0.2, test = 0.2 }"), "data.split"),
+        (BASE.replace("architecture = \"multi_head\"", "dropout = 1.0"), "model.dropout"),
+        (BASE.replace("samples = 200", "samples = 10"), "data.synthetic.samples"),
+        (BASE.replace("[data]", "[data]\nfold = 1"), "data.fold"),
+        (BASE.replace("[data]", "[data]\nfolds = 5\nfold = 5"), "data.fold"),
+        (BASE.replace("seeds = [3, 4]", "seeds = [3, 3]"), "sweep.seeds"),
+    ];
+    for (text, want) in cases {
+        let e = error(&text);
+        assert!(e.contains(want), "expected {want:?} in {e}");
+    }
+}
+
+#[test]
+fn reserved_and_duplicate_task_names_are_refused() {
+    for name in ["joint", "model", "train", "data", "sweep"] {
+        let e = error(&BASE.replace("name = \"sex\"", &format!("name = \"{name}\"")));
+        assert!(e.contains("reserved") && e.contains("exp/t.toml:13:"), "{e}");
+    }
+    let e = error(&BASE.replace("name = \"sex\"", "name = \"age\""));
+    assert!(e.contains("used twice"), "{e}");
+}
+
+#[test]
+fn data_needs_exactly_one_source() {
+    let none = BASE.replace("synthetic = { preset = \"methylation\", samples = 200, features = 100 }", "seed = 1");
+    assert!(error(&none).contains("data needs either"));
+    let npy = BASE.replace(
+        "synthetic = { preset = \"methylation\", samples = 200, features = 100 }",
+        "features = \"x.npy\"\nlabels = \"y.csv\"",
+    );
+    assert!(error(&npy).contains("data.ids"));
+}
+
+#[test]
+fn a_bad_grid_value_points_at_that_value() {
+    let text = format!("{BASE}\n[grid]\n\"train.lr\" = [0.1, -0.5]\n");
+    let e = error(&text);
+    assert!(e.starts_with("exp/t.toml:22:20:"), "{e}");
+    assert!(e.contains("grid axis \"train.lr\" value -0.5") && e.contains("lr = -0.5: the learning rate must be a positive number"), "{e}");
+
+    let text = format!("{BASE}\n[grid]\n\"model.archtecture\" = [\"separate\"]\n");
+    let e = error(&text);
+    assert!(e.contains("did you mean `architecture`?"), "{e}");
+
+    let text = format!("{BASE}\n[grid]\n\"model.head_depth\" = []\n");
+    assert!(error(&text).contains("non-empty array"));
+    let text = format!("{BASE}\n[grid]\nhead_depth = [1]\n");
+    assert!(error(&text).contains("section.key"));
+}
+
+#[test]
+fn syntax_errors_carry_a_position() {
+    let e = error("[sweep]\nname = \n");
+    assert!(e.starts_with("exp/t.toml:2:"), "{e}");
+}

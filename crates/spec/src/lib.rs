@@ -1,0 +1,18 @@
+//! The sweep file: its schema, validation that points at the offending line
+//! and key, and expansion of its grid into runs.
+//!
+//! This crate reads the sweep file and nothing else: whether data files exist
+//! and parse is the data crate's business.
+
+mod config;
+mod error;
+mod grid;
+mod locate;
+mod validate;
+
+pub use config::{
+    Activation, Architecture, DataConfig, Dtype, Loss, ModelConfig, Monitor, Optimizer, Preset,
+    RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig, TrainConfig, RESERVED_NAMES,
+};
+pub use error::SpecError;
+pub use grid::{GridPoint, SweepFile};

@@ -1,0 +1,160 @@
+//! Range and consistency checks that the schema alone cannot express.
+
+use std::collections::HashSet;
+
+use crate::config::{Document, RESERVED_NAMES};
+use crate::locate::Step;
+
+/// One thing wrong with a document, at a key path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub path: Vec<Step>,
+    pub message: String,
+}
+
+fn problem(path: &[Step], message: impl Into<String>) -> Problem {
+    Problem { path: path.to_vec(), message: message.into() }
+}
+
+fn is_plain_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// Every problem in document order; empty when the document is usable.
+pub(crate) fn check(doc: &Document) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut bad = |path: &[Step], msg: String| out.push(problem(path, msg));
+
+    let s = &doc.sweep;
+    if !is_plain_name(&s.name) {
+        bad(&["sweep".into(), "name".into()], format!("sweep name {:?} must be non-empty letters, digits, '_', '-' or '.'", s.name));
+    }
+    if s.seeds.is_empty() {
+        bad(&["sweep".into(), "seeds".into()], "seeds must list at least one seed".into());
+    }
+    let mut seen = HashSet::new();
+    for (i, seed) in s.seeds.iter().enumerate() {
+        if !seen.insert(seed) {
+            bad(&["sweep".into(), "seeds".into(), i.into()], format!("seed {seed} is listed twice"));
+        }
+    }
+
+    let d = &doc.data;
+    let data = |k: &str| -> Vec<Step> { vec!["data".into(), k.into()] };
+    match (&d.synthetic, &d.features) {
+        (Some(_), Some(_)) => bad(&data("features"), "give either data.synthetic or data.features, not both".into()),
+        (None, None) => bad(&["data".into()], "data needs either synthetic = { preset, samples, features } or features = \"FILE\" with labels = \"FILE\"".into()),
+        (None, Some(f)) => {
+            if d.labels.is_none() {
+                bad(&data("features"), "data.features needs data.labels, the sample sheet".into());
+            }
+            let npy = f.extension().is_some_and(|e| e == "npy");
+            if npy && d.ids.is_none() {
+                bad(&data("features"), "an .npy matrix needs data.ids, a file with one sample id per line".into());
+            }
+            if !npy && d.ids.is_some() {
+                bad(&data("ids"), "data.ids is only for an .npy feature matrix".into());
+            }
+        }
+        (Some(syn), None) => {
+            let at = |k: &str| vec!["data".into(), "synthetic".into(), Step::from(k)];
+            if syn.samples < 60 {
+                bad(&at("samples"), format!("samples = {}: at least 60 are needed to populate every class", syn.samples));
+            }
+            if syn.features < 20 {
+                bad(&at("features"), format!("features = {}: at least 20 are needed to place the signal", syn.features));
+            }
+            for k in ["labels", "ids", "id_column"] {
+                let given = match k {
+                    "labels" => d.labels.is_some(),
+                    "ids" => d.ids.is_some(),
+                    _ => d.id_column.is_some(),
+                };
+                if given {
+                    bad(&data(k), format!("data.{k} has no meaning with data.synthetic"));
+                }
+            }
+        }
+    }
+    let sp = d.split;
+    for (k, v) in [("train", sp.train), ("val", sp.val), ("test", sp.test)] {
+        if !(v > 0.0 && v < 1.0) {
+            bad(&["data".into(), "split".into(), k.into()], format!("split.{k} = {v}: each fraction must lie strictly between 0 and 1"));
+        }
+    }
+    let total = sp.train + sp.val + sp.test;
+    if (total - 1.0).abs() > 1e-9 {
+        bad(&data("split"), format!("split fractions sum to {total}, not 1"));
+    }
+    match (d.folds, d.fold) {
+        (Some(k), _) if k < 3 => bad(&data("folds"), format!("folds = {k}: k-fold needs at least 3 folds (test, validation, training)")),
+        (Some(k), Some(i)) if i >= k => bad(&data("fold"), format!("fold = {i} must be below folds = {k} (folds count from 0)")),
+        (None, Some(_)) => bad(&data("fold"), "data.fold needs data.folds".into()),
+        _ => {}
+    }
+
+    if doc.tasks.is_empty() {
+        bad(&["tasks".into()], "at least one [[tasks]] is needed".into());
+    }
+    let mut names = HashSet::new();
+    for (i, t) in doc.tasks.iter().enumerate() {
+        let at = |k: &str| vec![Step::from("tasks"), i.into(), k.into()];
+        if !(is_plain_name(&t.name) && !t.name.contains('.')) {
+            bad(&at("name"), format!("task name {:?} must be letters, digits, '_' or '-'", t.name));
+        } else if RESERVED_NAMES.contains(&t.name.as_str()) {
+            bad(&at("name"), format!("task name {:?} is reserved (reserved: {})", t.name, RESERVED_NAMES.join(", ")));
+        } else if !names.insert(t.name.as_str()) {
+            bad(&at("name"), format!("task name {:?} is used twice", t.name));
+        }
+        if let Some(bins) = &t.bins {
+            if bins.len() < 2 {
+                bad(&at("bins"), format!("bins needs at least 2 edges (one class), got {}", bins.len()));
+            }
+            for (j, w) in bins.windows(2).enumerate() {
+                if !(w[0] < w[1]) {
+                    let mut p = at("bins");
+                    p.push((j + 1).into());
+                    bad(&p, format!("bins must increase strictly: edge {} ({}) is not above edge {} ({})", j + 1, w[1], j, w[0]));
+                    break;
+                }
+            }
+            if bins.iter().any(|b| !b.is_finite()) {
+                bad(&at("bins"), "bins must be finite numbers".into());
+            }
+        }
+        if !(t.weight > 0.0 && t.weight.is_finite()) {
+            bad(&at("weight"), format!("weight = {}: a task weight must be a positive number", t.weight));
+        }
+    }
+
+    let m = &doc.model;
+    let model = |k: &str| -> Vec<Step> { vec!["model".into(), k.into()] };
+    if let Some(i) = m.trunk.iter().position(|&w| w == 0) {
+        bad(&["model".into(), "trunk".into(), i.into()], "a layer width must be at least 1".into());
+    }
+    if m.head_width == 0 {
+        bad(&model("head_width"), "head_width must be at least 1".into());
+    }
+    if !(0.0..1.0).contains(&m.dropout) {
+        bad(&model("dropout"), format!("dropout = {}: must be in [0, 1)", m.dropout));
+    }
+
+    let t = &doc.train;
+    let train = |k: &str| -> Vec<Step> { vec!["train".into(), k.into()] };
+    if !(t.lr > 0.0 && t.lr.is_finite()) {
+        bad(&train("lr"), format!("lr = {}: the learning rate must be a positive number", t.lr));
+    }
+    if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
+        bad(&train("weight_decay"), format!("weight_decay = {}: must be 0 or more", t.weight_decay));
+    }
+    if !(0.0..1.0).contains(&t.momentum) {
+        bad(&train("momentum"), format!("momentum = {}: must be in [0, 1)", t.momentum));
+    }
+    if t.epochs == 0 {
+        bad(&train("epochs"), "epochs must be at least 1".into());
+    }
+    if t.batch_size == 0 {
+        bad(&train("batch_size"), "batch_size must be at least 1".into());
+    }
+    out
+}
