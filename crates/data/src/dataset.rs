@@ -1,0 +1,306 @@
+//! Assembling a model-ready data set from a matrix and a sheet.
+
+use std::collections::HashMap;
+
+use headsweep_spec::{DataConfig, TaskConfig};
+use tracing::info;
+
+use crate::error::DataError;
+use crate::labels::{encode, TaskLabels};
+use crate::matrix::Matrix;
+use crate::sheet::Sheet;
+use crate::split::{k_fold, stratified, Part};
+use crate::synth;
+
+/// Per-feature centring and scaling, fitted on the training split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scaler {
+    /// Training mean; also the value a missing cell is imputed with.
+    pub mean: Vec<f64>,
+    /// Training standard deviation (population, ddof 0), or 1 where the
+    /// feature does not vary in training (left unscaled).
+    pub scale: Vec<f64>,
+}
+
+impl Scaler {
+    /// Maps a raw value of feature `j` to model input space.
+    pub fn transform(&self, j: usize, raw: f64) -> f64 {
+        let v = if raw.is_nan() { self.mean[j] } else { raw };
+        (v - self.mean[j]) / self.scale[j]
+    }
+}
+
+/// Samples with at least one label, their standardised features, labels and
+/// split.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub ids: Vec<String>,
+    pub feature_names: Vec<String>,
+    /// Row-major `n × p`, imputed and standardised.
+    pub x: Vec<f32>,
+    pub tasks: Vec<TaskLabels>,
+    pub parts: Vec<Part>,
+    pub scaler: Scaler,
+    /// Matrix rows dropped because they had no label for any task.
+    pub dropped: usize,
+}
+
+impl Dataset {
+    pub fn n_samples(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn n_features(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// Sample indices of one part, in data order.
+    pub fn indices(&self, part: Part) -> Vec<usize> {
+        (0..self.n_samples()).filter(|&i| self.parts[i] == part).collect()
+    }
+}
+
+/// Loads the data of `config` for `tasks`: reads or generates the matrix and
+/// sheet, joins them, splits, imputes and standardises.
+pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataError> {
+    let (matrix, sheet) = match &config.synthetic {
+        Some(s) => {
+            let g = synth::generate(s.preset, s.samples, s.features, config.seed);
+            (g.matrix, g.sheet)
+        }
+        None => {
+            let features = config.features.as_deref().ok_or_else(|| DataError::Invalid("data.features is not set".into()))?;
+            let labels = config.labels.as_deref().ok_or_else(|| DataError::Invalid("data.labels is not set".into()))?;
+            let matrix = Matrix::read(features, config.ids.as_deref())?;
+            let sheet = Sheet::read(labels, config.id_column.as_deref())?;
+            (matrix, sheet)
+        }
+    };
+    assemble(matrix, &sheet, config, tasks)
+}
+
+pub(crate) fn assemble(matrix: Matrix, sheet: &Sheet, config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataError> {
+    let row_of: HashMap<&str, usize> = matrix.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let missing: Vec<(&String, u64)> =
+        sheet.ids.iter().zip(&sheet.lines).filter(|(id, _)| !row_of.contains_key(id.as_str())).map(|(id, &l)| (id, l)).collect();
+    if let Some(&(id, line)) = missing.first() {
+        return Err(DataError::at(
+            &sheet.source,
+            line,
+            format!(
+                "sample {id:?} is not in the feature matrix {} ({} of {} sheet ids are missing from it)",
+                matrix.source.display(),
+                missing.len(),
+                sheet.ids.len()
+            ),
+        ));
+    }
+    let encoded: Vec<TaskLabels> = tasks.iter().map(|t| encode(t, sheet)).collect::<Result<_, _>>()?;
+
+    // Matrix order; a sample is kept when any task labels it.
+    let sheet_row: HashMap<&str, usize> = sheet.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let mut keep = Vec::new();
+    for (r, id) in matrix.ids.iter().enumerate() {
+        if let Some(&s) = sheet_row.get(id.as_str()) {
+            if encoded.iter().any(|t| t.labels[s].is_some()) {
+                keep.push((r, s));
+            }
+        }
+    }
+    let dropped = matrix.rows() - keep.len();
+    if dropped > 0 {
+        info!(dropped, "samples without any label dropped");
+    }
+    if keep.is_empty() {
+        return Err(DataError::Invalid("no sample of the feature matrix has a label for any task".into()));
+    }
+    let tasks: Vec<TaskLabels> = encoded
+        .into_iter()
+        .map(|t| TaskLabels { labels: keep.iter().map(|&(_, s)| t.labels[s]).collect(), ..t })
+        .collect();
+
+    let joint: Vec<Vec<Option<usize>>> = (0..keep.len()).map(|i| tasks.iter().map(|t| t.labels[i]).collect()).collect();
+    let parts = match (config.folds, config.fold) {
+        (Some(k), fold) => k_fold(&joint, k, fold.unwrap_or(0), config.seed),
+        _ => stratified(&joint, config.split, config.seed),
+    };
+    for t in &tasks {
+        let mut in_train = vec![false; t.classes.len()];
+        for (l, p) in t.labels.iter().zip(&parts) {
+            if let (Some(c), Part::Train) = (l, p) {
+                in_train[*c] = true;
+            }
+        }
+        if let Some(c) = in_train.iter().position(|&b| !b) {
+            let total = t.labels.iter().filter(|l| **l == Some(c)).count();
+            return Err(DataError::Invalid(format!(
+                "task {:?} class {} has no training sample ({total} in the whole data set); merge or widen its bins, or add samples",
+                t.name, t.classes[c]
+            )));
+        }
+    }
+
+    let p = matrix.cols();
+    let train_rows: Vec<usize> = keep.iter().zip(&parts).filter(|(_, &pt)| pt == Part::Train).map(|(&(r, _), _)| r).collect();
+    let scaler = fit_scaler(&matrix, &train_rows);
+    let mut x = Vec::with_capacity(keep.len() * p);
+    for &(r, _) in &keep {
+        x.extend(matrix.row(r).iter().enumerate().map(|(j, &v)| scaler.transform(j, v as f64) as f32));
+    }
+    Ok(Dataset {
+        ids: keep.iter().map(|&(r, _)| matrix.ids[r].clone()).collect(),
+        feature_names: matrix.features,
+        x,
+        tasks,
+        parts,
+        scaler,
+        dropped,
+    })
+}
+
+/// Means and population standard deviations over the training rows,
+/// ignoring missing cells. A feature missing in every training row gets mean
+/// 0; one that does not vary gets scale 1.
+fn fit_scaler(m: &Matrix, rows: &[usize]) -> Scaler {
+    let p = m.cols();
+    let mut sum = vec![0.0f64; p];
+    let mut count = vec![0usize; p];
+    for &r in rows {
+        for (j, &v) in m.row(r).iter().enumerate() {
+            if !v.is_nan() {
+                sum[j] += v as f64;
+                count[j] += 1;
+            }
+        }
+    }
+    let mean: Vec<f64> = sum.iter().zip(&count).map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 }).collect();
+    let mut sq = vec![0.0f64; p];
+    for &r in rows {
+        for (j, &v) in m.row(r).iter().enumerate() {
+            // Imputed cells sit at the mean and add nothing.
+            if !v.is_nan() {
+                sq[j] += (v as f64 - mean[j]).powi(2);
+            }
+        }
+    }
+    let n = rows.len().max(1) as f64;
+    let scale = sq.iter().map(|s| (s / n).sqrt()).map(|sd| if sd > 0.0 { sd } else { 1.0 }).collect();
+    Scaler { mean, scale }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use headsweep_spec::Split;
+
+    fn config() -> DataConfig {
+        DataConfig {
+            synthetic: None,
+            features: None,
+            ids: None,
+            labels: None,
+            id_column: None,
+            seed: 0,
+            split: Split { train: 0.5, val: 0.25, test: 0.25 },
+            folds: None,
+            fold: None,
+        }
+    }
+
+    fn task(name: &str) -> TaskConfig {
+        TaskConfig { name: name.into(), column: None, bins: None, weight: 1.0 }
+    }
+
+    fn matrix(ids: &[&str], values: Vec<f32>) -> Matrix {
+        let p = values.len() / ids.len();
+        Matrix {
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+            features: (0..p).map(|j| format!("f{j}")).collect(),
+            values,
+            source: "m.csv".into(),
+        }
+    }
+
+    fn sheet(rows: &[(&str, Option<&str>, Option<&str>)]) -> Sheet {
+        Sheet {
+            ids: rows.iter().map(|r| r.0.to_string()).collect(),
+            columns: vec!["a".into(), "b".into()],
+            cells: rows.iter().map(|r| vec![r.1.map(str::to_string), r.2.map(str::to_string)]).collect(),
+            lines: (2..2 + rows.len() as u64).collect(),
+            source: "s.csv".into(),
+        }
+    }
+
+    #[test]
+    fn unlabelled_samples_are_dropped_and_partial_ones_kept() {
+        let m = matrix(&["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"], (0..9).map(|v| v as f32).collect());
+        let s = sheet(&[
+            ("s1", Some("x"), Some("p")),
+            ("s2", Some("y"), Some("q")),
+            ("s3", Some("x"), None),
+            ("s4", None, None),
+            ("s5", Some("y"), Some("p")),
+            ("s6", Some("x"), Some("q")),
+            ("s7", Some("y"), Some("q")),
+            ("s8", Some("x"), Some("p")),
+        ]);
+        let d = assemble(m, &s, &config(), &[task("a"), task("b")]).unwrap();
+        // s4 has no label, s9 is not in the sheet.
+        assert_eq!(d.dropped, 2);
+        assert_eq!(d.n_samples(), 7);
+        assert_eq!(d.tasks[1].labels[2], None);
+        assert_eq!(d.tasks[0].labels[2], Some(0));
+    }
+
+    #[test]
+    fn imputation_and_scaling_use_training_rows_only() {
+        // Two features; the second never varies, so it is centred only.
+        let ids = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let first = [1.0, 3.0, f32::NAN, 7.0, 100.0, 40.0, 2.0, 8.0];
+        let values: Vec<f32> = first.iter().flat_map(|&v| [v, 5.0]).collect();
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> = ids.iter().map(|&i| (i, Some("x"), Some("p"))).collect();
+        let m = matrix(&ids, values);
+        let d = assemble(m.clone(), &sheet(&rows), &config(), &[task("a")]).unwrap();
+        let train = d.indices(Part::Train);
+        assert_eq!(train.len(), 4);
+        let raw: Vec<f64> = train.iter().map(|&i| m.row(i)[0] as f64).filter(|v| !v.is_nan()).collect();
+        let mean = raw.iter().sum::<f64>() / raw.len() as f64;
+        assert!((d.scaler.mean[0] - mean).abs() < 1e-12);
+        let sd = (raw.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / train.len() as f64).sqrt();
+        assert!((d.scaler.scale[0] - sd).abs() < 1e-12);
+        assert_eq!((d.scaler.mean[1], d.scaler.scale[1]), (5.0, 1.0));
+        assert!((0..d.n_samples()).all(|i| d.x[i * 2 + 1] == 0.0));
+        // The missing cell (row c) is imputed with the training mean → 0.
+        let c = d.ids.iter().position(|id| id == "c").unwrap();
+        assert_eq!(d.x[c * 2], 0.0);
+    }
+
+    #[test]
+    fn sheet_ids_missing_from_the_matrix_are_refused() {
+        let m = matrix(&["s1"], vec![0.0]);
+        let s = sheet(&[("s1", Some("x"), None), ("zz", Some("y"), None)]);
+        let e = assemble(m, &s, &config(), &[task("a")]).unwrap_err().to_string();
+        assert!(e.starts_with("s.csv:3: sample \"zz\" is not in the feature matrix m.csv"), "{e}");
+    }
+
+    #[test]
+    fn a_class_without_training_samples_is_refused() {
+        let ids = ["a", "b", "c", "d", "e", "f"];
+        let m = matrix(&ids, vec![0.0; 6]);
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> =
+            ids.iter().map(|&i| (i, Some(if i == "f" { "rare" } else { "x" }), None)).collect();
+        let mut cfg = config();
+        cfg.folds = Some(3);
+        cfg.fold = Some(0);
+        // With k-fold the lone "rare" sample lands in some fold; the folds
+        // that put it in test or validation leave training without it.
+        let errors: Vec<String> = (0..3)
+            .filter_map(|f| {
+                cfg.fold = Some(f);
+                assemble(m.clone(), &sheet(&rows), &cfg, &[task("a")]).err().map(|e| e.to_string())
+            })
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("task \"a\" class rare has no training sample (1 in the whole data set)"), "{}", errors[0]);
+    }
+}

@@ -1,0 +1,20 @@
+//! Loading feature matrices and sample sheets, generating synthetic genomic
+//! data, splitting samples and scaling features.
+//!
+//! This crate knows nothing about torch or SQL: it hands the model crate a
+//! dense, standardised `f32` matrix with per-task class labels and a split.
+
+mod dataset;
+mod error;
+mod labels;
+mod matrix;
+mod sheet;
+mod split;
+pub mod synth;
+
+pub use dataset::{load, Dataset, Scaler};
+pub use error::DataError;
+pub use labels::TaskLabels;
+pub use matrix::Matrix;
+pub use sheet::Sheet;
+pub use split::Part;
