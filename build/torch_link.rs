@@ -1,0 +1,23 @@
+//! Build script shared by every crate whose binaries link libtorch.
+//!
+//! torch-sys links libtorch but leaves finding it at run time to the user
+//! (LD_LIBRARY_PATH). This script bakes libtorch's directory into the
+//! binaries as a RUNPATH, and links libtorch_cuda explicitly with
+//! `--no-as-needed`: otherwise the linker drops it (nothing references it
+//! directly) and CUDA stays unavailable even on a GPU machine.
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
+    let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
+        println!("cargo:warning=torch-sys did not report libtorch's directory; binaries will need LD_LIBRARY_PATH");
+        return;
+    };
+    println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+    let cuda = std::path::Path::new(&lib).join("libtorch_cuda.so");
+    if cuda.exists() {
+        println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
+        println!("cargo:rustc-link-arg=-L{lib}");
+        println!("cargo:rustc-link-arg=-ltorch_cuda");
+        println!("cargo:rustc-link-arg=-Wl,--as-needed");
+    }
+}

@@ -1,0 +1,34 @@
+use tch::{Cuda, Device};
+
+use crate::TrainError;
+
+/// Parses `cpu`, `cuda`, `cuda:N` or `auto` (the first GPU if any, else CPU).
+pub fn parse_device(s: &str) -> Result<Device, TrainError> {
+    match s {
+        "cpu" => Ok(Device::Cpu),
+        "auto" => Ok(Device::cuda_if_available()),
+        "cuda" => cuda(0),
+        _ => match s.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
+            Some(i) => cuda(i),
+            None => Err(TrainError::Invalid(format!("unknown device {s:?}; expected cpu, cuda, cuda:N or auto"))),
+        },
+    }
+}
+
+fn cuda(i: usize) -> Result<Device, TrainError> {
+    let n = cuda_device_count();
+    if i < n {
+        Ok(Device::Cuda(i))
+    } else {
+        Err(TrainError::Invalid(format!("device cuda:{i} requested, but {n} CUDA device(s) are available")))
+    }
+}
+
+/// CUDA devices libtorch can see (0 without a GPU or without libtorch_cuda).
+pub fn cuda_device_count() -> usize {
+    if Cuda::is_available() {
+        Cuda::device_count() as usize
+    } else {
+        0
+    }
+}

@@ -1,0 +1,29 @@
+//! Networks, losses and training, on libtorch through tch.
+//!
+//! **This is the only crate that links libtorch.** It knows nothing about SQL
+//! or the command line: it takes a resolved run configuration and a data
+//! set, and returns predictions and per-head metrics.
+//!
+//! Every random number a run uses — initial weights, batch order, dropout
+//! masks — comes from a ChaCha8 generator of the run's own, seeded in Rust,
+//! never from libtorch's process-wide generator. A run's result therefore
+//! does not depend on what else runs in the process.
+
+mod device;
+mod error;
+mod eval;
+mod init;
+mod loss;
+mod net;
+mod train;
+
+pub use device::{cuda_device_count, parse_device};
+pub use error::TrainError;
+pub use eval::{HeadOutput, SplitOutput};
+pub use net::Net;
+pub use train::{train, EpochRecord, RunOutput, TrainOptions};
+
+/// libtorch's version as compiled against, for records.
+pub fn torch_version() -> &'static str {
+    "2.11.0"
+}

@@ -1,0 +1,173 @@
+//! Training end to end on small synthetic data, on CPU.
+
+use headsweep_data::{load, Dataset, Part};
+use headsweep_model::{train, RunOutput, TrainError, TrainOptions};
+use headsweep_spec::{Architecture, Dtype, Loss, RunConfig, SweepFile};
+
+const SWEEP: &str = r#"
+[sweep]
+name = "t"
+[data]
+synthetic = { preset = "methylation", samples = 300, features = 60 }
+[[tasks]]
+name = "age"
+bins = [0, 30, 60, 90]
+[[tasks]]
+name = "sex"
+[model]
+trunk = [32]
+head_width = 16
+dropout = 0.2
+[train]
+epochs = 15
+batch_size = 32
+lr = 0.003
+patience = 5
+"#;
+
+fn config(edit: impl FnOnce(&mut RunConfig)) -> (RunConfig, Dataset) {
+    let mut c = SweepFile::parse(std::path::Path::new("t.toml"), SWEEP).unwrap().first_run();
+    edit(&mut c);
+    let data = load(&c.data, &c.tasks).unwrap();
+    (c, data)
+}
+
+fn run(c: &RunConfig, d: &Dataset) -> RunOutput {
+    train(c, d, &TrainOptions::default()).unwrap()
+}
+
+fn test_probs(out: &RunOutput) -> Vec<f64> {
+    out.split(Part::Test).heads.iter().flat_map(|h| h.predictions.probs.clone()).collect()
+}
+
+fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+#[test]
+fn every_architecture_and_loss_trains_and_learns_sex() {
+    for arch in [Architecture::MultiLabel, Architecture::MultiHead, Architecture::Separate] {
+        for loss in [Loss::Bce, Loss::BceTask, Loss::Ce] {
+            let (c, d) = config(|c| {
+                c.model.architecture = arch;
+                c.model.head_depth = 1;
+                c.train.loss = loss;
+            });
+            let out = run(&c, &d);
+            let test = out.split(Part::Test);
+            let sex = test.heads[1].metrics.as_ref().unwrap();
+            assert!(sex.accuracy > 0.85, "{arch:?} {loss:?}: sex accuracy {}", sex.accuracy);
+            assert!(out.best_epoch >= 1 && out.best_epoch <= out.epochs_run);
+            for h in &test.heads {
+                let m = h.metrics.as_ref().unwrap();
+                if loss == Loss::Ce {
+                    assert!((m.mass - 1.0).abs() < 1e-6);
+                }
+                for row in h.predictions.probs.chunks(h.classes.len()) {
+                    assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_identical_results_and_another_seed_does_not() {
+    let (c, d) = config(|_| {});
+    let a = run(&c, &d);
+    let b = run(&c, &d);
+    assert_eq!(test_probs(&a), test_probs(&b));
+    assert_eq!(a.curves, b.curves);
+    let (c2, _) = config(|c| c.seed = 1);
+    assert_ne!(test_probs(&a), test_probs(&run(&c2, &d)));
+}
+
+#[test]
+fn parameter_counts_match_the_architecture() {
+    // 60 inputs, trunk [32], head tower [16], classes 3 + 2.
+    let count = |arch, depth| {
+        let (mut c, d) = config(|c| {
+            c.model.architecture = arch;
+            c.model.head_depth = depth;
+        });
+        c.train.epochs = 1;
+        run(&c, &d).parameters
+    };
+    let trunk = 60 * 32 + 32;
+    assert_eq!(count(Architecture::MultiLabel, 0), trunk + 32 * 5 + 5);
+    assert_eq!(count(Architecture::MultiHead, 0), trunk + 32 * 5 + 5);
+    assert_eq!(count(Architecture::MultiLabel, 1), trunk + 32 * 16 + 16 + 16 * 5 + 5);
+    assert_eq!(count(Architecture::MultiHead, 1), trunk + 2 * (32 * 16 + 16) + 16 * 3 + 3 + 16 * 2 + 2);
+    assert_eq!(count(Architecture::Separate, 0), 2 * trunk + 32 * 5 + 5);
+}
+
+/// One Linear over all classes is the heads' Linears stacked: with the same
+/// initial weights and batches, multi_label + ce and multi_head + ce (linear
+/// heads) train the same function.
+#[test]
+fn multi_label_ce_equals_multi_head_ce_with_linear_heads() {
+    let pair_at_depth = |depth, dtype, epochs, batch| {
+        let setup = |arch| {
+            config(|c| {
+                c.model.architecture = arch;
+                c.model.head_depth = depth;
+                c.model.dropout = 0.0;
+                c.model.dtype = dtype;
+                c.train.loss = Loss::Ce;
+                c.train.lr = 1e-3;
+                c.train.epochs = epochs;
+                c.train.batch_size = batch;
+                c.train.patience = 0;
+            })
+        };
+        let (a, d) = setup(Architecture::MultiLabel);
+        let (b, _) = setup(Architecture::MultiHead);
+        max_abs_diff(&test_probs(&run(&a, &d)), &test_probs(&run(&b, &d)))
+    };
+    let pair = |dtype, epochs, batch| pair_at_depth(0, dtype, epochs, batch);
+    // With a hidden head layer the two are different networks, and the
+    // comparison must see it.
+    let deep = pair_at_depth(1, Dtype::F64, 5, 32);
+    assert!(deep > 1e-3, "depth-1 heads should differ: {deep:e}");
+    let f64_diff = pair(Dtype::F64, 40, 32);
+    println!("f64, 40 epochs: max |Δp| = {f64_diff:e}");
+    assert!(f64_diff <= 1e-9, "{f64_diff:e}");
+    let f32_diff = pair(Dtype::F32, 1, 100_000);
+    println!("f32, one step: max |Δp| = {f32_diff:e}");
+    assert!(f32_diff <= 1e-6, "{f32_diff:e}");
+}
+
+#[test]
+fn a_non_finite_loss_stops_the_run_with_its_reason() {
+    let (c, d) = config(|c| {
+        c.train.optimizer = headsweep_spec::Optimizer::Sgd;
+        c.train.lr = 1e30;
+    });
+    match train(&c, &d, &TrainOptions::default()) {
+        Err(e @ TrainError::NonFinite { .. }) => assert!(e.to_string().contains("non-finite training loss")),
+        other => panic!("expected a non-finite loss, got {other:?}"),
+    }
+}
+
+#[test]
+fn early_stopping_keeps_the_best_epoch_and_saves_its_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run/best.safetensors");
+    let (c, d) = config(|c| {
+        c.train.epochs = 200;
+        c.train.patience = 3;
+        c.train.lr = 0.01;
+    });
+    let opts = TrainOptions { weights: Some(path.clone()), ..Default::default() };
+    let out = train(&c, &d, &opts).unwrap();
+    assert!(out.stopped_early, "200 epochs at lr 0.01 should overfit and stop");
+    assert_eq!(out.epochs_run, out.best_epoch + 3);
+    let best = out.curves[out.best_epoch - 1].val_loss;
+    assert!(out.curves.iter().all(|e| e.val_loss >= best));
+    // The final validation loss is the best epoch's: its weights were restored.
+    assert!((out.split(Part::Val).loss - best).abs() < 1e-6, "{} vs {best}", out.split(Part::Val).loss);
+    assert!(std::fs::metadata(&path).unwrap().len() > 1000);
+    let tensors = tch::Tensor::read_safetensors(&path).unwrap();
+    assert!(tensors.iter().any(|(name, _)| name.contains("trunk")), "{:?}", tensors.iter().map(|t| &t.0).collect::<Vec<_>>());
+}
