@@ -56,7 +56,9 @@ impl Dataset {
 
     /// Sample indices of one part, in data order.
     pub fn indices(&self, part: Part) -> Vec<usize> {
-        (0..self.n_samples()).filter(|&i| self.parts[i] == part).collect()
+        (0..self.n_samples())
+            .filter(|&i| self.parts[i] == part)
+            .collect()
     }
 }
 
@@ -69,8 +71,14 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
             (g.matrix, g.sheet)
         }
         None => {
-            let features = config.features.as_deref().ok_or_else(|| DataError::Invalid("data.features is not set".into()))?;
-            let labels = config.labels.as_deref().ok_or_else(|| DataError::Invalid("data.labels is not set".into()))?;
+            let features = config
+                .features
+                .as_deref()
+                .ok_or_else(|| DataError::Invalid("data.features is not set".into()))?;
+            let labels = config
+                .labels
+                .as_deref()
+                .ok_or_else(|| DataError::Invalid("data.labels is not set".into()))?;
             let matrix = Matrix::read(features, config.ids.as_deref())?;
             let sheet = Sheet::read(labels, config.id_column.as_deref())?;
             (matrix, sheet)
@@ -79,10 +87,25 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
     assemble(matrix, &sheet, config, tasks)
 }
 
-pub(crate) fn assemble(matrix: Matrix, sheet: &Sheet, config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataError> {
-    let row_of: HashMap<&str, usize> = matrix.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
-    let missing: Vec<(&String, u64)> =
-        sheet.ids.iter().zip(&sheet.lines).filter(|(id, _)| !row_of.contains_key(id.as_str())).map(|(id, &l)| (id, l)).collect();
+pub(crate) fn assemble(
+    matrix: Matrix,
+    sheet: &Sheet,
+    config: &DataConfig,
+    tasks: &[TaskConfig],
+) -> Result<Dataset, DataError> {
+    let row_of: HashMap<&str, usize> = matrix
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let missing: Vec<(&String, u64)> = sheet
+        .ids
+        .iter()
+        .zip(&sheet.lines)
+        .filter(|(id, _)| !row_of.contains_key(id.as_str()))
+        .map(|(id, &l)| (id, l))
+        .collect();
     if let Some(&(id, line)) = missing.first() {
         return Err(DataError::at(
             &sheet.source,
@@ -95,10 +118,18 @@ pub(crate) fn assemble(matrix: Matrix, sheet: &Sheet, config: &DataConfig, tasks
             ),
         ));
     }
-    let encoded: Vec<TaskLabels> = tasks.iter().map(|t| encode(t, sheet)).collect::<Result<_, _>>()?;
+    let encoded: Vec<TaskLabels> = tasks
+        .iter()
+        .map(|t| encode(t, sheet))
+        .collect::<Result<_, _>>()?;
 
     // Matrix order; a sample is kept when any task labels it.
-    let sheet_row: HashMap<&str, usize> = sheet.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let sheet_row: HashMap<&str, usize> = sheet
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     let mut keep = Vec::new();
     for (r, id) in matrix.ids.iter().enumerate() {
         if let Some(&s) = sheet_row.get(id.as_str()) {
@@ -112,14 +143,21 @@ pub(crate) fn assemble(matrix: Matrix, sheet: &Sheet, config: &DataConfig, tasks
         info!(dropped, "samples without any label dropped");
     }
     if keep.is_empty() {
-        return Err(DataError::Invalid("no sample of the feature matrix has a label for any task".into()));
+        return Err(DataError::Invalid(
+            "no sample of the feature matrix has a label for any task".into(),
+        ));
     }
     let tasks: Vec<TaskLabels> = encoded
         .into_iter()
-        .map(|t| TaskLabels { labels: keep.iter().map(|&(_, s)| t.labels[s]).collect(), ..t })
+        .map(|t| TaskLabels {
+            labels: keep.iter().map(|&(_, s)| t.labels[s]).collect(),
+            ..t
+        })
         .collect();
 
-    let joint: Vec<Vec<Option<usize>>> = (0..keep.len()).map(|i| tasks.iter().map(|t| t.labels[i]).collect()).collect();
+    let joint: Vec<Vec<Option<usize>>> = (0..keep.len())
+        .map(|i| tasks.iter().map(|t| t.labels[i]).collect())
+        .collect();
     let parts = match (config.folds, config.fold) {
         (Some(k), fold) => k_fold(&joint, k, fold.unwrap_or(0), config.seed),
         _ => stratified(&joint, config.split, config.seed),
@@ -141,11 +179,22 @@ pub(crate) fn assemble(matrix: Matrix, sheet: &Sheet, config: &DataConfig, tasks
     }
 
     let p = matrix.cols();
-    let train_rows: Vec<usize> = keep.iter().zip(&parts).filter(|(_, &pt)| pt == Part::Train).map(|(&(r, _), _)| r).collect();
+    let train_rows: Vec<usize> = keep
+        .iter()
+        .zip(&parts)
+        .filter(|(_, &pt)| pt == Part::Train)
+        .map(|(&(r, _), _)| r)
+        .collect();
     let scaler = fit_scaler(&matrix, &train_rows);
     let mut x = Vec::with_capacity(keep.len() * p);
     for &(r, _) in &keep {
-        x.extend(matrix.row(r).iter().enumerate().map(|(j, &v)| scaler.transform(j, v as f64) as f32));
+        x.extend(
+            matrix
+                .row(r)
+                .iter()
+                .enumerate()
+                .map(|(j, &v)| scaler.transform(j, v as f64) as f32),
+        );
     }
     Ok(Dataset {
         ids: keep.iter().map(|&(r, _)| matrix.ids[r].clone()).collect(),
@@ -173,7 +222,11 @@ fn fit_scaler(m: &Matrix, rows: &[usize]) -> Scaler {
             }
         }
     }
-    let mean: Vec<f64> = sum.iter().zip(&count).map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 }).collect();
+    let mean: Vec<f64> = sum
+        .iter()
+        .zip(&count)
+        .map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
+        .collect();
     let mut sq = vec![0.0f64; p];
     for &r in rows {
         for (j, &v) in m.row(r).iter().enumerate() {
@@ -184,7 +237,11 @@ fn fit_scaler(m: &Matrix, rows: &[usize]) -> Scaler {
         }
     }
     let n = rows.len().max(1) as f64;
-    let scale = sq.iter().map(|s| (s / n).sqrt()).map(|sd| if sd > 0.0 { sd } else { 1.0 }).collect();
+    let scale = sq
+        .iter()
+        .map(|s| (s / n).sqrt())
+        .map(|sd| if sd > 0.0 { sd } else { 1.0 })
+        .collect();
     Scaler { mean, scale }
 }
 
@@ -201,14 +258,23 @@ mod tests {
             labels: None,
             id_column: None,
             seed: 0,
-            split: Split { train: 0.5, val: 0.25, test: 0.25 },
+            split: Split {
+                train: 0.5,
+                val: 0.25,
+                test: 0.25,
+            },
             folds: None,
             fold: None,
         }
     }
 
     fn task(name: &str) -> TaskConfig {
-        TaskConfig { name: name.into(), column: None, bins: None, weight: 1.0 }
+        TaskConfig {
+            name: name.into(),
+            column: None,
+            bins: None,
+            weight: 1.0,
+        }
     }
 
     fn matrix(ids: &[&str], values: Vec<f32>) -> Matrix {
@@ -225,7 +291,10 @@ mod tests {
         Sheet {
             ids: rows.iter().map(|r| r.0.to_string()).collect(),
             columns: vec!["a".into(), "b".into()],
-            cells: rows.iter().map(|r| vec![r.1.map(str::to_string), r.2.map(str::to_string)]).collect(),
+            cells: rows
+                .iter()
+                .map(|r| vec![r.1.map(str::to_string), r.2.map(str::to_string)])
+                .collect(),
             lines: (2..2 + rows.len() as u64).collect(),
             source: "s.csv".into(),
         }
@@ -233,7 +302,10 @@ mod tests {
 
     #[test]
     fn unlabelled_samples_are_dropped_and_partial_ones_kept() {
-        let m = matrix(&["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"], (0..9).map(|v| v as f32).collect());
+        let m = matrix(
+            &["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"],
+            (0..9).map(|v| v as f32).collect(),
+        );
         let s = sheet(&[
             ("s1", Some("x"), Some("p")),
             ("s2", Some("y"), Some("q")),
@@ -258,12 +330,17 @@ mod tests {
         let ids = ["a", "b", "c", "d", "e", "f", "g", "h"];
         let first = [1.0, 3.0, f32::NAN, 7.0, 100.0, 40.0, 2.0, 8.0];
         let values: Vec<f32> = first.iter().flat_map(|&v| [v, 5.0]).collect();
-        let rows: Vec<(&str, Option<&str>, Option<&str>)> = ids.iter().map(|&i| (i, Some("x"), Some("p"))).collect();
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> =
+            ids.iter().map(|&i| (i, Some("x"), Some("p"))).collect();
         let m = matrix(&ids, values);
         let d = assemble(m.clone(), &sheet(&rows), &config(), &[task("a")]).unwrap();
         let train = d.indices(Part::Train);
         assert_eq!(train.len(), 4);
-        let raw: Vec<f64> = train.iter().map(|&i| m.row(i)[0] as f64).filter(|v| !v.is_nan()).collect();
+        let raw: Vec<f64> = train
+            .iter()
+            .map(|&i| m.row(i)[0] as f64)
+            .filter(|v| !v.is_nan())
+            .collect();
         let mean = raw.iter().sum::<f64>() / raw.len() as f64;
         assert!((d.scaler.mean[0] - mean).abs() < 1e-12);
         let sd = (raw.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / train.len() as f64).sqrt();
@@ -279,16 +356,23 @@ mod tests {
     fn sheet_ids_missing_from_the_matrix_are_refused() {
         let m = matrix(&["s1"], vec![0.0]);
         let s = sheet(&[("s1", Some("x"), None), ("zz", Some("y"), None)]);
-        let e = assemble(m, &s, &config(), &[task("a")]).unwrap_err().to_string();
-        assert!(e.starts_with("s.csv:3: sample \"zz\" is not in the feature matrix m.csv"), "{e}");
+        let e = assemble(m, &s, &config(), &[task("a")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.csv:3: sample \"zz\" is not in the feature matrix m.csv"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_class_without_training_samples_is_refused() {
         let ids = ["a", "b", "c", "d", "e", "f"];
         let m = matrix(&ids, vec![0.0; 6]);
-        let rows: Vec<(&str, Option<&str>, Option<&str>)> =
-            ids.iter().map(|&i| (i, Some(if i == "f" { "rare" } else { "x" }), None)).collect();
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> = ids
+            .iter()
+            .map(|&i| (i, Some(if i == "f" { "rare" } else { "x" }), None))
+            .collect();
         let mut cfg = config();
         cfg.folds = Some(3);
         cfg.fold = Some(0);
@@ -297,10 +381,17 @@ mod tests {
         let errors: Vec<String> = (0..3)
             .filter_map(|f| {
                 cfg.fold = Some(f);
-                assemble(m.clone(), &sheet(&rows), &cfg, &[task("a")]).err().map(|e| e.to_string())
+                assemble(m.clone(), &sheet(&rows), &cfg, &[task("a")])
+                    .err()
+                    .map(|e| e.to_string())
             })
             .collect();
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors[0].contains("task \"a\" class rare has no training sample (1 in the whole data set)"), "{}", errors[0]);
+        assert!(
+            errors[0]
+                .contains("task \"a\" class rare has no training sample (1 in the whole data set)"),
+            "{}",
+            errors[0]
+        );
     }
 }

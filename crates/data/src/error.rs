@@ -4,11 +4,21 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
-    At { path: PathBuf, line: u64, message: String },
+    At {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
     #[error("{0}")]
@@ -17,10 +27,17 @@ pub enum DataError {
 
 impl DataError {
     pub(crate) fn at(path: &std::path::Path, line: u64, message: impl Into<String>) -> Self {
-        DataError::At { path: path.to_path_buf(), line, message: message.into() }
+        DataError::At {
+            path: path.to_path_buf(),
+            line,
+            message: message.into(),
+        }
     }
 
     pub(crate) fn file(path: &std::path::Path, message: impl Into<String>) -> Self {
-        DataError::File { path: path.to_path_buf(), message: message.into() }
+        DataError::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
     }
 }

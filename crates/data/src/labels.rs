@@ -22,7 +22,11 @@ pub fn encode(task: &TaskConfig, sheet: &Sheet) -> Result<TaskLabels, DataError>
     let j = sheet.column(col).ok_or_else(|| {
         DataError::file(
             &sheet.source,
-            format!("task {:?} needs column {col:?}, which the sheet lacks; its columns are {}", task.name, list(sheet.columns.iter().map(String::as_str))),
+            format!(
+                "task {:?} needs column {col:?}, which the sheet lacks; its columns are {}",
+                task.name,
+                list(sheet.columns.iter().map(String::as_str))
+            ),
         )
     })?;
     let cells = sheet.cells.iter().map(|row| row[j].as_deref());
@@ -53,11 +57,24 @@ pub fn encode(task: &TaskConfig, sheet: &Sheet) -> Result<TaskLabels, DataError>
             let mut classes: Vec<String> = cells.clone().flatten().map(str::to_string).collect();
             classes.sort();
             classes.dedup();
-            let labels = cells.map(|c| c.map(|c| classes.binary_search_by(|k| k.as_str().cmp(c)).expect("collected above"))).collect();
+            let labels = cells
+                .map(|c| {
+                    c.map(|c| {
+                        classes
+                            .binary_search_by(|k| k.as_str().cmp(c))
+                            .expect("collected above")
+                    })
+                })
+                .collect();
             (classes, labels)
         }
     };
-    Ok(TaskLabels { name: task.name.clone(), classes, labels, weight: task.weight })
+    Ok(TaskLabels {
+        name: task.name.clone(),
+        classes,
+        labels,
+        weight: task.weight,
+    })
 }
 
 /// The class of `v` among the bins `[e_i, e_{i+1})`, the last one closed.
@@ -97,7 +114,12 @@ mod tests {
     }
 
     fn task(bins: Option<Vec<f64>>) -> TaskConfig {
-        TaskConfig { name: "t".into(), column: Some("v".into()), bins, weight: 1.0 }
+        TaskConfig {
+            name: "t".into(),
+            column: Some("v".into()),
+            bins,
+            weight: 1.0,
+        }
     }
 
     #[test]
@@ -111,10 +133,18 @@ mod tests {
     #[test]
     fn a_value_outside_the_bins_names_its_line() {
         let s = sheet(&[Some("3"), Some("10.5")]);
-        let e = encode(&task(Some(vec![0.0, 5.0, 10.0])), &s).unwrap_err().to_string();
-        assert!(e.starts_with("s.csv:3: column \"v\": 10.5 lies outside the bins"), "{e}");
+        let e = encode(&task(Some(vec![0.0, 5.0, 10.0])), &s)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("s.csv:3: column \"v\": 10.5 lies outside the bins"),
+            "{e}"
+        );
         let s = sheet(&[Some("old")]);
-        assert!(encode(&task(Some(vec![0.0, 5.0])), &s).unwrap_err().to_string().contains("\"old\" is not a number"));
+        assert!(encode(&task(Some(vec![0.0, 5.0])), &s)
+            .unwrap_err()
+            .to_string()
+            .contains("\"old\" is not a number"));
     }
 
     #[test]
@@ -130,6 +160,11 @@ mod tests {
         let mut t = task(None);
         t.column = Some("age".into());
         let e = encode(&t, &sheet(&[Some("1")])).unwrap_err().to_string();
-        assert!(e.contains("task \"t\" needs column \"age\", which the sheet lacks; its columns are \"v\""), "{e}");
+        assert!(
+            e.contains(
+                "task \"t\" needs column \"age\", which the sheet lacks; its columns are \"v\""
+            ),
+            "{e}"
+        );
     }
 }

@@ -25,7 +25,10 @@ pub(crate) fn is_missing(cell: &str) -> bool {
 
 /// Opens `path`, decompressing when its name ends in `.gz`.
 pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let file = File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let reader = BufReader::with_capacity(1 << 20, file);
     if path.extension().is_some_and(|e| e == "gz") {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(reader)))
@@ -49,7 +52,8 @@ impl Matrix {
     /// Reads a CSV/TSV (optionally .gz) matrix, or an .npy one with `ids`.
     pub fn read(path: &Path, ids: Option<&Path>) -> Result<Matrix, DataError> {
         if path.extension().is_some_and(|e| e == "npy") {
-            let ids = ids.ok_or_else(|| DataError::file(path, "an .npy matrix needs an ids file"))?;
+            let ids =
+                ids.ok_or_else(|| DataError::file(path, "an .npy matrix needs an ids file"))?;
             Self::read_npy(path, ids)
         } else {
             Self::read_delimited(path)
@@ -68,7 +72,11 @@ impl Matrix {
         };
         let header = reader.headers().map_err(csv_err)?.clone();
         if header.len() < 2 {
-            return Err(DataError::at(path, 1, "the header needs an id column and at least one feature column"));
+            return Err(DataError::at(
+                path,
+                1,
+                "the header needs an id column and at least one feature column",
+            ));
         }
         let features: Vec<String> = header.iter().skip(1).map(str::to_string).collect();
         let mut ids = Vec::new();
@@ -80,59 +88,120 @@ impl Matrix {
                 return Err(DataError::at(
                     path,
                     line,
-                    format!("ragged row: {} fields, the header has {}", record.len(), header.len()),
+                    format!(
+                        "ragged row: {} fields, the header has {}",
+                        record.len(),
+                        header.len()
+                    ),
                 ));
             }
             ids.push(record[0].to_string());
             for (j, cell) in record.iter().enumerate().skip(1) {
                 values.push(parse_cell(cell).ok_or_else(|| {
-                    DataError::at(path, line, format!("column {} ({}): {cell:?} is not a number", j + 1, &header[j]))
+                    DataError::at(
+                        path,
+                        line,
+                        format!(
+                            "column {} ({}): {cell:?} is not a number",
+                            j + 1,
+                            &header[j]
+                        ),
+                    )
                 })?);
             }
         }
-        let m = Matrix { ids, features, values, source: path.to_path_buf() };
+        let m = Matrix {
+            ids,
+            features,
+            values,
+            source: path.to_path_buf(),
+        };
         m.check_unique_ids(|i| i as u64 + 2)?;
         Ok(m)
     }
 
     fn read_npy(path: &Path, ids_path: &Path) -> Result<Matrix, DataError> {
-        let io = |source| DataError::Io { path: path.to_path_buf(), source };
+        let io = |source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let bytes = std::fs::read(path).map_err(io)?;
         let npy = npyz::NpyFile::new(&bytes[..]).map_err(io)?;
         let shape = npy.shape().to_vec();
         if shape.len() != 2 {
-            return Err(DataError::file(path, format!("expected a 2-D array, found shape {shape:?}")));
+            return Err(DataError::file(
+                path,
+                format!("expected a 2-D array, found shape {shape:?}"),
+            ));
         }
         if npy.order() != npyz::Order::C {
-            return Err(DataError::file(path, "expected a C-ordered (row-major) array"));
+            return Err(DataError::file(
+                path,
+                "expected a C-ordered (row-major) array",
+            ));
         }
         let (rows, cols) = (shape[0] as usize, shape[1] as usize);
         let dtype = npy.dtype();
         let values: Vec<f32> = match dtype.descr().trim_matches('\'') {
             "<f4" => npy.into_vec::<f32>().map_err(io)?,
-            "<f8" => npy.into_vec::<f64>().map_err(io)?.into_iter().map(|v| v as f32).collect(),
-            other => return Err(DataError::file(path, format!("expected float32 or float64 values, found dtype {other}"))),
+            "<f8" => npy
+                .into_vec::<f64>()
+                .map_err(io)?
+                .into_iter()
+                .map(|v| v as f32)
+                .collect(),
+            other => {
+                return Err(DataError::file(
+                    path,
+                    format!("expected float32 or float64 values, found dtype {other}"),
+                ))
+            }
         };
         if let Some(i) = values.iter().position(|v| v.is_infinite()) {
-            return Err(DataError::file(path, format!("row {} column {}: infinite value", i / cols, i % cols)));
+            return Err(DataError::file(
+                path,
+                format!("row {} column {}: infinite value", i / cols, i % cols),
+            ));
         }
-        let text = BufReader::new(File::open(ids_path).map_err(|source| DataError::Io { path: ids_path.to_path_buf(), source })?);
+        let text = BufReader::new(File::open(ids_path).map_err(|source| DataError::Io {
+            path: ids_path.to_path_buf(),
+            source,
+        })?);
         let ids: Vec<String> = text
             .lines()
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| DataError::Io { path: ids_path.to_path_buf(), source })?
+            .map_err(|source| DataError::Io {
+                path: ids_path.to_path_buf(),
+                source,
+            })?
             .into_iter()
             .map(|l| l.trim().to_string())
             .filter(|l| !l.is_empty())
             .collect();
         if ids.len() != rows {
-            return Err(DataError::file(ids_path, format!("{} ids for {rows} matrix rows in {}", ids.len(), path.display())));
+            return Err(DataError::file(
+                ids_path,
+                format!(
+                    "{} ids for {rows} matrix rows in {}",
+                    ids.len(),
+                    path.display()
+                ),
+            ));
         }
         let features = (0..cols).map(|j| format!("f{j}")).collect();
-        let m = Matrix { ids, features, values, source: path.to_path_buf() };
+        let m = Matrix {
+            ids,
+            features,
+            values,
+            source: path.to_path_buf(),
+        };
         let ids_source = ids_path.to_path_buf();
         m.check_unique_ids(|i| i as u64 + 1).map_err(|e| match e {
-            DataError::At { line, message, .. } => DataError::At { path: ids_source, line, message },
+            DataError::At { line, message, .. } => DataError::At {
+                path: ids_source,
+                line,
+                message,
+            },
             e => e,
         })?;
         Ok(m)
@@ -145,7 +214,10 @@ impl Matrix {
                 return Err(DataError::at(
                     &self.source,
                     line_of(i),
-                    format!("duplicate sample id {id:?} (first on line {})", line_of(first)),
+                    format!(
+                        "duplicate sample id {id:?} (first on line {})",
+                        line_of(first)
+                    ),
                 ));
             }
         }
@@ -187,7 +259,11 @@ mod tests {
     #[test]
     fn reads_tsv_with_missing_cells() {
         let d = tempfile::tempdir().unwrap();
-        let p = write(d.path(), "m.tsv", "id\ta\tb\ns1\t0.5\tNA\ns2\t\t1e-3\ns3\tNaN\t2\n");
+        let p = write(
+            d.path(),
+            "m.tsv",
+            "id\ta\tb\ns1\t0.5\tNA\ns2\t\t1e-3\ns3\tNaN\t2\n",
+        );
         let m = Matrix::read(&p, None).unwrap();
         assert_eq!(m.ids, ["s1", "s2", "s3"]);
         assert_eq!(m.features, ["a", "b"]);
@@ -200,7 +276,8 @@ mod tests {
     fn reads_gzipped_csv() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("m.csv.gz");
-        let mut gz = flate2::write::GzEncoder::new(File::create(&p).unwrap(), flate2::Compression::fast());
+        let mut gz =
+            flate2::write::GzEncoder::new(File::create(&p).unwrap(), flate2::Compression::fast());
         gz.write_all(b"id,a\nx,1\ny,2\n").unwrap();
         gz.finish().unwrap();
         let m = Matrix::read(&p, None).unwrap();
@@ -212,12 +289,21 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "m.csv", "id,a,b\ns1,1,2\ns2,3\n");
         let e = Matrix::read(&p, None).unwrap_err().to_string();
-        assert!(e.ends_with("m.csv:3: ragged row: 2 fields, the header has 3"), "{e}");
+        assert!(
+            e.ends_with("m.csv:3: ragged row: 2 fields, the header has 3"),
+            "{e}"
+        );
         let p = write(d.path(), "n.csv", "id,a,b\ns1,1,2\ns2,3,high\n");
         let e = Matrix::read(&p, None).unwrap_err().to_string();
-        assert!(e.ends_with("n.csv:3: column 3 (b): \"high\" is not a number"), "{e}");
+        assert!(
+            e.ends_with("n.csv:3: column 3 (b): \"high\" is not a number"),
+            "{e}"
+        );
         let p = write(d.path(), "i.csv", "id,a\ns1,inf\n");
-        assert!(Matrix::read(&p, None).unwrap_err().to_string().contains("i.csv:2:"));
+        assert!(Matrix::read(&p, None)
+            .unwrap_err()
+            .to_string()
+            .contains("i.csv:2:"));
     }
 
     #[test]
@@ -225,7 +311,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "m.csv", "id,a\ns1,1\ns2,2\ns1,3\n");
         let e = Matrix::read(&p, None).unwrap_err().to_string();
-        assert!(e.ends_with("m.csv:4: duplicate sample id \"s1\" (first on line 2)"), "{e}");
+        assert!(
+            e.ends_with("m.csv:4: duplicate sample id \"s1\" (first on line 2)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -247,6 +336,9 @@ mod tests {
         assert_eq!(m.row(1), [4.0, 5.0, 6.0]);
         assert!(m.row(0)[2].is_nan());
         let short = write(d.path(), "short.txt", "a\n");
-        assert!(Matrix::read(&p, Some(&short)).unwrap_err().to_string().contains("1 ids for 2 matrix rows"));
+        assert!(Matrix::read(&p, Some(&short))
+            .unwrap_err()
+            .to_string()
+            .contains("1 ids for 2 matrix rows"));
     }
 }

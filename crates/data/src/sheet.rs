@@ -26,29 +26,61 @@ impl Sheet {
             .delimiter(delimiter(path))
             .flexible(true)
             .from_reader(open(path)?);
-        let csv_err = |e: csv::Error| DataError::at(path, e.position().map_or(0, |p| p.line()), e.to_string());
+        let csv_err = |e: csv::Error| {
+            DataError::at(path, e.position().map_or(0, |p| p.line()), e.to_string())
+        };
         let header = reader.headers().map_err(csv_err)?.clone();
         let id_at = match id_column {
             None => 0,
             Some(name) => header.iter().position(|h| h == name).ok_or_else(|| {
-                DataError::at(path, 1, format!("no id column {name:?}; the columns are {}", list(header.iter())))
+                DataError::at(
+                    path,
+                    1,
+                    format!(
+                        "no id column {name:?}; the columns are {}",
+                        list(header.iter())
+                    ),
+                )
             })?,
         };
-        let columns = header.iter().enumerate().filter(|&(j, _)| j != id_at).map(|(_, h)| h.to_string()).collect();
-        let mut sheet = Sheet { ids: Vec::new(), columns, cells: Vec::new(), lines: Vec::new(), source: path.to_path_buf() };
+        let columns = header
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| j != id_at)
+            .map(|(_, h)| h.to_string())
+            .collect();
+        let mut sheet = Sheet {
+            ids: Vec::new(),
+            columns,
+            cells: Vec::new(),
+            lines: Vec::new(),
+            source: path.to_path_buf(),
+        };
         let mut seen: HashMap<String, u64> = HashMap::new();
         for record in reader.records() {
             let record = record.map_err(csv_err)?;
             let line = record.position().map_or(0, |p| p.line());
             if record.len() != header.len() {
-                return Err(DataError::at(path, line, format!("ragged row: {} fields, the header has {}", record.len(), header.len())));
+                return Err(DataError::at(
+                    path,
+                    line,
+                    format!(
+                        "ragged row: {} fields, the header has {}",
+                        record.len(),
+                        header.len()
+                    ),
+                ));
             }
             let id = record[id_at].trim().to_string();
             if id.is_empty() {
                 return Err(DataError::at(path, line, "empty sample id"));
             }
             if let Some(first) = seen.insert(id.clone(), line) {
-                return Err(DataError::at(path, line, format!("duplicate sample id {id:?} (first on line {first})")));
+                return Err(DataError::at(
+                    path,
+                    line,
+                    format!("duplicate sample id {id:?} (first on line {first})"),
+                ));
             }
             sheet.ids.push(id);
             sheet.cells.push(
@@ -70,7 +102,10 @@ impl Sheet {
 }
 
 pub(crate) fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    items.map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+    items
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -96,8 +131,14 @@ mod tests {
         let p = d.path().join("s.tsv");
         std::fs::write(&p, "id\tsex\na\tF\na\tM\n").unwrap();
         let e = Sheet::read(&p, None).unwrap_err().to_string();
-        assert!(e.ends_with("s.tsv:3: duplicate sample id \"a\" (first on line 2)"), "{e}");
+        assert!(
+            e.ends_with("s.tsv:3: duplicate sample id \"a\" (first on line 2)"),
+            "{e}"
+        );
         let e = Sheet::read(&p, Some("sample")).unwrap_err().to_string();
-        assert!(e.contains("no id column \"sample\"; the columns are \"id\", \"sex\""), "{e}");
+        assert!(
+            e.contains("no id column \"sample\"; the columns are \"id\", \"sex\""),
+            "{e}"
+        );
     }
 }

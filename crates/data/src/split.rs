@@ -66,7 +66,11 @@ pub fn stratified(keys: &[impl Ord + Clone], split: Split, seed: u64) -> Vec<Par
         let mut n_test = ((want_test + 0.5).floor() as usize).saturating_sub(got_test);
         let mut n_val = ((want_val + 0.5).floor() as usize).saturating_sub(got_val);
         while n_test + n_val >= n && n_test + n_val > 0 {
-            if n_test >= n_val { n_test -= 1 } else { n_val -= 1 }
+            if n_test >= n_val {
+                n_test -= 1
+            } else {
+                n_val -= 1
+            }
         }
         got_test += n_test;
         got_val += n_val;
@@ -117,12 +121,20 @@ mod tests {
     #[test]
     fn fractions_hold_overall_and_per_stratum() {
         let keys: Vec<u8> = (0..1000).map(|i| (i % 4) as u8).collect();
-        let s = Split { train: 0.7, val: 0.15, test: 0.15 };
+        let s = Split {
+            train: 0.7,
+            val: 0.15,
+            test: 0.15,
+        };
         let parts = stratified(&keys, s, 7);
         assert_eq!(count(&parts, Part::Test), 150);
         assert_eq!(count(&parts, Part::Val), 150);
         for k in 0..4u8 {
-            let n_test = keys.iter().zip(&parts).filter(|&(&key, &p)| key == k && p == Part::Test).count();
+            let n_test = keys
+                .iter()
+                .zip(&parts)
+                .filter(|&(&key, &p)| key == k && p == Part::Test)
+                .count();
             assert!((37..=38).contains(&n_test), "stratum {k}: {n_test}");
         }
         assert_eq!(parts, stratified(&keys, s, 7), "same seed, same split");
@@ -132,9 +144,20 @@ mod tests {
     #[test]
     fn tiny_strata_keep_a_training_sample() {
         let keys = [0u8, 1, 1, 2, 2, 2];
-        let parts = stratified(&keys, Split { train: 0.4, val: 0.3, test: 0.3 }, 0);
+        let parts = stratified(
+            &keys,
+            Split {
+                train: 0.4,
+                val: 0.3,
+                test: 0.3,
+            },
+            0,
+        );
         for k in 0..3u8 {
-            assert!(keys.iter().zip(&parts).any(|(&key, &p)| key == k && p == Part::Train));
+            assert!(keys
+                .iter()
+                .zip(&parts)
+                .any(|(&key, &p)| key == k && p == Part::Train));
         }
     }
 
@@ -150,6 +173,9 @@ mod tests {
                 tested[i] += usize::from(*p == Part::Test);
             }
         }
-        assert!(tested.iter().all(|&t| t == 1), "each sample is tested exactly once");
+        assert!(
+            tested.iter().all(|&t| t == 1),
+            "each sample is tested exactly once"
+        );
     }
 }

@@ -110,7 +110,8 @@ fn ages(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
         out.push(skewed.sample(rng) * MAX_AGE);
     }
     // One decimal, as a sample sheet would hold it.
-    out.iter_mut().for_each(|a| *a = ((*a * 10.0).round() / 10.0).min(MAX_AGE));
+    out.iter_mut()
+        .for_each(|a| *a = ((*a * 10.0).round() / 10.0).min(MAX_AGE));
     out.shuffle(rng);
     out
 }
@@ -125,7 +126,11 @@ fn roles(rng: &mut ChaCha8Rng, p: usize, with_age: bool) -> Vec<Signal> {
     order.shuffle(rng);
     let mut it = order.into_iter();
     for k in 0..n_age {
-        roles[it.next().expect("p ≥ 20")] = if k % 2 == 0 { Signal::AgeUp } else { Signal::AgeDown };
+        roles[it.next().expect("p ≥ 20")] = if k % 2 == 0 {
+            Signal::AgeUp
+        } else {
+            Signal::AgeDown
+        };
     }
     for (count, sig) in [(n_x, Signal::XLinked), (n_y, Signal::YLinked)] {
         for _ in 0..count {
@@ -147,9 +152,17 @@ pub fn generate(preset: Preset, samples: usize, features: usize, seed: u64) -> G
         Preset::Genotypes => genotypes(&mut rng, &male, &truth),
     };
     let width = samples.to_string().len().max(4);
-    let ids: Vec<String> = (0..samples).map(|i| format!("S{:0width$}", i + 1)).collect();
-    let prefix = if preset == Preset::Methylation { "cg" } else { "rs" };
-    let feature_names = (0..features).map(|j| format!("{prefix}{:08}", j + 1)).collect();
+    let ids: Vec<String> = (0..samples)
+        .map(|i| format!("S{:0width$}", i + 1))
+        .collect();
+    let prefix = if preset == Preset::Methylation {
+        "cg"
+    } else {
+        "rs"
+    };
+    let feature_names = (0..features)
+        .map(|j| format!("{prefix}{:08}", j + 1))
+        .collect();
     let sheet = Sheet {
         ids: ids.clone(),
         columns: vec!["age".into(), "sex".into(), "batch".into()],
@@ -165,12 +178,27 @@ pub fn generate(preset: Preset, samples: usize, features: usize, seed: u64) -> G
         lines: (2..2 + samples as u64).collect(),
         source: PathBuf::from(format!("<synthetic {preset:?} seed {seed}>").to_lowercase()),
     };
-    let matrix = Matrix { ids, features: feature_names, values, source: sheet.source.clone() };
-    Generated { matrix, sheet, truth }
+    let matrix = Matrix {
+        ids,
+        features: feature_names,
+        values,
+        source: sheet.source.clone(),
+    };
+    Generated {
+        matrix,
+        sheet,
+        truth,
+    }
 }
 
 /// Beta values quantised to 4 decimals, exactly as written and read back.
-fn methylation(rng: &mut ChaCha8Rng, age: &[f64], male: &[bool], batch: &[usize], roles: &[Signal]) -> Vec<f32> {
+fn methylation(
+    rng: &mut ChaCha8Rng,
+    age: &[f64],
+    male: &[bool],
+    batch: &[usize],
+    roles: &[Signal],
+) -> Vec<f32> {
     let p = roles.len();
     let std = |sd: f64| Normal::new(0.0, sd).expect("positive sd");
     // Per-feature parameters.
@@ -187,13 +215,23 @@ fn methylation(rng: &mut ChaCha8Rng, age: &[f64], male: &[bool], batch: &[usize]
             Signal::YLinked => (-4.0 + std(0.3).sample(rng), 5.5),
             Signal::None => {
                 let u: f64 = rng.gen();
-                let centre = if u < 0.45 { -2.8 } else if u < 0.9 { 2.8 } else { 0.0 };
+                let centre = if u < 0.45 {
+                    -2.8
+                } else if u < 0.9 {
+                    2.8
+                } else {
+                    0.0
+                };
                 (centre + std(0.6).sample(rng), 0.0)
             }
         };
         base.push(b);
         effect.push(e);
-        loading.push(if rng.gen_bool(0.6) { rng.gen_range(0.2..0.6) } else { 0.0 });
+        loading.push(if rng.gen_bool(0.6) {
+            rng.gen_range(0.2..0.6)
+        } else {
+            0.0
+        });
     }
     let batch_offset: Vec<f64> = (0..BATCHES * p).map(|_| std(0.15).sample(rng)).collect();
     let mut out = Vec::with_capacity(age.len() * p);
@@ -206,11 +244,20 @@ fn methylation(rng: &mut ChaCha8Rng, age: &[f64], male: &[bool], batch: &[usize]
                 Signal::XLinked | Signal::YLinked => effect[j] * f64::from(u8::from(male[i])),
                 Signal::None => 0.0,
             };
-            let logit = base[j] + signal + loading[j] * factors[j % FACTORS] + batch_offset[batch[i] * p + j];
+            let logit = base[j]
+                + signal
+                + loading[j] * factors[j % FACTORS]
+                + batch_offset[batch[i] * p + j];
             let mu = sigmoid(logit).clamp(1e-3, 1.0 - 1e-3);
-            let beta = Beta::new(mu * PRECISION, (1.0 - mu) * PRECISION).expect("positive shapes").sample(rng);
+            let beta = Beta::new(mu * PRECISION, (1.0 - mu) * PRECISION)
+                .expect("positive shapes")
+                .sample(rng);
             let missing = rng.gen_bool(MISSING);
-            out.push(if missing { f32::NAN } else { quantise(beta.clamp(1e-4, 1.0 - 1e-4)) });
+            out.push(if missing {
+                f32::NAN
+            } else {
+                quantise(beta.clamp(1e-4, 1.0 - 1e-4))
+            });
         }
     }
     out
@@ -234,7 +281,11 @@ fn genotypes(rng: &mut ChaCha8Rng, male: &[bool], roles: &[Signal]) -> Vec<f32> 
                 Signal::XLinked if m => 2 * u8::from(a),
                 _ => u8::from(a) + u8::from(b),
             };
-            out.push(if rng.gen_bool(MISSING / 2.0) { f32::NAN } else { f32::from(dosage) });
+            out.push(if rng.gen_bool(MISSING / 2.0) {
+                f32::NAN
+            } else {
+                f32::from(dosage)
+            });
         }
     }
     out
@@ -243,7 +294,10 @@ fn genotypes(rng: &mut ChaCha8Rng, male: &[bool], roles: &[Signal]) -> Vec<f32> 
 impl Generated {
     /// Writes `features.tsv.gz`, `samples.tsv` and `truth.tsv` into `dir`.
     pub fn write(&self, dir: &Path, preset: Preset) -> Result<Vec<PathBuf>, DataError> {
-        std::fs::create_dir_all(dir).map_err(|source| DataError::Write { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| DataError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let features = dir.join("features.tsv.gz");
         let samples = dir.join("samples.tsv");
         let truth = dir.join("truth.tsv");
@@ -295,14 +349,21 @@ impl Generated {
 
 /// Writes through a temporary file renamed into place, so that a failure
 /// never leaves a half-written file under the final name.
-fn write_file(path: &Path, gzip: bool, body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), DataError> {
+fn write_file(
+    path: &Path,
+    gzip: bool,
+    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), DataError> {
     let tmp = path.with_extension("partial");
     let result = (|| {
         let file = BufWriter::new(File::create(&tmp)?);
         if gzip {
             let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::new(6));
             body(&mut gz)?;
-            gz.finish()?.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            gz.finish()?
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .sync_all()?;
         } else {
             let mut file = file;
             body(&mut file)?;
@@ -312,7 +373,10 @@ fn write_file(path: &Path, gzip: bool, body: impl FnOnce(&mut dyn Write) -> std:
     })();
     result.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        DataError::Write { path: path.to_path_buf(), source }
+        DataError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -330,26 +394,51 @@ mod tests {
     #[test]
     fn methylation_looks_like_beta_values() {
         let g = generate(Preset::Methylation, 400, 200, 1);
-        let v: Vec<f32> = g.matrix.values.iter().copied().filter(|v| !v.is_nan()).collect();
+        let v: Vec<f32> = g
+            .matrix
+            .values
+            .iter()
+            .copied()
+            .filter(|v| !v.is_nan())
+            .collect();
         assert!(v.iter().all(|&b| (0.0..=1.0).contains(&b)));
-        let extreme = v.iter().filter(|&&b| !(0.2..=0.8).contains(&b)).count() as f64 / v.len() as f64;
+        let extreme =
+            v.iter().filter(|&&b| !(0.2..=0.8).contains(&b)).count() as f64 / v.len() as f64;
         assert!(extreme > 0.6, "most CpGs near 0 or 1: {extreme}");
-        let missing = g.matrix.values.iter().filter(|v| v.is_nan()).count() as f64 / g.matrix.values.len() as f64;
+        let missing = g.matrix.values.iter().filter(|v| v.is_nan()).count() as f64
+            / g.matrix.values.len() as f64;
         assert!((0.01..0.03).contains(&missing), "{missing}");
     }
 
     #[test]
     fn every_age_band_is_populated_and_ages_are_skewed() {
         let g = generate(Preset::Methylation, 120, 40, 3);
-        let ages: Vec<f64> = g.sheet.cells.iter().map(|r| r[0].as_ref().unwrap().parse().unwrap()).collect();
+        let ages: Vec<f64> = g
+            .sheet
+            .cells
+            .iter()
+            .map(|r| r[0].as_ref().unwrap().parse().unwrap())
+            .collect();
         for b in 0..18 {
             let lo = b as f64 * 5.0;
-            assert!(ages.iter().any(|&a| a >= lo && (a < lo + 5.0 || (b == 17 && a <= 90.0))), "band {b}");
+            assert!(
+                ages.iter()
+                    .any(|&a| a >= lo && (a < lo + 5.0 || (b == 17 && a <= 90.0))),
+                "band {b}"
+            );
         }
         let large = generate(Preset::Methylation, 3000, 20, 3);
-        let ages: Vec<f64> = large.sheet.cells.iter().map(|r| r[0].as_ref().unwrap().parse().unwrap()).collect();
+        let ages: Vec<f64> = large
+            .sheet
+            .cells
+            .iter()
+            .map(|r| r[0].as_ref().unwrap().parse().unwrap())
+            .collect();
         let young = ages.iter().filter(|&&a| a < 45.0).count();
-        assert!(young > 2 * (ages.len() - young), "skewed toward the young: {young}");
+        assert!(
+            young > 2 * (ages.len() - young),
+            "skewed toward the young: {young}"
+        );
     }
 
     /// The mean beta of the signal features differs between groups as the
@@ -357,10 +446,24 @@ mod tests {
     #[test]
     fn signal_features_carry_their_signal() {
         let g = generate(Preset::Methylation, 600, 200, 5);
-        let male: Vec<bool> = g.sheet.cells.iter().map(|r| r[1].as_deref() == Some("M")).collect();
-        let age: Vec<f64> = g.sheet.cells.iter().map(|r| r[0].as_ref().unwrap().parse().unwrap()).collect();
+        let male: Vec<bool> = g
+            .sheet
+            .cells
+            .iter()
+            .map(|r| r[1].as_deref() == Some("M"))
+            .collect();
+        let age: Vec<f64> = g
+            .sheet
+            .cells
+            .iter()
+            .map(|r| r[0].as_ref().unwrap().parse().unwrap())
+            .collect();
         let mean_where = |j: usize, pick: &dyn Fn(usize) -> bool| {
-            let v: Vec<f64> = (0..600).filter(|&i| pick(i)).map(|i| g.matrix.row(i)[j] as f64).filter(|v| !v.is_nan()).collect();
+            let v: Vec<f64> = (0..600)
+                .filter(|&i| pick(i))
+                .map(|i| g.matrix.row(i)[j] as f64)
+                .filter(|v| !v.is_nan())
+                .collect();
             v.iter().sum::<f64>() / v.len() as f64
         };
         for (j, s) in g.truth.iter().enumerate() {
@@ -369,9 +472,15 @@ mod tests {
                     let (m, f) = (mean_where(j, &|i| male[i]), mean_where(j, &|i| !male[i]));
                     assert!(f > 0.35 && m < 0.2, "x-linked {j}: female {f}, male {m}");
                 }
-                Signal::YLinked => assert!(mean_where(j, &|i| male[i]) > mean_where(j, &|i| !male[i]) + 0.4),
-                Signal::AgeUp => assert!(mean_where(j, &|i| age[i] > 60.0) > mean_where(j, &|i| age[i] < 10.0) + 0.1),
-                Signal::AgeDown => assert!(mean_where(j, &|i| age[i] > 60.0) + 0.1 < mean_where(j, &|i| age[i] < 10.0)),
+                Signal::YLinked => {
+                    assert!(mean_where(j, &|i| male[i]) > mean_where(j, &|i| !male[i]) + 0.4)
+                }
+                Signal::AgeUp => assert!(
+                    mean_where(j, &|i| age[i] > 60.0) > mean_where(j, &|i| age[i] < 10.0) + 0.1
+                ),
+                Signal::AgeDown => assert!(
+                    mean_where(j, &|i| age[i] > 60.0) + 0.1 < mean_where(j, &|i| age[i] < 10.0)
+                ),
                 Signal::None => {}
             }
         }
@@ -380,7 +489,11 @@ mod tests {
     #[test]
     fn genotypes_are_dosages_with_hemizygous_x_in_males() {
         let g = generate(Preset::Genotypes, 200, 100, 2);
-        assert!(g.matrix.values.iter().all(|v| v.is_nan() || [0.0, 1.0, 2.0].contains(v)));
+        assert!(g
+            .matrix
+            .values
+            .iter()
+            .all(|v| v.is_nan() || [0.0, 1.0, 2.0].contains(v)));
         assert!(!g.truth.iter().any(|s| s.target() == "age"));
         for (j, s) in g.truth.iter().enumerate() {
             if *s == Signal::XLinked {
@@ -407,7 +520,11 @@ mod tests {
         }
         let m = Matrix::read(&files[0], None).unwrap();
         assert_eq!(m.ids, g.matrix.ids);
-        let same = m.values.iter().zip(&g.matrix.values).all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
+        let same = m
+            .values
+            .iter()
+            .zip(&g.matrix.values)
+            .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
         assert!(same, "values read back equal the generated ones");
         let s = Sheet::read(&files[1], None).unwrap();
         assert_eq!(s.cells, g.sheet.cells);

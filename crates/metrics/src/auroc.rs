@@ -51,8 +51,14 @@ mod tests {
 
     #[test]
     fn perfect_inverted_and_tied() {
-        assert_eq!(auroc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]), Some(1.0));
-        assert_eq!(auroc(&[0.9, 0.8, 0.2, 0.1], &[false, false, true, true]), Some(0.0));
+        assert_eq!(
+            auroc(&[0.1, 0.2, 0.8, 0.9], &[false, false, true, true]),
+            Some(1.0)
+        );
+        assert_eq!(
+            auroc(&[0.9, 0.8, 0.2, 0.1], &[false, false, true, true]),
+            Some(0.0)
+        );
         assert_eq!(auroc(&[0.5, 0.5, 0.5], &[true, false, false]), Some(0.5));
     }
 
@@ -61,7 +67,11 @@ mod tests {
         // Positives 0.8, 0.4; negatives 0.4, 0.3, 0.9.
         // Pairs: (0.8>0.4)=1 (0.8>0.3)=1 (0.8<0.9)=0 (0.4=0.4)=½ (0.4>0.3)=1 (0.4<0.9)=0
         // → 3.5 / 6.
-        let a = auroc(&[0.8, 0.4, 0.4, 0.3, 0.9], &[true, true, false, false, false]).unwrap();
+        let a = auroc(
+            &[0.8, 0.4, 0.4, 0.3, 0.9],
+            &[true, true, false, false, false],
+        )
+        .unwrap();
         assert!((a - 3.5 / 6.0).abs() < 1e-15);
     }
 

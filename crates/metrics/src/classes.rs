@@ -58,7 +58,17 @@ impl Confusion {
                 // F1 = 2TP / (2TP + FP + FN): defined whenever the class occurs
                 // in the truth or the predictions, 0 when TP = 0 there.
                 let f1 = ratio(2 * tp, 2 * tp + fp + fn_);
-                ClassCounts { class: k, tp, fp, fn_, tn, support, precision, recall, f1 }
+                ClassCounts {
+                    class: k,
+                    tp,
+                    fp,
+                    fn_,
+                    tn,
+                    support,
+                    precision,
+                    recall,
+                    f1,
+                }
             })
             .collect()
     }
@@ -79,7 +89,10 @@ mod tests {
         let c = Confusion::new(3, [(0, 0), (0, 0), (0, 1), (1, 1), (1, 0), (2, 1)]);
         assert_eq!(c.cells, vec![vec![2, 1, 0], vec![1, 1, 0], vec![0, 1, 0]]);
         let k = c.class_counts();
-        assert_eq!((k[0].tp, k[0].fp, k[0].fn_, k[0].tn, k[0].support), (2, 1, 1, 2, 3));
+        assert_eq!(
+            (k[0].tp, k[0].fp, k[0].fn_, k[0].tn, k[0].support),
+            (2, 1, 1, 2, 3)
+        );
         assert_eq!(k[0].precision, Some(2.0 / 3.0));
         assert_eq!(k[0].recall, Some(2.0 / 3.0));
         assert_eq!((k[1].tp, k[1].fp, k[1].fn_, k[1].tn), (1, 2, 1, 2));

@@ -2,7 +2,9 @@
 
 use serde::Serialize;
 
-use crate::{auroc::macro_auroc_ovr, calibration::expected_calibration_error, ClassCounts, Confusion};
+use crate::{
+    auroc::macro_auroc_ovr, calibration::expected_calibration_error, ClassCounts, Confusion,
+};
 
 /// One head's predictions over one split.
 ///
@@ -92,7 +94,9 @@ impl HeadPredictions {
     pub fn metrics(&self) -> Result<Option<HeadMetrics>, InvalidPredictions> {
         self.check()?;
         let k = self.n_classes;
-        let labelled: Vec<usize> = (0..self.len()).filter(|&i| self.truth[i].is_some()).collect();
+        let labelled: Vec<usize> = (0..self.len())
+            .filter(|&i| self.truth[i].is_some())
+            .collect();
         if labelled.is_empty() {
             return Ok(None);
         }
@@ -108,8 +112,11 @@ impl HeadPredictions {
 
         // Balanced accuracy: mean recall over classes present in the truth.
         let in_truth: Vec<&ClassCounts> = classes.iter().filter(|c| c.support > 0).collect();
-        let balanced_accuracy =
-            in_truth.iter().map(|c| c.recall.unwrap_or(0.0)).sum::<f64>() / in_truth.len() as f64;
+        let balanced_accuracy = in_truth
+            .iter()
+            .map(|c| c.recall.unwrap_or(0.0))
+            .sum::<f64>()
+            / in_truth.len() as f64;
 
         // Macro averages over classes present in the truth or the predictions,
         // an undefined ratio counting 0.
@@ -120,8 +127,11 @@ impl HeadPredictions {
         let macro_precision = macro_avg(|c| c.precision);
         let macro_recall = macro_avg(|c| c.recall);
         let macro_f1 = macro_avg(|c| c.f1);
-        let weighted_f1 =
-            classes.iter().map(|c| c.support as f64 * c.f1.unwrap_or(0.0)).sum::<f64>() / nf;
+        let weighted_f1 = classes
+            .iter()
+            .map(|c| c.support as f64 * c.f1.unwrap_or(0.0))
+            .sum::<f64>()
+            / nf;
 
         let mut log_loss = 0.0;
         let mut brier = 0.0;
@@ -254,11 +264,20 @@ mod tests {
         // F1 = 2TP/(2TP+FP+FN): class 0 2/3, class 1 2/4, class 2 0.
         close(m.macro_f1, (2.0 / 3.0 + 0.5) / 3.0);
         close(m.weighted_f1, (2.0 * 2.0 / 3.0 + 0.5) / 4.0);
-        close(m.log_loss, -(0.7f64.ln() + 0.4f64.ln() + 0.8f64.ln() + 0.3f64.ln()) / 4.0);
-        let brier = (0.09 + 0.04 + 0.01) + (0.36 + 0.25 + 0.01) + (0.01 + 0.04 + 0.01) + (0.04 + 0.25 + 0.49);
+        close(
+            m.log_loss,
+            -(0.7f64.ln() + 0.4f64.ln() + 0.8f64.ln() + 0.3f64.ln()) / 4.0,
+        );
+        let brier = (0.09 + 0.04 + 0.01)
+            + (0.36 + 0.25 + 0.01)
+            + (0.01 + 0.04 + 0.01)
+            + (0.04 + 0.25 + 0.49);
         close(m.brier, brier / 4.0);
         close(m.mass, 1.0);
-        assert_eq!(m.confusion.cells, vec![vec![1, 1, 0], vec![0, 1, 0], vec![0, 1, 0]]);
+        assert_eq!(
+            m.confusion.cells,
+            vec![vec![1, 1, 0], vec![0, 1, 0], vec![0, 1, 0]]
+        );
     }
 
     #[test]
@@ -295,7 +314,11 @@ mod tests {
 
     #[test]
     fn mass_is_the_mean_over_labelled_samples() {
-        let mut h = head(2, &[Some(0), None, Some(1)], &[0.6, 0.4, 0.5, 0.5, 0.3, 0.7]);
+        let mut h = head(
+            2,
+            &[Some(0), None, Some(1)],
+            &[0.6, 0.4, 0.5, 0.5, 0.3, 0.7],
+        );
         h.mass = vec![1.4, 9.0, 0.6];
         close(h.metrics().unwrap().unwrap().mass, 1.0);
     }
@@ -315,8 +338,16 @@ mod tests {
 
     #[test]
     fn joint_exact_match_over_fully_labelled_samples() {
-        let age = head(2, &[Some(0), Some(1), Some(1), Some(0)], &[0.9, 0.1, 0.2, 0.8, 0.6, 0.4, 0.7, 0.3]);
-        let sex = head(2, &[Some(1), Some(1), Some(1), None], &[0.1, 0.9, 0.7, 0.3, 0.2, 0.8, 0.5, 0.5]);
+        let age = head(
+            2,
+            &[Some(0), Some(1), Some(1), Some(0)],
+            &[0.9, 0.1, 0.2, 0.8, 0.6, 0.4, 0.7, 0.3],
+        );
+        let sex = head(
+            2,
+            &[Some(1), Some(1), Some(1), None],
+            &[0.1, 0.9, 0.7, 0.3, 0.2, 0.8, 0.5, 0.5],
+        );
         // Sample 3 lacks a sex label; of 0..3, only sample 0 has both right.
         close(exact_match(&[&age, &sex]).unwrap(), 1.0 / 3.0);
         assert_eq!(exact_match(&[]), None);

@@ -8,9 +8,14 @@ pub fn parse_device(s: &str) -> Result<Device, TrainError> {
         "cpu" => Ok(Device::Cpu),
         "auto" => Ok(Device::cuda_if_available()),
         "cuda" => cuda(0),
-        _ => match s.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
+        _ => match s
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(i) => cuda(i),
-            None => Err(TrainError::Invalid(format!("unknown device {s:?}; expected cpu, cuda, cuda:N or auto"))),
+            None => Err(TrainError::Invalid(format!(
+                "unknown device {s:?}; expected cpu, cuda, cuda:N or auto"
+            ))),
         },
     }
 }
@@ -20,7 +25,9 @@ fn cuda(i: usize) -> Result<Device, TrainError> {
     if i < n {
         Ok(Device::Cuda(i))
     } else {
-        Err(TrainError::Invalid(format!("device cuda:{i} requested, but {n} CUDA device(s) are available")))
+        Err(TrainError::Invalid(format!(
+            "device cuda:{i} requested, but {n} CUDA device(s) are available"
+        )))
     }
 }
 

@@ -61,7 +61,11 @@ pub(crate) struct SplitInput {
 }
 
 pub(crate) fn tensor_to_vec(t: &Tensor) -> Result<Vec<f64>, TrainError> {
-    Ok(Vec::<f64>::try_from(t.to_kind(Kind::Double).to_device(tch::Device::Cpu).flatten(0, -1))?)
+    Ok(Vec::<f64>::try_from(
+        t.to_kind(Kind::Double)
+            .to_device(tch::Device::Cpu)
+            .flatten(0, -1),
+    )?)
 }
 
 /// Full predictions and metrics of `net` on a split.
@@ -91,9 +95,20 @@ pub(crate) fn evaluate(
             probs.extend(p);
             mass.push(m);
         }
-        let predictions = HeadPredictions { n_classes: k, truth: input.labels[t].clone(), probs, mass };
+        let predictions = HeadPredictions {
+            n_classes: k,
+            truth: input.labels[t].clone(),
+            probs,
+            mass,
+        };
         let metrics = predictions.metrics()?;
-        heads.push(HeadOutput { name: names[t].0.clone(), classes: names[t].1.clone(), predictions, raw, metrics });
+        heads.push(HeadOutput {
+            name: names[t].0.clone(),
+            classes: names[t].1.clone(),
+            predictions,
+            raw,
+            metrics,
+        });
         offset += k;
     }
     let refs: Vec<&HeadPredictions> = heads.iter().map(|h| &h.predictions).collect();

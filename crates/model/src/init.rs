@@ -9,7 +9,11 @@ use tch::{Device, Kind, Tensor};
 /// (weights, then bias) in f64 and cast to the model's dtype.
 pub fn linear(rng: &mut ChaCha8Rng, fan_in: usize, fan_out: usize) -> (Vec<f64>, Vec<f64>) {
     let bound = 1.0 / (fan_in as f64).sqrt();
-    let mut draw = |n: usize| (0..n).map(|_| (rng.gen::<f64>() * 2.0 - 1.0) * bound).collect::<Vec<f64>>();
+    let mut draw = |n: usize| {
+        (0..n)
+            .map(|_| (rng.gen::<f64>() * 2.0 - 1.0) * bound)
+            .collect::<Vec<f64>>()
+    };
     let w = draw(fan_in * fan_out);
     let b = draw(fan_out);
     (w, b)
@@ -26,8 +30,17 @@ pub fn tensor(values: &[f64], shape: &[i64], kind: Kind, device: Device) -> Tens
 
 /// An inverted-dropout mask: each element kept with probability `1 − p` and
 /// scaled by `1/(1 − p)`, zero otherwise.
-pub fn dropout_mask(rng: &mut ChaCha8Rng, rows: usize, cols: usize, p: f64, kind: Kind, device: Device) -> Tensor {
+pub fn dropout_mask(
+    rng: &mut ChaCha8Rng,
+    rows: usize,
+    cols: usize,
+    p: f64,
+    kind: Kind,
+    device: Device,
+) -> Tensor {
     let keep = 1.0 / (1.0 - p);
-    let values: Vec<f64> = (0..rows * cols).map(|_| if rng.gen::<f64>() < p { 0.0 } else { keep }).collect();
+    let values: Vec<f64> = (0..rows * cols)
+        .map(|_| if rng.gen::<f64>() < p { 0.0 } else { keep })
+        .collect();
     tensor(&values, &[rows as i64, cols as i64], kind, device)
 }

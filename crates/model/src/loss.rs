@@ -15,7 +15,12 @@ pub struct Targets {
 }
 
 impl Targets {
-    pub fn new(labels: &[Vec<Option<usize>>], classes: &[usize], kind: Kind, device: tch::Device) -> Targets {
+    pub fn new(
+        labels: &[Vec<Option<usize>>],
+        classes: &[usize],
+        kind: Kind,
+        device: tch::Device,
+    ) -> Targets {
         let n = labels.first().map_or(0, Vec::len);
         let tasks = labels.len();
         let total: usize = classes.iter().sum();
@@ -34,7 +39,9 @@ impl Targets {
         }
         let shape = |cols: usize| [n as i64, cols as i64];
         Targets {
-            labels: Tensor::from_slice(&idx).view(shape(tasks)).to_device(device),
+            labels: Tensor::from_slice(&idx)
+                .view(shape(tasks))
+                .to_device(device),
             onehot: crate::init::tensor(&onehot, &shape(total), kind, device),
             mask: crate::init::tensor(&mask, &shape(tasks), kind, device),
         }
@@ -58,7 +65,13 @@ impl Targets {
 ///   outputs of BCE(sigmoid(z), one-hot); total Σ_t w_t·L_t.
 /// - `bce`: total = mean over every (labelled sample, output) pair of every
 ///   task — one flat sigmoid layer's BCE; `L_t` as for `bce_task`.
-pub fn compute(loss: Loss, logits: &Tensor, t: &Targets, classes: &[usize], weights: &[f64]) -> (Tensor, Vec<Tensor>) {
+pub fn compute(
+    loss: Loss,
+    logits: &Tensor,
+    t: &Targets,
+    classes: &[usize],
+    weights: &[f64],
+) -> (Tensor, Vec<Tensor>) {
     let mut offset = 0i64;
     let mut terms = Vec::with_capacity(classes.len());
     let mut flat_sum: Option<Tensor> = None;
@@ -70,17 +83,31 @@ pub fn compute(loss: Loss, logits: &Tensor, t: &Targets, classes: &[usize], weig
         let term = match loss {
             Loss::Ce => {
                 let y = t.labels.select(1, task as i64).clamp_min(0).unsqueeze(1);
-                let nll = -z.log_softmax(1, z.kind()).gather(1, &y, false).squeeze_dim(1);
+                let nll = -z
+                    .log_softmax(1, z.kind())
+                    .gather(1, &y, false)
+                    .squeeze_dim(1);
                 (nll * &m).sum(z.kind()) / labelled.clamp_min(1.0)
             }
             Loss::Bce | Loss::BceTask => {
                 let target = t.onehot.narrow(1, offset, k as i64);
-                let bce = z.binary_cross_entropy_with_logits::<Tensor>(&target, None, None, Reduction::None);
+                let bce = z.binary_cross_entropy_with_logits::<Tensor>(
+                    &target,
+                    None,
+                    None,
+                    Reduction::None,
+                );
                 let summed = (bce * m.unsqueeze(1)).sum(z.kind());
                 if loss == Loss::Bce {
                     let count = &labelled * k as f64;
-                    flat_sum = Some(match flat_sum { Some(s) => s + &summed, None => summed.shallow_clone() });
-                    flat_count = Some(match flat_count { Some(c) => c + &count, None => count.shallow_clone() });
+                    flat_sum = Some(match flat_sum {
+                        Some(s) => s + &summed,
+                        None => summed.shallow_clone(),
+                    });
+                    flat_count = Some(match flat_count {
+                        Some(c) => c + &count,
+                        None => count.shallow_clone(),
+                    });
                 }
                 summed / (labelled * k as f64).clamp_min(1.0)
             }
@@ -90,7 +117,12 @@ pub fn compute(loss: Loss, logits: &Tensor, t: &Targets, classes: &[usize], weig
     }
     let total = match loss {
         Loss::Bce => flat_sum.expect("a task") / flat_count.expect("a task").clamp_min(1.0),
-        _ => terms.iter().zip(weights).map(|(l, &w)| l * w).reduce(|a, b| a + b).expect("at least one task"),
+        _ => terms
+            .iter()
+            .zip(weights)
+            .map(|(l, &w)| l * w)
+            .reduce(|a, b| a + b)
+            .expect("at least one task"),
     };
     (total, terms)
 }
@@ -106,7 +138,12 @@ mod tests {
 
     fn targets() -> Targets {
         // Sample 1 has no label for task 0.
-        Targets::new(&[vec![Some(1), None], vec![Some(0), Some(0)]], &[3, 2], Kind::Double, tch::Device::Cpu)
+        Targets::new(
+            &[vec![Some(1), None], vec![Some(0), Some(0)]],
+            &[3, 2],
+            Kind::Double,
+            tch::Device::Cpu,
+        )
     }
 
     fn lse(v: &[f64]) -> f64 {
@@ -143,7 +180,12 @@ mod tests {
 
     #[test]
     fn a_task_without_labels_in_the_batch_contributes_zero() {
-        let t = Targets::new(&[vec![None, None], vec![Some(0), Some(1)]], &[3, 2], Kind::Double, tch::Device::Cpu);
+        let t = Targets::new(
+            &[vec![None, None], vec![Some(0), Some(1)]],
+            &[3, 2],
+            Kind::Double,
+            tch::Device::Cpu,
+        );
         let (_, terms) = compute(Loss::Ce, &logits(), &t, &[3, 2], &[1.0, 1.0]);
         assert_eq!(terms[0].double_value(&[]), 0.0);
     }

@@ -55,20 +55,42 @@ pub fn kind_of(dtype: Dtype) -> Kind {
 }
 
 /// Creates a layer under `path` from freshly drawn values.
-fn make_layer(path: &nn::Path, rng: &mut ChaCha8Rng, fan_in: usize, fan_out: usize, kind: Kind) -> Layer {
+fn make_layer(
+    path: &nn::Path,
+    rng: &mut ChaCha8Rng,
+    fan_in: usize,
+    fan_out: usize,
+    kind: Kind,
+) -> Layer {
     let (w, b) = init::linear(rng, fan_in, fan_out);
     from_values(path, &w, &b, fan_in, fan_out, kind)
 }
 
-fn from_values(path: &nn::Path, w: &[f64], b: &[f64], fan_in: usize, fan_out: usize, kind: Kind) -> Layer {
+fn from_values(
+    path: &nn::Path,
+    w: &[f64],
+    b: &[f64],
+    fan_in: usize,
+    fan_out: usize,
+    kind: Kind,
+) -> Layer {
     let device = path.device();
     Layer {
-        w: path.var_copy("weight", &init::tensor(w, &[fan_in as i64, fan_out as i64], kind, device)),
+        w: path.var_copy(
+            "weight",
+            &init::tensor(w, &[fan_in as i64, fan_out as i64], kind, device),
+        ),
         b: path.var_copy("bias", &init::tensor(b, &[fan_out as i64], kind, device)),
     }
 }
 
-fn stack(path: &nn::Path, rng: &mut ChaCha8Rng, mut width: usize, widths: &[usize], kind: Kind) -> (Vec<Layer>, usize) {
+fn stack(
+    path: &nn::Path,
+    rng: &mut ChaCha8Rng,
+    mut width: usize,
+    widths: &[usize],
+    kind: Kind,
+) -> (Vec<Layer>, usize) {
     let layers = widths
         .iter()
         .enumerate()
@@ -84,7 +106,14 @@ fn stack(path: &nn::Path, rng: &mut ChaCha8Rng, mut width: usize, widths: &[usiz
 impl Net {
     /// Builds the network of `model` for `inputs` features and tasks with
     /// `classes` classes each, drawing every initial value from `rng`.
-    pub fn new(model: &ModelConfig, inputs: usize, classes: &[usize], task_names: &[String], device: Device, rng: &mut ChaCha8Rng) -> Net {
+    pub fn new(
+        model: &ModelConfig,
+        inputs: usize,
+        classes: &[usize],
+        task_names: &[String],
+        device: Device,
+        rng: &mut ChaCha8Rng,
+    ) -> Net {
         let kind = kind_of(model.dtype);
         let mut vs = nn::VarStore::new(device);
         // New variables take this kind, so f64 initial values are never rounded to f32.
@@ -105,8 +134,21 @@ impl Net {
                     b.extend(bt);
                 }
                 let total: usize = classes.iter().sum();
-                let out = from_values(&(&root / "head" / "out"), &w.concat(), &b, width, total, kind);
-                (shared, vec![Branch { hidden: Vec::new(), out }])
+                let out = from_values(
+                    &(&root / "head" / "out"),
+                    &w.concat(),
+                    &b,
+                    width,
+                    total,
+                    kind,
+                );
+                (
+                    shared,
+                    vec![Branch {
+                        hidden: Vec::new(),
+                        out,
+                    }],
+                )
             }
             Architecture::MultiHead => {
                 let (shared, width) = stack(&(&root / "trunk"), rng, inputs, &model.trunk, kind);
@@ -116,7 +158,10 @@ impl Net {
                     .map(|(&k, name)| {
                         let p = &root / name.as_str();
                         let (hidden, w) = stack(&(&p / "tower"), rng, width, &tower, kind);
-                        Branch { hidden, out: make_layer(&(&p / "out"), rng, w, k, kind) }
+                        Branch {
+                            hidden,
+                            out: make_layer(&(&p / "out"), rng, w, k, kind),
+                        }
                     })
                     .collect();
                 (shared, branches)
@@ -129,13 +174,24 @@ impl Net {
                     .map(|(&k, name)| {
                         let p = &root / name.as_str();
                         let (hidden, w) = stack(&(&p / "net"), rng, inputs, &widths, kind);
-                        Branch { hidden, out: make_layer(&(&p / "out"), rng, w, k, kind) }
+                        Branch {
+                            hidden,
+                            out: make_layer(&(&p / "out"), rng, w, k, kind),
+                        }
                     })
                     .collect();
                 (Vec::new(), branches)
             }
         };
-        Net { vs, shared, branches, activation: model.activation, dropout: model.dropout, kind, classes: classes.to_vec() }
+        Net {
+            vs,
+            shared,
+            branches,
+            activation: model.activation,
+            dropout: model.dropout,
+            kind,
+            classes: classes.to_vec(),
+        }
     }
 
     pub fn kind(&self) -> Kind {
@@ -144,10 +200,19 @@ impl Net {
 
     /// Trainable parameters.
     pub fn parameter_count(&self) -> usize {
-        self.vs.trainable_variables().iter().map(|t| t.numel()).sum()
+        self.vs
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel())
+            .sum()
     }
 
-    fn hidden(&self, layer: &Layer, x: &Tensor, masks: &mut Option<(&mut ChaCha8Rng, usize)>) -> Tensor {
+    fn hidden(
+        &self,
+        layer: &Layer,
+        x: &Tensor,
+        masks: &mut Option<(&mut ChaCha8Rng, usize)>,
+    ) -> Tensor {
         let h = layer.forward(x);
         let h = match self.activation {
             Activation::Relu => h.relu(),

@@ -30,7 +30,11 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { device: Device::Cpu, threads: 1, weights: None }
+        TrainOptions {
+            device: Device::Cpu,
+            threads: 1,
+            weights: None,
+        }
     }
 }
 
@@ -66,7 +70,10 @@ pub struct RunOutput {
 
 impl RunOutput {
     pub fn split(&self, part: Part) -> &SplitOutput {
-        self.splits.iter().find(|s| s.part == part).expect("every part is evaluated")
+        self.splits
+            .iter()
+            .find(|s| s.part == part)
+            .expect("every part is evaluated")
     }
 }
 
@@ -77,11 +84,18 @@ fn split_input(data: &Dataset, part: Part, net: &Net, device: Device) -> SplitIn
     for &i in &idx {
         x.extend_from_slice(&data.x[i * p..(i + 1) * p]);
     }
-    let labels: Vec<Vec<Option<usize>>> = data.tasks.iter().map(|t| idx.iter().map(|&i| t.labels[i]).collect()).collect();
+    let labels: Vec<Vec<Option<usize>>> = data
+        .tasks
+        .iter()
+        .map(|t| idx.iter().map(|&i| t.labels[i]).collect())
+        .collect();
     SplitInput {
         part,
         ids: idx.iter().map(|&i| data.ids[i].clone()).collect(),
-        x: Tensor::from_slice(&x).view([idx.len() as i64, p as i64]).to_kind(net.kind()).to_device(device),
+        x: Tensor::from_slice(&x)
+            .view([idx.len() as i64, p as i64])
+            .to_kind(net.kind())
+            .to_device(device),
         targets: Targets::new(&labels, &net.classes, net.kind(), device),
         labels,
     }
@@ -91,7 +105,11 @@ fn monitor_value(monitor: Monitor, val: &SplitOutput) -> f64 {
     match monitor {
         Monitor::ValLoss => val.loss,
         Monitor::ValBalancedAccuracy => {
-            let v: Vec<f64> = val.heads.iter().filter_map(|h| h.metrics.as_ref().map(|m| m.balanced_accuracy)).collect();
+            let v: Vec<f64> = val
+                .heads
+                .iter()
+                .filter_map(|h| h.metrics.as_ref().map(|m| m.balanced_accuracy))
+                .collect();
             v.iter().sum::<f64>() / v.len().max(1) as f64
         }
         Monitor::ValExactMatch => val.exact_match.unwrap_or(0.0),
@@ -106,7 +124,11 @@ fn better(monitor: Monitor, new: f64, best: f64) -> bool {
 }
 
 /// Trains one run of `config` on `data` and evaluates it on every split.
-pub fn train(config: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<RunOutput, TrainError> {
+pub fn train(
+    config: &RunConfig,
+    data: &Dataset,
+    opts: &TrainOptions,
+) -> Result<RunOutput, TrainError> {
     let span = info_span!("train", sweep = %config.sweep, seed = config.seed);
     let _enter = span.enter();
     let start = Instant::now();
@@ -114,22 +136,51 @@ pub fn train(config: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let classes: Vec<usize> = data.tasks.iter().map(|t| t.classes.len()).collect();
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
-    let head_names: Vec<(String, Vec<String>)> = data.tasks.iter().map(|t| (t.name.clone(), t.classes.clone())).collect();
+    let head_names: Vec<(String, Vec<String>)> = data
+        .tasks
+        .iter()
+        .map(|t| (t.name.clone(), t.classes.clone()))
+        .collect();
     let weights: Vec<f64> = data.tasks.iter().map(|t| t.weight).collect();
-    let net = Net::new(&config.model, data.n_features(), &classes, &names, opts.device, &mut rng);
+    let net = Net::new(
+        &config.model,
+        data.n_features(),
+        &classes,
+        &names,
+        opts.device,
+        &mut rng,
+    );
 
     let tc = &config.train;
     let mut opt = match tc.optimizer {
-        Optimizer::Adam => nn::Adam { wd: tc.weight_decay, ..Default::default() }.build(&net.vs, tc.lr)?,
-        Optimizer::Adamw => nn::AdamW { wd: tc.weight_decay, ..Default::default() }.build(&net.vs, tc.lr)?,
-        Optimizer::Sgd => nn::Sgd { momentum: tc.momentum, dampening: 0.0, wd: tc.weight_decay, nesterov: false }.build(&net.vs, tc.lr)?,
+        Optimizer::Adam => nn::Adam {
+            wd: tc.weight_decay,
+            ..Default::default()
+        }
+        .build(&net.vs, tc.lr)?,
+        Optimizer::Adamw => nn::AdamW {
+            wd: tc.weight_decay,
+            ..Default::default()
+        }
+        .build(&net.vs, tc.lr)?,
+        Optimizer::Sgd => nn::Sgd {
+            momentum: tc.momentum,
+            dampening: 0.0,
+            wd: tc.weight_decay,
+            nesterov: false,
+        }
+        .build(&net.vs, tc.lr)?,
     };
 
-    let splits: Vec<SplitInput> = Part::ALL.iter().map(|&p| split_input(data, p, &net, opts.device)).collect();
+    let splits: Vec<SplitInput> = Part::ALL
+        .iter()
+        .map(|&p| split_input(data, p, &net, opts.device))
+        .collect();
     let (train_in, val_in) = (&splits[0], &splits[1]);
     let n_train = train_in.ids.len();
     let vars = net.vs.trainable_variables();
-    let snapshot = || -> Vec<Tensor> { tch::no_grad(|| vars.iter().map(|v| v.detach().copy()).collect()) };
+    let snapshot =
+        || -> Vec<Tensor> { tch::no_grad(|| vars.iter().map(|v| v.detach().copy()).collect()) };
 
     let mut curves = Vec::new();
     let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
@@ -146,7 +197,11 @@ pub fn train(config: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<
             let (loss, _) = loss::compute(tc.loss, &logits, &tb, &classes, &weights);
             let value = loss.double_value(&[]);
             if !value.is_finite() {
-                return Err(TrainError::NonFinite { epoch, batch: b + 1, value });
+                return Err(TrainError::NonFinite {
+                    epoch,
+                    batch: b + 1,
+                    value,
+                });
             }
             opt.backward_step(&loss);
             loss_sum += value * chunk.len() as f64;
@@ -158,11 +213,21 @@ pub fn train(config: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<
             train_loss: loss_sum / n_train as f64,
             val_loss: val.loss,
             val_head_losses: val.head_losses.clone(),
-            val_balanced_accuracy: val.heads.iter().map(|h| h.metrics.as_ref().map(|m| m.balanced_accuracy)).collect(),
+            val_balanced_accuracy: val
+                .heads
+                .iter()
+                .map(|h| h.metrics.as_ref().map(|m| m.balanced_accuracy))
+                .collect(),
             val_exact_match: val.exact_match,
             monitor,
         });
-        debug!(epoch, train_loss = loss_sum / n_train as f64, val_loss = val.loss, monitor, "epoch");
+        debug!(
+            epoch,
+            train_loss = loss_sum / n_train as f64,
+            val_loss = val.loss,
+            monitor,
+            "epoch"
+        );
         if tc.patience == 0 {
             continue;
         }
@@ -188,7 +253,10 @@ pub fn train(config: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<
         }
         None => epochs_run,
     };
-    let splits = splits.iter().map(|s| evaluate(&net, s, tc.loss, &weights, &head_names)).collect::<Result<Vec<_>, _>>()?;
+    let splits = splits
+        .iter()
+        .map(|s| evaluate(&net, s, tc.loss, &weights, &head_names))
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some(path) = &opts.weights {
         save(&net, path)?;
     }
@@ -205,7 +273,10 @@ pub fn train(config: &RunConfig, data: &Dataset, opts: &TrainOptions) -> Result<
 
 /// Saves through a temporary file renamed into place.
 fn save(net: &Net, path: &std::path::Path) -> Result<(), TrainError> {
-    let err = |message: String| TrainError::Save { path: path.to_path_buf(), message };
+    let err = |message: String| TrainError::Save {
+        path: path.to_path_buf(),
+        message,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
     }

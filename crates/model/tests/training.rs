@@ -26,7 +26,9 @@ patience = 5
 "#;
 
 fn config(edit: impl FnOnce(&mut RunConfig)) -> (RunConfig, Dataset) {
-    let mut c = SweepFile::parse(std::path::Path::new("t.toml"), SWEEP).unwrap().first_run();
+    let mut c = SweepFile::parse(std::path::Path::new("t.toml"), SWEEP)
+        .unwrap()
+        .first_run();
     edit(&mut c);
     let data = load(&c.data, &c.tasks).unwrap();
     (c, data)
@@ -37,17 +39,28 @@ fn run(c: &RunConfig, d: &Dataset) -> RunOutput {
 }
 
 fn test_probs(out: &RunOutput) -> Vec<f64> {
-    out.split(Part::Test).heads.iter().flat_map(|h| h.predictions.probs.clone()).collect()
+    out.split(Part::Test)
+        .heads
+        .iter()
+        .flat_map(|h| h.predictions.probs.clone())
+        .collect()
 }
 
 fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
 fn every_architecture_and_loss_trains_and_learns_sex() {
-    for arch in [Architecture::MultiLabel, Architecture::MultiHead, Architecture::Separate] {
+    for arch in [
+        Architecture::MultiLabel,
+        Architecture::MultiHead,
+        Architecture::Separate,
+    ] {
         for loss in [Loss::Bce, Loss::BceTask, Loss::Ce] {
             let (c, d) = config(|c| {
                 c.model.architecture = arch;
@@ -57,7 +70,11 @@ fn every_architecture_and_loss_trains_and_learns_sex() {
             let out = run(&c, &d);
             let test = out.split(Part::Test);
             let sex = test.heads[1].metrics.as_ref().unwrap();
-            assert!(sex.accuracy > 0.85, "{arch:?} {loss:?}: sex accuracy {}", sex.accuracy);
+            assert!(
+                sex.accuracy > 0.85,
+                "{arch:?} {loss:?}: sex accuracy {}",
+                sex.accuracy
+            );
             assert!(out.best_epoch >= 1 && out.best_epoch <= out.epochs_run);
             for h in &test.heads {
                 let m = h.metrics.as_ref().unwrap();
@@ -97,8 +114,14 @@ fn parameter_counts_match_the_architecture() {
     let trunk = 60 * 32 + 32;
     assert_eq!(count(Architecture::MultiLabel, 0), trunk + 32 * 5 + 5);
     assert_eq!(count(Architecture::MultiHead, 0), trunk + 32 * 5 + 5);
-    assert_eq!(count(Architecture::MultiLabel, 1), trunk + 32 * 16 + 16 + 16 * 5 + 5);
-    assert_eq!(count(Architecture::MultiHead, 1), trunk + 2 * (32 * 16 + 16) + 16 * 3 + 3 + 16 * 2 + 2);
+    assert_eq!(
+        count(Architecture::MultiLabel, 1),
+        trunk + 32 * 16 + 16 + 16 * 5 + 5
+    );
+    assert_eq!(
+        count(Architecture::MultiHead, 1),
+        trunk + 2 * (32 * 16 + 16) + 16 * 3 + 3 + 16 * 2 + 2
+    );
     assert_eq!(count(Architecture::Separate, 0), 2 * trunk + 32 * 5 + 5);
 }
 
@@ -145,7 +168,9 @@ fn a_non_finite_loss_stops_the_run_with_its_reason() {
         c.train.lr = 1e30;
     });
     match train(&c, &d, &TrainOptions::default()) {
-        Err(e @ TrainError::NonFinite { .. }) => assert!(e.to_string().contains("non-finite training loss")),
+        Err(e @ TrainError::NonFinite { .. }) => {
+            assert!(e.to_string().contains("non-finite training loss"))
+        }
         other => panic!("expected a non-finite loss, got {other:?}"),
     }
 }
@@ -159,15 +184,29 @@ fn early_stopping_keeps_the_best_epoch_and_saves_its_weights() {
         c.train.patience = 3;
         c.train.lr = 0.01;
     });
-    let opts = TrainOptions { weights: Some(path.clone()), ..Default::default() };
+    let opts = TrainOptions {
+        weights: Some(path.clone()),
+        ..Default::default()
+    };
     let out = train(&c, &d, &opts).unwrap();
-    assert!(out.stopped_early, "200 epochs at lr 0.01 should overfit and stop");
+    assert!(
+        out.stopped_early,
+        "200 epochs at lr 0.01 should overfit and stop"
+    );
     assert_eq!(out.epochs_run, out.best_epoch + 3);
     let best = out.curves[out.best_epoch - 1].val_loss;
     assert!(out.curves.iter().all(|e| e.val_loss >= best));
     // The final validation loss is the best epoch's: its weights were restored.
-    assert!((out.split(Part::Val).loss - best).abs() < 1e-6, "{} vs {best}", out.split(Part::Val).loss);
+    assert!(
+        (out.split(Part::Val).loss - best).abs() < 1e-6,
+        "{} vs {best}",
+        out.split(Part::Val).loss
+    );
     assert!(std::fs::metadata(&path).unwrap().len() > 1000);
     let tensors = tch::Tensor::read_safetensors(&path).unwrap();
-    assert!(tensors.iter().any(|(name, _)| name.contains("trunk")), "{:?}", tensors.iter().map(|t| &t.0).collect::<Vec<_>>());
+    assert!(
+        tensors.iter().any(|(name, _)| name.contains("trunk")),
+        "{:?}",
+        tensors.iter().map(|t| &t.0).collect::<Vec<_>>()
+    );
 }

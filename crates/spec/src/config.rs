@@ -93,7 +93,11 @@ pub struct Split {
 
 impl Default for Split {
     fn default() -> Self {
-        Split { train: 0.7, val: 0.15, test: 0.15 }
+        Split {
+            train: 0.7,
+            val: 0.15,
+            test: 0.15,
+        }
     }
 }
 

@@ -4,10 +4,18 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Syntax errors, wrong types, unknown keys or names, out-of-range values.
     #[error("{path}:{line}:{column}: {message}")]
-    At { path: PathBuf, line: usize, column: usize, message: String },
+    At {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// An error with no single position in the file (a missing section).
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },

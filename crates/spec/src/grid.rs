@@ -33,14 +33,20 @@ pub struct GridPoint {
 impl GridPoint {
     /// `axis=value` pairs, space-separated.
     pub fn label(&self) -> String {
-        self.values.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+        self.values
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
 impl SweepFile {
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SpecError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
@@ -49,23 +55,37 @@ impl SweepFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, SpecError> {
         let at_offset = |offset: usize, message: String| {
             let (line, column) = locate::line_col(text, offset);
-            SpecError::At { path: path.to_path_buf(), line, column, message }
+            SpecError::At {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
         };
         let toml_error = |e: toml::de::Error| {
             let message = with_suggestion(e.message());
             match e.span() {
                 Some(span) => at_offset(span.start, message),
-                None => SpecError::File { path: path.to_path_buf(), message },
+                None => SpecError::File {
+                    path: path.to_path_buf(),
+                    message,
+                },
             }
         };
         let raw: toml::Table = toml::from_str(text).map_err(toml_error)?;
         let doc: Document = toml::from_str(text).map_err(toml_error)?;
         let at_path = |p: &[Step], message: String| match locate::offset(text, p) {
             Some(offset) => at_offset(offset, message),
-            None => SpecError::File { path: path.to_path_buf(), message },
+            None => SpecError::File {
+                path: path.to_path_buf(),
+                message,
+            },
         };
         if let Some(first) = validate::check(&doc).into_iter().next() {
-            return Err(at_path(&first.path, format!("{}: {}", locate::render(&first.path), first.message)));
+            return Err(at_path(
+                &first.path,
+                format!("{}: {}", locate::render(&first.path), first.message),
+            ));
         }
 
         let mut base = raw;
@@ -75,17 +95,28 @@ impl SweepFile {
             let grid_key = [Step::from("grid"), Step::from(key.as_str())];
             let values = match values {
                 toml::Value::Array(v) if !v.is_empty() => v.clone(),
-                _ => return Err(at_path(&grid_key, format!("grid axis \"{key}\" must be a non-empty array of values"))),
+                _ => {
+                    return Err(at_path(
+                        &grid_key,
+                        format!("grid axis \"{key}\" must be a non-empty array of values"),
+                    ))
+                }
             };
             let parts: Vec<&str> = key.split('.').collect();
-            if parts.len() < 2 || !["sweep", "data", "model", "train"].contains(&parts[0]) || parts.iter().any(|p| p.is_empty()) {
+            if parts.len() < 2
+                || !["sweep", "data", "model", "train"].contains(&parts[0])
+                || parts.iter().any(|p| p.is_empty())
+            {
                 return Err(at_path(
                     &grid_key,
                     format!("grid axis \"{key}\" must name a setting as section.key, e.g. \"model.head_depth\""),
                 ));
             }
             if key == "sweep.seeds" || key == "sweep.name" {
-                return Err(at_path(&grid_key, format!("\"{key}\" cannot be a grid axis; list seeds in sweep.seeds")));
+                return Err(at_path(
+                    &grid_key,
+                    format!("\"{key}\" cannot be a grid axis; list seeds in sweep.seeds"),
+                ));
             }
             axes.push((key.clone(), values));
         }
@@ -93,7 +124,8 @@ impl SweepFile {
         // Each value alone first, so that an error names the axis and value
         // that caused it; combinations are checked after.
         let resolve = |table: toml::Table| -> Result<Document, String> {
-            let d = Document::deserialize(toml::Value::Table(table)).map_err(|e| with_suggestion(e.message()))?;
+            let d = Document::deserialize(toml::Value::Table(table))
+                .map_err(|e| with_suggestion(e.message()))?;
             match validate::check(&d).into_iter().next() {
                 Some(p) => Err(format!("{}: {}", locate::render(&p.path), p.message)),
                 None => Ok(d),
@@ -119,8 +151,12 @@ impl SweepFile {
                 set_dotted(&mut table, key, value.clone()).expect("checked per value above");
                 values.push((key.clone(), value));
             }
-            let point_doc = resolve(table)
-                .map_err(|m| at_path(&[Step::from("grid")], format!("grid point {}: {m}", label(&values))))?;
+            let point_doc = resolve(table).map_err(|m| {
+                at_path(
+                    &[Step::from("grid")],
+                    format!("grid point {}: {m}", label(&values)),
+                )
+            })?;
             let mut config = RunConfig {
                 sweep: point_doc.sweep.name.clone(),
                 seed: point_doc.sweep.seeds[0],
@@ -129,7 +165,14 @@ impl SweepFile {
                 model: point_doc.model,
                 train: point_doc.train,
             };
-            for p in [&mut config.data.features, &mut config.data.labels, &mut config.data.ids].into_iter().flatten() {
+            for p in [
+                &mut config.data.features,
+                &mut config.data.labels,
+                &mut config.data.ids,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
@@ -137,9 +180,18 @@ impl SweepFile {
             points.push(GridPoint { values, config });
         }
         if points.is_empty() {
-            return Err(SpecError::File { path: path.to_path_buf(), message: "the grid expands to no run".into() });
+            return Err(SpecError::File {
+                path: path.to_path_buf(),
+                message: "the grid expands to no run".into(),
+            });
         }
-        Ok(SweepFile { path: path.to_path_buf(), text: text.to_string(), axes, points, seeds: doc.sweep.seeds })
+        Ok(SweepFile {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            axes,
+            points,
+            seeds: doc.sweep.seeds,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -149,7 +201,15 @@ impl SweepFile {
     /// Every run: each grid point once per seed, points outermost.
     pub fn runs(&self) -> impl Iterator<Item = (&GridPoint, RunConfig)> + '_ {
         self.points.iter().flat_map(move |p| {
-            self.seeds.iter().map(move |&seed| (p, RunConfig { seed, ..p.config.clone() }))
+            self.seeds.iter().map(move |&seed| {
+                (
+                    p,
+                    RunConfig {
+                        seed,
+                        ..p.config.clone()
+                    },
+                )
+            })
         })
     }
 
@@ -160,7 +220,11 @@ impl SweepFile {
 }
 
 fn label(values: &[(String, toml::Value)]) -> String {
-    values.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+    values
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Every combination of axis indices, the last axis varying fastest. No axes
@@ -191,7 +255,9 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<
             cur.insert(part.to_string(), value);
             return Ok(());
         }
-        let entry = cur.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = match entry {
             toml::Value::Table(t) => t,
             _ => return Err(format!("\"{part}\" is not a table")),
@@ -208,7 +274,9 @@ fn with_suggestion(message: &str) -> String {
         return message;
     };
     let rest = &message[start + 1..];
-    let Some(end) = rest.find('`') else { return message };
+    let Some(end) = rest.find('`') else {
+        return message;
+    };
     let given = &rest[..end];
     let valid: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
     let best = valid

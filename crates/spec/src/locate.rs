@@ -53,12 +53,20 @@ pub fn offset(text: &str, path: &[Step]) -> Option<usize> {
     for step in path {
         let next = match (step, node) {
             (Step::Key(k), Node::Table(t)) | (Step::Key(k), Node::Item(Item::Table(t))) => {
-                best = t.key(k).and_then(|key| key.span()).map(|s| s.start).or(best);
+                best = t
+                    .key(k)
+                    .and_then(|key| key.span())
+                    .map(|s| s.start)
+                    .or(best);
                 t.get(k).map(Node::Item)
             }
             (Step::Key(k), Node::Item(Item::Value(Value::InlineTable(t))))
             | (Step::Key(k), Node::Value(Value::InlineTable(t))) => {
-                best = t.key(k).and_then(|key| key.span()).map(|s| s.start).or(best);
+                best = t
+                    .key(k)
+                    .and_then(|key| key.span())
+                    .map(|s| s.start)
+                    .or(best);
                 t.get(k).map(Node::Value)
             }
             (Step::Index(i), Node::Item(Item::ArrayOfTables(a))) => a.get(*i).map(|t| {
@@ -92,16 +100,23 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    const TEXT: &str = "[train]\nlr = 0.1\n\n[[tasks]]\nname = \"a\"\n\n[[tasks]]\nname = \"b\"\nbins = [1, 0]\n";
+    const TEXT: &str =
+        "[train]\nlr = 0.1\n\n[[tasks]]\nname = \"a\"\n\n[[tasks]]\nname = \"b\"\nbins = [1, 0]\n";
 
     #[test]
     fn finds_keys_in_tables_and_arrays_of_tables() {
         let at = |path: &[Step]| line_col(TEXT, offset(TEXT, path).unwrap());
         assert_eq!(at(&["train".into(), "lr".into()]), (2, 1));
         assert_eq!(at(&["tasks".into(), 1.into(), "bins".into()]), (9, 1));
-        assert_eq!(at(&["tasks".into(), 1.into(), "bins".into(), 1.into()]), (9, 12));
+        assert_eq!(
+            at(&["tasks".into(), 1.into(), "bins".into(), 1.into()]),
+            (9, 12)
+        );
         // A key that is absent points at its closest present parent.
         assert_eq!(at(&["train".into(), "epochs".into()]), (1, 2));
-        assert_eq!(render(&["tasks".into(), 1.into(), "bins".into()]), "tasks[1].bins");
+        assert_eq!(
+            render(&["tasks".into(), 1.into(), "bins".into()]),
+            "tasks[1].bins"
+        );
     }
 }

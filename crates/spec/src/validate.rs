@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::config::{Document, RESERVED_NAMES};
+use crate::config::{Document, Loss, RESERVED_NAMES};
 use crate::locate::Step;
 
 /// One thing wrong with a document, at a key path.
@@ -13,11 +13,16 @@ pub struct Problem {
 }
 
 fn problem(path: &[Step], message: impl Into<String>) -> Problem {
-    Problem { path: path.to_vec(), message: message.into() }
+    Problem {
+        path: path.to_vec(),
+        message: message.into(),
+    }
 }
 
 fn is_plain_name(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Every problem in document order; empty when the document is usable.
@@ -27,15 +32,27 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
 
     let s = &doc.sweep;
     if !is_plain_name(&s.name) {
-        bad(&["sweep".into(), "name".into()], format!("sweep name {:?} must be non-empty letters, digits, '_', '-' or '.'", s.name));
+        bad(
+            &["sweep".into(), "name".into()],
+            format!(
+                "sweep name {:?} must be non-empty letters, digits, '_', '-' or '.'",
+                s.name
+            ),
+        );
     }
     if s.seeds.is_empty() {
-        bad(&["sweep".into(), "seeds".into()], "seeds must list at least one seed".into());
+        bad(
+            &["sweep".into(), "seeds".into()],
+            "seeds must list at least one seed".into(),
+        );
     }
     let mut seen = HashSet::new();
     for (i, seed) in s.seeds.iter().enumerate() {
         if !seen.insert(seed) {
-            bad(&["sweep".into(), "seeds".into(), i.into()], format!("seed {seed} is listed twice"));
+            bad(
+                &["sweep".into(), "seeds".into(), i.into()],
+                format!("seed {seed} is listed twice"),
+            );
         }
     }
 
@@ -79,16 +96,28 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
     let sp = d.split;
     for (k, v) in [("train", sp.train), ("val", sp.val), ("test", sp.test)] {
         if !(v > 0.0 && v < 1.0) {
-            bad(&["data".into(), "split".into(), k.into()], format!("split.{k} = {v}: each fraction must lie strictly between 0 and 1"));
+            bad(
+                &["data".into(), "split".into(), k.into()],
+                format!("split.{k} = {v}: each fraction must lie strictly between 0 and 1"),
+            );
         }
     }
     let total = sp.train + sp.val + sp.test;
     if (total - 1.0).abs() > 1e-9 {
-        bad(&data("split"), format!("split fractions sum to {total}, not 1"));
+        bad(
+            &data("split"),
+            format!("split fractions sum to {total}, not 1"),
+        );
     }
     match (d.folds, d.fold) {
-        (Some(k), _) if k < 3 => bad(&data("folds"), format!("folds = {k}: k-fold needs at least 3 folds (test, validation, training)")),
-        (Some(k), Some(i)) if i >= k => bad(&data("fold"), format!("fold = {i} must be below folds = {k} (folds count from 0)")),
+        (Some(k), _) if k < 3 => bad(
+            &data("folds"),
+            format!("folds = {k}: k-fold needs at least 3 folds (test, validation, training)"),
+        ),
+        (Some(k), Some(i)) if i >= k => bad(
+            &data("fold"),
+            format!("fold = {i} must be below folds = {k} (folds count from 0)"),
+        ),
         (None, Some(_)) => bad(&data("fold"), "data.fold needs data.folds".into()),
         _ => {}
     }
@@ -99,22 +128,47 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
     let mut names = HashSet::new();
     for (i, t) in doc.tasks.iter().enumerate() {
         let at = |k: &str| vec![Step::from("tasks"), i.into(), k.into()];
-        if !(is_plain_name(&t.name) && !t.name.contains('.')) {
-            bad(&at("name"), format!("task name {:?} must be letters, digits, '_' or '-'", t.name));
+        if !is_plain_name(&t.name) || t.name.contains('.') {
+            bad(
+                &at("name"),
+                format!("task name {:?} must be letters, digits, '_' or '-'", t.name),
+            );
         } else if RESERVED_NAMES.contains(&t.name.as_str()) {
-            bad(&at("name"), format!("task name {:?} is reserved (reserved: {})", t.name, RESERVED_NAMES.join(", ")));
+            bad(
+                &at("name"),
+                format!(
+                    "task name {:?} is reserved (reserved: {})",
+                    t.name,
+                    RESERVED_NAMES.join(", ")
+                ),
+            );
         } else if !names.insert(t.name.as_str()) {
             bad(&at("name"), format!("task name {:?} is used twice", t.name));
         }
         if let Some(bins) = &t.bins {
             if bins.len() < 2 {
-                bad(&at("bins"), format!("bins needs at least 2 edges (one class), got {}", bins.len()));
+                bad(
+                    &at("bins"),
+                    format!(
+                        "bins needs at least 2 edges (one class), got {}",
+                        bins.len()
+                    ),
+                );
             }
             for (j, w) in bins.windows(2).enumerate() {
-                if !(w[0] < w[1]) {
+                if w[0] >= w[1] || w[0].is_nan() || w[1].is_nan() {
                     let mut p = at("bins");
                     p.push((j + 1).into());
-                    bad(&p, format!("bins must increase strictly: edge {} ({}) is not above edge {} ({})", j + 1, w[1], j, w[0]));
+                    bad(
+                        &p,
+                        format!(
+                            "bins must increase strictly: edge {} ({}) is not above edge {} ({})",
+                            j + 1,
+                            w[1],
+                            j,
+                            w[0]
+                        ),
+                    );
                     break;
                 }
             }
@@ -123,32 +177,55 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             }
         }
         if !(t.weight > 0.0 && t.weight.is_finite()) {
-            bad(&at("weight"), format!("weight = {}: a task weight must be a positive number", t.weight));
+            bad(
+                &at("weight"),
+                format!(
+                    "weight = {}: a task weight must be a positive number",
+                    t.weight
+                ),
+            );
+        } else if t.weight != 1.0 && doc.train.loss == Loss::Bce {
+            bad(&at("weight"), "task weights do not apply to loss = \"bce\", one flat mean over all outputs; use \"bce_task\" or \"ce\"".into());
         }
     }
 
     let m = &doc.model;
     let model = |k: &str| -> Vec<Step> { vec!["model".into(), k.into()] };
     if let Some(i) = m.trunk.iter().position(|&w| w == 0) {
-        bad(&["model".into(), "trunk".into(), i.into()], "a layer width must be at least 1".into());
+        bad(
+            &["model".into(), "trunk".into(), i.into()],
+            "a layer width must be at least 1".into(),
+        );
     }
     if m.head_width == 0 {
         bad(&model("head_width"), "head_width must be at least 1".into());
     }
     if !(0.0..1.0).contains(&m.dropout) {
-        bad(&model("dropout"), format!("dropout = {}: must be in [0, 1)", m.dropout));
+        bad(
+            &model("dropout"),
+            format!("dropout = {}: must be in [0, 1)", m.dropout),
+        );
     }
 
     let t = &doc.train;
     let train = |k: &str| -> Vec<Step> { vec!["train".into(), k.into()] };
     if !(t.lr > 0.0 && t.lr.is_finite()) {
-        bad(&train("lr"), format!("lr = {}: the learning rate must be a positive number", t.lr));
+        bad(
+            &train("lr"),
+            format!("lr = {}: the learning rate must be a positive number", t.lr),
+        );
     }
     if !(t.weight_decay >= 0.0 && t.weight_decay.is_finite()) {
-        bad(&train("weight_decay"), format!("weight_decay = {}: must be 0 or more", t.weight_decay));
+        bad(
+            &train("weight_decay"),
+            format!("weight_decay = {}: must be 0 or more", t.weight_decay),
+        );
     }
     if !(0.0..1.0).contains(&t.momentum) {
-        bad(&train("momentum"), format!("momentum = {}: must be in [0, 1)", t.momentum));
+        bad(
+            &train("momentum"),
+            format!("momentum = {}: must be in [0, 1)", t.momentum),
+        );
     }
     if t.epochs == 0 {
         bad(&train("epochs"), "epochs must be at least 1".into());

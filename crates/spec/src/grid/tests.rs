@@ -56,8 +56,14 @@ fn grid_is_a_cartesian_product_last_axis_fastest() {
     let p = &s.points[1];
     assert_eq!(p.config.model.architecture, Architecture::MultiLabel);
     assert_eq!(p.config.model.head_depth, 1);
-    assert_eq!(p.label(), "model.architecture=\"multi_label\" model.head_depth=1");
-    assert_eq!(s.points[5].config.model.architecture, Architecture::Separate);
+    assert_eq!(
+        p.label(),
+        "model.architecture=\"multi_label\" model.head_depth=1"
+    );
+    assert_eq!(
+        s.points[5].config.model.architecture,
+        Architecture::Separate
+    );
 }
 
 #[test]
@@ -72,7 +78,10 @@ fn relative_data_paths_resolve_against_the_file() {
 
 #[test]
 fn unknown_key_names_the_nearest_with_line_and_column() {
-    let e = error(&BASE.replace("architecture = \"multi_head\"", "archtecture = \"multi_head\""));
+    let e = error(&BASE.replace(
+        "architecture = \"multi_head\"",
+        "archtecture = \"multi_head\"",
+    ));
     assert!(e.starts_with("exp/t.toml:16:1:"), "{e}");
     assert!(e.contains("unknown field `archtecture`"), "{e}");
     assert!(e.contains("did you mean `architecture`?"), "{e}");
@@ -91,7 +100,10 @@ fn unknown_architecture_lists_the_valid_ones() {
 #[test]
 fn unknown_loss_lists_the_valid_ones() {
     let e = error(&BASE.replace("lr = 0.01", "loss = \"mse\""));
-    assert!(e.contains("unknown variant `mse`") && e.contains("`bce`, `bce_task`, `ce`"), "{e}");
+    assert!(
+        e.contains("unknown variant `mse`") && e.contains("`bce`, `bce_task`, `ce`"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -103,18 +115,53 @@ fn wrong_type_is_refused_at_its_line() {
 #[test]
 fn out_of_range_values_point_at_their_key() {
     let cases = [
-        (BASE.replace("lr = 0.01", "lr = 0.0"), "exp/t.toml:19:1: train.lr"),
+        (
+            BASE.replace("lr = 0.01", "lr = 0.0"),
+            "exp/t.toml:19:1: train.lr",
+        ),
         (BASE.replace("lr = 0.01", "lr = -1.0"), "train.lr"),
-        (BASE.replace("lr = 0.01", "epochs = 0"), "exp/t.toml:19:1: train.epochs"),
-        (BASE.replace("lr = 0.01", "batch_size = 0"), "train.batch_size"),
-        (BASE.replace("[0, 30, 60, 90]", "[0, 30, 30, 90]"), "exp/t.toml:10:16: tasks[0].bins"),
+        (
+            BASE.replace("lr = 0.01", "epochs = 0"),
+            "exp/t.toml:19:1: train.epochs",
+        ),
+        (
+            BASE.replace("lr = 0.01", "batch_size = 0"),
+            "train.batch_size",
+        ),
+        (
+            BASE.replace("[0, 30, 60, 90]", "[0, 30, 30, 90]"),
+            "exp/t.toml:10:16: tasks[0].bins",
+        ),
         (BASE.replace("[0, 30, 60, 90]", "[5]"), "tasks[0].bins"),
-        (BASE.replace("[data]", "[data]\nsplit = { train = 0.5, val = 0.2, test = 0.2 }"), "data.split"),
-        (BASE.replace("architecture = \"multi_head\"", "dropout = 1.0"), "model.dropout"),
-        (BASE.replace("samples = 200", "samples = 10"), "data.synthetic.samples"),
+        (
+            BASE.replace(
+                "[data]",
+                "[data]\nsplit = { train = 0.5, val = 0.2, test = 0.2 }",
+            ),
+            "data.split",
+        ),
+        (
+            BASE.replace("architecture = \"multi_head\"", "dropout = 1.0"),
+            "model.dropout",
+        ),
+        (
+            BASE.replace("samples = 200", "samples = 10"),
+            "data.synthetic.samples",
+        ),
         (BASE.replace("[data]", "[data]\nfold = 1"), "data.fold"),
-        (BASE.replace("[data]", "[data]\nfolds = 5\nfold = 5"), "data.fold"),
-        (BASE.replace("seeds = [3, 4]", "seeds = [3, 3]"), "sweep.seeds"),
+        (
+            BASE.replace("[data]", "[data]\nfolds = 5\nfold = 5"),
+            "data.fold",
+        ),
+        (
+            BASE.replace("seeds = [3, 4]", "seeds = [3, 3]"),
+            "sweep.seeds",
+        ),
+        (
+            BASE.replace("name = \"sex\"", "name = \"sex\"\nweight = 2.0")
+                .replace("lr = 0.01", "loss = \"bce\""),
+            "tasks[1].weight: task weights do not apply",
+        ),
     ];
     for (text, want) in cases {
         let e = error(&text);
@@ -126,7 +173,10 @@ fn out_of_range_values_point_at_their_key() {
 fn reserved_and_duplicate_task_names_are_refused() {
     for name in ["joint", "model", "train", "data", "sweep"] {
         let e = error(&BASE.replace("name = \"sex\"", &format!("name = \"{name}\"")));
-        assert!(e.contains("reserved") && e.contains("exp/t.toml:13:"), "{e}");
+        assert!(
+            e.contains("reserved") && e.contains("exp/t.toml:13:"),
+            "{e}"
+        );
     }
     let e = error(&BASE.replace("name = \"sex\"", "name = \"age\""));
     assert!(e.contains("used twice"), "{e}");
@@ -134,7 +184,10 @@ fn reserved_and_duplicate_task_names_are_refused() {
 
 #[test]
 fn data_needs_exactly_one_source() {
-    let none = BASE.replace("synthetic = { preset = \"methylation\", samples = 200, features = 100 }", "seed = 1");
+    let none = BASE.replace(
+        "synthetic = { preset = \"methylation\", samples = 200, features = 100 }",
+        "seed = 1",
+    );
     assert!(error(&none).contains("data needs either"));
     let npy = BASE.replace(
         "synthetic = { preset = \"methylation\", samples = 200, features = 100 }",
@@ -148,7 +201,11 @@ fn a_bad_grid_value_points_at_that_value() {
     let text = format!("{BASE}\n[grid]\n\"train.lr\" = [0.1, -0.5]\n");
     let e = error(&text);
     assert!(e.starts_with("exp/t.toml:22:20:"), "{e}");
-    assert!(e.contains("grid axis \"train.lr\" value -0.5") && e.contains("lr = -0.5: the learning rate must be a positive number"), "{e}");
+    assert!(
+        e.contains("grid axis \"train.lr\" value -0.5")
+            && e.contains("lr = -0.5: the learning rate must be a positive number"),
+        "{e}"
+    );
 
     let text = format!("{BASE}\n[grid]\n\"model.archtecture\" = [\"separate\"]\n");
     let e = error(&text);

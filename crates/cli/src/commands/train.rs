@@ -1,0 +1,189 @@
+use std::io::Write;
+
+use anyhow::Context;
+use headsweep_data::Part;
+use headsweep_model::{parse_device, train, RunOutput, TrainOptions};
+use headsweep_spec::{RunConfig, SweepFile};
+use serde::Serialize;
+
+use crate::args::{Format, SplitChoice, TrainArgs};
+use crate::table;
+
+pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    let sweep = SweepFile::load(&a.file)?;
+    let config = sweep.first_run();
+    let device = parse_device(&a.device)?;
+    let data = headsweep_data::load(&config.data, &config.tasks)
+        .with_context(|| format!("loading the data of {}", a.file.display()))?;
+    if data.dropped > 0 {
+        eprintln!(
+            "note: {} sample(s) without any label were dropped",
+            data.dropped
+        );
+    }
+    let opts = TrainOptions {
+        device,
+        threads: a.threads as usize,
+        weights: a.weights.clone(),
+    };
+    let out = train(&config, &data, &opts).context("training failed")?;
+    let parts: Vec<Part> = match a.split {
+        SplitChoice::Train => vec![Part::Train],
+        SplitChoice::Val => vec![Part::Val],
+        SplitChoice::Test => vec![Part::Test],
+        SplitChoice::All => Part::ALL.to_vec(),
+    };
+    let text = match a.format {
+        Format::Table => render_table(
+            &config,
+            &out,
+            &parts,
+            &format!("{device:?}").to_lowercase(),
+            data.n_samples(),
+        ),
+        Format::Json => serde_json::to_string_pretty(&report(&config, &out, &parts))? + "\n",
+    };
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+const COLUMNS: &[&str] = &[
+    "n",
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "weighted_f1",
+    "log_loss",
+    "brier",
+    "ece",
+    "auroc",
+    "mass",
+];
+
+fn render_table(
+    c: &RunConfig,
+    out: &RunOutput,
+    parts: &[Part],
+    device: &str,
+    samples: usize,
+) -> String {
+    let mut s = format!(
+        "{} seed {}: {} + {}, head_depth {}, trunk {:?}, {} parameters, {samples} samples, {device}\n",
+        c.sweep,
+        c.seed,
+        serde_json::to_value(c.model.architecture).expect("enum").as_str().unwrap_or("?"),
+        serde_json::to_value(c.train.loss).expect("enum").as_str().unwrap_or("?"),
+        c.model.head_depth,
+        c.model.trunk,
+        out.parameters,
+    );
+    s += &format!(
+        "best epoch {} of {}{} in {:.2} s\n",
+        out.best_epoch,
+        out.epochs_run,
+        if out.stopped_early {
+            " (stopped early)"
+        } else {
+            ""
+        },
+        out.seconds
+    );
+    for &part in parts {
+        let split = out.split(part);
+        s += &format!(
+            "\n{} split ({} samples), loss {:.4}\n",
+            part.name(),
+            split.ids.len(),
+            split.loss
+        );
+        let mut header = vec!["head".to_string()];
+        header.extend(COLUMNS.iter().map(|c| c.to_string()));
+        let mut rows: Vec<Vec<String>> = split
+            .heads
+            .iter()
+            .map(|h| {
+                let mut row = vec![h.name.clone()];
+                match &h.metrics {
+                    Some(m) => {
+                        let scalars = m.scalars();
+                        row.push(m.n.to_string());
+                        row.extend(COLUMNS[1..].iter().map(|c| {
+                            table::value(scalars.iter().find(|(k, _)| k == c).and_then(|(_, v)| *v))
+                        }));
+                    }
+                    None => row.extend(COLUMNS.iter().map(|_| "—".to_string())),
+                }
+                row
+            })
+            .collect();
+        let mut joint = vec![
+            headsweep_metrics::JOINT.to_string(),
+            "".into(),
+            table::value(split.exact_match),
+        ];
+        joint.extend(COLUMNS[2..].iter().map(|_| String::new()));
+        rows.push(joint);
+        s += &table::render(&header, &rows);
+    }
+    s += "\njoint accuracy is exact match: every head right on samples labelled in all heads.\n";
+    s
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    config: &'a RunConfig,
+    parameters: usize,
+    best_epoch: usize,
+    epochs_run: usize,
+    stopped_early: bool,
+    seconds: f64,
+    splits: Vec<SplitReport>,
+}
+
+#[derive(Serialize)]
+struct SplitReport {
+    split: &'static str,
+    samples: usize,
+    loss: f64,
+    heads: Vec<HeadReport>,
+    joint_exact_match: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct HeadReport {
+    head: String,
+    classes: Vec<String>,
+    metrics: Option<headsweep_metrics::HeadMetrics>,
+}
+
+fn report<'a>(c: &'a RunConfig, out: &RunOutput, parts: &[Part]) -> Report<'a> {
+    Report {
+        config: c,
+        parameters: out.parameters,
+        best_epoch: out.best_epoch,
+        epochs_run: out.epochs_run,
+        stopped_early: out.stopped_early,
+        seconds: out.seconds,
+        splits: parts
+            .iter()
+            .map(|&p| {
+                let s = out.split(p);
+                SplitReport {
+                    split: p.name(),
+                    samples: s.ids.len(),
+                    loss: s.loss,
+                    heads: s
+                        .heads
+                        .iter()
+                        .map(|h| HeadReport {
+                            head: h.name.clone(),
+                            classes: h.classes.clone(),
+                            metrics: h.metrics.clone(),
+                        })
+                        .collect(),
+                    joint_exact_match: s.exact_match,
+                }
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,33 @@
+//! The `headsweep` binary: glue over the library crates.
+
+mod args;
+mod commands;
+mod exit;
+mod table;
+
+use clap::Parser;
+
+fn main() {
+    let args = args::Cli::parse();
+    args::init_logging(args.verbose);
+    let code = match commands::run(args.command) {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => {
+            if is_broken_pipe(&e) {
+                exit::SUCCESS
+            } else {
+                eprintln!("error: {e:#}");
+                exit::ERROR
+            }
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Output piped into `head` is not a failure.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

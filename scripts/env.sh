@@ -1,0 +1,63 @@
+# Sourced by scripts/headsweep and scripts/test: finds or installs libtorch,
+# and exports what the build needs. Not meant to be run on its own.
+#
+# libtorch is PyTorch's own, from the Python package registry, in a virtual
+# environment kept in a cache folder shared by every checkout:
+#   ${HEADSWEEP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/headsweep}/torch-2.11.0
+# Overrides:
+#   LIBTORCH=DIR         a libtorch folder (include/ and lib/) to build against
+#   HEADSWEEP_VENV=DIR   an existing Python environment that has torch 2.11.0
+
+HEADSWEEP_TORCH_VERSION=2.11.0
+HEADSWEEP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+HEADSWEEP_CACHE=${HEADSWEEP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/headsweep}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HEADSWEEP_ROOT/target}
+
+_hs_say() { printf 'headsweep: %s\n' "$*" >&2; }
+
+_hs_has_torch() {
+  "$1/bin/python" - "$HEADSWEEP_TORCH_VERSION" <<'PY' 2>/dev/null
+import sys, torch
+sys.exit(0 if torch.__version__.split("+")[0] == sys.argv[1] else 1)
+PY
+}
+
+# Makes libtorch available for building, installing it on first use.
+hs_setup_torch() {
+  if [ -n "${LIBTORCH:-}" ]; then
+    [ -d "$LIBTORCH/lib" ] || { _hs_say "LIBTORCH=$LIBTORCH has no lib/ folder"; return 1; }
+    unset LIBTORCH_USE_PYTORCH
+    return 0
+  fi
+  local venv
+  if [ -n "${HEADSWEEP_VENV:-}" ]; then
+    venv=$HEADSWEEP_VENV
+    if ! _hs_has_torch "$venv"; then
+      _hs_say "HEADSWEEP_VENV=$venv has no torch $HEADSWEEP_TORCH_VERSION (pip install torch==$HEADSWEEP_TORCH_VERSION there, or unset it)"
+      return 1
+    fi
+  else
+    venv=$HEADSWEEP_CACHE/torch-$HEADSWEEP_TORCH_VERSION
+    if ! _hs_has_torch "$venv"; then
+      mkdir -p "$HEADSWEEP_CACHE"
+      (
+        # One installer at a time; a second waits and then finds it done.
+        flock 9
+        if ! _hs_has_torch "$venv"; then
+          _hs_say "installing PyTorch $HEADSWEEP_TORCH_VERSION into $venv (once; about 5 GB)"
+          rm -rf "$venv"
+          python3 -m venv "$venv" &&
+            "$venv/bin/pip" install --quiet --disable-pip-version-check "torch==$HEADSWEEP_TORCH_VERSION" ||
+            { rm -rf "$venv"; exit 1; }
+        fi
+      ) 9>"$HEADSWEEP_CACHE/.install.lock" || { _hs_say "could not install PyTorch"; return 1; }
+    fi
+  fi
+  export PATH="$venv/bin:$PATH"
+  export LIBTORCH_USE_PYTORCH=1
+}
+
+# Builds the release binary (a no-op when nothing changed).
+hs_build() {
+  (cd "$HEADSWEEP_ROOT" && cargo build --release --quiet --bin headsweep)
+}
