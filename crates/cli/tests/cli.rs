@@ -388,3 +388,45 @@ fn a_missing_file_and_bad_usage_have_their_exit_codes() {
         .code(1)
         .stderr(contains("unknown device \"tpu\""));
 }
+
+/// The binary finds libtorch without LD_LIBRARY_PATH and keeps
+/// libtorch_cuda, so that CUDA works where a GPU exists.
+#[test]
+fn the_binary_has_a_runpath_and_links_libtorch_cuda() {
+    let bin = assert_cmd::cargo::cargo_bin("headsweep");
+    let Ok(out) = std::process::Command::new("readelf")
+        .arg("-d")
+        .arg(&bin)
+        .output()
+    else {
+        println!("skipped: readelf is not installed");
+        return;
+    };
+    let dynamic = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dynamic.contains("RUNPATH") || dynamic.contains("RPATH"),
+        "{dynamic}"
+    );
+    assert!(dynamic.contains("libtorch_cpu.so"), "{dynamic}");
+    let runpath = dynamic
+        .lines()
+        .find(|l| l.contains("RUNPATH") || l.contains("RPATH"))
+        .unwrap();
+    let dir = runpath.split('[').nth(1).unwrap().trim_end_matches(']');
+    if Path::new(dir).join("libtorch_cuda.so").exists() {
+        assert!(
+            dynamic.contains("libtorch_cuda.so"),
+            "libtorch_cuda dropped by the linker:\n{dynamic}"
+        );
+    } else {
+        println!(
+            "skipped the libtorch_cuda check: {dir} has no libtorch_cuda.so (a CPU-only libtorch)"
+        );
+    }
+    // And it runs with no loader path set.
+    headsweep()
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("--version")
+        .assert()
+        .success();
+}

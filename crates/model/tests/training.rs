@@ -210,3 +210,25 @@ fn early_stopping_keeps_the_best_epoch_and_saves_its_weights() {
         tensors.iter().map(|t| &t.0).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn trains_on_cuda_when_a_gpu_is_present() {
+    if headsweep_model::cuda_device_count() == 0 {
+        println!("skipped: no CUDA device visible to libtorch");
+        return;
+    }
+    let (c, d) = config(|c| c.train.epochs = 3);
+    let opts = TrainOptions {
+        device: tch::Device::Cuda(0),
+        ..Default::default()
+    };
+    let out = train(&c, &d, &opts).unwrap();
+    assert!(
+        out.split(Part::Test).heads[1]
+            .metrics
+            .as_ref()
+            .unwrap()
+            .accuracy
+            > 0.5
+    );
+}
