@@ -21,6 +21,13 @@ pub(crate) struct Document {
     pub train: TrainConfig,
     #[serde(default)]
     pub grid: Option<toml::Table>,
+    /// Extra grid points, each a table of dotted settings.
+    #[serde(default)]
+    pub include: Vec<toml::Table>,
+    /// Patterns of dotted settings; a point matching every key of one
+    /// pattern (a value, or any of an array of values) is left out.
+    #[serde(default)]
+    pub exclude: Vec<toml::Table>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,10 @@
-//! Loading a sweep file and expanding its `[grid]` into runs.
+//! Loading a sweep file and expanding its grid into runs.
+//!
+//! Expansion: the cartesian product of the `[grid]` axes and `[[grid.zip]]`
+//! groups (a group's axes vary together), in file order with the last
+//! factor varying fastest; minus the points matching an `[[exclude]]`
+//! pattern; plus each `[[include]]` point. Every value is checked on its own
+//! first, so that an error points at the value that caused it.
 
 use std::path::{Path, PathBuf};
 
@@ -14,39 +20,51 @@ use crate::validate;
 pub struct SweepFile {
     pub path: PathBuf,
     pub text: String,
-    /// The grid's axes in file order: dotted setting and its values.
-    pub axes: Vec<(String, Vec<toml::Value>)>,
-    /// Every grid point, validated, in expansion order (the last axis varies
-    /// fastest).
+    /// Every dotted setting that some grid factor or include sets, in file
+    /// order.
+    pub axes: Vec<String>,
+    /// Every grid point, validated, in expansion order.
     pub points: Vec<GridPoint>,
     pub seeds: Vec<u64>,
 }
 
-/// One setting of every axis, and the configuration it resolves to.
+/// One grid point: each axis's resolved value and the configuration.
 #[derive(Debug, Clone)]
 pub struct GridPoint {
-    pub values: Vec<(String, toml::Value)>,
+    /// `(axis, value)` for every axis of the sweep, in axis order; the value
+    /// is the resolved setting (a default where the point does not set it).
+    pub values: Vec<(String, serde_json::Value)>,
     /// The resolved configuration, with the first seed.
     pub config: RunConfig,
 }
 
 impl GridPoint {
-    /// `axis=value` pairs, space-separated.
+    /// `axis=value` pairs, space-separated, strings unquoted.
     pub fn label(&self) -> String {
-        self.values
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        self.values.iter().map(|(k, v)| format!("{k}={}", display_value(v))).collect::<Vec<_>>().join(" ")
     }
 }
 
+/// A JSON value as a person would write it: strings without quotes.
+pub fn display_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One grid factor: a plain axis, or a zip group of axes varying together.
+/// Each choice is a list of (dotted key, value) assignments plus where in
+/// the file each value sits.
+struct Factor {
+    choices: Vec<Vec<(String, toml::Value, Vec<Step>)>>,
+}
+
+const SECTIONS: [&str; 4] = ["sweep", "data", "model", "train"];
+
 impl SweepFile {
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io { path: path.to_path_buf(), source })?;
         Self::parse(path, &text)
     }
 
@@ -55,143 +73,190 @@ impl SweepFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, SpecError> {
         let at_offset = |offset: usize, message: String| {
             let (line, column) = locate::line_col(text, offset);
-            SpecError::At {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message,
-            }
+            SpecError::At { path: path.to_path_buf(), line, column, message }
         };
         let toml_error = |e: toml::de::Error| {
             let message = with_suggestion(e.message());
             match e.span() {
                 Some(span) => at_offset(span.start, message),
-                None => SpecError::File {
-                    path: path.to_path_buf(),
-                    message,
-                },
+                None => SpecError::File { path: path.to_path_buf(), message },
             }
         };
         let raw: toml::Table = toml::from_str(text).map_err(toml_error)?;
         let doc: Document = toml::from_str(text).map_err(toml_error)?;
         let at_path = |p: &[Step], message: String| match locate::offset(text, p) {
             Some(offset) => at_offset(offset, message),
-            None => SpecError::File {
-                path: path.to_path_buf(),
-                message,
-            },
+            None => SpecError::File { path: path.to_path_buf(), message },
         };
         if let Some(first) = validate::check(&doc).into_iter().next() {
-            return Err(at_path(
-                &first.path,
-                format!("{}: {}", locate::render(&first.path), first.message),
-            ));
+            return Err(at_path(&first.path, format!("{}: {}", locate::render(&first.path), first.message)));
         }
 
         let mut base = raw;
-        base.remove("grid");
-        let mut axes = Vec::new();
-        for (key, values) in doc.grid.iter().flatten() {
-            let grid_key = [Step::from("grid"), Step::from(key.as_str())];
-            let values = match values {
-                toml::Value::Array(v) if !v.is_empty() => v.clone(),
-                _ => {
-                    return Err(at_path(
-                        &grid_key,
-                        format!("grid axis \"{key}\" must be a non-empty array of values"),
-                    ))
-                }
-            };
-            let parts: Vec<&str> = key.split('.').collect();
-            if parts.len() < 2
-                || !["sweep", "data", "model", "train"].contains(&parts[0])
-                || parts.iter().any(|p| p.is_empty())
-            {
-                return Err(at_path(
-                    &grid_key,
-                    format!("grid axis \"{key}\" must name a setting as section.key, e.g. \"model.head_depth\""),
-                ));
-            }
-            if key == "sweep.seeds" || key == "sweep.name" {
-                return Err(at_path(
-                    &grid_key,
-                    format!("\"{key}\" cannot be a grid axis; list seeds in sweep.seeds"),
-                ));
-            }
-            axes.push((key.clone(), values));
+        for k in ["grid", "include", "exclude"] {
+            base.remove(k);
         }
-
-        // Each value alone first, so that an error names the axis and value
-        // that caused it; combinations are checked after.
+        // Resolves a table into a checked document, or says what is wrong.
         let resolve = |table: toml::Table| -> Result<Document, String> {
-            let d = Document::deserialize(toml::Value::Table(table))
-                .map_err(|e| with_suggestion(e.message()))?;
+            let d = Document::deserialize(toml::Value::Table(table)).map_err(|e| with_suggestion(e.message()))?;
             match validate::check(&d).into_iter().next() {
                 Some(p) => Err(format!("{}: {}", locate::render(&p.path), p.message)),
                 None => Ok(d),
             }
         };
-        for (key, vals) in &axes {
-            for (i, value) in vals.iter().enumerate() {
-                let mut table = base.clone();
-                let at = [Step::from("grid"), Step::from(key.as_str()), Step::Index(i)];
-                set_dotted(&mut table, key, value.clone())
-                    .and_then(|_| resolve(table).map(|_| ()))
-                    .map_err(|m| at_path(&at, format!("grid axis \"{key}\" value {value}: {m}")))?;
+        let check_key = |key: &str, at: &[Step]| -> Result<(), SpecError> {
+            let parts: Vec<&str> = key.split('.').collect();
+            if parts.len() < 2 || !SECTIONS.contains(&parts[0]) || parts.iter().any(|p| p.is_empty()) {
+                return Err(at_path(at, format!("\"{key}\" must name a setting as section.key, e.g. \"model.head_depth\"")));
+            }
+            if key == "sweep.seeds" || key == "sweep.name" {
+                return Err(at_path(at, format!("\"{key}\" cannot vary; list seeds in sweep.seeds")));
+            }
+            Ok(())
+        };
+
+        // Factors, in file order.
+        let mut factors = Vec::new();
+        let mut axes: Vec<String> = Vec::new();
+        for (key, value) in doc.grid.iter().flatten() {
+            if key == "zip" {
+                let groups = match value {
+                    toml::Value::Array(groups) => groups,
+                    _ => return Err(at_path(&["grid".into(), "zip".into()], "grid.zip must be written [[grid.zip]]".into())),
+                };
+                for (g, group) in groups.iter().enumerate() {
+                    let gpath = vec![Step::from("grid"), "zip".into(), g.into()];
+                    let Some(table) = group.as_table() else {
+                        return Err(at_path(&gpath, "each [[grid.zip]] must be a table of axes".into()));
+                    };
+                    let mut len = None;
+                    let mut columns = Vec::new();
+                    for (k, v) in table {
+                        let mut at = gpath.clone();
+                        at.push(k.as_str().into());
+                        check_key(k, &at)?;
+                        let values = non_empty_array(v).ok_or_else(|| at_path(&at, format!("zip axis \"{k}\" must be a non-empty array")))?;
+                        if *len.get_or_insert(values.len()) != values.len() {
+                            return Err(at_path(
+                                &at,
+                                format!("zip axis \"{k}\" has {} values; the axes of one [[grid.zip]] must have equally many ({})", values.len(), len.unwrap_or(0)),
+                            ));
+                        }
+                        push_axis(&mut axes, k);
+                        columns.push((k.clone(), values, at));
+                    }
+                    let n = len.ok_or_else(|| at_path(&gpath, "an empty [[grid.zip]]".into()))?;
+                    let choices = (0..n)
+                        .map(|i| {
+                            columns
+                                .iter()
+                                .map(|(k, vals, at)| {
+                                    let mut at = at.clone();
+                                    at.push(i.into());
+                                    (k.clone(), vals[i].clone(), at)
+                                })
+                                .collect()
+                        })
+                        .collect();
+                    factors.push(Factor { choices });
+                }
+                continue;
+            }
+            let at = vec![Step::from("grid"), key.as_str().into()];
+            check_key(key, &at)?;
+            let values = non_empty_array(value).ok_or_else(|| at_path(&at, format!("grid axis \"{key}\" must be a non-empty array of values")))?;
+            push_axis(&mut axes, key);
+            let choices = values
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let mut at = at.clone();
+                    at.push(i.into());
+                    vec![(key.clone(), v, at)]
+                })
+                .collect();
+            factors.push(Factor { choices });
+        }
+
+        // Each value on its own.
+        for f in &factors {
+            for choice in &f.choices {
+                for (key, value, at) in choice {
+                    let mut table = base.clone();
+                    set_dotted(&mut table, key, value.clone())
+                        .and_then(|_| resolve(table).map(|_| ()))
+                        .map_err(|m| at_path(at, format!("grid axis \"{key}\" value {value}: {m}")))?;
+                }
+            }
+        }
+        for (i, pattern) in doc.exclude.iter().enumerate() {
+            for k in pattern.keys() {
+                check_key(k, &[Step::from("exclude"), i.into(), k.as_str().into()])?;
+            }
+        }
+        let include_at = |i: usize| vec![Step::from("include"), i.into()];
+        for (i, inc) in doc.include.iter().enumerate() {
+            for k in inc.keys() {
+                let mut at = include_at(i);
+                at.push(k.as_str().into());
+                check_key(k, &at)?;
+                push_axis(&mut axes, k);
             }
         }
 
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut points = Vec::new();
-        for combo in cartesian(&axes) {
-            let mut table = base.clone();
-            let mut values = Vec::new();
-            for ((key, vals), idx) in axes.iter().zip(&combo) {
-                let value = vals[*idx].clone();
-                set_dotted(&mut table, key, value.clone()).expect("checked per value above");
-                values.push((key.clone(), value));
-            }
-            let point_doc = resolve(table).map_err(|m| {
-                at_path(
-                    &[Step::from("grid")],
-                    format!("grid point {}: {m}", label(&values)),
-                )
-            })?;
+        let finish = |d: Document| -> RunConfig {
             let mut config = RunConfig {
-                sweep: point_doc.sweep.name.clone(),
-                seed: point_doc.sweep.seeds[0],
-                data: point_doc.data,
-                tasks: point_doc.tasks,
-                model: point_doc.model,
-                train: point_doc.train,
+                sweep: d.sweep.name.clone(),
+                seed: d.sweep.seeds[0],
+                data: d.data,
+                tasks: d.tasks,
+                model: d.model,
+                train: d.train,
             };
-            for p in [
-                &mut config.data.features,
-                &mut config.data.labels,
-                &mut config.data.ids,
-            ]
-            .into_iter()
-            .flatten()
-            {
+            for p in [&mut config.data.features, &mut config.data.labels, &mut config.data.ids].into_iter().flatten() {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
             }
-            points.push(GridPoint { values, config });
+            config
+        };
+        let axis_values = |config: &RunConfig| -> Vec<(String, serde_json::Value)> {
+            let json = serde_json::to_value(config).expect("configs serialise");
+            axes.iter().map(|a| (a.clone(), lookup(&json, a).cloned().unwrap_or(serde_json::Value::Null))).collect()
+        };
+
+        let mut points = Vec::new();
+        for combo in cartesian(&factors) {
+            let mut table = base.clone();
+            let mut label = Vec::new();
+            for (f, &c) in factors.iter().zip(&combo) {
+                for (key, value, _) in &f.choices[c] {
+                    set_dotted(&mut table, key, value.clone()).expect("checked per value above");
+                    label.push(format!("{key}={value}"));
+                }
+            }
+            let d = resolve(table).map_err(|m| at_path(&["grid".into()], format!("grid point {}: {m}", label.join(" "))))?;
+            let config = finish(d);
+            let json = serde_json::to_value(&config).expect("configs serialise");
+            if doc.exclude.iter().any(|pattern| matches(pattern, &json)) {
+                continue;
+            }
+            points.push(GridPoint { values: axis_values(&config), config });
+        }
+        for (i, inc) in doc.include.iter().enumerate() {
+            let mut table = base.clone();
+            for (key, value) in inc {
+                set_dotted(&mut table, key, value.clone()).map_err(|m| at_path(&include_at(i), m))?;
+            }
+            let d = resolve(table).map_err(|m| at_path(&include_at(i), format!("include: {m}")))?;
+            let config = finish(d);
+            points.push(GridPoint { values: axis_values(&config), config });
         }
         if points.is_empty() {
-            return Err(SpecError::File {
-                path: path.to_path_buf(),
-                message: "the grid expands to no run".into(),
-            });
+            return Err(SpecError::File { path: path.to_path_buf(), message: "the grid expands to no run: every point is excluded".into() });
         }
-        Ok(SweepFile {
-            path: path.to_path_buf(),
-            text: text.to_string(),
-            axes,
-            points,
-            seeds: doc.sweep.seeds,
-        })
+        Ok(SweepFile { path: path.to_path_buf(), text: text.to_string(), axes, points, seeds: doc.sweep.seeds })
     }
 
     pub fn name(&self) -> &str {
@@ -200,17 +265,7 @@ impl SweepFile {
 
     /// Every run: each grid point once per seed, points outermost.
     pub fn runs(&self) -> impl Iterator<Item = (&GridPoint, RunConfig)> + '_ {
-        self.points.iter().flat_map(move |p| {
-            self.seeds.iter().map(move |&seed| {
-                (
-                    p,
-                    RunConfig {
-                        seed,
-                        ..p.config.clone()
-                    },
-                )
-            })
-        })
+        self.points.iter().flat_map(move |p| self.seeds.iter().map(move |&seed| (p, RunConfig { seed, ..p.config.clone() })))
     }
 
     /// The first grid point with the first seed.
@@ -219,23 +274,54 @@ impl SweepFile {
     }
 }
 
-fn label(values: &[(String, toml::Value)]) -> String {
-    values
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+fn push_axis(axes: &mut Vec<String>, key: &str) {
+    if !axes.iter().any(|a| a == key) {
+        axes.push(key.to_string());
+    }
 }
 
-/// Every combination of axis indices, the last axis varying fastest. No axes
-/// give one empty combination: the base configuration.
-fn cartesian(axes: &[(String, Vec<toml::Value>)]) -> Vec<Vec<usize>> {
+fn non_empty_array(v: &toml::Value) -> Option<Vec<toml::Value>> {
+    match v {
+        toml::Value::Array(a) if !a.is_empty() => Some(a.clone()),
+        _ => None,
+    }
+}
+
+/// The value at a dotted path of a serialised configuration.
+fn lookup<'a>(json: &'a serde_json::Value, dotted: &str) -> Option<&'a serde_json::Value> {
+    dotted.split('.').try_fold(json, |v, k| v.get(k))
+}
+
+/// Whether `json` matches every key of an exclude pattern. A pattern value
+/// that is an array matches any of its elements.
+fn matches(pattern: &toml::Table, json: &serde_json::Value) -> bool {
+    pattern.iter().all(|(key, want)| {
+        let have = lookup(json, key).cloned().unwrap_or(serde_json::Value::Null);
+        let eq = |w: &toml::Value| serde_json::to_value(w).is_ok_and(|w| json_eq(&w, &have));
+        match want {
+            toml::Value::Array(options) => options.iter().any(eq),
+            w => eq(w),
+        }
+    })
+}
+
+/// Equality that treats 1 and 1.0 alike, as a sweep file's author would.
+fn json_eq(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Every combination of choice indices, the last factor varying fastest. No
+/// factors give one empty combination: the base configuration.
+fn cartesian(factors: &[Factor]) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new()];
-    for (_, values) in axes {
+    for f in factors {
         out = out
             .into_iter()
             .flat_map(|prefix| {
-                (0..values.len()).map(move |i| {
+                (0..f.choices.len()).map(move |i| {
                     let mut c = prefix.clone();
                     c.push(i);
                     c
@@ -255,12 +341,10 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<
             cur.insert(part.to_string(), value);
             return Ok(());
         }
-        let entry = cur
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = match entry {
             toml::Value::Table(t) => t,
-            _ => return Err(format!("\"{part}\" is not a table")),
+            _ => return Err(format!("\"{part}\" in \"{key}\" is not a table")),
         };
     }
     Ok(())
@@ -274,9 +358,7 @@ fn with_suggestion(message: &str) -> String {
         return message;
     };
     let rest = &message[start + 1..];
-    let Some(end) = rest.find('`') else {
-        return message;
-    };
+    let Some(end) = rest.find('`') else { return message };
     let given = &rest[..end];
     let valid: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
     let best = valid

@@ -7,6 +7,7 @@
 mod config;
 mod error;
 mod grid;
+mod identity;
 mod locate;
 mod validate;
 
@@ -15,4 +16,5 @@ pub use config::{
     RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig, TrainConfig, RESERVED_NAMES,
 };
 pub use error::SpecError;
-pub use grid::{GridPoint, SweepFile};
+pub use grid::{display_value, GridPoint, SweepFile};
+pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
