@@ -1,0 +1,237 @@
+//! Claiming runs, holding them, and finishing them.
+
+use sqlx::Row;
+
+use crate::{now_ms, RunResults, Store, StoreError};
+
+/// Who is claiming: a worker on a host.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// Unique among live workers, e.g. `host:pid:slot`.
+    pub name: String,
+    pub host: String,
+    pub pid: i64,
+    pub device: String,
+    pub threads: i64,
+}
+
+/// A run this worker now holds.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: String,
+    pub config: String,
+    pub seed: i64,
+}
+
+impl Store {
+    /// Claims the first pending run of `sweep` (or one whose lease expired),
+    /// atomically: each run is claimed by exactly one worker.
+    pub async fn claim(&self, sweep: &str, worker: &Worker, lease_ms: i64) -> Result<Option<Claimed>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE runs SET status = 'running', worker = $1, host = $2, pid = $3, device = $4, threads = $5,
+                 lease_expires_ms = $6, started_ms = $7, finished_ms = NULL, duration_s = NULL, error = NULL,
+                 attempts = attempts + 1
+             WHERE id = (SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id
+                         WHERE s.sweep = $8
+                           AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $7))
+                         ORDER BY s.position LIMIT 1)
+             RETURNING id, config, seed",
+        )
+        .bind(&worker.name)
+        .bind(&worker.host)
+        .bind(worker.pid)
+        .bind(&worker.device)
+        .bind(worker.threads)
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(sweep)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| Claimed { id: r.get(0), config: r.get(1), seed: r.get(2) }))
+    }
+
+    /// Extends the lease on `run`. False when the worker no longer holds it.
+    pub async fn heartbeat(&self, run: &str, worker: &str, lease_ms: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE runs SET lease_expires_ms = $1 WHERE id = $2 AND worker = $3 AND status = 'running'")
+            .bind(now_ms() + lease_ms)
+            .bind(run)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Puts a held run back to pending (an interrupted worker).
+    pub async fn release(&self, run: &str, worker: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE runs SET status = 'pending', worker = NULL, pid = NULL, lease_expires_ms = NULL, started_ms = NULL
+             WHERE id = $1 AND worker = $2 AND status = 'running'",
+        )
+        .bind(run)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a held run failed with its reason.
+    pub async fn fail(&self, run: &str, worker: &str, error: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE runs SET status = 'failed', error = $1, finished_ms = $2, lease_expires_ms = NULL,
+                 duration_s = ($2 - started_ms) / 1000.0
+             WHERE id = $3 AND worker = $4 AND status = 'running'",
+        )
+        .bind(error)
+        .bind(now)
+        .bind(run)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes a run's results and marks it done, in one transaction, if
+    /// `worker` still holds it. Returns false (writing nothing) otherwise.
+    pub async fn complete(&self, run: &str, worker: &str, code_version: &str, r: &RunResults) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let held = sqlx::query(
+            "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
+                 epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6
+             WHERE id = $7 AND worker = $8 AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(r.duration_s)
+        .bind(r.parameters)
+        .bind(r.best_epoch)
+        .bind(r.epochs_run)
+        .bind(code_version)
+        .bind(run)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        if held.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        // Leftovers of an earlier attempt that crashed mid-write cannot
+        // exist (writes are transactional), but a rerun replaces results.
+        for table in ["metrics", "class_metrics", "confusion", "curves", "predictions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE run = $1")).bind(run).execute(&mut *tx).await?;
+        }
+        for m in &r.metrics {
+            sqlx::query("INSERT INTO metrics (run, split, head, metric, value) VALUES ($1, $2, $3, $4, $5)")
+                .bind(run)
+                .bind(&m.split)
+                .bind(&m.head)
+                .bind(&m.metric)
+                .bind(m.value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for c in &r.classes {
+            sqlx::query(
+                "INSERT INTO class_metrics (run, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(run)
+            .bind(&c.split)
+            .bind(&c.head)
+            .bind(c.class_index)
+            .bind(&c.class)
+            .bind(c.tp)
+            .bind(c.fp)
+            .bind(c.fn_)
+            .bind(c.tn)
+            .bind(c.support)
+            .bind(c.precision)
+            .bind(c.recall)
+            .bind(c.f1)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for c in &r.confusion {
+            sqlx::query("INSERT INTO confusion (run, split, head, true_class, predicted_class, count) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(run)
+                .bind(&c.split)
+                .bind(&c.head)
+                .bind(c.true_class)
+                .bind(c.predicted_class)
+                .bind(c.count)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for c in &r.curves {
+            sqlx::query("INSERT INTO curves (run, epoch, split, head, metric, value) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(run)
+                .bind(c.epoch)
+                .bind(&c.split)
+                .bind(&c.head)
+                .bind(&c.metric)
+                .bind(c.value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for p in &r.predictions {
+            sqlx::query(
+                "INSERT INTO predictions (run, sample, head, true_class, predicted_class, probabilities, raw)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(run)
+            .bind(&p.sample)
+            .bind(&p.head)
+            .bind(p.true_class)
+            .bind(p.predicted_class)
+            .bind(&p.probabilities)
+            .bind(&p.raw)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Puts back to pending the running runs of `sweep` on `host` whose
+    /// worker process is gone (`alive(pid)` false). Returns how many.
+    pub async fn reclaim_dead(&self, sweep: &str, host: &str, alive: impl Fn(i64) -> bool) -> Result<usize, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.worker, r.pid FROM runs r JOIN sweep_runs s ON s.run = r.id
+             WHERE s.sweep = $1 AND r.status = 'running' AND r.host = $2",
+        )
+        .bind(sweep)
+        .bind(host)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut n = 0;
+        for row in rows {
+            let (id, worker, pid): (String, Option<String>, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+            if !pid.is_some_and(&alive) {
+                let done = sqlx::query(
+                    "UPDATE runs SET status = 'pending', worker = NULL, pid = NULL, lease_expires_ms = NULL, started_ms = NULL
+                     WHERE id = $1 AND status = 'running' AND COALESCE(worker, '') = $2",
+                )
+                .bind(&id)
+                .bind(worker.unwrap_or_default())
+                .execute(&self.pool)
+                .await?;
+                n += done.rows_affected() as usize;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sets the failed runs of `sweep` back to pending. Returns how many.
+    pub async fn retry_failed(&self, sweep: &str) -> Result<usize, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'pending', error = NULL, worker = NULL, pid = NULL
+             WHERE status = 'failed' AND id IN (SELECT run FROM sweep_runs WHERE sweep = $1)",
+        )
+        .bind(sweep)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() as usize)
+    }
+}

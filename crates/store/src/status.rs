@@ -1,0 +1,229 @@
+//! Reading the state of sweeps and runs, and forgetting or resetting runs.
+
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// Runs of a sweep by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusCounts {
+    pub pending: usize,
+    pub running: usize,
+    pub done: usize,
+    pub failed: usize,
+}
+
+impl StatusCounts {
+    pub fn total(&self) -> usize {
+        self.pending + self.running + self.done + self.failed
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunningRun {
+    pub id: String,
+    pub host: String,
+    pub device: String,
+    pub worker: String,
+    pub started_ms: i64,
+    pub lease_expires_ms: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FailedRun {
+    pub id: String,
+    pub error: String,
+}
+
+/// One run of a sweep with its axis values and test-split metrics.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub id: String,
+    pub seed: i64,
+    pub status: String,
+    pub point: i64,
+    pub axes: Vec<(String, String)>,
+    pub duration_s: Option<f64>,
+    pub error: Option<String>,
+    pub host: Option<String>,
+    pub device: Option<String>,
+    pub threads: Option<i64>,
+}
+
+const SWEEP_RUNS: &str = "SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1";
+
+impl Store {
+    pub async fn counts(&self, sweep: &str) -> Result<StatusCounts, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.status, COUNT(*) FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 GROUP BY r.status",
+        )
+        .bind(sweep)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut c = StatusCounts::default();
+        for row in rows {
+            let n = row.get::<i64, _>(1) as usize;
+            match row.get::<String, _>(0).as_str() {
+                "pending" => c.pending = n,
+                "running" => c.running = n,
+                "done" => c.done = n,
+                _ => c.failed = n,
+            }
+        }
+        Ok(c)
+    }
+
+    pub async fn running(&self, sweep: &str) -> Result<Vec<RunningRun>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, COALESCE(r.host, ''), COALESCE(r.device, ''), COALESCE(r.worker, ''), COALESCE(r.started_ms, 0),
+                    COALESCE(r.lease_expires_ms, 0)
+             FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 AND r.status = 'running' ORDER BY r.host, s.position",
+        )
+        .bind(sweep)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| RunningRun {
+                id: r.get(0),
+                host: r.get(1),
+                device: r.get(2),
+                worker: r.get(3),
+                started_ms: r.get(4),
+                lease_expires_ms: r.get(5),
+            })
+            .collect())
+    }
+
+    pub async fn failed(&self, sweep: &str) -> Result<Vec<FailedRun>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, COALESCE(r.error, '') FROM runs r JOIN sweep_runs s ON s.run = r.id
+             WHERE s.sweep = $1 AND r.status = 'failed' ORDER BY s.position",
+        )
+        .bind(sweep)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| FailedRun { id: r.get(0), error: r.get(1) }).collect())
+    }
+
+    /// Every run of `sweep` in sweep order, with its axis values.
+    pub async fn runs(&self, sweep: &str) -> Result<Vec<RunRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.seed, r.status, s.point, r.duration_s, r.error, r.host, r.device, r.threads
+             FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 ORDER BY s.position",
+        )
+        .bind(sweep)
+        .fetch_all(&self.pool)
+        .await?;
+        let axes = sqlx::query("SELECT run, axis, value FROM run_axes WHERE sweep = $1")
+            .bind(sweep)
+            .fetch_all(&self.pool)
+            .await?;
+        let axis_order: Vec<String> = match sqlx::query("SELECT axes FROM sweeps WHERE name = $1").bind(sweep).fetch_optional(&self.pool).await? {
+            Some(r) => serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let id: String = r.get(0);
+                let mut values: Vec<(String, String)> = axes
+                    .iter()
+                    .filter(|a| a.get::<String, _>(0) == id)
+                    .map(|a| (a.get::<String, _>(1), a.get::<String, _>(2)))
+                    .collect();
+                values.sort_by_key(|(k, _)| axis_order.iter().position(|a| a == k).unwrap_or(usize::MAX));
+                RunRow {
+                    id,
+                    seed: r.get(1),
+                    status: r.get(2),
+                    point: r.get(3),
+                    axes: values,
+                    duration_s: r.get(4),
+                    error: r.get(5),
+                    host: r.get(6),
+                    device: r.get(7),
+                    threads: r.get(8),
+                }
+            })
+            .collect())
+    }
+
+    /// `(run, head, metric, value)` of one split for every run of `sweep`.
+    pub async fn split_metrics(&self, sweep: &str, split: &str) -> Result<Vec<(String, String, String, Option<f64>)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT m.run, m.head, m.metric, m.value FROM metrics m WHERE m.split = $2 AND m.run IN ({})",
+            SWEEP_RUNS
+        ))
+        .bind(sweep)
+        .bind(split)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+    }
+
+    /// Full identities of the runs whose identity starts with `prefix`.
+    pub async fn resolve_run(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(StoreError::Invalid(format!("{prefix:?} is not a run identity or a prefix of at least 8 hex digits")));
+        }
+        let rows = sqlx::query("SELECT id FROM runs WHERE id LIKE $1 ORDER BY id")
+            .bind(format!("{}%", prefix.to_ascii_lowercase()))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Runs of a sweep, optionally only the failed ones.
+    pub async fn sweep_run_ids(&self, sweep: &str, failed_only: bool) -> Result<Vec<String>, StoreError> {
+        let q = if failed_only { format!("{SWEEP_RUNS} AND r.status = 'failed'") } else { SWEEP_RUNS.to_string() };
+        let rows = sqlx::query(&q).bind(sweep).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    /// Marks runs to train again: pending, results deleted. Running runs are
+    /// left alone. Returns how many were reset.
+    pub async fn rerun(&self, ids: &[String]) -> Result<usize, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut n = 0;
+        for id in ids {
+            let done = sqlx::query(
+                "UPDATE runs SET status = 'pending', error = NULL, worker = NULL, pid = NULL, started_ms = NULL,
+                     finished_ms = NULL, duration_s = NULL, lease_expires_ms = NULL
+                 WHERE id = $1 AND status <> 'running'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                n += 1;
+                for table in ["metrics", "class_metrics", "confusion", "curves", "predictions"] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE run = $1")).bind(id).execute(&mut *tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Forgets runs entirely (every sweep's reference and all results).
+    pub async fn forget_runs(&self, ids: &[String]) -> Result<usize, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut n = 0;
+        for id in ids {
+            n += sqlx::query("DELETE FROM runs WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() as usize;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Forgets a sweep; its runs stay while another sweep still uses them
+    /// and are forgotten otherwise. Returns how many runs were forgotten.
+    pub async fn forget_sweep(&self, sweep: &str) -> Result<usize, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM sweeps WHERE name = $1").bind(sweep).execute(&mut *tx).await?;
+        let n = sqlx::query("DELETE FROM runs WHERE id NOT IN (SELECT run FROM sweep_runs)").execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n as usize)
+    }
+}
