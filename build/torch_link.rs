@@ -1,4 +1,5 @@
-//! Build script shared by every crate whose binaries link libtorch.
+//! Build script shared by every crate whose binaries (tests included) link
+//! libtorch: model, runner, cli.
 //!
 //! torch-sys links libtorch but leaves finding it at run time to the user
 //! (LD_LIBRARY_PATH). This script bakes libtorch's directory into the

@@ -11,7 +11,7 @@ fn main() {
     let args = args::Cli::parse();
     args::init_logging(args.verbose);
     let code = match commands::run(args.command) {
-        Ok(()) => exit::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             if is_broken_pipe(&e) {
                 exit::SUCCESS

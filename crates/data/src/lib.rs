@@ -4,6 +4,7 @@
 //! This crate knows nothing about torch or SQL: it hands the model crate a
 //! dense, standardised `f32` matrix with per-task class labels and a split.
 
+mod check;
 mod dataset;
 mod error;
 mod labels;
@@ -12,6 +13,7 @@ mod sheet;
 mod split;
 pub mod synth;
 
+pub use check::{check_headers, content_hash};
 pub use dataset::{load, Dataset, Scaler};
 pub use error::DataError;
 pub use labels::TaskLabels;

@@ -18,4 +18,6 @@ pub enum TrainError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error("training was stopped before it finished")]
+    Cancelled,
 }

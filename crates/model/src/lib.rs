@@ -21,7 +21,8 @@ pub use device::{cuda_device_count, parse_device};
 pub use error::TrainError;
 pub use eval::{HeadOutput, SplitOutput};
 pub use net::Net;
-pub use train::{train, EpochRecord, RunOutput, TrainOptions};
+pub use tch::Device;
+pub use train::{train, EpochFn, EpochRecord, RunOutput, StopFn, TrainOptions};
 
 /// libtorch's version as compiled against, for records.
 pub fn torch_version() -> &'static str {

@@ -2,6 +2,7 @@
 //! evaluation at the best epoch.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use headsweep_data::{Dataset, Part};
@@ -18,14 +19,31 @@ use crate::loss::{self, Targets};
 use crate::net::Net;
 use crate::TrainError;
 
+/// Asked between batches; true stops training with [`TrainError::Cancelled`].
+pub type StopFn = Arc<dyn Fn() -> bool + Send + Sync>;
+/// Called after every epoch, e.g. to write a log line.
+pub type EpochFn = Arc<dyn Fn(&EpochRecord) + Send + Sync>;
+
 /// How to run training, as opposed to what to train.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TrainOptions {
     pub device: Device,
     /// libtorch intra-op threads for this run.
     pub threads: usize,
     /// Where to save the best epoch's weights (safetensors), if anywhere.
     pub weights: Option<PathBuf>,
+    pub stop: Option<StopFn>,
+    pub on_epoch: Option<EpochFn>,
+}
+
+impl std::fmt::Debug for TrainOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrainOptions")
+            .field("device", &self.device)
+            .field("threads", &self.threads)
+            .field("weights", &self.weights)
+            .finish()
+    }
 }
 
 impl Default for TrainOptions {
@@ -34,6 +52,8 @@ impl Default for TrainOptions {
             device: Device::Cpu,
             threads: 1,
             weights: None,
+            stop: None,
+            on_epoch: None,
         }
     }
 }
@@ -190,6 +210,9 @@ pub fn train(
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
         for (b, chunk) in order.chunks(tc.batch_size).enumerate() {
+            if opts.stop.as_ref().is_some_and(|stop| stop()) {
+                return Err(TrainError::Cancelled);
+            }
             let idx = Tensor::from_slice(chunk).to_device(opts.device);
             let xb = train_in.x.index_select(0, &idx);
             let tb = train_in.targets.select(&idx);
@@ -221,6 +244,9 @@ pub fn train(
             val_exact_match: val.exact_match,
             monitor,
         });
+        if let Some(f) = &opts.on_epoch {
+            f(curves.last().expect("just pushed"));
+        }
         debug!(
             epoch,
             train_loss = loss_sum / n_train as f64,

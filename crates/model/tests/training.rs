@@ -232,3 +232,24 @@ fn trains_on_cuda_when_a_gpu_is_present() {
             > 0.5
     );
 }
+
+#[test]
+fn a_stop_request_cancels_between_batches_and_epochs_are_reported() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let (c, d) = config(|c| c.train.patience = 0);
+    let epochs = Arc::new(AtomicUsize::new(0));
+    let seen = epochs.clone();
+    let opts = TrainOptions {
+        on_epoch: Some(Arc::new(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })),
+        stop: Some({
+            let epochs = epochs.clone();
+            Arc::new(move || epochs.load(Ordering::SeqCst) >= 2)
+        }),
+        ..Default::default()
+    };
+    assert!(matches!(train(&c, &d, &opts), Err(TrainError::Cancelled)));
+    assert_eq!(epochs.load(Ordering::SeqCst), 2);
+}

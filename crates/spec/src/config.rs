@@ -323,8 +323,8 @@ impl Default for TrainConfig {
 }
 
 /// One fully resolved run: a grid point's settings and one seed. Data paths
-/// are absolute.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// are resolved against the sweep file's folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunConfig {
     pub sweep: String,
     pub seed: u64,

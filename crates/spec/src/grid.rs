@@ -41,7 +41,11 @@ pub struct GridPoint {
 impl GridPoint {
     /// `axis=value` pairs, space-separated, strings unquoted.
     pub fn label(&self) -> String {
-        self.values.iter().map(|(k, v)| format!("{k}={}", display_value(v))).collect::<Vec<_>>().join(" ")
+        self.values
+            .iter()
+            .map(|(k, v)| format!("{k}={}", display_value(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -64,7 +68,10 @@ const SECTIONS: [&str; 4] = ["sweep", "data", "model", "train"];
 
 impl SweepFile {
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
@@ -73,23 +80,37 @@ impl SweepFile {
     pub fn parse(path: &Path, text: &str) -> Result<Self, SpecError> {
         let at_offset = |offset: usize, message: String| {
             let (line, column) = locate::line_col(text, offset);
-            SpecError::At { path: path.to_path_buf(), line, column, message }
+            SpecError::At {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message,
+            }
         };
         let toml_error = |e: toml::de::Error| {
             let message = with_suggestion(e.message());
             match e.span() {
                 Some(span) => at_offset(span.start, message),
-                None => SpecError::File { path: path.to_path_buf(), message },
+                None => SpecError::File {
+                    path: path.to_path_buf(),
+                    message,
+                },
             }
         };
         let raw: toml::Table = toml::from_str(text).map_err(toml_error)?;
         let doc: Document = toml::from_str(text).map_err(toml_error)?;
         let at_path = |p: &[Step], message: String| match locate::offset(text, p) {
             Some(offset) => at_offset(offset, message),
-            None => SpecError::File { path: path.to_path_buf(), message },
+            None => SpecError::File {
+                path: path.to_path_buf(),
+                message,
+            },
         };
         if let Some(first) = validate::check(&doc).into_iter().next() {
-            return Err(at_path(&first.path, format!("{}: {}", locate::render(&first.path), first.message)));
+            return Err(at_path(
+                &first.path,
+                format!("{}: {}", locate::render(&first.path), first.message),
+            ));
         }
 
         let mut base = raw;
@@ -98,7 +119,8 @@ impl SweepFile {
         }
         // Resolves a table into a checked document, or says what is wrong.
         let resolve = |table: toml::Table| -> Result<Document, String> {
-            let d = Document::deserialize(toml::Value::Table(table)).map_err(|e| with_suggestion(e.message()))?;
+            let d = Document::deserialize(toml::Value::Table(table))
+                .map_err(|e| with_suggestion(e.message()))?;
             match validate::check(&d).into_iter().next() {
                 Some(p) => Err(format!("{}: {}", locate::render(&p.path), p.message)),
                 None => Ok(d),
@@ -106,11 +128,22 @@ impl SweepFile {
         };
         let check_key = |key: &str, at: &[Step]| -> Result<(), SpecError> {
             let parts: Vec<&str> = key.split('.').collect();
-            if parts.len() < 2 || !SECTIONS.contains(&parts[0]) || parts.iter().any(|p| p.is_empty()) {
-                return Err(at_path(at, format!("\"{key}\" must name a setting as section.key, e.g. \"model.head_depth\"")));
+            if parts.len() < 2
+                || !SECTIONS.contains(&parts[0])
+                || parts.iter().any(|p| p.is_empty())
+            {
+                return Err(at_path(
+                    at,
+                    format!(
+                        "\"{key}\" must name a setting as section.key, e.g. \"model.head_depth\""
+                    ),
+                ));
             }
             if key == "sweep.seeds" || key == "sweep.name" {
-                return Err(at_path(at, format!("\"{key}\" cannot vary; list seeds in sweep.seeds")));
+                return Err(at_path(
+                    at,
+                    format!("\"{key}\" cannot vary; list seeds in sweep.seeds"),
+                ));
             }
             Ok(())
         };
@@ -122,12 +155,20 @@ impl SweepFile {
             if key == "zip" {
                 let groups = match value {
                     toml::Value::Array(groups) => groups,
-                    _ => return Err(at_path(&["grid".into(), "zip".into()], "grid.zip must be written [[grid.zip]]".into())),
+                    _ => {
+                        return Err(at_path(
+                            &["grid".into(), "zip".into()],
+                            "grid.zip must be written [[grid.zip]]".into(),
+                        ))
+                    }
                 };
                 for (g, group) in groups.iter().enumerate() {
                     let gpath = vec![Step::from("grid"), "zip".into(), g.into()];
                     let Some(table) = group.as_table() else {
-                        return Err(at_path(&gpath, "each [[grid.zip]] must be a table of axes".into()));
+                        return Err(at_path(
+                            &gpath,
+                            "each [[grid.zip]] must be a table of axes".into(),
+                        ));
                     };
                     let mut len = None;
                     let mut columns = Vec::new();
@@ -135,7 +176,9 @@ impl SweepFile {
                         let mut at = gpath.clone();
                         at.push(k.as_str().into());
                         check_key(k, &at)?;
-                        let values = non_empty_array(v).ok_or_else(|| at_path(&at, format!("zip axis \"{k}\" must be a non-empty array")))?;
+                        let values = non_empty_array(v).ok_or_else(|| {
+                            at_path(&at, format!("zip axis \"{k}\" must be a non-empty array"))
+                        })?;
                         if *len.get_or_insert(values.len()) != values.len() {
                             return Err(at_path(
                                 &at,
@@ -164,7 +207,12 @@ impl SweepFile {
             }
             let at = vec![Step::from("grid"), key.as_str().into()];
             check_key(key, &at)?;
-            let values = non_empty_array(value).ok_or_else(|| at_path(&at, format!("grid axis \"{key}\" must be a non-empty array of values")))?;
+            let values = non_empty_array(value).ok_or_else(|| {
+                at_path(
+                    &at,
+                    format!("grid axis \"{key}\" must be a non-empty array of values"),
+                )
+            })?;
             push_axis(&mut axes, key);
             let choices = values
                 .into_iter()
@@ -185,7 +233,9 @@ impl SweepFile {
                     let mut table = base.clone();
                     set_dotted(&mut table, key, value.clone())
                         .and_then(|_| resolve(table).map(|_| ()))
-                        .map_err(|m| at_path(at, format!("grid axis \"{key}\" value {value}: {m}")))?;
+                        .map_err(|m| {
+                            at_path(at, format!("grid axis \"{key}\" value {value}: {m}"))
+                        })?;
                 }
             }
         }
@@ -214,7 +264,14 @@ impl SweepFile {
                 model: d.model,
                 train: d.train,
             };
-            for p in [&mut config.data.features, &mut config.data.labels, &mut config.data.ids].into_iter().flatten() {
+            for p in [
+                &mut config.data.features,
+                &mut config.data.labels,
+                &mut config.data.ids,
+            ]
+            .into_iter()
+            .flatten()
+            {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
@@ -223,7 +280,14 @@ impl SweepFile {
         };
         let axis_values = |config: &RunConfig| -> Vec<(String, serde_json::Value)> {
             let json = serde_json::to_value(config).expect("configs serialise");
-            axes.iter().map(|a| (a.clone(), lookup(&json, a).cloned().unwrap_or(serde_json::Value::Null))).collect()
+            axes.iter()
+                .map(|a| {
+                    (
+                        a.clone(),
+                        lookup(&json, a).cloned().unwrap_or(serde_json::Value::Null),
+                    )
+                })
+                .collect()
         };
 
         let mut points = Vec::new();
@@ -236,27 +300,48 @@ impl SweepFile {
                     label.push(format!("{key}={value}"));
                 }
             }
-            let d = resolve(table).map_err(|m| at_path(&["grid".into()], format!("grid point {}: {m}", label.join(" "))))?;
+            let d = resolve(table).map_err(|m| {
+                at_path(
+                    &["grid".into()],
+                    format!("grid point {}: {m}", label.join(" ")),
+                )
+            })?;
             let config = finish(d);
             let json = serde_json::to_value(&config).expect("configs serialise");
             if doc.exclude.iter().any(|pattern| matches(pattern, &json)) {
                 continue;
             }
-            points.push(GridPoint { values: axis_values(&config), config });
+            points.push(GridPoint {
+                values: axis_values(&config),
+                config,
+            });
         }
         for (i, inc) in doc.include.iter().enumerate() {
             let mut table = base.clone();
             for (key, value) in inc {
-                set_dotted(&mut table, key, value.clone()).map_err(|m| at_path(&include_at(i), m))?;
+                set_dotted(&mut table, key, value.clone())
+                    .map_err(|m| at_path(&include_at(i), m))?;
             }
             let d = resolve(table).map_err(|m| at_path(&include_at(i), format!("include: {m}")))?;
             let config = finish(d);
-            points.push(GridPoint { values: axis_values(&config), config });
+            points.push(GridPoint {
+                values: axis_values(&config),
+                config,
+            });
         }
         if points.is_empty() {
-            return Err(SpecError::File { path: path.to_path_buf(), message: "the grid expands to no run: every point is excluded".into() });
+            return Err(SpecError::File {
+                path: path.to_path_buf(),
+                message: "the grid expands to no run: every point is excluded".into(),
+            });
         }
-        Ok(SweepFile { path: path.to_path_buf(), text: text.to_string(), axes, points, seeds: doc.sweep.seeds })
+        Ok(SweepFile {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+            axes,
+            points,
+            seeds: doc.sweep.seeds,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -265,7 +350,17 @@ impl SweepFile {
 
     /// Every run: each grid point once per seed, points outermost.
     pub fn runs(&self) -> impl Iterator<Item = (&GridPoint, RunConfig)> + '_ {
-        self.points.iter().flat_map(move |p| self.seeds.iter().map(move |&seed| (p, RunConfig { seed, ..p.config.clone() })))
+        self.points.iter().flat_map(move |p| {
+            self.seeds.iter().map(move |&seed| {
+                (
+                    p,
+                    RunConfig {
+                        seed,
+                        ..p.config.clone()
+                    },
+                )
+            })
+        })
     }
 
     /// The first grid point with the first seed.
@@ -296,7 +391,9 @@ fn lookup<'a>(json: &'a serde_json::Value, dotted: &str) -> Option<&'a serde_jso
 /// that is an array matches any of its elements.
 fn matches(pattern: &toml::Table, json: &serde_json::Value) -> bool {
     pattern.iter().all(|(key, want)| {
-        let have = lookup(json, key).cloned().unwrap_or(serde_json::Value::Null);
+        let have = lookup(json, key)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         let eq = |w: &toml::Value| serde_json::to_value(w).is_ok_and(|w| json_eq(&w, &have));
         match want {
             toml::Value::Array(options) => options.iter().any(eq),
@@ -341,7 +438,9 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<
             cur.insert(part.to_string(), value);
             return Ok(());
         }
-        let entry = cur.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = match entry {
             toml::Value::Table(t) => t,
             _ => return Err(format!("\"{part}\" in \"{key}\" is not a table")),
@@ -358,7 +457,9 @@ fn with_suggestion(message: &str) -> String {
         return message;
     };
     let rest = &message[start + 1..];
-    let Some(end) = rest.find('`') else { return message };
+    let Some(end) = rest.find('`') else {
+        return message;
+    };
     let given = &rest[..end];
     let valid: Vec<&str> = rest[end + 1..].split('`').skip(1).step_by(2).collect();
     let best = valid

@@ -39,7 +39,12 @@ impl Default for DataConfig {
 }
 
 fn default_task() -> TaskConfig {
-    TaskConfig { name: String::new(), column: None, bins: None, weight: 1.0 }
+    TaskConfig {
+        name: String::new(),
+        column: None,
+        bins: None,
+        weight: 1.0,
+    }
 }
 
 /// Removes from `v` every object key whose value equals `default`'s.
@@ -57,7 +62,10 @@ fn strip(v: &mut Value, default: &Value) {
 impl RunConfig {
     /// The canonical document whose hash is the run's identity.
     /// `file_hash` gives the content hash of a data file.
-    pub fn identity_document<E>(&self, file_hash: impl Fn(&Path) -> Result<String, E>) -> Result<Value, E> {
+    pub fn identity_document<E>(
+        &self,
+        mut file_hash: impl FnMut(&Path) -> Result<String, E>,
+    ) -> Result<Value, E> {
         let section = |v: Value, d: Value| {
             let mut v = v;
             strip(&mut v, &d);
@@ -71,24 +79,42 @@ impl RunConfig {
                 _ => &self.data.ids,
             };
             if let (Some(p), Value::Object(m)) = (path, &mut data) {
-                m.insert(key.to_string(), Value::String(format!("blake3:{}", file_hash(p)?)));
+                m.insert(
+                    key.to_string(),
+                    Value::String(format!("blake3:{}", file_hash(p)?)),
+                );
             }
         }
-        let tasks: Vec<Value> = self.tasks.iter().map(|t| section(json(t), json(&default_task()))).collect();
+        let tasks: Vec<Value> = self
+            .tasks
+            .iter()
+            .map(|t| section(json(t), json(&default_task())))
+            .collect();
         let mut doc = Map::new();
         doc.insert("schema".into(), IDENTITY_SCHEMA.into());
         doc.insert("seed".into(), self.seed.into());
         doc.insert("data".into(), data);
         doc.insert("tasks".into(), Value::Array(tasks));
-        doc.insert("model".into(), section(json(&self.model), json(&ModelConfig::default())));
-        doc.insert("train".into(), section(json(&self.train), json(&TrainConfig::default())));
+        doc.insert(
+            "model".into(),
+            section(json(&self.model), json(&ModelConfig::default())),
+        );
+        doc.insert(
+            "train".into(),
+            section(json(&self.train), json(&TrainConfig::default())),
+        );
         Ok(Value::Object(doc))
     }
 
     /// The run's identity: BLAKE3 of [`Self::identity_document`], hex.
-    pub fn identity<E>(&self, file_hash: impl Fn(&Path) -> Result<String, E>) -> Result<String, E> {
+    pub fn identity<E>(
+        &self,
+        file_hash: impl FnMut(&Path) -> Result<String, E>,
+    ) -> Result<String, E> {
         let doc = self.identity_document(file_hash)?;
-        Ok(blake3::hash(doc.to_string().as_bytes()).to_hex().to_string())
+        Ok(blake3::hash(doc.to_string().as_bytes())
+            .to_hex()
+            .to_string())
     }
 }
 
@@ -117,18 +143,29 @@ dropout = 0.3
 
     fn id_of(text: &str, path: &str, content: &str) -> String {
         let run = SweepFile::parse(Path::new(path), text).unwrap().first_run();
-        run.identity(|p| Ok::<_, ()>(format!("{}:{content}", p.file_name().unwrap().to_string_lossy()))).unwrap()
+        run.identity(|p| {
+            Ok::<_, ()>(format!(
+                "{}:{content}",
+                p.file_name().unwrap().to_string_lossy()
+            ))
+        })
+        .unwrap()
     }
 
     #[test]
     fn defaults_are_omitted_from_the_document() {
-        let run = SweepFile::parse(Path::new("a.toml"), FILE).unwrap().first_run();
+        let run = SweepFile::parse(Path::new("a.toml"), FILE)
+            .unwrap()
+            .first_run();
         let doc = run.identity_document(|_| Ok::<_, ()>("h".into())).unwrap();
         // trunk is at its default, dropout is not; train is all defaults.
         assert_eq!(doc["model"], serde_json::json!({ "dropout": 0.3 }));
         assert_eq!(doc["train"], serde_json::json!({}));
         assert_eq!(doc["tasks"], serde_json::json!([{ "name": "sex" }]));
-        assert_eq!(doc["data"], serde_json::json!({ "features": "blake3:h", "labels": "blake3:h" }));
+        assert_eq!(
+            doc["data"],
+            serde_json::json!({ "features": "blake3:h", "labels": "blake3:h" })
+        );
         assert_eq!(doc["schema"], IDENTITY_SCHEMA);
         assert_eq!(doc["seed"], 1);
     }
@@ -137,18 +174,60 @@ dropout = 0.3
     fn identity_ignores_sweep_name_path_and_explicit_defaults() {
         let base = id_of(FILE, "exp/a.toml", "v1");
         assert_eq!(base.len(), IDENTITY_LEN);
-        assert_eq!(base, id_of(&FILE.replace("name = \"a\"", "name = \"b\""), "exp/a.toml", "v1"));
-        assert_eq!(base, id_of(FILE, "elsewhere/b.toml", "v1"), "files hashed by content, not path");
-        assert_eq!(base, id_of(&FILE.replace("[model]", "[model]\nhead_depth = 0"), "exp/a.toml", "v1"));
-        assert_eq!(base, id_of(&format!("{FILE}\n[train]\nlr = 0.001\n"), "exp/a.toml", "v1"));
+        assert_eq!(
+            base,
+            id_of(
+                &FILE.replace("name = \"a\"", "name = \"b\""),
+                "exp/a.toml",
+                "v1"
+            )
+        );
+        assert_eq!(
+            base,
+            id_of(FILE, "elsewhere/b.toml", "v1"),
+            "files hashed by content, not path"
+        );
+        assert_eq!(
+            base,
+            id_of(
+                &FILE.replace("[model]", "[model]\nhead_depth = 0"),
+                "exp/a.toml",
+                "v1"
+            )
+        );
+        assert_eq!(
+            base,
+            id_of(
+                &format!("{FILE}\n[train]\nlr = 0.001\n"),
+                "exp/a.toml",
+                "v1"
+            )
+        );
     }
 
     #[test]
     fn identity_changes_with_any_setting_seed_or_data() {
         let base = id_of(FILE, "exp/a.toml", "v1");
         assert_ne!(base, id_of(FILE, "exp/a.toml", "v2"), "data content");
-        assert_ne!(base, id_of(&FILE.replace("seeds = [1, 2]", "seeds = [2]"), "exp/a.toml", "v1"));
-        assert_ne!(base, id_of(&FILE.replace("dropout = 0.3", "dropout = 0.2"), "exp/a.toml", "v1"));
-        assert_ne!(base, id_of(&format!("{FILE}\n[train]\nlr = 0.01\n"), "exp/a.toml", "v1"));
+        assert_ne!(
+            base,
+            id_of(
+                &FILE.replace("seeds = [1, 2]", "seeds = [2]"),
+                "exp/a.toml",
+                "v1"
+            )
+        );
+        assert_ne!(
+            base,
+            id_of(
+                &FILE.replace("dropout = 0.3", "dropout = 0.2"),
+                "exp/a.toml",
+                "v1"
+            )
+        );
+        assert_ne!(
+            base,
+            id_of(&format!("{FILE}\n[train]\nlr = 0.01\n"), "exp/a.toml", "v1")
+        );
     }
 }

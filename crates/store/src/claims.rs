@@ -26,7 +26,12 @@ pub struct Claimed {
 impl Store {
     /// Claims the first pending run of `sweep` (or one whose lease expired),
     /// atomically: each run is claimed by exactly one worker.
-    pub async fn claim(&self, sweep: &str, worker: &Worker, lease_ms: i64) -> Result<Option<Claimed>, StoreError> {
+    pub async fn claim(
+        &self,
+        sweep: &str,
+        worker: &Worker,
+        lease_ms: i64,
+    ) -> Result<Option<Claimed>, StoreError> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
@@ -50,11 +55,20 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(row.map(|r| Claimed { id: r.get(0), config: r.get(1), seed: r.get(2) }))
+        Ok(row.map(|r| Claimed {
+            id: r.get(0),
+            config: r.get(1),
+            seed: r.get(2),
+        }))
     }
 
     /// Extends the lease on `run`. False when the worker no longer holds it.
-    pub async fn heartbeat(&self, run: &str, worker: &str, lease_ms: i64) -> Result<bool, StoreError> {
+    pub async fn heartbeat(
+        &self,
+        run: &str,
+        worker: &str,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE runs SET lease_expires_ms = $1 WHERE id = $2 AND worker = $3 AND status = 'running'")
             .bind(now_ms() + lease_ms)
             .bind(run)
@@ -96,7 +110,13 @@ impl Store {
 
     /// Writes a run's results and marks it done, in one transaction, if
     /// `worker` still holds it. Returns false (writing nothing) otherwise.
-    pub async fn complete(&self, run: &str, worker: &str, code_version: &str, r: &RunResults) -> Result<bool, StoreError> {
+    pub async fn complete(
+        &self,
+        run: &str,
+        worker: &str,
+        code_version: &str,
+        r: &RunResults,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let held = sqlx::query(
             "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
@@ -119,18 +139,29 @@ impl Store {
         }
         // Leftovers of an earlier attempt that crashed mid-write cannot
         // exist (writes are transactional), but a rerun replaces results.
-        for table in ["metrics", "class_metrics", "confusion", "curves", "predictions"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE run = $1")).bind(run).execute(&mut *tx).await?;
-        }
-        for m in &r.metrics {
-            sqlx::query("INSERT INTO metrics (run, split, head, metric, value) VALUES ($1, $2, $3, $4, $5)")
+        for table in [
+            "metrics",
+            "class_metrics",
+            "confusion",
+            "curves",
+            "predictions",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE run = $1"))
                 .bind(run)
-                .bind(&m.split)
-                .bind(&m.head)
-                .bind(&m.metric)
-                .bind(m.value)
                 .execute(&mut *tx)
                 .await?;
+        }
+        for m in &r.metrics {
+            sqlx::query(
+                "INSERT INTO metrics (run, split, head, metric, value) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(run)
+            .bind(&m.split)
+            .bind(&m.head)
+            .bind(&m.metric)
+            .bind(m.value)
+            .execute(&mut *tx)
+            .await?;
         }
         for c in &r.classes {
             sqlx::query(
@@ -196,7 +227,12 @@ impl Store {
 
     /// Puts back to pending the running runs of `sweep` on `host` whose
     /// worker process is gone (`alive(pid)` false). Returns how many.
-    pub async fn reclaim_dead(&self, sweep: &str, host: &str, alive: impl Fn(i64) -> bool) -> Result<usize, StoreError> {
+    pub async fn reclaim_dead(
+        &self,
+        sweep: &str,
+        host: &str,
+        alive: impl Fn(i64) -> bool,
+    ) -> Result<usize, StoreError> {
         let rows = sqlx::query(
             "SELECT r.id, r.worker, r.pid FROM runs r JOIN sweep_runs s ON s.run = r.id
              WHERE s.sweep = $1 AND r.status = 'running' AND r.host = $2",
@@ -207,7 +243,8 @@ impl Store {
         .await?;
         let mut n = 0;
         for row in rows {
-            let (id, worker, pid): (String, Option<String>, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+            let (id, worker, pid): (String, Option<String>, Option<i64>) =
+                (row.get(0), row.get(1), row.get(2));
             if !pid.is_some_and(&alive) {
                 let done = sqlx::query(
                     "UPDATE runs SET status = 'pending', worker = NULL, pid = NULL, lease_expires_ms = NULL, started_ms = NULL
@@ -229,6 +266,31 @@ impl Store {
             "UPDATE runs SET status = 'pending', error = NULL, worker = NULL, pid = NULL
              WHERE status = 'failed' AND id IN (SELECT run FROM sweep_runs WHERE sweep = $1)",
         )
+        .bind(sweep)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() as usize)
+    }
+}
+
+impl Store {
+    /// Fails the runs of `sweep` held by the process `pid` on `host` (a
+    /// worker that died). Returns how many.
+    pub async fn fail_runs_of(
+        &self,
+        sweep: &str,
+        host: &str,
+        pid: i64,
+        reason: &str,
+    ) -> Result<usize, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'failed', error = $1, finished_ms = $2, lease_expires_ms = NULL
+             WHERE status = 'running' AND host = $3 AND pid = $4 AND id IN (SELECT run FROM sweep_runs WHERE sweep = $5)",
+        )
+        .bind(reason)
+        .bind(now_ms())
+        .bind(host)
+        .bind(pid)
         .bind(sweep)
         .execute(&self.pool)
         .await?;

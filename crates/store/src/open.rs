@@ -12,7 +12,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// An open, migrated store.
@@ -40,15 +42,30 @@ impl Store {
         let (url, sqlite) = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
             (db.to_string(), false)
         } else {
-            let path = db.strip_prefix("sqlite://").or_else(|| db.strip_prefix("sqlite:")).unwrap_or(db);
-            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Invalid(format!("cannot create the store's folder {}: {e}", dir.display())))?;
+            let path = db
+                .strip_prefix("sqlite://")
+                .or_else(|| db.strip_prefix("sqlite:"))
+                .unwrap_or(db);
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "cannot create the store's folder {}: {e}",
+                        dir.display()
+                    ))
+                })?;
             }
             (format!("sqlite://{path}?mode=rwc"), true)
         };
-        let open_err = |source| StoreError::Open { url: db.to_string(), source };
-        let options = AnyConnectOptions::from_str(&url).map_err(open_err)?.disable_statement_logging();
+        let open_err = |source| StoreError::Open {
+            url: db.to_string(),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(open_err)?
+            .disable_statement_logging();
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 8 })
             .acquire_timeout(BUSY_TIMEOUT * 2)
@@ -58,7 +75,10 @@ impl Store {
                         // WAL lets readers go on while one process writes; the
                         // busy timeout makes writers queue instead of failing.
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()).as_str()).await?;
+                        conn.execute(
+                            format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()).as_str(),
+                        )
+                        .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                     }
@@ -68,8 +88,18 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        MIGRATOR.run(&pool).await.map_err(|source| StoreError::Migrate { url: db.to_string(), source })?;
-        Ok(Store { pool, url: db.to_string(), sqlite })
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| StoreError::Migrate {
+                url: db.to_string(),
+                source,
+            })?;
+        Ok(Store {
+            pool,
+            url: db.to_string(),
+            sqlite,
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -83,8 +113,14 @@ impl Store {
     /// A transaction that holds the write lock from its first statement
     /// (SQLite's `BEGIN IMMEDIATE`): a deferred transaction that later
     /// writes gets SQLITE_BUSY at once instead of waiting out the timeout.
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(if self.sqlite { self.pool.begin_with("BEGIN IMMEDIATE").await? } else { self.pool.begin().await? })
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(if self.sqlite {
+            self.pool.begin_with("BEGIN IMMEDIATE").await?
+        } else {
+            self.pool.begin().await?
+        })
     }
 
     pub async fn close(&self) {

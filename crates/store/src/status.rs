@@ -48,9 +48,12 @@ pub struct RunRow {
     pub host: Option<String>,
     pub device: Option<String>,
     pub threads: Option<i64>,
+    pub worker: Option<String>,
+    pub attempts: i64,
 }
 
-const SWEEP_RUNS: &str = "SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1";
+const SWEEP_RUNS: &str =
+    "SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1";
 
 impl Store {
     pub async fn counts(&self, sweep: &str) -> Result<StatusCounts, StoreError> {
@@ -103,13 +106,19 @@ impl Store {
         .bind(sweep)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| FailedRun { id: r.get(0), error: r.get(1) }).collect())
+        Ok(rows
+            .iter()
+            .map(|r| FailedRun {
+                id: r.get(0),
+                error: r.get(1),
+            })
+            .collect())
     }
 
     /// Every run of `sweep` in sweep order, with its axis values.
     pub async fn runs(&self, sweep: &str) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.seed, r.status, s.point, r.duration_s, r.error, r.host, r.device, r.threads
+            "SELECT r.id, r.seed, r.status, s.point, r.duration_s, r.error, r.host, r.device, r.threads, r.worker, r.attempts
              FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 ORDER BY s.position",
         )
         .bind(sweep)
@@ -119,7 +128,11 @@ impl Store {
             .bind(sweep)
             .fetch_all(&self.pool)
             .await?;
-        let axis_order: Vec<String> = match sqlx::query("SELECT axes FROM sweeps WHERE name = $1").bind(sweep).fetch_optional(&self.pool).await? {
+        let axis_order: Vec<String> = match sqlx::query("SELECT axes FROM sweeps WHERE name = $1")
+            .bind(sweep)
+            .fetch_optional(&self.pool)
+            .await?
+        {
             Some(r) => serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default(),
             None => Vec::new(),
         };
@@ -132,7 +145,9 @@ impl Store {
                     .filter(|a| a.get::<String, _>(0) == id)
                     .map(|a| (a.get::<String, _>(1), a.get::<String, _>(2)))
                     .collect();
-                values.sort_by_key(|(k, _)| axis_order.iter().position(|a| a == k).unwrap_or(usize::MAX));
+                values.sort_by_key(|(k, _)| {
+                    axis_order.iter().position(|a| a == k).unwrap_or(usize::MAX)
+                });
                 RunRow {
                     id,
                     seed: r.get(1),
@@ -144,13 +159,19 @@ impl Store {
                     host: r.get(6),
                     device: r.get(7),
                     threads: r.get(8),
+                    worker: r.get(9),
+                    attempts: r.get(10),
                 }
             })
             .collect())
     }
 
     /// `(run, head, metric, value)` of one split for every run of `sweep`.
-    pub async fn split_metrics(&self, sweep: &str, split: &str) -> Result<Vec<(String, String, String, Option<f64>)>, StoreError> {
+    pub async fn split_metrics(
+        &self,
+        sweep: &str,
+        split: &str,
+    ) -> Result<Vec<(String, String, String, Option<f64>)>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT m.run, m.head, m.metric, m.value FROM metrics m WHERE m.split = $2 AND m.run IN ({})",
             SWEEP_RUNS
@@ -159,13 +180,18 @@ impl Store {
         .bind(split)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
     }
 
     /// Full identities of the runs whose identity starts with `prefix`.
     pub async fn resolve_run(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(StoreError::Invalid(format!("{prefix:?} is not a run identity or a prefix of at least 8 hex digits")));
+            return Err(StoreError::Invalid(format!(
+                "{prefix:?} is not a run identity or a prefix of at least 8 hex digits"
+            )));
         }
         let rows = sqlx::query("SELECT id FROM runs WHERE id LIKE $1 ORDER BY id")
             .bind(format!("{}%", prefix.to_ascii_lowercase()))
@@ -175,8 +201,16 @@ impl Store {
     }
 
     /// Runs of a sweep, optionally only the failed ones.
-    pub async fn sweep_run_ids(&self, sweep: &str, failed_only: bool) -> Result<Vec<String>, StoreError> {
-        let q = if failed_only { format!("{SWEEP_RUNS} AND r.status = 'failed'") } else { SWEEP_RUNS.to_string() };
+    pub async fn sweep_run_ids(
+        &self,
+        sweep: &str,
+        failed_only: bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let q = if failed_only {
+            format!("{SWEEP_RUNS} AND r.status = 'failed'")
+        } else {
+            SWEEP_RUNS.to_string()
+        };
         let rows = sqlx::query(&q).bind(sweep).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
@@ -197,8 +231,17 @@ impl Store {
             .await?;
             if done.rows_affected() == 1 {
                 n += 1;
-                for table in ["metrics", "class_metrics", "confusion", "curves", "predictions"] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE run = $1")).bind(id).execute(&mut *tx).await?;
+                for table in [
+                    "metrics",
+                    "class_metrics",
+                    "confusion",
+                    "curves",
+                    "predictions",
+                ] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE run = $1"))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
                 }
             }
         }
@@ -211,7 +254,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut n = 0;
         for id in ids {
-            n += sqlx::query("DELETE FROM runs WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected() as usize;
+            n += sqlx::query("DELETE FROM runs WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() as usize;
         }
         tx.commit().await?;
         Ok(n)
@@ -221,8 +268,14 @@ impl Store {
     /// and are forgotten otherwise. Returns how many runs were forgotten.
     pub async fn forget_sweep(&self, sweep: &str) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM sweeps WHERE name = $1").bind(sweep).execute(&mut *tx).await?;
-        let n = sqlx::query("DELETE FROM runs WHERE id NOT IN (SELECT run FROM sweep_runs)").execute(&mut *tx).await?.rows_affected();
+        sqlx::query("DELETE FROM sweeps WHERE name = $1")
+            .bind(sweep)
+            .execute(&mut *tx)
+            .await?;
+        let n = sqlx::query("DELETE FROM runs WHERE id NOT IN (SELECT run FROM sweep_runs)")
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         Ok(n as usize)
     }

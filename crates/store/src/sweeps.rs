@@ -51,8 +51,14 @@ impl Store {
         .bind(&sweep.host)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM run_axes WHERE sweep = $1").bind(&sweep.name).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM sweep_runs WHERE sweep = $1").bind(&sweep.name).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM run_axes WHERE sweep = $1")
+            .bind(&sweep.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sweep_runs WHERE sweep = $1")
+            .bind(&sweep.name)
+            .execute(&mut *tx)
+            .await?;
         let mut new = 0;
         for (position, run) in runs.iter().enumerate() {
             let inserted = sqlx::query(
@@ -93,11 +99,17 @@ impl Store {
 
     /// Names of every registered sweep, oldest first.
     pub async fn sweeps(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT name FROM sweeps ORDER BY created_ms, name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT name FROM sweeps ORDER BY created_ms, name")
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
     }
 
     pub async fn has_sweep(&self, name: &str) -> Result<bool, StoreError> {
-        Ok(sqlx::query("SELECT 1 FROM sweeps WHERE name = $1").bind(name).fetch_optional(&self.pool).await?.is_some())
+        Ok(sqlx::query("SELECT 1 FROM sweeps WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
     }
 }

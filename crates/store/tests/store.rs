@@ -27,7 +27,13 @@ fn runs(ids: &[&str]) -> Vec<NewRun> {
 }
 
 fn worker(name: &str) -> Worker {
-    Worker { name: name.into(), host: "h".into(), pid: std::process::id() as i64, device: "cpu".into(), threads: 1 }
+    Worker {
+        name: name.into(),
+        host: "h".into(),
+        pid: std::process::id() as i64,
+        device: "cpu".into(),
+        threads: 1,
+    }
 }
 
 fn results() -> RunResults {
@@ -36,7 +42,12 @@ fn results() -> RunResults {
         best_epoch: 2,
         epochs_run: 3,
         duration_s: 0.5,
-        metrics: vec![MetricRow { split: "test".into(), head: "sex".into(), metric: "accuracy".into(), value: Some(0.75) }],
+        metrics: vec![MetricRow {
+            split: "test".into(),
+            head: "sex".into(),
+            metric: "accuracy".into(),
+            value: Some(0.75),
+        }],
         predictions: vec![PredictionRow {
             sample: "s1".into(),
             head: "sex".into(),
@@ -50,27 +61,47 @@ fn results() -> RunResults {
 }
 
 async fn open(dir: &tempfile::TempDir) -> Store {
-    Store::open(dir.path().join("sub/h.db").to_str().unwrap()).await.unwrap()
+    Store::open(dir.path().join("sub/h.db").to_str().unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn register_keeps_existing_runs_and_replaces_the_sweep_set() {
     let d = tempfile::tempdir().unwrap();
     let s = open(&d).await;
-    assert_eq!(s.register(&sweep("a"), &runs(&["r1", "r2"])).await.unwrap(), 2);
+    assert_eq!(
+        s.register(&sweep("a"), &runs(&["r1", "r2"])).await.unwrap(),
+        2
+    );
     let c = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
     assert!(s.complete(&c.id, "w", "v", &results()).await.unwrap());
     // Registering again with one old and one new run.
-    assert_eq!(s.register(&sweep("a"), &runs(&["r1", "r3"])).await.unwrap(), 1);
+    assert_eq!(
+        s.register(&sweep("a"), &runs(&["r1", "r3"])).await.unwrap(),
+        1
+    );
     let rows = s.runs("a").await.unwrap();
-    assert_eq!(rows.iter().map(|r| (r.id.as_str(), r.status.as_str())).collect::<Vec<_>>(), [("r1", "done"), ("r3", "pending")]);
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.id.as_str(), r.status.as_str()))
+            .collect::<Vec<_>>(),
+        [("r1", "done"), ("r3", "pending")]
+    );
     assert_eq!(rows[0].axes, [("train.loss".to_string(), "ce".to_string())]);
     // Another sweep shares r1.
     s.register(&sweep("b"), &runs(&["r1"])).await.unwrap();
     assert_eq!(s.counts("b").await.unwrap().done, 1);
-    assert_eq!(s.forget_sweep("a").await.unwrap(), 2, "r2 and r3 go, r1 stays for b");
+    assert_eq!(
+        s.forget_sweep("a").await.unwrap(),
+        2,
+        "r2 and r3 go, r1 stays for b"
+    );
     assert_eq!(s.counts("b").await.unwrap().done, 1);
-    assert_eq!(s.split_metrics("b", "test").await.unwrap(), [("r1".into(), "sex".into(), "accuracy".into(), Some(0.75))]);
+    assert_eq!(
+        s.split_metrics("b", "test").await.unwrap(),
+        [("r1".into(), "sex".into(), "accuracy".into(), Some(0.75))]
+    );
 }
 
 #[tokio::test]
@@ -81,12 +112,18 @@ async fn a_run_is_claimed_once_and_finished_by_its_holder_only() {
     let c = s.claim("a", &worker("w1"), 60_000).await.unwrap().unwrap();
     assert_eq!((c.id.as_str(), c.seed), ("r1", 0));
     assert!(s.claim("a", &worker("w2"), 60_000).await.unwrap().is_none());
-    assert!(!s.complete("r1", "w2", "v", &results()).await.unwrap(), "not the holder");
+    assert!(
+        !s.complete("r1", "w2", "v", &results()).await.unwrap(),
+        "not the holder"
+    );
     assert!(s.heartbeat("r1", "w1", 60_000).await.unwrap());
     assert!(!s.heartbeat("r1", "w2", 60_000).await.unwrap());
     assert!(s.complete("r1", "w1", "v", &results()).await.unwrap());
     assert_eq!(s.counts("a").await.unwrap().done, 1);
-    assert!(!s.complete("r1", "w1", "v", &results()).await.unwrap(), "done is final");
+    assert!(
+        !s.complete("r1", "w1", "v", &results()).await.unwrap(),
+        "done is final"
+    );
 }
 
 #[tokio::test]
@@ -106,21 +143,39 @@ async fn an_expired_lease_is_reclaimed_and_the_old_holder_loses_it() {
 async fn release_fail_retry_and_reclaim_of_dead_workers() {
     let d = tempfile::tempdir().unwrap();
     let s = open(&d).await;
-    s.register(&sweep("a"), &runs(&["r1", "r2", "r3"])).await.unwrap();
+    s.register(&sweep("a"), &runs(&["r1", "r2", "r3"]))
+        .await
+        .unwrap();
     let c1 = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
     s.release(&c1.id, "w").await.unwrap();
     assert_eq!(s.counts("a").await.unwrap().pending, 3);
     let c1 = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
-    s.fail(&c1.id, "w", "non-finite training loss").await.unwrap();
+    s.fail(&c1.id, "w", "non-finite training loss")
+        .await
+        .unwrap();
     let failed = s.failed("a").await.unwrap();
-    assert_eq!((failed[0].id.as_str(), failed[0].error.as_str()), ("r1", "non-finite training loss"));
+    assert_eq!(
+        (failed[0].id.as_str(), failed[0].error.as_str()),
+        ("r1", "non-finite training loss")
+    );
     // A worker whose process is gone.
     let mut dead = worker("dead");
     dead.pid = 999_999_999;
     s.claim("a", &dead, 60_000).await.unwrap().unwrap();
-    assert_eq!(s.reclaim_dead("a", "h", |pid| pid != 999_999_999).await.unwrap(), 1);
+    assert_eq!(
+        s.reclaim_dead("a", "h", |pid| pid != 999_999_999)
+            .await
+            .unwrap(),
+        1
+    );
     assert_eq!(s.retry_failed("a").await.unwrap(), 1);
-    assert_eq!(s.counts("a").await.unwrap(), headsweep_store::StatusCounts { pending: 3, ..Default::default() });
+    assert_eq!(
+        s.counts("a").await.unwrap(),
+        headsweep_store::StatusCounts {
+            pending: 3,
+            ..Default::default()
+        }
+    );
 }
 
 #[tokio::test]

@@ -1,11 +1,112 @@
+mod plan;
+mod rm;
+mod run;
+mod status;
 mod synth;
 mod train;
+mod worker;
 
-use crate::args::{Command, DataCommand};
+use std::path::{Path, PathBuf};
 
-pub fn run(command: Command) -> anyhow::Result<()> {
+use anyhow::Context;
+use headsweep_runner::{plan_workers, runs_of, PlannedRun, Slot};
+use headsweep_spec::SweepFile;
+
+use crate::args::{Command, DataCommand, DeviceArgs};
+use crate::exit;
+
+pub fn run(command: Command) -> anyhow::Result<i32> {
+    let ok = |r: anyhow::Result<()>| r.map(|()| exit::SUCCESS);
     match command {
-        Command::Train(a) => train::run(a),
-        Command::Data(DataCommand::Synth(a)) => synth::run(a),
+        Command::Train(a) => ok(train::run(a)),
+        Command::Data(DataCommand::Synth(a)) => ok(synth::run(a)),
+        Command::Plan(a) => ok(plan::run(a)),
+        Command::Run(a) => run::run(a),
+        Command::Worker(a) => ok(worker::run(a)),
+        Command::Status(a) => ok(status::run(a)),
+        Command::Rm(a) => ok(rm::run(a)),
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// A sweep file, loaded and checked as far as possible without training:
+/// the schema, every grid value, the data files' headers, and every
+/// distinct data set loaded once (catching, say, a class without training
+/// samples) — then its runs with their identities.
+fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>)> {
+    let sweep = SweepFile::load(file)?;
+    let mut seen = std::collections::HashSet::new();
+    for p in &sweep.points {
+        let key = serde_json::to_string(&(&p.config.data, &p.config.tasks))?;
+        if seen.insert(key) {
+            let what = || {
+                format!(
+                    "checking the data of {} (grid point {})",
+                    file.display(),
+                    p.label()
+                )
+            };
+            headsweep_data::check_headers(&p.config.data, &p.config.tasks).with_context(what)?;
+            headsweep_data::load(&p.config.data, &p.config.tasks).with_context(what)?;
+        }
+    }
+    let runs = runs_of(&sweep)?;
+    Ok((sweep, runs))
+}
+
+fn slots(d: &DeviceArgs) -> anyhow::Result<Vec<Slot>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(plan_workers(
+        &d.devices,
+        d.jobs.map(|j| j as usize),
+        d.threads_per_run as usize,
+        headsweep_model::cuda_device_count(),
+        cores,
+    )?)
+}
+
+/// Where weights and logs go: `--results`, else the SQLite file's folder,
+/// else `results/`.
+fn results_dir(db: &str, explicit: Option<&PathBuf>) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.clone();
+    }
+    if db.starts_with("postgres") {
+        return PathBuf::from("results");
+    }
+    let path = db
+        .strip_prefix("sqlite://")
+        .or_else(|| db.strip_prefix("sqlite:"))
+        .unwrap_or(db);
+    Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn describe_slots(slots: &[Slot]) -> String {
+    let mut by_device: Vec<(String, usize)> = Vec::new();
+    for s in slots {
+        match by_device.iter_mut().find(|(d, _)| *d == s.device) {
+            Some((_, n)) => *n += 1,
+            None => by_device.push((s.device.clone(), 1)),
+        }
+    }
+    let threads = slots.first().map_or(1, |s| s.threads);
+    let parts: Vec<String> = by_device
+        .iter()
+        .map(|(d, n)| format!("{n} on {d}"))
+        .collect();
+    format!(
+        "{} worker(s): {}; {threads} thread(s) per run",
+        slots.len(),
+        parts.join(", ")
+    )
 }

@@ -25,6 +25,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         device,
         threads: a.threads as usize,
         weights: a.weights.clone(),
+        ..Default::default()
     };
     let out = train(&config, &data, &opts).context("training failed")?;
     let parts: Vec<Part> = match a.split {

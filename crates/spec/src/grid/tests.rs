@@ -233,11 +233,18 @@ fn zip_groups_vary_together_and_multiply_with_axes() {
     assert_eq!(s.axes, ["model.head_depth", "train.lr", "train.batch_size"]);
     for p in &s.points {
         let pair = (p.config.train.lr, p.config.train.batch_size);
-        assert!([(0.1, 8), (0.01, 16), (0.001, 32)].contains(&pair), "{pair:?}");
+        assert!(
+            [(0.1, 8), (0.01, 16), (0.001, 32)].contains(&pair),
+            "{pair:?}"
+        );
     }
-    assert_eq!(s.points[1].label(), "model.head_depth=0 train.lr=0.01 train.batch_size=16");
+    assert_eq!(
+        s.points[1].label(),
+        "model.head_depth=0 train.lr=0.01 train.batch_size=16"
+    );
 
-    let uneven = format!("{BASE}\n[[grid.zip]]\n\"train.lr\" = [0.1, 0.01]\n\"train.batch_size\" = [8]\n");
+    let uneven =
+        format!("{BASE}\n[[grid.zip]]\n\"train.lr\" = [0.1, 0.01]\n\"train.batch_size\" = [8]\n");
     assert!(error(&uneven).contains("must have equally many"));
 }
 
@@ -267,26 +274,36 @@ fn exclude_removes_partial_matches_and_include_adds_points() {
     let labels: Vec<String> = s.points.iter().map(|p| p.label()).collect();
     // 8 points − 2 (multi_label, depth 1) − 2 (multi_head, bce) + 1.
     assert_eq!(labels.len(), 5, "{labels:#?}");
-    assert!(labels.iter().all(|l| !(l.contains("multi_label") && l.contains("head_depth=1"))));
-    assert!(labels.iter().all(|l| !(l.contains("multi_head") && l.contains("loss=bce"))));
+    assert!(labels
+        .iter()
+        .all(|l| !(l.contains("multi_label") && l.contains("head_depth=1"))));
+    assert!(labels
+        .iter()
+        .all(|l| !(l.contains("multi_head") && l.contains("loss=bce"))));
     let last = s.points.last().unwrap();
     assert_eq!(last.config.model.architecture, Architecture::Separate);
     assert_eq!(last.config.model.dropout, 0.3);
     // The include's axes join the sweep's, with defaults where a point is silent.
     assert_eq!(s.axes.last().unwrap(), "model.dropout");
-    assert_eq!(last.label(), "model.architecture=separate train.loss=ce model.head_depth=0 model.dropout=0.3");
+    assert_eq!(
+        last.label(),
+        "model.architecture=separate train.loss=ce model.head_depth=0 model.dropout=0.3"
+    );
     assert!(s.points[0].label().ends_with("model.dropout=0.1"));
 }
 
 #[test]
 fn a_grid_that_excludes_everything_is_an_error() {
-    let text = format!("{BASE}\n[grid]\n\"train.loss\" = [\"ce\"]\n\n[[exclude]]\n\"train.loss\" = \"ce\"\n");
+    let text = format!(
+        "{BASE}\n[grid]\n\"train.loss\" = [\"ce\"]\n\n[[exclude]]\n\"train.loss\" = \"ce\"\n"
+    );
     assert!(error(&text).contains("expands to no run"));
 }
 
 #[test]
 fn data_seed_and_fold_can_be_axes() {
-    let text = format!("{BASE}\n[grid]\n\"data.seed\" = [0, 1]\n\"data.fold\" = [0, 1, 2]\n").replace("[data]", "[data]\nfolds = 3");
+    let text = format!("{BASE}\n[grid]\n\"data.seed\" = [0, 1]\n\"data.fold\" = [0, 1, 2]\n")
+        .replace("[data]", "[data]\nfolds = 3");
     let s = parse(&text).unwrap();
     assert_eq!(s.points.len(), 6);
     assert_eq!(s.points[5].config.data.seed, 1);
@@ -297,5 +314,8 @@ fn data_seed_and_fold_can_be_axes() {
 fn a_bad_include_points_at_it() {
     let text = format!("{BASE}\n[[include]]\n\"train.lr\" = -1.0\n");
     let e = error(&text);
-    assert!(e.starts_with("exp/t.toml:21:") && e.contains("include: train.lr"), "{e}");
+    assert!(
+        e.starts_with("exp/t.toml:21:") && e.contains("include: train.lr"),
+        "{e}"
+    );
 }

@@ -1,0 +1,60 @@
+use std::io::Write;
+
+use headsweep_store::{now_ms, Store};
+
+use crate::args::StatusArgs;
+use crate::table;
+
+pub fn run(a: StatusArgs) -> anyhow::Result<()> {
+    super::runtime()?.block_on(async {
+        let store = Store::open(&a.store.db).await?;
+        let sweeps = match a.sweep {
+            Some(s) if store.has_sweep(&s).await? => vec![s],
+            Some(s) => anyhow::bail!("no sweep named {s:?} in {}", a.store.db),
+            None => store.sweeps().await?,
+        };
+        let mut out = String::new();
+        if sweeps.is_empty() {
+            out += &format!("no sweeps in {}\n", a.store.db);
+        }
+        for s in sweeps {
+            let c = store.counts(&s).await?;
+            out += &format!(
+                "sweep {s}: {} runs — {} done, {} failed, {} running, {} pending\n",
+                c.total(),
+                c.done,
+                c.failed,
+                c.running,
+                c.pending
+            );
+            let running = store.running(&s).await?;
+            if !running.is_empty() {
+                let now = now_ms();
+                let rows: Vec<Vec<String>> = running
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.id[..12].to_string(),
+                            r.host.clone(),
+                            r.device.clone(),
+                            r.worker.clone(),
+                            format!("{:.0} s", (now - r.started_ms) as f64 / 1000.0),
+                            format!("{:.0} s", (r.lease_expires_ms - now) as f64 / 1000.0),
+                        ]
+                    })
+                    .collect();
+                let header: Vec<String> =
+                    ["running", "host", "device", "worker", "for", "lease left"]
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect();
+                out += &table::render(&header, &rows);
+            }
+            for f in store.failed(&s).await? {
+                out += &format!("failed {}: {}\n", &f.id[..12], f.error);
+            }
+        }
+        std::io::stdout().write_all(out.as_bytes())?;
+        Ok(())
+    })
+}

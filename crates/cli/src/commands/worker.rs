@@ -1,0 +1,57 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use headsweep_runner::{hostname, work, Libtorch, WorkerOptions};
+use headsweep_store::{Store, Worker};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::info;
+
+use crate::args::WorkerArgs;
+
+pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
+    // Checked before any claim, so a bad device fails no run.
+    headsweep_model::parse_device(&a.device)?;
+    let results = super::results_dir(&a.store.db, a.results.as_ref());
+    super::runtime()?.block_on(async {
+        let store = Store::open(&a.store.db).await?;
+        if !store.has_sweep(&a.sweep).await? {
+            anyhow::bail!("no sweep named {:?} in {}", a.sweep, a.store.db);
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
+            let mut s = signal(kind)?;
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                s.recv().await;
+                stop.store(true, Ordering::SeqCst);
+            });
+        }
+        let host = hostname();
+        let pid = std::process::id();
+        let lease = Duration::from_secs(a.lease);
+        let opts = WorkerOptions {
+            sweep: a.sweep.clone(),
+            worker: Worker {
+                name: format!("{host}:{pid}:{}", a.slot),
+                host,
+                pid: pid as i64,
+                device: a.device.clone(),
+                threads: a.threads as i64,
+            },
+            lease,
+            heartbeat: (lease / 12).max(Duration::from_millis(500)),
+            results,
+            stop,
+        };
+        let report = work(&store, &opts, Arc::new(Libtorch)).await?;
+        info!(
+            done = report.done,
+            failed = report.failed,
+            released = report.released,
+            "worker finished"
+        );
+        store.close().await;
+        Ok(())
+    })
+}

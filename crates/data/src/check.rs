@@ -1,0 +1,156 @@
+//! Checks that need the data files but not their full contents: run before
+//! any training, so that a sweep fails at once rather than run by run.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use headsweep_spec::{DataConfig, TaskConfig};
+
+use crate::error::DataError;
+use crate::matrix::{delimiter, open};
+use crate::sheet::list;
+
+/// BLAKE3 of a file's content, hex.
+pub fn content_hash(path: &Path) -> Result<String, DataError> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+fn header(path: &Path) -> Result<Vec<String>, DataError> {
+    let mut line = String::new();
+    BufReader::new(open(path)?)
+        .read_line(&mut line)
+        .map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let line = line.trim_end_matches(['\n', '\r']);
+    if line.is_empty() {
+        return Err(DataError::at(path, 1, "empty file: expected a header row"));
+    }
+    Ok(line
+        .split(delimiter(path) as char)
+        .map(|s| s.trim().to_string())
+        .collect())
+}
+
+/// That the data files exist, their headers parse, and the sheet has the id
+/// column and every task's column. Generated data needs no check.
+pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), DataError> {
+    let (Some(features), Some(labels)) = (&config.features, &config.labels) else {
+        return Ok(());
+    };
+    if features.extension().is_some_and(|e| e == "npy") {
+        let file = std::fs::File::open(features).map_err(|source| DataError::Io {
+            path: features.clone(),
+            source,
+        })?;
+        let npy = npyz::NpyFile::new(BufReader::new(file)).map_err(|source| DataError::Io {
+            path: features.clone(),
+            source,
+        })?;
+        if npy.shape().len() != 2 {
+            return Err(DataError::file(
+                features,
+                format!("expected a 2-D array, found shape {:?}", npy.shape()),
+            ));
+        }
+        if let Some(ids) = &config.ids {
+            std::fs::metadata(ids).map_err(|source| DataError::Io {
+                path: ids.clone(),
+                source,
+            })?;
+        }
+    } else if header(features)?.len() < 2 {
+        return Err(DataError::at(
+            features,
+            1,
+            "the header needs an id column and at least one feature column",
+        ));
+    }
+    let columns = header(labels)?;
+    if let Some(id) = &config.id_column {
+        if !columns.contains(id) {
+            return Err(DataError::at(
+                labels,
+                1,
+                format!(
+                    "no id column {id:?}; the columns are {}",
+                    list(columns.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    for t in tasks {
+        if !columns.iter().any(|c| c == t.column()) {
+            return Err(DataError::at(
+                labels,
+                1,
+                format!(
+                    "task {:?} needs column {:?}, which the sheet lacks; its columns are {}",
+                    t.name,
+                    t.column(),
+                    list(columns.iter().map(String::as_str))
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_and_hashes() {
+        let d = tempfile::tempdir().unwrap();
+        let x = d.path().join("x.tsv");
+        let y = d.path().join("y.csv");
+        std::fs::write(&x, "id\ta\tb\ns1\t1\t2\n").unwrap();
+        std::fs::write(&y, "id,age,sex\ns1,3,F\n").unwrap();
+        let mut config = DataConfig {
+            features: Some(x.clone()),
+            labels: Some(y.clone()),
+            ..Default::default()
+        };
+        let task = |c: &str| TaskConfig {
+            name: "t".into(),
+            column: Some(c.into()),
+            bins: None,
+            weight: 1.0,
+        };
+        check_headers(&config, &[task("age"), task("sex")]).unwrap();
+        let e = check_headers(&config, &[task("tissue")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("y.csv:1: task \"t\" needs column \"tissue\""),
+            "{e}"
+        );
+        config.features = Some(d.path().join("absent.tsv"));
+        assert!(check_headers(&config, &[task("age")])
+            .unwrap_err()
+            .to_string()
+            .contains("absent.tsv"));
+
+        let h = content_hash(&x).unwrap();
+        assert_eq!(
+            h,
+            blake3::hash(b"id\ta\tb\ns1\t1\t2\n").to_hex().to_string()
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! Starting worker processes for a sweep, showing progress, and stopping
+//! them cleanly on Ctrl-C or SIGTERM.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use headsweep_store::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::warn;
+
+use crate::{hostname, RunnerError, Slot};
+
+/// Everything needed to start the workers of one sweep.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// The `headsweep` binary; workers are `headsweep worker …`.
+    pub exe: PathBuf,
+    pub db: String,
+    pub sweep: String,
+    pub results: PathBuf,
+    pub slots: Vec<Slot>,
+    pub lease: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchOutcome {
+    /// Every worker ran out of runs.
+    Finished,
+    /// Stopped by a signal; running runs went back to pending.
+    Interrupted,
+}
+
+/// How long stopped workers get to put their runs back before being killed.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+fn spawn(l: &Launch, slot: usize, s: &Slot) -> Result<Child, RunnerError> {
+    let logs = l.results.join("workers");
+    std::fs::create_dir_all(&logs).map_err(|source| RunnerError::Io {
+        context: format!("creating {}", logs.display()),
+        source,
+    })?;
+    let log_path = logs.join(format!("{}-{}.log", l.sweep, slot));
+    let log = std::fs::File::create(&log_path).map_err(|source| RunnerError::Io {
+        context: format!("creating {}", log_path.display()),
+        source,
+    })?;
+    let mut cmd = Command::new(&l.exe);
+    cmd.arg("worker")
+        .arg("--db")
+        .arg(&l.db)
+        .arg("--sweep")
+        .arg(&l.sweep)
+        .arg("--device")
+        .arg(&s.device)
+        .arg("--threads")
+        .arg(s.threads.to_string())
+        .arg("--lease")
+        .arg(l.lease.as_secs().max(1).to_string())
+        .arg("--results")
+        .arg(&l.results)
+        .arg("--slot")
+        .arg(slot.to_string())
+        .arg("-v")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    // SAFETY: prctl is async-signal-safe; it asks the kernel to send this
+    // child SIGTERM when its parent dies, so no worker outlives `run`.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().map_err(|source| RunnerError::Io {
+        context: format!("starting worker {}", l.exe.display()),
+        source,
+    })
+}
+
+fn terminate(children: &[(usize, Child)]) {
+    for (_, c) in children {
+        // SAFETY: sending a signal to our own child.
+        unsafe { libc::kill(c.id() as libc::pid_t, libc::SIGTERM) };
+    }
+}
+
+/// Starts one worker process per slot and waits until all have finished,
+/// with a progress bar on stderr (when it is a terminal). A worker that dies
+/// abnormally fails only the run it held, and a new worker takes its slot
+/// while runs remain.
+pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerError> {
+    let mut sigint = signal(SignalKind::interrupt()).map_err(|source| RunnerError::Io {
+        context: "installing a signal handler".into(),
+        source,
+    })?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(|source| RunnerError::Io {
+        context: "installing a signal handler".into(),
+        source,
+    })?;
+    let host = hostname();
+    let mut children: Vec<(usize, Child)> = Vec::new();
+    for (i, s) in l.slots.iter().enumerate() {
+        children.push((i, spawn(l, i, s)?));
+    }
+    let counts = store.counts(&l.sweep).await?;
+    let bar = ProgressBar::new(counts.total() as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg} (ETA {eta})",
+        )
+        .expect("valid template"),
+    );
+    let mut interrupted: Option<Instant> = None;
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    while !children.is_empty() {
+        tokio::select! {
+            _ = sigint.recv() => { if interrupted.is_none() { interrupted = Some(Instant::now()); terminate(&children); } }
+            _ = sigterm.recv() => { if interrupted.is_none() { interrupted = Some(Instant::now()); terminate(&children); } }
+            _ = tick.tick() => {}
+        }
+        let mut still = Vec::new();
+        for (slot, mut c) in children.drain(..) {
+            match c.try_wait() {
+                Ok(None) => still.push((slot, c)),
+                Ok(Some(status)) if status.success() || interrupted.is_some() => {}
+                Ok(Some(status)) => {
+                    let reason = format!(
+                        "worker process {} died ({status}) while training this run",
+                        c.id()
+                    );
+                    warn!(%reason, "worker died");
+                    store
+                        .fail_runs_of(&l.sweep, &host, c.id() as i64, &reason)
+                        .await?;
+                    if store.counts(&l.sweep).await?.pending > 0 {
+                        still.push((slot, spawn(l, slot, &l.slots[slot])?));
+                    }
+                }
+                Err(e) => {
+                    return Err(RunnerError::Io {
+                        context: "waiting for a worker".into(),
+                        source: e,
+                    })
+                }
+            }
+        }
+        children = still;
+        if let Some(since) = interrupted {
+            if since.elapsed() > STOP_GRACE {
+                for (_, c) in &mut children {
+                    let _ = c.kill();
+                }
+            }
+        }
+        let c = store.counts(&l.sweep).await?;
+        bar.set_length(c.total() as u64);
+        bar.set_position((c.done + c.failed) as u64);
+        bar.set_message(format!("done, {} failed, {} running", c.failed, c.running));
+    }
+    bar.finish_and_clear();
+    Ok(if interrupted.is_some() {
+        LaunchOutcome::Interrupted
+    } else {
+        LaunchOutcome::Finished
+    })
+}

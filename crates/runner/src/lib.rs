@@ -1,0 +1,27 @@
+//! Running sweeps: registering a sweep's runs in the store, planning
+//! workers over devices, and the worker loop that claims a run, trains it,
+//! and stores its results.
+//!
+//! Workers are separate processes (`headsweep worker`), so that a crash in
+//! one run — even inside libtorch — takes only that run with it, and so that
+//! each process owns its libtorch thread settings. This crate converts
+//! training output into store rows; it computes no metric itself.
+
+mod convert;
+mod error;
+mod host;
+mod launch;
+mod plan;
+mod register;
+mod worker;
+
+pub use convert::results_of;
+pub use error::RunnerError;
+pub use host::{hostname, pid_alive};
+pub use launch::{launch, Launch, LaunchOutcome};
+pub use plan::{plan_workers, Slot};
+pub use register::{register, runs_of, PlannedRun};
+pub use worker::{work, Libtorch, Trainer, WorkerOptions, WorkerReport};
+
+/// Version recorded with sweeps and runs.
+pub const CODE_VERSION: &str = concat!("headsweep ", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,140 @@
+//! The worker loop against a real store and real training.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use headsweep_data::Dataset;
+use headsweep_model::{RunOutput, TrainError, TrainOptions};
+use headsweep_runner::{register, work, Libtorch, Trainer, WorkerOptions};
+use headsweep_spec::{RunConfig, SweepFile};
+use headsweep_store::{Store, Worker};
+
+const SWEEP: &str = r#"
+[sweep]
+name = "w"
+seeds = [0, 1, 2]
+[data]
+synthetic = { preset = "methylation", samples = 200, features = 40 }
+[[tasks]]
+name = "sex"
+[model]
+trunk = [8]
+[train]
+epochs = 2
+"#;
+
+/// Panics on seed 1; trains for real otherwise.
+struct PanicsOnSeedOne;
+
+impl Trainer for PanicsOnSeedOne {
+    fn train(&self, c: &RunConfig, d: &Dataset, o: &TrainOptions) -> Result<RunOutput, TrainError> {
+        if c.seed == 1 {
+            panic!("deliberate failure for seed 1");
+        }
+        Libtorch.train(c, d, o)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_run_fails_alone_and_the_worker_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("h.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let sweep = SweepFile::parse(Path::new("w.toml"), SWEEP).unwrap();
+    register(&store, &sweep).await.unwrap();
+    let opts = WorkerOptions {
+        sweep: "w".into(),
+        worker: Worker {
+            name: "t:1:0".into(),
+            host: "t".into(),
+            pid: 1,
+            device: "cpu".into(),
+            threads: 1,
+        },
+        lease: Duration::from_secs(60),
+        heartbeat: Duration::from_millis(50),
+        results: dir.path().to_path_buf(),
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let report = work(&store, &opts, Arc::new(PanicsOnSeedOne))
+        .await
+        .unwrap();
+    assert_eq!((report.done, report.failed), (2, 1));
+    let failed = store.failed("w").await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]
+            .error
+            .contains("panic: deliberate failure for seed 1"),
+        "{}",
+        failed[0].error
+    );
+    // The done runs left weights and a log.
+    let done: Vec<_> = store
+        .runs("w")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.status == "done")
+        .collect();
+    for r in &done {
+        let run_dir = dir.path().join("runs").join(&r.id);
+        assert!(run_dir.join("best.safetensors").exists());
+        let log = std::fs::read_to_string(run_dir.join("train.log")).unwrap();
+        assert!(
+            log.contains("epoch 2 ") && log.contains("done: best epoch"),
+            "{log}"
+        );
+    }
+    let log = std::fs::read_to_string(
+        dir.path()
+            .join("runs")
+            .join(&failed[0].id)
+            .join("train.log"),
+    )
+    .unwrap();
+    assert!(log.contains("failed: panic"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_worker_puts_its_run_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("h.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let sweep = SweepFile::parse(
+        Path::new("w.toml"),
+        &SWEEP.replace("epochs = 2", "epochs = 100000\npatience = 0"),
+    )
+    .unwrap();
+    register(&store, &sweep).await.unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = WorkerOptions {
+        sweep: "w".into(),
+        worker: Worker {
+            name: "t:1:0".into(),
+            host: "t".into(),
+            pid: 1,
+            device: "cpu".into(),
+            threads: 1,
+        },
+        lease: Duration::from_secs(60),
+        heartbeat: Duration::from_millis(50),
+        results: dir.path().to_path_buf(),
+        stop: stop.clone(),
+    };
+    let stopper = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let report = work(&store, &opts, Arc::new(Libtorch)).await.unwrap();
+    stopper.await.unwrap();
+    assert_eq!((report.done, report.failed, report.released), (0, 0, 1));
+    assert_eq!(store.counts("w").await.unwrap().pending, 3);
+}
