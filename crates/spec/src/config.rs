@@ -44,7 +44,7 @@ fn default_seeds() -> Vec<u64> {
     vec![0]
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
     /// Generate data in memory instead of reading files.

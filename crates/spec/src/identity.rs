@@ -14,29 +14,13 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use crate::config::{DataConfig, ModelConfig, RunConfig, Split, TaskConfig, TrainConfig};
+use crate::config::{DataConfig, ModelConfig, RunConfig, TaskConfig, TrainConfig};
 
 /// Bump when an existing default changes meaning or value.
 pub const IDENTITY_SCHEMA: u64 = 1;
 
 /// Hex digits of an identity; prefixes of at least 8 name a run.
 pub const IDENTITY_LEN: usize = 64;
-
-impl Default for DataConfig {
-    fn default() -> Self {
-        DataConfig {
-            synthetic: None,
-            features: None,
-            ids: None,
-            labels: None,
-            id_column: None,
-            seed: 0,
-            split: Split::default(),
-            folds: None,
-            fold: None,
-        }
-    }
-}
 
 fn default_task() -> TaskConfig {
     TaskConfig {

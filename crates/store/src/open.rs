@@ -88,13 +88,25 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                url: db.to_string(),
-                source,
-            })?;
+        // SQLite has no migration lock: processes opening a new store at the
+        // same moment race to create it. The loser's migration transaction
+        // rolls back whole, and a retry finds the work done.
+        let mut attempt = 0;
+        loop {
+            match MIGRATOR.run(&pool).await {
+                Ok(()) => break,
+                Err(_) if sqlite && attempt < 10 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+                Err(source) => {
+                    return Err(StoreError::Migrate {
+                        url: db.to_string(),
+                        source,
+                    })
+                }
+            }
+        }
         Ok(Store {
             pool,
             url: db.to_string(),

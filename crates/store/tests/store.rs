@@ -225,3 +225,21 @@ async fn concurrent_claims_take_each_run_exactly_once() {
     assert_eq!(all, ids, "each run exactly once");
     assert_eq!(s.counts("a").await.unwrap().done, 60);
 }
+
+/// Processes opening a new store at once race to migrate it; none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_opens_all_succeed() {
+    for _ in 0..5 {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("new.db");
+        let opens: Vec<_> = (0..6)
+            .map(|_| {
+                let p = path.clone();
+                tokio::spawn(async move { Store::open(p.to_str().unwrap()).await.map(|_| ()) })
+            })
+            .collect();
+        for o in opens {
+            o.await.unwrap().unwrap();
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! Sweeps end to end through the built binary: parallel runs into a real
+//! SQLite store, resume after kill -9, determinism across --jobs, failure
+//! isolation, several processes sharing one store.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as Std, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use assert_cmd::Command;
+use headsweep_store::Store;
+use predicates::str::contains;
+
+const SWEEP: &str = r#"[sweep]
+name = "s"
+seeds = [0, 1]
+
+[data]
+synthetic = { preset = "methylation", samples = 240, features = 60 }
+
+[[tasks]]
+name = "age"
+bins = [0, 30, 60, 90]
+
+[[tasks]]
+name = "sex"
+
+[model]
+trunk = [16]
+head_width = 8
+dropout = 0.2
+
+[train]
+epochs = EPOCHS
+patience = 0
+batch_size = 32
+
+[grid]
+"model.architecture" = ["multi_label", "multi_head"]
+"train.loss" = ["bce", "ce"]
+"model.head_depth" = [0, 1]
+"#;
+
+struct Dir {
+    dir: tempfile::TempDir,
+}
+
+impl Dir {
+    /// A folder holding `s.toml` with `epochs` epochs per run (16 runs).
+    fn new(epochs: usize) -> Dir {
+        let d = Dir {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        d.write("s.toml", &SWEEP.replace("EPOCHS", &epochs.to_string()));
+        d
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path(name), text).unwrap();
+    }
+
+    fn cmd(&self, db: &str) -> Command {
+        let mut c = Command::cargo_bin("headsweep").unwrap();
+        c.current_dir(self.dir.path())
+            .env("HEADSWEEP_DB", self.path(db))
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    fn spawn(&self, db: &str, args: &[&str]) -> Child {
+        let mut c = Std::new(cargo_bin("headsweep"));
+        c.current_dir(self.dir.path())
+            .env("HEADSWEEP_DB", self.path(db))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // Its own process group, so that a test can kill the whole tree.
+        c.process_group(0);
+        c.spawn().unwrap()
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Every stored metric of every run: (run, split, head, metric) → value.
+fn metrics(db: &Path, sweep: &str) -> BTreeMap<(String, String, String, String), Option<f64>> {
+    rt().block_on(async {
+        let s = Store::open(db.to_str().unwrap()).await.unwrap();
+        let mut out = BTreeMap::new();
+        for split in ["train", "val", "test"] {
+            for (run, head, metric, v) in s.split_metrics(sweep, split).await.unwrap() {
+                out.insert((run, split.to_string(), head, metric), v);
+            }
+        }
+        out
+    })
+}
+
+fn runs(db: &Path, sweep: &str) -> Vec<headsweep_store::RunRow> {
+    rt().block_on(async {
+        Store::open(db.to_str().unwrap())
+            .await
+            .unwrap()
+            .runs(sweep)
+            .await
+            .unwrap()
+    })
+}
+
+fn wait_until(what: &str, limit: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ok() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn plan_lists_runs_and_refuses_bad_data_before_work() {
+    let d = Dir::new(2);
+    d.cmd("h.db")
+        .args(["plan", "s.toml", "--devices", "cpu", "--jobs", "2"])
+        .assert()
+        .success()
+        .stdout(contains("16 runs: 8 grid point(s) × 2 seed(s)"))
+        .stdout(contains(
+            "device plan: 2 worker(s): 2 on cpu; 1 thread(s) per run",
+        ))
+        .stdout(contains("multi_label"));
+    assert!(!d.path("h.db").exists(), "plan writes nothing");
+    // A bin no sample falls in: refused by plan, before any training.
+    d.write(
+        "bad.toml",
+        &std::fs::read_to_string(d.path("s.toml"))
+            .unwrap()
+            .replace("[0, 30, 60, 90]", "[0, 30, 60, 90, 200]"),
+    );
+    d.cmd("h.db")
+        .args(["plan", "bad.toml"])
+        .assert()
+        .code(1)
+        .stderr(contains("class [90,200] has no training sample"));
+    d.cmd("h.db").args(["run", "bad.toml"]).assert().code(1);
+    assert!(!d.path("h.db").exists(), "a refused run writes nothing");
+    let every_point_out = format!(
+        "{}\n[[exclude]]\n\"train.loss\" = [\"bce\", \"ce\"]\n",
+        std::fs::read_to_string(d.path("s.toml")).unwrap()
+    );
+    d.write("none.toml", &every_point_out);
+    d.cmd("h.db")
+        .args(["plan", "none.toml"])
+        .assert()
+        .code(1)
+        .stderr(contains("expands to no run"));
+}
+
+#[test]
+fn run_trains_everything_once_and_resumes_to_nothing() {
+    let d = Dir::new(3);
+    d.cmd("h.db")
+        .args(["run", "s.toml", "--jobs", "2"])
+        .assert()
+        .success()
+        .stdout(contains("16 done, 0 failed"));
+    let all = runs(&d.path("h.db"), "s");
+    assert_eq!(all.len(), 16);
+    assert!(all
+        .iter()
+        .all(|r| r.status == "done" && r.attempts == 1 && r.threads == Some(1)));
+    for r in &all {
+        assert!(d.path(&format!("runs/{}/best.safetensors", r.id)).exists());
+        assert!(d.path(&format!("runs/{}/train.log", r.id)).exists());
+    }
+    // Again: nothing to train, nothing retrained.
+    d.cmd("h.db")
+        .args(["run", "s.toml"])
+        .assert()
+        .success()
+        .stderr(contains("16 done, 0 failed, 0 to train"));
+    assert!(runs(&d.path("h.db"), "s").iter().all(|r| r.attempts == 1));
+    d.cmd("h.db")
+        .args(["status"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "sweep s: 16 runs — 16 done, 0 failed, 0 running, 0 pending",
+        ));
+}
+
+#[test]
+fn metrics_are_bit_identical_with_one_or_four_jobs() {
+    let d = Dir::new(4);
+    d.cmd("one.db")
+        .args(["run", "s.toml", "--jobs", "1"])
+        .assert()
+        .success();
+    d.cmd("four.db")
+        .args(["run", "s.toml", "--jobs", "4"])
+        .assert()
+        .success();
+    let a = metrics(&d.path("one.db"), "s");
+    let b = metrics(&d.path("four.db"), "s");
+    assert!(a.len() > 16 * 40, "{} metric rows", a.len());
+    assert_eq!(a, b, "every metric of every run, bit for bit");
+}
+
+#[test]
+fn a_sweep_killed_with_sigkill_resumes_to_the_same_results() {
+    let d = Dir::new(60);
+    d.cmd("clean.db")
+        .args(["run", "s.toml", "--jobs", "2"])
+        .assert()
+        .success();
+    let clean = metrics(&d.path("clean.db"), "s");
+
+    let mut child = d.spawn("h.db", &["run", "s.toml", "--jobs", "2"]);
+    let db = d.path("h.db");
+    wait_until("a few finished runs", Duration::from_secs(120), || {
+        db.exists() && runs(&db, "s").iter().filter(|r| r.status == "done").count() >= 3
+    });
+    // SAFETY: kills the process group the test created.
+    unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+    child.wait().unwrap();
+    let mid = runs(&db, "s");
+    let done_before = mid.iter().filter(|r| r.status == "done").count();
+    assert!(done_before < 16, "killed before the end");
+
+    d.cmd("h.db")
+        .args(["run", "s.toml", "--jobs", "2"])
+        .assert()
+        .success()
+        .stderr(contains("interrupted run(s) will train again"))
+        .stdout(contains("16 done, 0 failed"));
+    let after = runs(&db, "s");
+    assert!(after.iter().all(|r| r.status == "done"));
+    assert_eq!(
+        metrics(&db, "s"),
+        clean,
+        "same metrics as an uninterrupted sweep, no duplicates, nothing lost"
+    );
+}
+
+#[test]
+fn sigterm_stops_the_sweep_and_puts_runs_back() {
+    let d = Dir::new(400);
+    let mut child = d.spawn("h.db", &["run", "s.toml", "--jobs", "2"]);
+    let db = d.path("h.db");
+    wait_until("runs in progress", Duration::from_secs(60), || {
+        db.exists() && runs(&db, "s").iter().any(|r| r.status == "running")
+    });
+    // SAFETY: signals the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let rows = runs(&db, "s");
+    assert!(
+        rows.iter()
+            .all(|r| r.status == "pending" || r.status == "done"),
+        "{:?}",
+        rows.iter().map(|r| &r.status).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_failing_run_is_its_own_failure() {
+    let d = Dir::new(3);
+    let text = std::fs::read_to_string(d.path("s.toml")).unwrap();
+    d.write(
+        "f.toml",
+        &format!("{text}\n[[include]]\n\"train.optimizer\" = \"sgd\"\n\"train.lr\" = 1e30\n"),
+    );
+    d.cmd("h.db")
+        .args(["run", "f.toml", "--jobs", "2"])
+        .assert()
+        .code(3)
+        .stdout(contains("16 done, 2 failed"))
+        .stdout(contains("non-finite training loss"));
+    d.cmd("h.db")
+        .args(["status", "s"])
+        .assert()
+        .success()
+        .stdout(contains("failed"))
+        .stdout(contains("non-finite training loss"));
+    // --retry-failed trains them again (and they fail again, for the same reason).
+    d.cmd("h.db")
+        .args(["run", "f.toml", "--retry-failed"])
+        .assert()
+        .code(3)
+        .stderr(contains("2 failed run(s) will train again"));
+    // rm --failed forgets them; the sweep then has only done runs.
+    d.cmd("h.db")
+        .args(["rm", "s", "--failed"])
+        .assert()
+        .success()
+        .stdout(contains("forgot 2 failed run(s)"));
+    d.cmd("h.db")
+        .args(["status", "s"])
+        .assert()
+        .success()
+        .stdout(contains("16 runs — 16 done"));
+}
+
+#[test]
+fn four_processes_share_forty_runs_each_claimed_once() {
+    let d = Dir::new(3);
+    let text = std::fs::read_to_string(d.path("s.toml")).unwrap();
+    d.write(
+        "forty.toml",
+        &text.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4]"),
+    );
+    let children: Vec<Child> = (0..4)
+        .map(|_| d.spawn("h.db", &["run", "forty.toml", "--jobs", "1"]))
+        .collect();
+    for mut c in children {
+        let status = c.wait().unwrap();
+        assert!(status.success(), "{status}");
+    }
+    let rows = runs(&d.path("h.db"), "s");
+    assert_eq!(rows.len(), 40);
+    assert!(
+        rows.iter().all(|r| r.status == "done" && r.attempts == 1),
+        "each run claimed exactly once"
+    );
+    let workers: std::collections::HashSet<_> =
+        rows.iter().filter_map(|r| r.worker.clone()).collect();
+    assert!(workers.len() >= 2, "the work was shared: {workers:?}");
+}
+
+#[test]
+fn rm_forgets_or_resets_runs_by_prefix() {
+    let d = Dir::new(2);
+    d.cmd("h.db").args(["run", "s.toml"]).assert().success();
+    let first = runs(&d.path("h.db"), "s")[0].id.clone();
+    d.cmd("h.db")
+        .args(["rm", &first[..10], "--rerun"])
+        .assert()
+        .success()
+        .stdout(contains("1 run(s) will train again"));
+    d.cmd("h.db")
+        .args(["status", "s"])
+        .assert()
+        .stdout(contains("15 done, 0 failed, 0 running, 1 pending"));
+    d.cmd("h.db")
+        .args(["rm", &first[..4]])
+        .assert()
+        .code(1)
+        .stderr(contains("neither a sweep nor a run identity"));
+    d.cmd("h.db")
+        .args(["rm", &first])
+        .assert()
+        .success()
+        .stdout(contains("forgot 0 sweep(s) and 1 run(s)"));
+    assert!(
+        !d.path(&format!("runs/{first}")).exists(),
+        "its weights and log go too"
+    );
+    d.cmd("h.db")
+        .args(["rm", "s"])
+        .assert()
+        .success()
+        .stdout(contains("forgot 1 sweep(s) and 15 run(s)"));
+    d.cmd("h.db")
+        .args(["status"])
+        .assert()
+        .stdout(contains("no sweeps"));
+}
