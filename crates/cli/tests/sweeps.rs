@@ -375,3 +375,44 @@ fn rm_forgets_or_resets_runs_by_prefix() {
         .assert()
         .stdout(contains("no sweeps"));
 }
+
+#[test]
+fn a_worker_that_dies_takes_only_its_own_run() {
+    let d = Dir::new(150);
+    let mut child = d.spawn("h.db", &["run", "s.toml", "--jobs", "2"]);
+    let db = d.path("h.db");
+    let mut victim = None;
+    wait_until("a running run", Duration::from_secs(60), || {
+        victim = db
+            .exists()
+            .then(|| runs(&db, "s"))
+            .unwrap_or_default()
+            .into_iter()
+            .find(|r| r.status == "running");
+        victim.is_some()
+    });
+    let victim = victim.unwrap();
+    let pid: i32 = victim
+        .worker
+        .as_deref()
+        .unwrap()
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: kills one worker process of the sweep this test started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(3), "finished, with a failed run");
+    let rows = runs(&db, "s");
+    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].id, victim.id);
+    assert!(
+        failed[0].error.as_deref().unwrap().contains("died"),
+        "{:?}",
+        failed[0].error
+    );
+    assert_eq!(rows.iter().filter(|r| r.status == "done").count(), 15);
+}
