@@ -10,11 +10,15 @@ mod auroc;
 mod calibration;
 mod classes;
 mod head;
+mod stats;
 
 pub use auroc::macro_auroc_ovr;
 pub use calibration::{expected_calibration_error, ECE_BINS};
 pub use classes::{ClassCounts, Confusion};
 pub use head::{exact_match, HeadMetrics, HeadPredictions, InvalidPredictions};
+pub use stats::{
+    holm, paired_t, summarize, wilcoxon, wilcoxon_min_p, Summary, Wilcoxon, WILCOXON_EXACT_MAX,
+};
 
 /// The name under which metrics over all heads together are reported.
 pub const JOINT: &str = "joint";
