@@ -73,7 +73,7 @@ impl Dir {
         c
     }
 
-    fn spawn(&self, db: &str, args: &[&str]) -> Child {
+    fn spawn(&self, db: &str, args: &[&str]) -> Group {
         let mut c = Std::new(cargo_bin("headsweep"));
         c.current_dir(self.dir.path())
             .env("HEADSWEEP_DB", self.path(db))
@@ -82,7 +82,29 @@ impl Dir {
             .stderr(Stdio::null());
         // Its own process group, so that a test can kill the whole tree.
         c.process_group(0);
-        c.spawn().unwrap()
+        Group(c.spawn().unwrap())
+    }
+}
+
+/// A child in its own process group, killed with its whole group when the
+/// test ends — even by a failed assertion — so no sweep outlives its test.
+struct Group(Child);
+
+impl Group {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        self.0.wait()
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // SAFETY: signals the process group this test created.
+        unsafe { libc::kill(-(self.0.id() as libc::pid_t), libc::SIGKILL) };
+        let _ = self.0.wait();
     }
 }
 
@@ -319,7 +341,7 @@ fn four_processes_share_forty_runs_each_claimed_once() {
         "forty.toml",
         &text.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4]"),
     );
-    let children: Vec<Child> = (0..4)
+    let children: Vec<Group> = (0..4)
         .map(|_| d.spawn("h.db", &["run", "forty.toml", "--jobs", "1"]))
         .collect();
     for mut c in children {
@@ -415,4 +437,13 @@ fn a_worker_that_dies_takes_only_its_own_run() {
         failed[0].error
     );
     assert_eq!(rows.iter().filter(|r| r.status == "done").count(), 15);
+}
+
+#[test]
+fn a_worker_needs_an_existing_store_and_sweep() {
+    let d = Dir::new(2);
+    d.cmd("absent.db").args(["worker", "--sweep", "s"]).assert().code(1).stderr(contains("no store at"));
+    assert!(!d.path("absent.db").exists());
+    d.cmd("h.db").args(["run", "s.toml"]).assert().success();
+    d.cmd("h.db").args(["worker", "--sweep", "nope"]).assert().code(1).stderr(contains("no sweep named \"nope\""));
 }

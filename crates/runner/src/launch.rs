@@ -117,6 +117,8 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
         .expect("valid template"),
     );
     let mut interrupted: Option<Instant> = None;
+    let (mut respawns, mut worker_errors) = (0usize, 0usize);
+    let max_respawns = counts.total();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     while !children.is_empty() {
         tokio::select! {
@@ -134,12 +136,21 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
                         "worker process {} died ({status}) while training this run",
                         c.id()
                     );
-                    warn!(%reason, "worker died");
-                    store
+                    let held = store
                         .fail_runs_of(&l.sweep, &host, c.id() as i64, &reason)
                         .await?;
-                    if store.counts(&l.sweep).await?.pending > 0 {
+                    warn!(%reason, held, "worker died");
+                    // Replace a worker that crashed inside a run, while runs
+                    // remain; one that failed on its own (say, it could not
+                    // open the store) would only fail again.
+                    if held > 0
+                        && respawns < max_respawns
+                        && store.counts(&l.sweep).await?.pending > 0
+                    {
+                        respawns += 1;
                         still.push((slot, spawn(l, slot, &l.slots[slot])?));
+                    } else if held == 0 {
+                        worker_errors += 1;
                     }
                 }
                 Err(e) => {
@@ -164,6 +175,13 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
         bar.set_message(format!("done, {} failed, {} running", c.failed, c.running));
     }
     bar.finish_and_clear();
+    if worker_errors > 0 {
+        warn!(
+            worker_errors,
+            "worker processes failed outside any run; see {}",
+            l.results.join("workers").display()
+        );
+    }
     Ok(if interrupted.is_some() {
         LaunchOutcome::Interrupted
     } else {

@@ -13,6 +13,12 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
     // Checked before any claim, so a bad device fails no run.
     headsweep_model::parse_device(&a.device)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
+    // A worker serves a registered sweep: it must not create an empty store.
+    if let Some(path) = super::sqlite_path(&a.store.db) {
+        if !path.exists() {
+            anyhow::bail!("no store at {}; `headsweep run` creates it", path.display());
+        }
+    }
     super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
         if !store.has_sweep(&a.sweep).await? {
