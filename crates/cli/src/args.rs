@@ -34,6 +34,182 @@ pub enum Command {
     Status(StatusArgs),
     /// Forget runs, or mark them to train again.
     Rm(RmArgs),
+    /// A comparison table over seeds: mean ± std, n, 95% CI, best marked,
+    /// paired tests against a baseline.
+    Compare(CompareArgs),
+    /// One line per run with its axis values, status and metrics.
+    Runs(RunsArgs),
+    /// Read-only SQL over the store's tables and views (docs/store.md).
+    Query(QueryArgs),
+    /// Everything needed to recompute any metric outside headsweep.
+    Export(ExportArgs),
+    /// Charts as SVG: a metric across settings, learning curves, a confusion matrix.
+    #[command(subcommand)]
+    Plot(PlotCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Md,
+    Csv,
+    Json,
+    Latex,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdjustArg {
+    None,
+    Holm,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    pub sweep: String,
+    /// Axes that make the rows, comma-separated; default every axis that varies.
+    #[arg(long, value_delimiter = ',')]
+    pub rows: Option<Vec<String>>,
+    /// HEAD.METRIC columns, comma-separated (joint.exact_match for all heads).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    /// The baseline row: AXIS=VALUE pairs, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub baseline: Option<Vec<String>>,
+    /// SPLIT.HEAD.METRIC: per row, first pick the best setting of the hidden axes by this.
+    #[arg(long)]
+    pub select_by: Option<String>,
+    #[arg(long, value_enum, default_value_t = AdjustArg::None)]
+    pub adjust: AdjustArg,
+    #[arg(long, value_enum, default_value_t = CompareFormat::Md)]
+    pub format: CompareFormat,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormatArg {
+    Table,
+    Csv,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunsArgs {
+    /// A sweep; every sweep when absent.
+    pub sweep: Option<String>,
+    /// e.g. "model.head_depth >= 1 AND (age.accuracy > 0.3 OR val.sex.ece < 0.05)"
+    #[arg(long = "where")]
+    pub filter: Option<String>,
+    /// [SPLIT.]HEAD.METRIC columns, comma-separated; default test accuracy per head and joint exact match.
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    #[arg(long, value_enum, default_value_t = TableFormatArg::Table)]
+    pub format: TableFormatArg,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    pub sql: String,
+    #[arg(long, value_enum, default_value_t = TableFormatArg::Table)]
+    pub format: TableFormatArg,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportWhat {
+    Runs,
+    Metrics,
+    Classes,
+    Confusion,
+    Curves,
+    Predictions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    pub sweep: String,
+    #[arg(long, value_enum)]
+    pub what: ExportWhat,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErrorBarArg {
+    Std,
+    Ci,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlotCommand {
+    /// Means with error bars across seeds, per value of an axis.
+    Metric(PlotMetricArgs),
+    /// Learning curves per head of one run.
+    Curves(PlotCurvesArgs),
+    /// A confusion-matrix heat map of one head of one run.
+    Confusion(PlotConfusionArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlotMetricArgs {
+    pub sweep: String,
+    /// [SPLIT.]HEAD.METRIC (test split by default).
+    #[arg(long)]
+    pub metric: String,
+    /// The axis along x; default the first that varies.
+    #[arg(long)]
+    pub x: Option<String>,
+    /// The axis that colours the points; default the second that varies.
+    #[arg(long)]
+    pub hue: Option<String>,
+    #[arg(long, value_enum, default_value_t = ErrorBarArg::Std)]
+    pub error: ErrorBarArg,
+    /// FILE.svg; default results/plots/SWEEP-METRIC.svg.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlotCurvesArgs {
+    /// A run identity or a unique prefix (≥ 8 hex digits).
+    pub run: String,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlotConfusionArgs {
+    pub run: String,
+    #[arg(long)]
+    pub head: String,
+    #[arg(long, default_value = "test")]
+    pub split: String,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -13,6 +13,7 @@
 mod claims;
 mod error;
 mod open;
+mod query;
 mod records;
 mod status;
 mod sweeps;
@@ -20,6 +21,7 @@ mod sweeps;
 pub use claims::{Claimed, Worker};
 pub use error::StoreError;
 pub use open::{now_ms, Store};
+pub use query::{Cell, Rows};
 pub use records::{ClassRow, ConfusionRow, CurveRow, MetricRow, PredictionRow, RunResults};
 pub use status::{FailedRun, RunRow, RunningRun, StatusCounts};
 pub use sweeps::{NewRun, NewSweep};

@@ -128,14 +128,7 @@ impl Store {
             .bind(sweep)
             .fetch_all(&self.pool)
             .await?;
-        let axis_order: Vec<String> = match sqlx::query("SELECT axes FROM sweeps WHERE name = $1")
-            .bind(sweep)
-            .fetch_optional(&self.pool)
-            .await?
-        {
-            Some(r) => serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let axis_order = self.axes(sweep).await?;
         Ok(rows
             .iter()
             .map(|r| {

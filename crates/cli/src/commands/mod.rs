@@ -1,6 +1,12 @@
+mod compare;
+mod export;
 mod plan;
+mod plot;
+mod query;
+mod report;
 mod rm;
 mod run;
+mod runs;
 mod status;
 mod synth;
 mod train;
@@ -25,6 +31,11 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Worker(a) => ok(worker::run(a)),
         Command::Status(a) => ok(status::run(a)),
         Command::Rm(a) => ok(rm::run(a)),
+        Command::Compare(a) => ok(compare::run(a)),
+        Command::Runs(a) => ok(runs::run(a)),
+        Command::Query(a) => ok(query::run(a)),
+        Command::Export(a) => ok(export::run(a)),
+        Command::Plot(a) => ok(plot::run(a)),
     }
 }
 

@@ -1,0 +1,50 @@
+use headsweep_report::{compare, render_comparison, Adjust, CompareOptions, ComparisonFormat};
+use headsweep_store::Store;
+
+use super::report::{emit, metric_key, sweep_data};
+use crate::args::{AdjustArg, CompareArgs, CompareFormat};
+
+pub fn run(a: CompareArgs) -> anyhow::Result<()> {
+    let metrics = a.metrics.as_ref().map(|m| m.iter().map(|s| metric_key(s, "test").map(|(_, h, m)| (h, m))).collect::<Result<Vec<_>, _>>()).transpose()?;
+    let baseline = a
+        .baseline
+        .as_ref()
+        .map(|b| {
+            b.iter()
+                .map(|kv| kv.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).ok_or_else(|| anyhow::anyhow!("--baseline {kv:?}: expected AXIS=VALUE")))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let select_by = a
+        .select_by
+        .as_ref()
+        .map(|s| match s.split('.').count() {
+            3 => metric_key(s, "val"),
+            _ => anyhow::bail!("--select-by {s:?}: expected SPLIT.HEAD.METRIC, e.g. val.age.balanced_accuracy"),
+        })
+        .transpose()?;
+    let opts = CompareOptions {
+        rows: a.rows.clone(),
+        metrics,
+        split: a.split.clone(),
+        baseline,
+        select_by,
+        adjust: match a.adjust {
+            AdjustArg::None => Adjust::None,
+            AdjustArg::Holm => Adjust::Holm,
+        },
+    };
+    let format = match a.format {
+        CompareFormat::Md => ComparisonFormat::Markdown,
+        CompareFormat::Csv => ComparisonFormat::Csv,
+        CompareFormat::Json => ComparisonFormat::Json,
+        CompareFormat::Latex => ComparisonFormat::Latex,
+        CompareFormat::Html => ComparisonFormat::Html,
+    };
+    let data = super::runtime()?.block_on(async {
+        let store = Store::open(&a.store.db).await?;
+        sweep_data(&store, &a.sweep).await
+    })?;
+    let table = compare(&data, &opts)?;
+    emit(a.out.as_deref(), &render_comparison(&table, format))
+}

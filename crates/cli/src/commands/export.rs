@@ -1,0 +1,28 @@
+use headsweep_report::TableFormat;
+use headsweep_store::Store;
+
+use super::report::{emit, to_table};
+use crate::args::{ExportArgs, ExportFormat, ExportWhat};
+
+pub fn run(a: ExportArgs) -> anyhow::Result<()> {
+    let what = match a.what {
+        ExportWhat::Runs => "runs",
+        ExportWhat::Metrics => "metrics",
+        ExportWhat::Classes => "classes",
+        ExportWhat::Confusion => "confusion",
+        ExportWhat::Curves => "curves",
+        ExportWhat::Predictions => "predictions",
+    };
+    let rows = super::runtime()?.block_on(async {
+        let store = Store::open(&a.store.db).await?;
+        if !store.has_sweep(&a.sweep).await? {
+            anyhow::bail!("no sweep named {:?} in {}", a.sweep, a.store.db);
+        }
+        anyhow::Ok(store.export(&a.sweep, what).await?)
+    })?;
+    let format = match a.format {
+        ExportFormat::Csv => TableFormat::Csv,
+        ExportFormat::Json => TableFormat::Json,
+    };
+    emit(a.out.as_deref(), &to_table(rows).render(format))
+}

@@ -1,0 +1,89 @@
+//! Reading a sweep's rows from the store for the report crate, and writing
+//! outputs.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use headsweep_report::{RunData, SweepData, Table, Value};
+use headsweep_store::{Cell, Rows, Store};
+
+/// A registered sweep's runs with their axis values and metrics.
+pub async fn sweep_data(store: &Store, sweep: &str) -> anyhow::Result<SweepData> {
+    if !store.has_sweep(sweep).await? {
+        let known = store.sweeps().await?;
+        bail!("no sweep named {sweep:?} in {}; the sweeps are: {}", store.url(), if known.is_empty() { "none".into() } else { known.join(", ") });
+    }
+    let mut metrics: HashMap<String, HashMap<(String, String, String), f64>> = HashMap::new();
+    for (run, split, head, metric, value) in store.all_metrics(sweep).await? {
+        if let Some(v) = value {
+            metrics.entry(run).or_default().insert((split, head, metric), v);
+        }
+    }
+    let runs = store
+        .runs(sweep)
+        .await?
+        .into_iter()
+        .map(|r| RunData { metrics: metrics.remove(&r.id).unwrap_or_default(), id: r.id, seed: r.seed, status: r.status, axes: r.axes })
+        .collect();
+    Ok(SweepData { name: sweep.to_string(), axes: store.axes(sweep).await?, runs })
+}
+
+pub fn to_table(rows: Rows) -> Table {
+    Table {
+        columns: rows.columns,
+        rows: rows
+            .rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|c| match c {
+                        Cell::Null => Value::Null,
+                        Cell::Int(i) => Value::Int(i),
+                        Cell::Real(x) => Value::Real(x),
+                        Cell::Text(s) => Value::Text(s),
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// `[SPLIT.]HEAD.METRIC` → `(split, head, metric)`, the split `default`
+/// when not given.
+pub fn metric_key(s: &str, default: &str) -> anyhow::Result<(String, String, String)> {
+    let parts: Vec<&str> = s.split('.').collect();
+    match parts.as_slice() {
+        [h, m] if !h.is_empty() && !m.is_empty() => Ok((default.to_string(), h.to_string(), m.to_string())),
+        [sp, h, m] if ["train", "val", "test"].contains(sp) => Ok((sp.to_string(), h.to_string(), m.to_string())),
+        _ => bail!("{s:?} is not HEAD.METRIC or SPLIT.HEAD.METRIC (SPLIT: train, val or test)"),
+    }
+}
+
+/// The one run a prefix names.
+pub async fn one_run(store: &Store, prefix: &str) -> anyhow::Result<String> {
+    match store.resolve_run(prefix).await?.as_slice() {
+        [] => bail!("no run {prefix:?} in {}", store.url()),
+        [one] => Ok(one.clone()),
+        many => bail!("{prefix:?} matches {} runs; give more of the identity", many.len()),
+    }
+}
+
+/// Writes `text` to `out` through a temporary file renamed into place, or to
+/// standard output.
+pub fn emit(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        None => Ok(std::io::stdout().write_all(text.as_bytes())?),
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let tmp = path.with_extension("partial");
+            std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+            Ok(())
+        }
+    }
+}

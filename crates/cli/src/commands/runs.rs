@@ -1,0 +1,48 @@
+use headsweep_report::{runs_table, Filter, Table, TableFormat};
+use headsweep_store::Store;
+
+use super::report::{metric_key, sweep_data};
+use crate::args::{RunsArgs, TableFormatArg};
+
+pub fn table_format(f: TableFormatArg) -> TableFormat {
+    match f {
+        TableFormatArg::Table => TableFormat::Text,
+        TableFormatArg::Csv => TableFormat::Csv,
+        TableFormatArg::Json => TableFormat::Json,
+    }
+}
+
+pub fn run(a: RunsArgs) -> anyhow::Result<()> {
+    let filter = a.filter.as_deref().map(Filter::parse).transpose()?;
+    let asked = a.metrics.as_ref().map(|m| m.iter().map(|s| metric_key(s, "test")).collect::<Result<Vec<_>, _>>()).transpose()?;
+    let out = super::runtime()?.block_on(async {
+        let store = Store::open(&a.store.db).await?;
+        let sweeps = match &a.sweep {
+            Some(s) => vec![s.clone()],
+            None => store.sweeps().await?,
+        };
+        let mut out = String::new();
+        for s in sweeps {
+            let data = sweep_data(&store, &s).await?;
+            if let Some(f) = &filter {
+                f.check(&data.axes)?;
+            }
+            let metrics = asked.clone().unwrap_or_else(|| {
+                data.heads()
+                    .into_iter()
+                    .map(|h| {
+                        let m = if h == "joint" { "exact_match" } else { "accuracy" };
+                        ("test".to_string(), h, m.to_string())
+                    })
+                    .collect()
+            });
+            let table: Table = runs_table(&data, &metrics, filter.as_ref());
+            if a.sweep.is_none() && a.format == TableFormatArg::Table {
+                out += &format!("sweep {s}\n");
+            }
+            out += &table.render(table_format(a.format));
+        }
+        anyhow::Ok(out)
+    })?;
+    super::report::emit(None, &out)
+}

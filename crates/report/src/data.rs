@@ -1,0 +1,66 @@
+//! A sweep's results as plain rows.
+
+use std::collections::HashMap;
+
+/// `(split, head, metric)`.
+pub type MetricKey = (String, String, String);
+
+/// One run with its axis values and stored metrics.
+#[derive(Debug, Clone, Default)]
+pub struct RunData {
+    pub id: String,
+    pub seed: i64,
+    pub status: String,
+    /// `(axis, value)` in the sweep's axis order.
+    pub axes: Vec<(String, String)>,
+    pub metrics: HashMap<MetricKey, f64>,
+}
+
+impl RunData {
+    pub fn axis(&self, name: &str) -> Option<&str> {
+        self.axes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn metric(&self, split: &str, head: &str, metric: &str) -> Option<f64> {
+        self.metrics.get(&(split.to_string(), head.to_string(), metric.to_string())).copied()
+    }
+}
+
+/// Every run of a sweep, in sweep order.
+#[derive(Debug, Clone, Default)]
+pub struct SweepData {
+    pub name: String,
+    pub axes: Vec<String>,
+    pub runs: Vec<RunData>,
+}
+
+impl SweepData {
+    /// Axes that take more than one value among the runs.
+    pub fn varying_axes(&self) -> Vec<String> {
+        self.axes
+            .iter()
+            .filter(|a| {
+                let mut values = self.runs.iter().filter_map(|r| r.axis(a));
+                let first = values.next();
+                values.any(|v| Some(v) != first)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Heads with metrics, `joint` last, in first-seen order.
+    pub fn heads(&self) -> Vec<String> {
+        let mut heads: Vec<String> = Vec::new();
+        for r in &self.runs {
+            let mut keys: Vec<&MetricKey> = r.metrics.keys().collect();
+            keys.sort();
+            for (_, h, _) in keys {
+                if h != "joint" && !heads.contains(h) {
+                    heads.push(h.clone());
+                }
+            }
+        }
+        heads.push("joint".to_string());
+        heads
+    }
+}

@@ -1,0 +1,348 @@
+//! `--where` filters over runs: comparisons of axis values (by dotted name)
+//! and metrics (`HEAD.METRIC` on the test split, or `SPLIT.HEAD.METRIC`)
+//! with `=, !=, <, <=, >, >=, IN (…)`, combined with AND, OR and
+//! parentheses (AND binds tighter). Values are numbers, quoted strings or
+//! bare words. Both sides numeric → numeric comparison, else text.
+
+use crate::data::RunData;
+use crate::ReportError;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(String),
+    Op(&'static str),
+    LParen,
+    RParen,
+    Comma,
+    And,
+    Or,
+    In,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Expr {
+    Or(Vec<Expr>),
+    And(Vec<Expr>),
+    Cmp { name: String, at: usize, op: &'static str, value: String },
+    In { name: String, at: usize, values: Vec<String> },
+}
+
+/// A parsed filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    text: String,
+    expr: Expr,
+}
+
+const SPLITS: [&str; 3] = ["train", "val", "test"];
+
+impl Filter {
+    pub fn parse(text: &str) -> Result<Filter, ReportError> {
+        let toks = lex(text)?;
+        let mut p = Parser { text, toks, pos: 0 };
+        let expr = p.or()?;
+        if p.pos < p.toks.len() {
+            return Err(p.error_at_token("unexpected text after the end of the filter"));
+        }
+        Ok(Filter { text: text.to_string(), expr })
+    }
+
+    /// Checks every name against the sweep's axes: an unknown name that is
+    /// not `HEAD.METRIC` or `SPLIT.HEAD.METRIC` is an error at its position.
+    pub fn check(&self, axes: &[String]) -> Result<(), ReportError> {
+        fn walk(e: &Expr, f: &mut dyn FnMut(&str, usize) -> Result<(), ReportError>) -> Result<(), ReportError> {
+            match e {
+                Expr::Or(v) | Expr::And(v) => v.iter().try_for_each(|x| walk(x, f)),
+                Expr::Cmp { name, at, .. } | Expr::In { name, at, .. } => f(name, *at),
+            }
+        }
+        walk(&self.expr, &mut |name, at| {
+            if axes.iter().any(|a| a == name) || metric_key(name).is_some() {
+                Ok(())
+            } else {
+                Err(error(&self.text, at, &format!("{name:?} is neither an axis ({}) nor HEAD.METRIC / SPLIT.HEAD.METRIC", axes.join(", "))))
+            }
+        })
+    }
+
+    pub fn matches(&self, run: &RunData) -> bool {
+        eval(&self.expr, run)
+    }
+}
+
+fn metric_key(name: &str) -> Option<(String, String, String)> {
+    let parts: Vec<&str> = name.split('.').collect();
+    match parts.as_slice() {
+        [h, m] => Some(("test".into(), h.to_string(), m.to_string())),
+        [s, h, m] if SPLITS.contains(s) => Some((s.to_string(), h.to_string(), m.to_string())),
+        _ => None,
+    }
+}
+
+fn lookup(run: &RunData, name: &str) -> Option<String> {
+    if let Some(v) = run.axis(name) {
+        return Some(v.to_string());
+    }
+    let (s, h, m) = metric_key(name)?;
+    run.metric(&s, &h, &m).map(|v| v.to_string())
+}
+
+fn compare(have: &str, op: &str, want: &str) -> bool {
+    let ord = match (have.parse::<f64>(), want.parse::<f64>()) {
+        (Ok(a), Ok(b)) => a.partial_cmp(&b),
+        _ => Some(have.cmp(want)),
+    };
+    let Some(ord) = ord else { return false };
+    match op {
+        "=" => ord.is_eq(),
+        "!=" => ord.is_ne(),
+        "<" => ord.is_lt(),
+        "<=" => ord.is_le(),
+        ">" => ord.is_gt(),
+        _ => ord.is_ge(),
+    }
+}
+
+fn eval(e: &Expr, run: &RunData) -> bool {
+    match e {
+        Expr::Or(v) => v.iter().any(|x| eval(x, run)),
+        Expr::And(v) => v.iter().all(|x| eval(x, run)),
+        Expr::Cmp { name, op, value, .. } => lookup(run, name).is_some_and(|have| compare(&have, op, value)),
+        Expr::In { name, values, .. } => lookup(run, name).is_some_and(|have| values.iter().any(|v| compare(&have, "=", v))),
+    }
+}
+
+fn error(text: &str, at: usize, message: &str) -> ReportError {
+    let column = text[..at.min(text.len())].chars().count() + 1;
+    ReportError::Filter { message: message.to_string(), column, text: text.to_string(), caret: format!("{}^", " ".repeat(column - 1)) }
+}
+
+fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ReportError> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i] as char;
+        let start = i;
+        match c {
+            ' ' | '\t' | '\n' => {
+                i += 1;
+                continue;
+            }
+            '(' => {
+                out.push((Tok::LParen, i));
+                i += 1;
+            }
+            ')' => {
+                out.push((Tok::RParen, i));
+                i += 1;
+            }
+            ',' => {
+                out.push((Tok::Comma, i));
+                i += 1;
+            }
+            '=' => {
+                out.push((Tok::Op("="), i));
+                i += 1;
+            }
+            '!' if b.get(i + 1) == Some(&b'=') => {
+                out.push((Tok::Op("!="), i));
+                i += 2;
+            }
+            '<' | '>' => {
+                let eq = b.get(i + 1) == Some(&b'=');
+                let op = match (c, eq) {
+                    ('<', true) => "<=",
+                    ('<', false) => "<",
+                    ('>', true) => ">=",
+                    _ => ">",
+                };
+                out.push((Tok::Op(op), i));
+                i += if eq { 2 } else { 1 };
+            }
+            '\'' | '"' => {
+                let close = text[i + 1..].find(c).ok_or_else(|| error(text, start, "unterminated string"))?;
+                out.push((Tok::Str(text[i + 1..i + 1 + close].to_string()), start));
+                i += close + 2;
+            }
+            c if c.is_ascii_digit() || ((c == '-' || c == '.') && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+                i += 1;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'.' | b'-' | b'+')) {
+                    i += 1;
+                }
+                out.push((Tok::Num(text[start..i].to_string()), start));
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                i += 1;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-')) {
+                    i += 1;
+                }
+                let word = &text[start..i];
+                out.push((
+                    match word.to_ascii_uppercase().as_str() {
+                        "AND" => Tok::And,
+                        "OR" => Tok::Or,
+                        "IN" => Tok::In,
+                        _ => Tok::Ident(word.to_string()),
+                    },
+                    start,
+                ));
+            }
+            _ => return Err(error(text, start, &format!("unexpected character {c:?}"))),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    toks: Vec<(Tok, usize)>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.0)
+    }
+
+    fn at(&self) -> usize {
+        self.toks.get(self.pos).map_or(self.text.len(), |t| t.1)
+    }
+
+    fn error_at_token(&self, message: &str) -> ReportError {
+        error(self.text, self.at(), message)
+    }
+
+    fn or(&mut self) -> Result<Expr, ReportError> {
+        let mut v = vec![self.and()?];
+        while self.peek() == Some(&Tok::Or) {
+            self.pos += 1;
+            v.push(self.and()?);
+        }
+        Ok(if v.len() == 1 { v.pop().expect("one") } else { Expr::Or(v) })
+    }
+
+    fn and(&mut self) -> Result<Expr, ReportError> {
+        let mut v = vec![self.atom()?];
+        while self.peek() == Some(&Tok::And) {
+            self.pos += 1;
+            v.push(self.atom()?);
+        }
+        Ok(if v.len() == 1 { v.pop().expect("one") } else { Expr::And(v) })
+    }
+
+    fn value(&mut self) -> Result<String, ReportError> {
+        match self.peek().cloned() {
+            Some(Tok::Str(s)) | Some(Tok::Num(s)) | Some(Tok::Ident(s)) => {
+                self.pos += 1;
+                Ok(s)
+            }
+            _ => Err(self.error_at_token("expected a value (a number, a quoted string or a word)")),
+        }
+    }
+
+    fn atom(&mut self) -> Result<Expr, ReportError> {
+        match self.peek().cloned() {
+            Some(Tok::LParen) => {
+                self.pos += 1;
+                let e = self.or()?;
+                if self.peek() != Some(&Tok::RParen) {
+                    return Err(self.error_at_token("expected ')'"));
+                }
+                self.pos += 1;
+                Ok(e)
+            }
+            Some(Tok::Ident(name)) => {
+                let at = self.at();
+                self.pos += 1;
+                match self.peek().cloned() {
+                    Some(Tok::Op(op)) => {
+                        self.pos += 1;
+                        let value = self.value()?;
+                        Ok(Expr::Cmp { name, at, op, value })
+                    }
+                    Some(Tok::In) => {
+                        self.pos += 1;
+                        if self.peek() != Some(&Tok::LParen) {
+                            return Err(self.error_at_token("expected '(' after IN"));
+                        }
+                        self.pos += 1;
+                        let mut values = vec![self.value()?];
+                        while self.peek() == Some(&Tok::Comma) {
+                            self.pos += 1;
+                            values.push(self.value()?);
+                        }
+                        if self.peek() != Some(&Tok::RParen) {
+                            return Err(self.error_at_token("expected ',' or ')' in the IN list"));
+                        }
+                        self.pos += 1;
+                        Ok(Expr::In { name, at, values })
+                    }
+                    _ => Err(self.error_at_token("expected a comparison (=, !=, <, <=, >, >=) or IN after the name")),
+                }
+            }
+            _ => Err(self.error_at_token("expected a name (an axis or HEAD.METRIC) or '('")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(arch: &str, depth: &str, acc: f64) -> RunData {
+        let mut r = RunData {
+            axes: vec![("model.architecture".into(), arch.into()), ("model.head_depth".into(), depth.into())],
+            ..Default::default()
+        };
+        r.metrics.insert(("test".into(), "age".into(), "accuracy".into()), acc);
+        r.metrics.insert(("val".into(), "age".into(), "accuracy".into()), acc - 0.1);
+        r
+    }
+
+    fn keep(f: &str, r: &RunData) -> bool {
+        let f = Filter::parse(f).unwrap();
+        f.check(&["model.architecture".into(), "model.head_depth".into()]).unwrap();
+        f.matches(r)
+    }
+
+    #[test]
+    fn comparisons_in_and_or_parentheses() {
+        let r = run("multi_head", "2", 0.55);
+        assert!(keep("model.architecture = multi_head", &r));
+        assert!(keep("model.architecture = 'multi_head' AND model.head_depth >= 1", &r));
+        assert!(!keep("model.architecture != multi_head", &r));
+        assert!(keep("model.head_depth IN (0, 2)", &r));
+        assert!(keep("age.accuracy > 0.5 and (model.head_depth = 0 or model.head_depth = 2)", &r));
+        assert!(!keep("val.age.accuracy > 0.5", &r));
+        assert!(keep("val.age.accuracy <= 0.46", &r));
+        // Numeric, not textual: 10 > 9.
+        assert!(keep("model.head_depth < 10", &r));
+        // OR binds looser than AND.
+        assert!(keep("model.head_depth = 7 AND age.accuracy > 9 OR model.architecture = multi_head", &r));
+        // A metric the run lacks matches nothing.
+        assert!(!keep("sex.accuracy > 0", &r));
+    }
+
+    #[test]
+    fn malformed_filters_point_at_the_position() {
+        let e = Filter::parse("model.head_depth = ").unwrap_err().to_string();
+        assert!(e.starts_with("filter: expected a value (a number, a quoted string or a word) at column 20"), "{e}");
+        assert!(e.ends_with("                     ^"), "{e}");
+        let e = Filter::parse("(a = 1 OR b = 2").unwrap_err().to_string();
+        assert!(e.contains("expected ')' at column 16"), "{e}");
+        let e = Filter::parse("a == 1").unwrap_err().to_string();
+        assert!(e.contains("expected a value") && e.contains("column 4"), "{e}");
+        let e = Filter::parse("a IN 1, 2").unwrap_err().to_string();
+        assert!(e.contains("expected '(' after IN at column 6"), "{e}");
+        let e = Filter::parse("a = 1 b").unwrap_err().to_string();
+        assert!(e.contains("unexpected text after the end of the filter at column 7"), "{e}");
+        let e = Filter::parse("a = 'x").unwrap_err().to_string();
+        assert!(e.contains("unterminated string at column 5"), "{e}");
+        let f = Filter::parse("x.y.z.w = 1").unwrap();
+        let e = f.check(&["model.head_depth".into()]).unwrap_err().to_string();
+        assert!(e.contains("\"x.y.z.w\" is neither an axis") && e.contains("column 1"), "{e}");
+    }
+}

@@ -1,0 +1,328 @@
+//! Comparison tables as Markdown, CSV, JSON, LaTeX and HTML. Each is a pure
+//! function of the [`Comparison`]; files are the caller's business.
+
+use crate::compare::{Cell, Comparison};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComparisonFormat {
+    Markdown,
+    Csv,
+    Json,
+    Latex,
+    Html,
+}
+
+pub fn render_comparison(c: &Comparison, format: ComparisonFormat) -> String {
+    match format {
+        ComparisonFormat::Markdown => markup(c, &Markdown),
+        ComparisonFormat::Latex => markup(c, &Latex),
+        ComparisonFormat::Html => markup(c, &Html),
+        ComparisonFormat::Csv => csv(c),
+        ComparisonFormat::Json => serde_json::to_string_pretty(c).expect("serialisable") + "\n",
+    }
+}
+
+const DASH: &str = "—";
+
+fn pval(p: Option<f64>) -> String {
+    match p {
+        None => DASH.to_string(),
+        Some(p) if p < 1e-4 => format!("{p:.1e}"),
+        Some(p) => format!("{p:.4}"),
+    }
+}
+
+fn mean_std(cell: &Cell) -> String {
+    match (cell.summary.mean, cell.summary.std) {
+        (None, _) => DASH.to_string(),
+        (Some(m), None) => format!("{m:.4}"),
+        (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
+    }
+}
+
+fn ci(cell: &Cell) -> String {
+    cell.summary.ci95.map_or_else(|| DASH.to_string(), |(lo, hi)| format!("[{lo:.4}, {hi:.4}]"))
+}
+
+/// The header and body cells shared by the markup formats, before escaping.
+struct Grid {
+    header: Vec<String>,
+    rows: Vec<Vec<(String, bool)>>,
+}
+
+fn grid(c: &Comparison) -> Grid {
+    let mut header: Vec<String> = c.row_axes.clone();
+    if c.select_by.is_some() {
+        header.push("selected".into());
+    }
+    header.push("runs".into());
+    for col in &c.columns {
+        header.push(format!("{}.{}", col.head, col.metric));
+        header.push("n".into());
+        header.push("95% CI".into());
+        if c.baseline.is_some() {
+            header.push("Δ".into());
+            header.push("p_W".into());
+            header.push("p_t".into());
+        }
+    }
+    let rows = c
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells: Vec<(String, bool)> = r.values.iter().map(|v| (v.clone(), false)).collect();
+            if let Some(_) = &c.select_by {
+                cells.push((r.selected.clone().unwrap_or_else(|| DASH.into()), false));
+            }
+            let mut runs = format!("{}/{}", r.done, r.runs);
+            if r.failed > 0 {
+                runs += &format!(" ({} failed)", r.failed);
+            }
+            if r.baseline {
+                runs += " (baseline)";
+            }
+            cells.push((runs, false));
+            for cell in &r.cells {
+                cells.push((mean_std(cell), cell.best));
+                cells.push((cell.summary.n.to_string(), false));
+                cells.push((ci(cell), false));
+                if c.baseline.is_some() {
+                    match &cell.paired {
+                        None => cells.extend([(DASH.to_string(), false), (DASH.to_string(), false), (DASH.to_string(), false)]),
+                        Some(p) => {
+                            let diff = p.mean_diff.map_or_else(|| DASH.to_string(), |d| format!("{d:+.4}"));
+                            let w = p.wilcoxon_p_adjusted.or(p.wilcoxon.map(|w| w.p));
+                            let t = p.t_p_adjusted.or(p.t_p);
+                            cells.push((diff, false));
+                            cells.push((pval(w), false));
+                            cells.push((pval(t), false));
+                        }
+                    }
+                }
+            }
+            cells
+        })
+        .collect();
+    Grid { header, rows }
+}
+
+fn title(c: &Comparison) -> String {
+    let mut t = format!("Sweep {}, {} split: mean ± sample std over seeds", c.sweep, c.split);
+    if let Some(b) = &c.baseline {
+        t += &format!("; paired tests against {b}");
+    }
+    t
+}
+
+trait Markup {
+    fn escape(&self, s: &str) -> String;
+    fn bold(&self, s: &str) -> String;
+    fn table(&self, title: &str, g: &Grid, notes: &[String]) -> String;
+}
+
+fn markup(c: &Comparison, m: &dyn Markup) -> String {
+    let g = grid(c);
+    let header: Vec<String> = g.header.iter().map(|h| m.escape(h)).collect();
+    let rows: Vec<Vec<(String, bool)>> = g
+        .rows
+        .iter()
+        .map(|r| r.iter().map(|(s, b)| (if *b { m.bold(&m.escape(s)) } else { m.escape(s) }, false)).collect())
+        .collect();
+    let notes: Vec<String> = c.notes.iter().map(|n| m.escape(n)).collect();
+    let mut all_notes = vec![m.escape("Best value per column in bold (higher is better, lower for losses, ECE and Brier, closest to 1 for mass).")];
+    all_notes.extend(notes);
+    m.table(&m.escape(&title(c)), &Grid { header, rows }, &all_notes)
+}
+
+struct Markdown;
+
+impl Markup for Markdown {
+    fn escape(&self, s: &str) -> String {
+        s.replace('|', "\\|")
+    }
+    fn bold(&self, s: &str) -> String {
+        format!("**{s}**")
+    }
+    fn table(&self, title: &str, g: &Grid, notes: &[String]) -> String {
+        let mut out = format!("{title}\n\n| {} |\n|", g.header.join(" | "));
+        for _ in &g.header {
+            out += " --- |";
+        }
+        out.push('\n');
+        for r in &g.rows {
+            out += &format!("| {} |\n", r.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(" | "));
+        }
+        out.push('\n');
+        for n in notes {
+            out += &format!("- {n}\n");
+        }
+        out
+    }
+}
+
+struct Latex;
+
+impl Markup for Latex {
+    fn escape(&self, s: &str) -> String {
+        let mut out = String::new();
+        for ch in s.chars() {
+            match ch {
+                '_' | '%' | '&' | '#' | '$' | '{' | '}' => {
+                    out.push('\\');
+                    out.push(ch);
+                }
+                '±' => out.push_str("$\\pm$"),
+                'Δ' => out.push_str("$\\Delta$"),
+                '—' => out.push_str("---"),
+                '≤' => out.push_str("$\\le$"),
+                '^' => out.push_str("\\^{}"),
+                '~' => out.push_str("\\~{}"),
+                '\\' => out.push_str("\\textbackslash{}"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    fn bold(&self, s: &str) -> String {
+        format!("\\textbf{{{s}}}")
+    }
+    fn table(&self, title: &str, g: &Grid, notes: &[String]) -> String {
+        let mut out = String::from("% Requires \\usepackage{booktabs}.\n\\begin{table}\n\\centering\n");
+        out += &format!("\\caption{{{title}}}\n\\begin{{tabular}}{{{}}}\n\\toprule\n", "l".repeat(g.header.len()));
+        out += &format!("{} \\\\\n\\midrule\n", g.header.join(" & "));
+        for r in &g.rows {
+            out += &format!("{} \\\\\n", r.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(" & "));
+        }
+        out += "\\bottomrule\n\\end{tabular}\n";
+        for n in notes {
+            out += &format!("\\par\\footnotesize {n}\n");
+        }
+        out += "\\end{table}\n";
+        out
+    }
+}
+
+struct Html;
+
+impl Markup for Html {
+    fn escape(&self, s: &str) -> String {
+        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    }
+    fn bold(&self, s: &str) -> String {
+        format!("<strong>{s}</strong>")
+    }
+    fn table(&self, title: &str, g: &Grid, notes: &[String]) -> String {
+        let mut out = format!("<table>\n<caption>{title}</caption>\n<thead>\n<tr>");
+        for h in &g.header {
+            out += &format!("<th>{h}</th>");
+        }
+        out += "</tr>\n</thead>\n<tbody>\n";
+        for r in &g.rows {
+            out += "<tr>";
+            for (s, _) in r {
+                out += &format!("<td>{s}</td>");
+            }
+            out += "</tr>\n";
+        }
+        out += "</tbody>\n</table>\n";
+        for n in notes {
+            out += &format!("<p><small>{n}</small></p>\n");
+        }
+        out
+    }
+}
+
+/// One line per row; per metric every number in its own column, at full
+/// precision.
+fn csv(c: &Comparison) -> String {
+    let mut header: Vec<String> = c.row_axes.clone();
+    header.extend(["selected", "runs", "done", "failed", "baseline"].map(String::from));
+    for col in &c.columns {
+        let p = format!("{}.{}", col.head, col.metric);
+        for suffix in ["mean", "std", "n", "ci_low", "ci_high", "best"] {
+            header.push(format!("{p}.{suffix}"));
+        }
+        if c.baseline.is_some() {
+            for suffix in ["pairs", "diff", "wilcoxon_p", "wilcoxon_exact", "t_p", "wilcoxon_p_adjusted", "t_p_adjusted"] {
+                header.push(format!("{p}.{suffix}"));
+            }
+        }
+    }
+    let f = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    let mut lines = vec![header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",")];
+    for r in &c.rows {
+        let mut cells: Vec<String> = r.values.clone();
+        cells.push(r.selected.clone().unwrap_or_default());
+        cells.extend([r.runs.to_string(), r.done.to_string(), r.failed.to_string(), r.baseline.to_string()]);
+        for cell in &r.cells {
+            let s = &cell.summary;
+            cells.extend([f(s.mean), f(s.std), s.n.to_string(), f(s.ci95.map(|c| c.0)), f(s.ci95.map(|c| c.1)), cell.best.to_string()]);
+            if c.baseline.is_some() {
+                match &cell.paired {
+                    None => cells.extend(std::iter::repeat_n(String::new(), 7)),
+                    Some(p) => cells.extend([
+                        p.n.to_string(),
+                        f(p.mean_diff),
+                        f(p.wilcoxon.map(|w| w.p)),
+                        p.wilcoxon.map_or_else(String::new, |w| w.exact.to_string()),
+                        f(p.t_p),
+                        f(p.wilcoxon_p_adjusted),
+                        f(p.t_p_adjusted),
+                    ]),
+                }
+            }
+        }
+        lines.push(cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+    }
+    lines.join("\n") + "\n"
+}
+
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::{compare, tests::fixture, Adjust, CompareOptions};
+
+    fn comparison() -> Comparison {
+        let o = CompareOptions {
+            split: "test".into(),
+            baseline: Some(vec![("model.architecture".into(), "multi_label".into()), ("model.head_depth".into(), "0".into())]),
+            adjust: Adjust::Holm,
+            metrics: Some(vec![("age".into(), "accuracy".into()), ("age".into(), "mass".into()), ("joint".into(), "exact_match".into())]),
+            ..Default::default()
+        };
+        compare(&fixture(), &o).unwrap()
+    }
+
+    #[test]
+    fn markdown() {
+        insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Markdown));
+    }
+
+    #[test]
+    fn csv_format() {
+        insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Csv));
+    }
+
+    #[test]
+    fn json() {
+        insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Json));
+    }
+
+    #[test]
+    fn latex() {
+        insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Latex));
+    }
+
+    #[test]
+    fn html() {
+        insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Html));
+    }
+}

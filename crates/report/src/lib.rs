@@ -1,0 +1,26 @@
+//! Turning stored results into what people publish: comparison tables over
+//! seeds with paired tests, run listings with filters, generic tables in
+//! several formats, and SVG charts.
+//!
+//! **This crate never opens the database**: the binary reads rows through
+//! the store crate and hands them over as [`SweepData`] or [`Table`]. Every
+//! exporter is a pure function from data to text, so each format has a
+//! snapshot test that does not depend on training.
+
+mod compare;
+mod data;
+mod error;
+mod filter;
+mod format;
+mod plot;
+mod table;
+mod views;
+
+pub use compare::{compare, Adjust, Cell, Column, Comparison, CompareOptions, Direction, Paired, Row};
+pub use data::{MetricKey, RunData, SweepData};
+pub use error::ReportError;
+pub use filter::Filter;
+pub use format::{render_comparison, ComparisonFormat};
+pub use plot::{confusion_svg, curves_svg, metric_svg, Curve, ErrorBar, MetricPoint};
+pub use table::{Table, TableFormat, Value};
+pub use views::{curve_panels, metric_points, runs_table};
