@@ -442,8 +442,16 @@ fn a_worker_that_dies_takes_only_its_own_run() {
 #[test]
 fn a_worker_needs_an_existing_store_and_sweep() {
     let d = Dir::new(2);
-    d.cmd("absent.db").args(["worker", "--sweep", "s"]).assert().code(1).stderr(contains("no store at"));
+    d.cmd("absent.db")
+        .args(["worker", "--sweep", "s"])
+        .assert()
+        .code(1)
+        .stderr(contains("no store at"));
     assert!(!d.path("absent.db").exists());
     d.cmd("h.db").args(["run", "s.toml"]).assert().success();
-    d.cmd("h.db").args(["worker", "--sweep", "nope"]).assert().code(1).stderr(contains("no sweep named \"nope\""));
+    d.cmd("h.db")
+        .args(["worker", "--sweep", "nope"])
+        .assert()
+        .code(1)
+        .stderr(contains("no sweep named \"nope\""));
 }

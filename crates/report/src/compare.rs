@@ -138,7 +138,10 @@ fn default_metrics(data: &SweepData) -> Vec<(String, String)> {
 fn group<'a>(runs: &[&'a RunData], axes: &[String]) -> Vec<(Vec<String>, Vec<&'a RunData>)> {
     let mut groups: Vec<(Vec<String>, Vec<&RunData>)> = Vec::new();
     for r in runs {
-        let key: Vec<String> = axes.iter().map(|a| r.axis(a).unwrap_or("").to_string()).collect();
+        let key: Vec<String> = axes
+            .iter()
+            .map(|a| r.axis(a).unwrap_or("").to_string())
+            .collect();
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, g)) => g.push(r),
             None => groups.push((key, vec![r])),
@@ -158,7 +161,9 @@ fn by_seed(runs: &[&RunData], split: &str, head: &str, metric: &str) -> BTreeMap
             e.1 += 1;
         }
     }
-    acc.into_iter().map(|(s, (sum, n))| (s, sum / n as f64)).collect()
+    acc.into_iter()
+        .map(|(s, (sum, n))| (s, sum / n as f64))
+        .collect()
 }
 
 pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, ReportError> {
@@ -166,18 +171,39 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     let row_axes = opts.rows.clone().unwrap_or_else(|| varying.clone());
     for a in &row_axes {
         if !data.axes.contains(a) {
-            return Err(ReportError::Invalid(format!("--rows: {a:?} is not an axis of sweep {}; its axes are {}", data.name, data.axes.join(", "))));
+            return Err(ReportError::Invalid(format!(
+                "--rows: {a:?} is not an axis of sweep {}; its axes are {}",
+                data.name,
+                data.axes.join(", ")
+            )));
         }
     }
-    let hidden: Vec<String> = varying.iter().filter(|a| !row_axes.contains(a)).cloned().collect();
-    let metrics = opts.metrics.clone().unwrap_or_else(|| default_metrics(data));
+    let hidden: Vec<String> = varying
+        .iter()
+        .filter(|a| !row_axes.contains(a))
+        .cloned()
+        .collect();
+    let metrics = opts
+        .metrics
+        .clone()
+        .unwrap_or_else(|| default_metrics(data));
     let heads = data.heads();
     for (h, _) in &metrics {
         if !heads.contains(h) {
-            return Err(ReportError::Invalid(format!("--metrics: no head {h:?}; the heads are {}", heads.join(", "))));
+            return Err(ReportError::Invalid(format!(
+                "--metrics: no head {h:?}; the heads are {}",
+                heads.join(", ")
+            )));
         }
     }
-    let columns: Vec<Column> = metrics.iter().map(|(h, m)| Column { head: h.clone(), metric: m.clone(), direction: Direction::of(m) }).collect();
+    let columns: Vec<Column> = metrics
+        .iter()
+        .map(|(h, m)| Column {
+            head: h.clone(),
+            metric: m.clone(),
+            direction: Direction::of(m),
+        })
+        .collect();
     let runs: Vec<&RunData> = data.runs.iter().collect();
 
     let mut rows = Vec::new();
@@ -189,14 +215,24 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 let mut best: Option<(f64, Vec<String>, Vec<&RunData>)> = None;
                 for (sub_key, sub) in group(&group_runs, &hidden) {
                     let vals: Vec<f64> = by_seed(&sub, split, head, metric).into_values().collect();
-                    let Some(mean) = summarize(&vals).mean else { continue };
-                    if best.as_ref().is_none_or(|(b, _, _)| dir.score(mean) > dir.score(*b)) {
+                    let Some(mean) = summarize(&vals).mean else {
+                        continue;
+                    };
+                    if best
+                        .as_ref()
+                        .is_none_or(|(b, _, _)| dir.score(mean) > dir.score(*b))
+                    {
                         best = Some((mean, sub_key, sub));
                     }
                 }
                 match best {
                     Some((_, key, sub)) => {
-                        let label = hidden.iter().zip(&key).map(|(a, v)| format!("{a}={v}")).collect::<Vec<_>>().join(" ");
+                        let label = hidden
+                            .iter()
+                            .zip(&key)
+                            .map(|(a, v)| format!("{a}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(" ");
                         (sub, Some(label))
                     }
                     None => (group_runs, None),
@@ -207,8 +243,14 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         let cells = columns
             .iter()
             .map(|c| {
-                let vals: Vec<f64> = by_seed(&chosen, &opts.split, &c.head, &c.metric).into_values().collect();
-                Cell { summary: summarize(&vals), best: false, paired: None }
+                let vals: Vec<f64> = by_seed(&chosen, &opts.split, &c.head, &c.metric)
+                    .into_values()
+                    .collect();
+                Cell {
+                    summary: summarize(&vals),
+                    best: false,
+                    paired: None,
+                }
             })
             .collect();
         rows.push(Row {
@@ -223,14 +265,24 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         members.push(chosen);
     }
     if rows.is_empty() {
-        return Err(ReportError::Invalid(format!("sweep {} has no runs", data.name)));
+        return Err(ReportError::Invalid(format!(
+            "sweep {} has no runs",
+            data.name
+        )));
     }
 
     // Best per column; ties all marked.
     for (j, c) in columns.iter().enumerate() {
-        let best = rows.iter().filter_map(|r| r.cells[j].summary.mean).map(|m| c.direction.score(m)).fold(f64::NEG_INFINITY, f64::max);
+        let best = rows
+            .iter()
+            .filter_map(|r| r.cells[j].summary.mean)
+            .map(|m| c.direction.score(m))
+            .fold(f64::NEG_INFINITY, f64::max);
         for r in &mut rows {
-            r.cells[j].best = r.cells[j].summary.mean.is_some_and(|m| c.direction.score(m) == best);
+            r.cells[j].best = r.cells[j]
+                .summary
+                .mean
+                .is_some_and(|m| c.direction.score(m) == best);
         }
     }
 
@@ -239,18 +291,37 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     if let Some(base) = &opts.baseline {
         for (a, _) in base {
             if !row_axes.contains(a) {
-                return Err(ReportError::Invalid(format!("--baseline: {a:?} is not a row axis; the rows are {}", row_axes.join(", "))));
+                return Err(ReportError::Invalid(format!(
+                    "--baseline: {a:?} is not a row axis; the rows are {}",
+                    row_axes.join(", ")
+                )));
             }
         }
         let bi = rows
             .iter()
-            .position(|r| base.iter().all(|(a, v)| row_axes.iter().position(|x| x == a).is_some_and(|i| &r.values[i] == v)))
+            .position(|r| {
+                base.iter().all(|(a, v)| {
+                    row_axes
+                        .iter()
+                        .position(|x| x == a)
+                        .is_some_and(|i| &r.values[i] == v)
+                })
+            })
             .ok_or_else(|| {
-                let want = base.iter().map(|(a, v)| format!("{a}={v}")).collect::<Vec<_>>().join(",");
+                let want = base
+                    .iter()
+                    .map(|(a, v)| format!("{a}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
                 ReportError::Invalid(format!("--baseline {want} matches no row"))
             })?;
         rows[bi].baseline = true;
-        baseline_label = Some(base.iter().map(|(a, v)| format!("{a}={v}")).collect::<Vec<_>>().join(" "));
+        baseline_label = Some(
+            base.iter()
+                .map(|(a, v)| format!("{a}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         let mut ns = Vec::new();
         for (j, c) in columns.iter().enumerate() {
             let base_vals = by_seed(&members[bi], &opts.split, &c.head, &c.metric);
@@ -259,7 +330,10 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                     continue;
                 }
                 let mine = by_seed(&members[i], &opts.split, &c.head, &c.metric);
-                let diffs: Vec<f64> = mine.iter().filter_map(|(s, v)| base_vals.get(s).map(|b| v - b)).collect();
+                let diffs: Vec<f64> = mine
+                    .iter()
+                    .filter_map(|(s, v)| base_vals.get(s).map(|b| v - b))
+                    .collect();
                 ns.push(diffs.len());
                 r.cells[j].paired = Some(Paired {
                     n: diffs.len(),
@@ -271,8 +345,19 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 });
             }
             if opts.adjust == Adjust::Holm {
-                let w: Vec<Option<f64>> = rows.iter().map(|r| r.cells[j].paired.as_ref().and_then(|p| p.wilcoxon.map(|w| w.p))).collect();
-                let t: Vec<Option<f64>> = rows.iter().map(|r| r.cells[j].paired.as_ref().and_then(|p| p.t_p)).collect();
+                let w: Vec<Option<f64>> = rows
+                    .iter()
+                    .map(|r| {
+                        r.cells[j]
+                            .paired
+                            .as_ref()
+                            .and_then(|p| p.wilcoxon.map(|w| w.p))
+                    })
+                    .collect();
+                let t: Vec<Option<f64>> = rows
+                    .iter()
+                    .map(|r| r.cells[j].paired.as_ref().and_then(|p| p.t_p))
+                    .collect();
                 for ((r, wa), ta) in rows.iter_mut().zip(holm(&w)).zip(holm(&t)) {
                     if let Some(p) = r.cells[j].paired.as_mut() {
                         p.wilcoxon_p_adjusted = wa;
@@ -296,12 +381,21 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     }
     if !hidden.is_empty() {
         notes.push(match &opts.select_by {
-            Some((s, h, m)) => format!("Per row, the setting of {} with the best mean {s}.{h}.{m} was selected first.", hidden.join(", ")),
-            None => format!("Rows pool the runs of every setting of {} (averaged per seed).", hidden.join(", ")),
+            Some((s, h, m)) => format!(
+                "Per row, the setting of {} with the best mean {s}.{h}.{m} was selected first.",
+                hidden.join(", ")
+            ),
+            None => format!(
+                "Rows pool the runs of every setting of {} (averaged per seed).",
+                hidden.join(", ")
+            ),
         });
     }
     if rows.iter().any(|r| r.failed > 0 || r.done < r.runs) {
-        notes.push("Some rows have runs that failed or are unfinished: n counts the seeds with a value.".into());
+        notes.push(
+            "Some rows have runs that failed or are unfinished: n counts the seeds with a value."
+                .into(),
+        );
     }
     notes.push("— : undefined (n < 2, zero variance, or all differences zero).".into());
     Ok(Comparison {
@@ -312,7 +406,10 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         columns,
         rows,
         baseline: baseline_label,
-        select_by: opts.select_by.as_ref().map(|(s, h, m)| format!("{s}.{h}.{m}")),
+        select_by: opts
+            .select_by
+            .as_ref()
+            .map(|(s, h, m)| format!("{s}.{h}.{m}")),
         adjust: opts.adjust,
         notes,
     })
@@ -328,7 +425,13 @@ pub(crate) mod tests {
         let mut runs = Vec::new();
         let acc = |arch: &str, depth: &str, seed: i64| -> f64 {
             let base = if arch == "multi_head" { 0.70 } else { 0.60 };
-            base + if depth == "1" { 0.05 } else { 0.0 } + 0.01 * seed as f64 + if arch == "multi_head" && seed == 1 { 0.005 } else { 0.0 }
+            base + if depth == "1" { 0.05 } else { 0.0 }
+                + 0.01 * seed as f64
+                + if arch == "multi_head" && seed == 1 {
+                    0.005
+                } else {
+                    0.0
+                }
         };
         for arch in ["multi_label", "multi_head"] {
             for depth in ["0", "1"] {
@@ -337,29 +440,50 @@ pub(crate) mod tests {
                         id: format!("{arch}-{depth}-{seed}"),
                         seed,
                         status: "done".into(),
-                        axes: vec![("model.architecture".into(), arch.into()), ("model.head_depth".into(), depth.into())],
+                        axes: vec![
+                            ("model.architecture".into(), arch.into()),
+                            ("model.head_depth".into(), depth.into()),
+                        ],
                         ..Default::default()
                     };
                     if arch == "multi_label" && depth == "1" && seed == 2 {
                         r.status = "failed".into();
                     } else {
                         let a = acc(arch, depth, seed);
-                        for (split, shift) in [("test", 0.0), ("val", if depth == "1" { -0.1 } else { 0.0 })] {
-                            r.metrics.insert((split.into(), "age".into(), "accuracy".into()), a + shift);
-                            r.metrics.insert((split.into(), "age".into(), "ece".into()), 0.1 - a / 10.0);
-                            r.metrics.insert((split.into(), "age".into(), "mass".into()), if arch == "multi_label" { 0.9 } else { 1.0 });
-                            r.metrics.insert((split.into(), "joint".into(), "exact_match".into()), a - 0.1);
+                        for (split, shift) in [
+                            ("test", 0.0),
+                            ("val", if depth == "1" { -0.1 } else { 0.0 }),
+                        ] {
+                            r.metrics
+                                .insert((split.into(), "age".into(), "accuracy".into()), a + shift);
+                            r.metrics
+                                .insert((split.into(), "age".into(), "ece".into()), 0.1 - a / 10.0);
+                            r.metrics.insert(
+                                (split.into(), "age".into(), "mass".into()),
+                                if arch == "multi_label" { 0.9 } else { 1.0 },
+                            );
+                            r.metrics.insert(
+                                (split.into(), "joint".into(), "exact_match".into()),
+                                a - 0.1,
+                            );
                         }
                     }
                     runs.push(r);
                 }
             }
         }
-        SweepData { name: "fx".into(), axes: vec!["model.architecture".into(), "model.head_depth".into()], runs }
+        SweepData {
+            name: "fx".into(),
+            axes: vec!["model.architecture".into(), "model.head_depth".into()],
+            runs,
+        }
     }
 
     fn opts() -> CompareOptions {
-        CompareOptions { split: "test".into(), ..Default::default() }
+        CompareOptions {
+            split: "test".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -377,7 +501,11 @@ pub(crate) mod tests {
         // ECE: lower is better → also multi_head depth 1. Mass: closest to 1 → both multi_head rows.
         let col = |m: &str| c.columns.iter().position(|x| x.metric == m).unwrap();
         assert!(mh1.cells[col("ece")].best);
-        assert!(c.rows[2].cells[col("mass")].best && mh1.cells[col("mass")].best && !ml1.cells[col("mass")].best);
+        assert!(
+            c.rows[2].cells[col("mass")].best
+                && mh1.cells[col("mass")].best
+                && !ml1.cells[col("mass")].best
+        );
     }
 
     #[test]
@@ -403,12 +531,21 @@ pub(crate) mod tests {
     fn bad_names_are_refused() {
         let mut o = opts();
         o.rows = Some(vec!["model.width".into()]);
-        assert!(compare(&fixture(), &o).unwrap_err().to_string().contains("not an axis"));
+        assert!(compare(&fixture(), &o)
+            .unwrap_err()
+            .to_string()
+            .contains("not an axis"));
         let mut o = opts();
         o.baseline = Some(vec![("model.architecture".into(), "separate".into())]);
-        assert!(compare(&fixture(), &o).unwrap_err().to_string().contains("matches no row"));
+        assert!(compare(&fixture(), &o)
+            .unwrap_err()
+            .to_string()
+            .contains("matches no row"));
         let mut o = opts();
         o.metrics = Some(vec![("sex".into(), "accuracy".into())]);
-        assert!(compare(&fixture(), &o).unwrap_err().to_string().contains("no head \"sex\""));
+        assert!(compare(&fixture(), &o)
+            .unwrap_err()
+            .to_string()
+            .contains("no head \"sex\""));
     }
 }

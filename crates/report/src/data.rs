@@ -18,11 +18,16 @@ pub struct RunData {
 
 impl RunData {
     pub fn axis(&self, name: &str) -> Option<&str> {
-        self.axes.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.axes
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn metric(&self, split: &str, head: &str, metric: &str) -> Option<f64> {
-        self.metrics.get(&(split.to_string(), head.to_string(), metric.to_string())).copied()
+        self.metrics
+            .get(&(split.to_string(), head.to_string(), metric.to_string()))
+            .copied()
     }
 }
 

@@ -4,5 +4,10 @@ pub enum ReportError {
     Invalid(String),
     /// A malformed filter, with the column (1-based) of the problem.
     #[error("filter: {message} at column {column}\n  {text}\n  {caret}")]
-    Filter { message: String, column: usize, text: String, caret: String },
+    Filter {
+        message: String,
+        column: usize,
+        text: String,
+        caret: String,
+    },
 }

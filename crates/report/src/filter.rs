@@ -25,8 +25,17 @@ enum Tok {
 enum Expr {
     Or(Vec<Expr>),
     And(Vec<Expr>),
-    Cmp { name: String, at: usize, op: &'static str, value: String },
-    In { name: String, at: usize, values: Vec<String> },
+    Cmp {
+        name: String,
+        at: usize,
+        op: &'static str,
+        value: String,
+    },
+    In {
+        name: String,
+        at: usize,
+        values: Vec<String>,
+    },
 }
 
 /// A parsed filter.
@@ -46,23 +55,36 @@ impl Filter {
         if p.pos < p.toks.len() {
             return Err(p.error_at_token("unexpected text after the end of the filter"));
         }
-        Ok(Filter { text: text.to_string(), expr })
+        Ok(Filter {
+            text: text.to_string(),
+            expr,
+        })
     }
 
-    /// Checks every name against the sweep's axes: an unknown name that is
-    /// not `HEAD.METRIC` or `SPLIT.HEAD.METRIC` is an error at its position.
-    pub fn check(&self, axes: &[String]) -> Result<(), ReportError> {
-        fn walk(e: &Expr, f: &mut dyn FnMut(&str, usize) -> Result<(), ReportError>) -> Result<(), ReportError> {
+    /// Checks every name against the sweep's axes and heads: a name that is
+    /// neither an axis nor `HEAD.METRIC` / `SPLIT.HEAD.METRIC` of a known
+    /// head is an error at its position. (Task names cannot be `sweep`,
+    /// `data`, `model` or `train`, so `model.x` is never a metric.)
+    pub fn check(&self, axes: &[String], heads: &[String]) -> Result<(), ReportError> {
+        fn walk(
+            e: &Expr,
+            f: &mut dyn FnMut(&str, usize) -> Result<(), ReportError>,
+        ) -> Result<(), ReportError> {
             match e {
                 Expr::Or(v) | Expr::And(v) => v.iter().try_for_each(|x| walk(x, f)),
                 Expr::Cmp { name, at, .. } | Expr::In { name, at, .. } => f(name, *at),
             }
         }
         walk(&self.expr, &mut |name, at| {
-            if axes.iter().any(|a| a == name) || metric_key(name).is_some() {
+            let known_head = metric_key(name).is_some_and(|(_, h, _)| heads.contains(&h));
+            if axes.iter().any(|a| a == name) || known_head {
                 Ok(())
             } else {
-                Err(error(&self.text, at, &format!("{name:?} is neither an axis ({}) nor HEAD.METRIC / SPLIT.HEAD.METRIC", axes.join(", "))))
+                Err(error(
+                    &self.text,
+                    at,
+                    &format!("{name:?} is neither an axis ({}) nor HEAD.METRIC / SPLIT.HEAD.METRIC of a head ({})", axes.join(", "), heads.join(", ")),
+                ))
             }
         })
     }
@@ -109,14 +131,23 @@ fn eval(e: &Expr, run: &RunData) -> bool {
     match e {
         Expr::Or(v) => v.iter().any(|x| eval(x, run)),
         Expr::And(v) => v.iter().all(|x| eval(x, run)),
-        Expr::Cmp { name, op, value, .. } => lookup(run, name).is_some_and(|have| compare(&have, op, value)),
-        Expr::In { name, values, .. } => lookup(run, name).is_some_and(|have| values.iter().any(|v| compare(&have, "=", v))),
+        Expr::Cmp {
+            name, op, value, ..
+        } => lookup(run, name).is_some_and(|have| compare(&have, op, value)),
+        Expr::In { name, values, .. } => {
+            lookup(run, name).is_some_and(|have| values.iter().any(|v| compare(&have, "=", v)))
+        }
     }
 }
 
 fn error(text: &str, at: usize, message: &str) -> ReportError {
     let column = text[..at.min(text.len())].chars().count() + 1;
-    ReportError::Filter { message: message.to_string(), column, text: text.to_string(), caret: format!("{}^", " ".repeat(column - 1)) }
+    ReportError::Filter {
+        message: message.to_string(),
+        column,
+        text: text.to_string(),
+        caret: format!("{}^", " ".repeat(column - 1)),
+    }
 }
 
 fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ReportError> {
@@ -163,20 +194,28 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ReportError> {
                 i += if eq { 2 } else { 1 };
             }
             '\'' | '"' => {
-                let close = text[i + 1..].find(c).ok_or_else(|| error(text, start, "unterminated string"))?;
+                let close = text[i + 1..]
+                    .find(c)
+                    .ok_or_else(|| error(text, start, "unterminated string"))?;
                 out.push((Tok::Str(text[i + 1..i + 1 + close].to_string()), start));
                 i += close + 2;
             }
-            c if c.is_ascii_digit() || ((c == '-' || c == '.') && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || ((c == '-' || c == '.') && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'.' | b'-' | b'+')) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'.' | b'-' | b'+'))
+                {
                     i += 1;
                 }
                 out.push((Tok::Num(text[start..i].to_string()), start));
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-')) {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'-'))
+                {
                     i += 1;
                 }
                 let word = &text[start..i];
@@ -221,7 +260,11 @@ impl Parser<'_> {
             self.pos += 1;
             v.push(self.and()?);
         }
-        Ok(if v.len() == 1 { v.pop().expect("one") } else { Expr::Or(v) })
+        Ok(if v.len() == 1 {
+            v.pop().expect("one")
+        } else {
+            Expr::Or(v)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, ReportError> {
@@ -230,7 +273,11 @@ impl Parser<'_> {
             self.pos += 1;
             v.push(self.atom()?);
         }
-        Ok(if v.len() == 1 { v.pop().expect("one") } else { Expr::And(v) })
+        Ok(if v.len() == 1 {
+            v.pop().expect("one")
+        } else {
+            Expr::And(v)
+        })
     }
 
     fn value(&mut self) -> Result<String, ReportError> {
@@ -261,7 +308,12 @@ impl Parser<'_> {
                     Some(Tok::Op(op)) => {
                         self.pos += 1;
                         let value = self.value()?;
-                        Ok(Expr::Cmp { name, at, op, value })
+                        Ok(Expr::Cmp {
+                            name,
+                            at,
+                            op,
+                            value,
+                        })
                     }
                     Some(Tok::In) => {
                         self.pos += 1;
@@ -280,7 +332,9 @@ impl Parser<'_> {
                         self.pos += 1;
                         Ok(Expr::In { name, at, values })
                     }
-                    _ => Err(self.error_at_token("expected a comparison (=, !=, <, <=, >, >=) or IN after the name")),
+                    _ => Err(self.error_at_token(
+                        "expected a comparison (=, !=, <, <=, >, >=) or IN after the name",
+                    )),
                 }
             }
             _ => Err(self.error_at_token("expected a name (an axis or HEAD.METRIC) or '('")),
@@ -294,17 +348,26 @@ mod tests {
 
     fn run(arch: &str, depth: &str, acc: f64) -> RunData {
         let mut r = RunData {
-            axes: vec![("model.architecture".into(), arch.into()), ("model.head_depth".into(), depth.into())],
+            axes: vec![
+                ("model.architecture".into(), arch.into()),
+                ("model.head_depth".into(), depth.into()),
+            ],
             ..Default::default()
         };
-        r.metrics.insert(("test".into(), "age".into(), "accuracy".into()), acc);
-        r.metrics.insert(("val".into(), "age".into(), "accuracy".into()), acc - 0.1);
+        r.metrics
+            .insert(("test".into(), "age".into(), "accuracy".into()), acc);
+        r.metrics
+            .insert(("val".into(), "age".into(), "accuracy".into()), acc - 0.1);
         r
     }
 
     fn keep(f: &str, r: &RunData) -> bool {
         let f = Filter::parse(f).unwrap();
-        f.check(&["model.architecture".into(), "model.head_depth".into()]).unwrap();
+        f.check(
+            &["model.architecture".into(), "model.head_depth".into()],
+            &["age".into(), "sex".into(), "joint".into()],
+        )
+        .unwrap();
         f.matches(r)
     }
 
@@ -312,37 +375,74 @@ mod tests {
     fn comparisons_in_and_or_parentheses() {
         let r = run("multi_head", "2", 0.55);
         assert!(keep("model.architecture = multi_head", &r));
-        assert!(keep("model.architecture = 'multi_head' AND model.head_depth >= 1", &r));
+        assert!(keep(
+            "model.architecture = 'multi_head' AND model.head_depth >= 1",
+            &r
+        ));
         assert!(!keep("model.architecture != multi_head", &r));
         assert!(keep("model.head_depth IN (0, 2)", &r));
-        assert!(keep("age.accuracy > 0.5 and (model.head_depth = 0 or model.head_depth = 2)", &r));
+        assert!(keep(
+            "age.accuracy > 0.5 and (model.head_depth = 0 or model.head_depth = 2)",
+            &r
+        ));
         assert!(!keep("val.age.accuracy > 0.5", &r));
         assert!(keep("val.age.accuracy <= 0.46", &r));
         // Numeric, not textual: 10 > 9.
         assert!(keep("model.head_depth < 10", &r));
         // OR binds looser than AND.
-        assert!(keep("model.head_depth = 7 AND age.accuracy > 9 OR model.architecture = multi_head", &r));
+        assert!(keep(
+            "model.head_depth = 7 AND age.accuracy > 9 OR model.architecture = multi_head",
+            &r
+        ));
         // A metric the run lacks matches nothing.
         assert!(!keep("sex.accuracy > 0", &r));
     }
 
     #[test]
     fn malformed_filters_point_at_the_position() {
-        let e = Filter::parse("model.head_depth = ").unwrap_err().to_string();
-        assert!(e.starts_with("filter: expected a value (a number, a quoted string or a word) at column 20"), "{e}");
+        let e = Filter::parse("model.head_depth = ")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(
+                "filter: expected a value (a number, a quoted string or a word) at column 20"
+            ),
+            "{e}"
+        );
         assert!(e.ends_with("                     ^"), "{e}");
         let e = Filter::parse("(a = 1 OR b = 2").unwrap_err().to_string();
         assert!(e.contains("expected ')' at column 16"), "{e}");
         let e = Filter::parse("a == 1").unwrap_err().to_string();
-        assert!(e.contains("expected a value") && e.contains("column 4"), "{e}");
+        assert!(
+            e.contains("expected a value") && e.contains("column 4"),
+            "{e}"
+        );
         let e = Filter::parse("a IN 1, 2").unwrap_err().to_string();
         assert!(e.contains("expected '(' after IN at column 6"), "{e}");
         let e = Filter::parse("a = 1 b").unwrap_err().to_string();
-        assert!(e.contains("unexpected text after the end of the filter at column 7"), "{e}");
+        assert!(
+            e.contains("unexpected text after the end of the filter at column 7"),
+            "{e}"
+        );
         let e = Filter::parse("a = 'x").unwrap_err().to_string();
         assert!(e.contains("unterminated string at column 5"), "{e}");
         let f = Filter::parse("x.y.z.w = 1").unwrap();
-        let e = f.check(&["model.head_depth".into()]).unwrap_err().to_string();
-        assert!(e.contains("\"x.y.z.w\" is neither an axis") && e.contains("column 1"), "{e}");
+        let e = f
+            .check(&["model.head_depth".into()], &["age".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"x.y.z.w\" is neither an axis") && e.contains("column 1"),
+            "{e}"
+        );
+        let f = Filter::parse("age.accuracy > 0 AND model.width = 1").unwrap();
+        let e = f
+            .check(&["model.head_depth".into()], &["age".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"model.width\" is neither an axis") && e.contains("column 22"),
+            "{e}"
+        );
     }
 }

@@ -41,7 +41,10 @@ fn mean_std(cell: &Cell) -> String {
 }
 
 fn ci(cell: &Cell) -> String {
-    cell.summary.ci95.map_or_else(|| DASH.to_string(), |(lo, hi)| format!("[{lo:.4}, {hi:.4}]"))
+    cell.summary.ci95.map_or_else(
+        || DASH.to_string(),
+        |(lo, hi)| format!("[{lo:.4}, {hi:.4}]"),
+    )
 }
 
 /// The header and body cells shared by the markup formats, before escaping.
@@ -70,7 +73,8 @@ fn grid(c: &Comparison) -> Grid {
         .rows
         .iter()
         .map(|r| {
-            let mut cells: Vec<(String, bool)> = r.values.iter().map(|v| (v.clone(), false)).collect();
+            let mut cells: Vec<(String, bool)> =
+                r.values.iter().map(|v| (v.clone(), false)).collect();
             if let Some(_) = &c.select_by {
                 cells.push((r.selected.clone().unwrap_or_else(|| DASH.into()), false));
             }
@@ -88,9 +92,15 @@ fn grid(c: &Comparison) -> Grid {
                 cells.push((ci(cell), false));
                 if c.baseline.is_some() {
                     match &cell.paired {
-                        None => cells.extend([(DASH.to_string(), false), (DASH.to_string(), false), (DASH.to_string(), false)]),
+                        None => cells.extend([
+                            (DASH.to_string(), false),
+                            (DASH.to_string(), false),
+                            (DASH.to_string(), false),
+                        ]),
                         Some(p) => {
-                            let diff = p.mean_diff.map_or_else(|| DASH.to_string(), |d| format!("{d:+.4}"));
+                            let diff = p
+                                .mean_diff
+                                .map_or_else(|| DASH.to_string(), |d| format!("{d:+.4}"));
                             let w = p.wilcoxon_p_adjusted.or(p.wilcoxon.map(|w| w.p));
                             let t = p.t_p_adjusted.or(p.t_p);
                             cells.push((diff, false));
@@ -107,7 +117,10 @@ fn grid(c: &Comparison) -> Grid {
 }
 
 fn title(c: &Comparison) -> String {
-    let mut t = format!("Sweep {}, {} split: mean ± sample std over seeds", c.sweep, c.split);
+    let mut t = format!(
+        "Sweep {}, {} split: mean ± sample std over seeds",
+        c.sweep, c.split
+    );
     if let Some(b) = &c.baseline {
         t += &format!("; paired tests against {b}");
     }
@@ -126,7 +139,20 @@ fn markup(c: &Comparison, m: &dyn Markup) -> String {
     let rows: Vec<Vec<(String, bool)>> = g
         .rows
         .iter()
-        .map(|r| r.iter().map(|(s, b)| (if *b { m.bold(&m.escape(s)) } else { m.escape(s) }, false)).collect())
+        .map(|r| {
+            r.iter()
+                .map(|(s, b)| {
+                    (
+                        if *b {
+                            m.bold(&m.escape(s))
+                        } else {
+                            m.escape(s)
+                        },
+                        false,
+                    )
+                })
+                .collect()
+        })
         .collect();
     let notes: Vec<String> = c.notes.iter().map(|n| m.escape(n)).collect();
     let mut all_notes = vec![m.escape("Best value per column in bold (higher is better, lower for losses, ECE and Brier, closest to 1 for mass).")];
@@ -150,7 +176,13 @@ impl Markup for Markdown {
         }
         out.push('\n');
         for r in &g.rows {
-            out += &format!("| {} |\n", r.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(" | "));
+            out += &format!(
+                "| {} |\n",
+                r.iter()
+                    .map(|(s, _)| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
         }
         out.push('\n');
         for n in notes {
@@ -175,6 +207,9 @@ impl Markup for Latex {
                 'Δ' => out.push_str("$\\Delta$"),
                 '—' => out.push_str("---"),
                 '≤' => out.push_str("$\\le$"),
+                '−' => out.push_str("$-$"),
+                '<' => out.push_str("$<$"),
+                '>' => out.push_str("$>$"),
                 '^' => out.push_str("\\^{}"),
                 '~' => out.push_str("\\~{}"),
                 '\\' => out.push_str("\\textbackslash{}"),
@@ -187,11 +222,21 @@ impl Markup for Latex {
         format!("\\textbf{{{s}}}")
     }
     fn table(&self, title: &str, g: &Grid, notes: &[String]) -> String {
-        let mut out = String::from("% Requires \\usepackage{booktabs}.\n\\begin{table}\n\\centering\n");
-        out += &format!("\\caption{{{title}}}\n\\begin{{tabular}}{{{}}}\n\\toprule\n", "l".repeat(g.header.len()));
+        let mut out =
+            String::from("% Requires \\usepackage{booktabs}.\n\\begin{table}\n\\centering\n");
+        out += &format!(
+            "\\caption{{{title}}}\n\\begin{{tabular}}{{{}}}\n\\toprule\n",
+            "l".repeat(g.header.len())
+        );
         out += &format!("{} \\\\\n\\midrule\n", g.header.join(" & "));
         for r in &g.rows {
-            out += &format!("{} \\\\\n", r.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(" & "));
+            out += &format!(
+                "{} \\\\\n",
+                r.iter()
+                    .map(|(s, _)| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" & ")
+            );
         }
         out += "\\bottomrule\n\\end{tabular}\n";
         for n in notes {
@@ -206,7 +251,10 @@ struct Html;
 
 impl Markup for Html {
     fn escape(&self, s: &str) -> String {
-        s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
     }
     fn bold(&self, s: &str) -> String {
         format!("<strong>{s}</strong>")
@@ -243,20 +291,44 @@ fn csv(c: &Comparison) -> String {
             header.push(format!("{p}.{suffix}"));
         }
         if c.baseline.is_some() {
-            for suffix in ["pairs", "diff", "wilcoxon_p", "wilcoxon_exact", "t_p", "wilcoxon_p_adjusted", "t_p_adjusted"] {
+            for suffix in [
+                "pairs",
+                "diff",
+                "wilcoxon_p",
+                "wilcoxon_exact",
+                "t_p",
+                "wilcoxon_p_adjusted",
+                "t_p_adjusted",
+            ] {
                 header.push(format!("{p}.{suffix}"));
             }
         }
     }
     let f = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
-    let mut lines = vec![header.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(",")];
+    let mut lines = vec![header
+        .iter()
+        .map(|h| csv_field(h))
+        .collect::<Vec<_>>()
+        .join(",")];
     for r in &c.rows {
         let mut cells: Vec<String> = r.values.clone();
         cells.push(r.selected.clone().unwrap_or_default());
-        cells.extend([r.runs.to_string(), r.done.to_string(), r.failed.to_string(), r.baseline.to_string()]);
+        cells.extend([
+            r.runs.to_string(),
+            r.done.to_string(),
+            r.failed.to_string(),
+            r.baseline.to_string(),
+        ]);
         for cell in &r.cells {
             let s = &cell.summary;
-            cells.extend([f(s.mean), f(s.std), s.n.to_string(), f(s.ci95.map(|c| c.0)), f(s.ci95.map(|c| c.1)), cell.best.to_string()]);
+            cells.extend([
+                f(s.mean),
+                f(s.std),
+                s.n.to_string(),
+                f(s.ci95.map(|c| c.0)),
+                f(s.ci95.map(|c| c.1)),
+                cell.best.to_string(),
+            ]);
             if c.baseline.is_some() {
                 match &cell.paired {
                     None => cells.extend(std::iter::repeat_n(String::new(), 7)),
@@ -272,7 +344,13 @@ fn csv(c: &Comparison) -> String {
                 }
             }
         }
-        lines.push(cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        lines.push(
+            cells
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
     lines.join("\n") + "\n"
 }
@@ -293,9 +371,16 @@ mod tests {
     fn comparison() -> Comparison {
         let o = CompareOptions {
             split: "test".into(),
-            baseline: Some(vec![("model.architecture".into(), "multi_label".into()), ("model.head_depth".into(), "0".into())]),
+            baseline: Some(vec![
+                ("model.architecture".into(), "multi_label".into()),
+                ("model.head_depth".into(), "0".into()),
+            ]),
             adjust: Adjust::Holm,
-            metrics: Some(vec![("age".into(), "accuracy".into()), ("age".into(), "mass".into()), ("joint".into(), "exact_match".into())]),
+            metrics: Some(vec![
+                ("age".into(), "accuracy".into()),
+                ("age".into(), "mass".into()),
+                ("joint".into(), "exact_match".into()),
+            ]),
             ..Default::default()
         };
         compare(&fixture(), &o).unwrap()

@@ -16,7 +16,9 @@ mod plot;
 mod table;
 mod views;
 
-pub use compare::{compare, Adjust, Cell, Column, Comparison, CompareOptions, Direction, Paired, Row};
+pub use compare::{
+    compare, Adjust, Cell, Column, CompareOptions, Comparison, Direction, Paired, Row,
+};
 pub use data::{MetricKey, RunData, SweepData};
 pub use error::ReportError;
 pub use filter::Filter;

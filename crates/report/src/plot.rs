@@ -4,7 +4,9 @@
 use std::fmt::Write;
 
 /// Okabe–Ito: distinguishable with the common colour-vision deficiencies.
-const PALETTE: [&str; 8] = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"];
+const PALETTE: [&str; 8] = [
+    "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorBar {
@@ -34,7 +36,10 @@ pub struct Curve {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A "nice" step for about `n` ticks over `span`.
@@ -79,13 +84,34 @@ fn y_axis(svg: &mut String, f: &Frame, label: &str) {
     let mut t = (f.lo / step).ceil() * step;
     while t <= f.hi + step * 1e-9 {
         let y = f.y(t);
-        let _ = writeln!(svg, r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e0e0e0"/>"##, f.x0, f.x0 + f.w);
-        let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12">{}</text>"#, f.x0 - 6.0, y + 4.0, fmt_tick(t, step));
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e0e0e0"/>"##,
+            f.x0,
+            f.x0 + f.w
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="12">{}</text>"#,
+            f.x0 - 6.0,
+            y + 4.0,
+            fmt_tick(t, step)
+        );
         t += step;
     }
-    let _ = writeln!(svg, r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="#333"/>"##, f.x0, f.y0, f.w, f.h);
+    let _ = writeln!(
+        svg,
+        r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="none" stroke="#333"/>"##,
+        f.x0, f.y0, f.w, f.h
+    );
     let cy = f.y0 + f.h / 2.0;
-    let _ = writeln!(svg, r#"<text x="{:.1}" y="{cy:.1}" transform="rotate(-90 {:.1} {cy:.1})" text-anchor="middle" font-size="13">{}</text>"#, f.x0 - 52.0, f.x0 - 52.0, esc(label));
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{cy:.1}" transform="rotate(-90 {:.1} {cy:.1})" text-anchor="middle" font-size="13">{}</text>"#,
+        f.x0 - 52.0,
+        f.x0 - 52.0,
+        esc(label)
+    );
 }
 
 fn open(w: f64, h: f64, title: &str) -> String {
@@ -94,16 +120,35 @@ fn open(w: f64, h: f64, title: &str) -> String {
 <rect width="100%" height="100%" fill="white"/>
 "#
     );
-    let _ = writeln!(svg, r#"<text x="{:.1}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{}</text>"#, w / 2.0, esc(title));
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="24" text-anchor="middle" font-size="16" font-weight="bold">{}</text>"#,
+        w / 2.0,
+        esc(title)
+    );
     svg
 }
 
 fn legend(svg: &mut String, x: f64, y: f64, entries: &[(String, &str, bool)]) {
     for (i, (label, color, dashed)) in entries.iter().enumerate() {
         let yy = y + 18.0 * i as f64;
-        let dash = if *dashed { r#" stroke-dasharray="5 3""# } else { "" };
-        let _ = writeln!(svg, r#"<line x1="{x:.1}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="{color}" stroke-width="2.5"{dash}/>"#, x + 22.0);
-        let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" font-size="12">{}</text>"#, x + 28.0, yy + 4.0, esc(label));
+        let dash = if *dashed {
+            r#" stroke-dasharray="5 3""#
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{x:.1}" y1="{yy:.1}" x2="{:.1}" y2="{yy:.1}" stroke="{color}" stroke-width="2.5"{dash}/>"#,
+            x + 22.0
+        );
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" font-size="12">{}</text>"#,
+            x + 28.0,
+            yy + 4.0,
+            esc(label)
+        );
     }
 }
 
@@ -124,7 +169,13 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// Means with error bars per category of `x`, one colour per `hue`.
-pub fn metric_svg(title: &str, x_label: &str, y_label: &str, hue_label: Option<&str>, points: &[MetricPoint]) -> String {
+pub fn metric_svg(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    hue_label: Option<&str>,
+    points: &[MetricPoint],
+) -> String {
     let mut xs: Vec<&str> = Vec::new();
     let mut hues: Vec<Option<&str>> = Vec::new();
     for p in points {
@@ -136,36 +187,99 @@ pub fn metric_svg(title: &str, x_label: &str, y_label: &str, hue_label: Option<&
         }
     }
     let legend_w = if hue_label.is_some() { 190.0 } else { 0.0 };
-    let (w, h) = (160.0 + (110.0 * xs.len() as f64).max(360.0) + legend_w, 460.0);
-    let (lo, hi) = range(points.iter().flat_map(|p| [p.mean, p.bar.map_or(p.mean, |b| b.0), p.bar.map_or(p.mean, |b| b.1)]));
-    let f = Frame { x0: 90.0, y0: 50.0, w: w - 90.0 - 30.0 - legend_w, h: h - 50.0 - 80.0, lo, hi };
+    let (w, h) = (
+        160.0 + (110.0 * xs.len() as f64).max(360.0) + legend_w,
+        460.0,
+    );
+    let (lo, hi) = range(points.iter().flat_map(|p| {
+        [
+            p.mean,
+            p.bar.map_or(p.mean, |b| b.0),
+            p.bar.map_or(p.mean, |b| b.1),
+        ]
+    }));
+    let f = Frame {
+        x0: 90.0,
+        y0: 50.0,
+        w: w - 90.0 - 30.0 - legend_w,
+        h: h - 50.0 - 80.0,
+        lo,
+        hi,
+    };
     let mut svg = open(w, h, title);
     y_axis(&mut svg, &f, y_label);
     let band = f.w / xs.len().max(1) as f64;
     for (i, x) in xs.iter().enumerate() {
         let cx = f.x0 + band * (i as f64 + 0.5);
-        let _ = writeln!(svg, r#"<text x="{cx:.1}" y="{:.1}" text-anchor="middle" font-size="12">{}</text>"#, f.y0 + f.h + 18.0, esc(x));
+        let _ = writeln!(
+            svg,
+            r#"<text x="{cx:.1}" y="{:.1}" text-anchor="middle" font-size="12">{}</text>"#,
+            f.y0 + f.h + 18.0,
+            esc(x)
+        );
     }
-    let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">{}</text>"#, f.x0 + f.w / 2.0, f.y0 + f.h + 44.0, esc(x_label));
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">{}</text>"#,
+        f.x0 + f.w / 2.0,
+        f.y0 + f.h + 44.0,
+        esc(x_label)
+    );
     let slot = band * 0.7 / hues.len().max(1) as f64;
     for p in points {
         let i = xs.iter().position(|x| *x == p.x).expect("collected");
-        let k = hues.iter().position(|h| *h == p.hue.as_deref()).expect("collected");
+        let k = hues
+            .iter()
+            .position(|h| *h == p.hue.as_deref())
+            .expect("collected");
         let cx = f.x0 + band * (i as f64 + 0.15) + slot * (k as f64 + 0.5);
         let color = PALETTE[k % PALETTE.len()];
         if let Some((a, b)) = p.bar {
-            let _ = writeln!(svg, r#"<line x1="{cx:.1}" y1="{:.1}" x2="{cx:.1}" y2="{:.1}" stroke="{color}" stroke-width="1.5"/>"#, f.y(a), f.y(b));
+            let _ = writeln!(
+                svg,
+                r#"<line x1="{cx:.1}" y1="{:.1}" x2="{cx:.1}" y2="{:.1}" stroke="{color}" stroke-width="1.5"/>"#,
+                f.y(a),
+                f.y(b)
+            );
             for v in [a, b] {
-                let _ = writeln!(svg, r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="1.5"/>"#, cx - 5.0, f.y(v), cx + 5.0, f.y(v));
+                let _ = writeln!(
+                    svg,
+                    r#"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="1.5"/>"#,
+                    cx - 5.0,
+                    f.y(v),
+                    cx + 5.0,
+                    f.y(v)
+                );
             }
         }
-        let _ = writeln!(svg, r#"<circle cx="{cx:.1}" cy="{:.1}" r="4.5" fill="{color}"><title>{}: {:.4} (n={})</title></circle>"#, f.y(p.mean), esc(&p.x), p.mean, p.n);
+        let _ = writeln!(
+            svg,
+            r#"<circle cx="{cx:.1}" cy="{:.1}" r="4.5" fill="{color}"><title>{}: {:.4} (n={})</title></circle>"#,
+            f.y(p.mean),
+            esc(&p.x),
+            p.mean,
+            p.n
+        );
     }
     if let Some(label) = hue_label {
         let lx = f.x0 + f.w + 20.0;
-        let _ = writeln!(svg, r#"<text x="{lx:.1}" y="{:.1}" font-size="13" font-weight="bold">{}</text>"#, f.y0 + 10.0, esc(label));
-        let entries: Vec<(String, &str, bool)> =
-            hues.iter().enumerate().map(|(k, h)| (h.unwrap_or("").to_string(), PALETTE[k % PALETTE.len()], false)).collect();
+        let _ = writeln!(
+            svg,
+            r#"<text x="{lx:.1}" y="{:.1}" font-size="13" font-weight="bold">{}</text>"#,
+            f.y0 + 10.0,
+            esc(label)
+        );
+        let entries: Vec<(String, &str, bool)> = hues
+            .iter()
+            .enumerate()
+            .map(|(k, h)| {
+                (
+                    h.unwrap_or("").to_string(),
+                    PALETTE[k % PALETTE.len()],
+                    false,
+                )
+            })
+            .collect();
         legend(&mut svg, lx, f.y0 + 30.0, &entries);
     }
     svg + "</svg>\n"
@@ -178,25 +292,61 @@ pub fn curves_svg(title: &str, panels: &[(String, Vec<Curve>)]) -> String {
     let mut svg = open(w, h, title);
     for (p, (label, curves)) in panels.iter().enumerate() {
         let (lo, hi) = range(curves.iter().flat_map(|c| c.points.iter().map(|pt| pt.1)));
-        let f = Frame { x0: 90.0 + panel_w * p as f64, y0: 50.0, w: panel_w - 110.0, h: 280.0, lo, hi };
+        let f = Frame {
+            x0: 90.0 + panel_w * p as f64,
+            y0: 50.0,
+            w: panel_w - 110.0,
+            h: 280.0,
+            lo,
+            hi,
+        };
         y_axis(&mut svg, &f, label);
-        let max_x = curves.iter().flat_map(|c| c.points.iter().map(|pt| pt.0)).fold(1.0, f64::max);
-        let min_x = curves.iter().flat_map(|c| c.points.iter().map(|pt| pt.0)).fold(max_x, f64::min);
+        let max_x = curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|pt| pt.0))
+            .fold(1.0, f64::max);
+        let min_x = curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|pt| pt.0))
+            .fold(max_x, f64::min);
         let span = (max_x - min_x).max(1.0);
         let px = |x: f64| f.x0 + (x - min_x) / span * f.w;
         let step = tick_step(span, 5.0).max(1.0);
         let mut t = (min_x / step).ceil() * step;
         while t <= max_x + 1e-9 {
-            let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">{}</text>"#, px(t), f.y0 + f.h + 18.0, t);
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">{}</text>"#,
+                px(t),
+                f.y0 + f.h + 18.0,
+                t
+            );
             t += step;
         }
-        let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">epoch</text>"#, f.x0 + f.w / 2.0, f.y0 + f.h + 40.0);
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">epoch</text>"#,
+            f.x0 + f.w / 2.0,
+            f.y0 + f.h + 40.0
+        );
         let mut entries = Vec::new();
         for (k, c) in curves.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
-            let path: Vec<String> = c.points.iter().map(|(x, y)| format!("{:.1},{:.1}", px(*x), f.y(*y))).collect();
-            let dash = if c.dashed { r#" stroke-dasharray="5 3""# } else { "" };
-            let _ = writeln!(svg, r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#, path.join(" "));
+            let path: Vec<String> = c
+                .points
+                .iter()
+                .map(|(x, y)| format!("{:.1},{:.1}", px(*x), f.y(*y)))
+                .collect();
+            let dash = if c.dashed {
+                r#" stroke-dasharray="5 3""#
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                svg,
+                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+                path.join(" ")
+            );
             entries.push((c.label.clone(), color, c.dashed));
         }
         legend(&mut svg, f.x0, f.y0 + f.h + 64.0, &entries);
@@ -216,23 +366,59 @@ pub fn confusion_svg(title: &str, classes: &[String], counts: &[Vec<u64>]) -> St
     for (t, row) in counts.iter().enumerate() {
         let total: u64 = row.iter().sum();
         for (p, &n) in row.iter().enumerate() {
-            let share = if total > 0 { n as f64 / total as f64 } else { 0.0 };
+            let share = if total > 0 {
+                n as f64 / total as f64
+            } else {
+                0.0
+            };
             // White to deep blue.
-            let (r, g, b) = (255.0 - share * 247.0, 255.0 - share * 207.0, 255.0 - share * 148.0);
+            let (r, g, b) = (
+                255.0 - share * 247.0,
+                255.0 - share * 207.0,
+                255.0 - share * 148.0,
+            );
             let (x, y) = (x0 + cell * p as f64, y0 + cell * t as f64);
-            let _ = writeln!(svg, r##"<rect x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="rgb({r:.0},{g:.0},{b:.0})" stroke="#ffffff"><title>true {} → predicted {}: {n}</title></rect>"##, esc(&classes[t]), esc(&classes[p]));
+            let _ = writeln!(
+                svg,
+                r##"<rect x="{x:.1}" y="{y:.1}" width="{cell:.1}" height="{cell:.1}" fill="rgb({r:.0},{g:.0},{b:.0})" stroke="#ffffff"><title>true {} → predicted {}: {n}</title></rect>"##,
+                esc(&classes[t]),
+                esc(&classes[p])
+            );
             let ink = if share > 0.5 { "white" } else { "#222" };
-            let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="{font:.0}" fill="{ink}">{n}</text>"#, x + cell / 2.0, y + cell / 2.0 + font / 3.0);
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="{font:.0}" fill="{ink}">{n}</text>"#,
+                x + cell / 2.0,
+                y + cell / 2.0 + font / 3.0
+            );
         }
     }
     for (i, c) in classes.iter().enumerate() {
-        let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="{font:.0}">{}</text>"#, x0 - 6.0, y0 + cell * (i as f64 + 0.5) + font / 3.0, esc(c));
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="{font:.0}">{}</text>"#,
+            x0 - 6.0,
+            y0 + cell * (i as f64 + 0.5) + font / 3.0,
+            esc(c)
+        );
         let (x, y) = (x0 + cell * (i as f64 + 0.5), y0 + cell * k as f64 + 8.0);
-        let _ = writeln!(svg, r#"<text x="{x:.1}" y="{y:.1}" transform="rotate(45 {x:.1} {y:.1})" font-size="{font:.0}">{}</text>"#, esc(c));
+        let _ = writeln!(
+            svg,
+            r#"<text x="{x:.1}" y="{y:.1}" transform="rotate(45 {x:.1} {y:.1})" font-size="{font:.0}">{}</text>"#,
+            esc(c)
+        );
     }
-    let _ = writeln!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">predicted class</text>"#, x0 + cell * k as f64 / 2.0, h - 14.0);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">predicted class</text>"#,
+        x0 + cell * k as f64 / 2.0,
+        h - 14.0
+    );
     let cy = y0 + cell * k as f64 / 2.0;
-    let _ = writeln!(svg, r#"<text x="22" y="{cy:.1}" transform="rotate(-90 22 {cy:.1})" text-anchor="middle" font-size="13">true class</text>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="22" y="{cy:.1}" transform="rotate(-90 22 {cy:.1})" text-anchor="middle" font-size="13">true class</text>"#
+    );
     svg + "</svg>\n"
 }
 
@@ -250,24 +436,49 @@ mod tests {
 
     #[test]
     fn metric_chart() {
-        let p = |x: &str, hue: &str, mean: f64| MetricPoint { x: x.into(), hue: Some(hue.into()), mean, bar: Some((mean - 0.02, mean + 0.02)), n: 3 };
+        let p = |x: &str, hue: &str, mean: f64| MetricPoint {
+            x: x.into(),
+            hue: Some(hue.into()),
+            mean,
+            bar: Some((mean - 0.02, mean + 0.02)),
+            n: 3,
+        };
         insta::assert_snapshot!(metric_svg(
             "age accuracy",
             "model.head_depth",
             "test age.accuracy",
             Some("train.loss"),
-            &[p("0", "bce", 0.5), p("0", "ce", 0.55), p("1", "bce", 0.52), p("1", "c<e", 0.6)]
+            &[
+                p("0", "bce", 0.5),
+                p("0", "ce", 0.55),
+                p("1", "bce", 0.52),
+                p("1", "c<e", 0.6)
+            ]
         ));
     }
 
     #[test]
     fn curves_chart() {
-        let c = |label: &str, k: f64, dashed| Curve { label: label.into(), points: (1..=4).map(|e| (e as f64, k / e as f64)).collect(), dashed };
-        insta::assert_snapshot!(curves_svg("run abc", &[("loss".into(), vec![c("train", 1.0, true), c("val", 1.2, false)])]));
+        let c = |label: &str, k: f64, dashed| Curve {
+            label: label.into(),
+            points: (1..=4).map(|e| (e as f64, k / e as f64)).collect(),
+            dashed,
+        };
+        insta::assert_snapshot!(curves_svg(
+            "run abc",
+            &[(
+                "loss".into(),
+                vec![c("train", 1.0, true), c("val", 1.2, false)]
+            )]
+        ));
     }
 
     #[test]
     fn confusion_chart() {
-        insta::assert_snapshot!(confusion_svg("sex", &["F".into(), "M".into()], &[vec![9, 1], vec![0, 10]]));
+        insta::assert_snapshot!(confusion_svg(
+            "sex",
+            &["F".into(), "M".into()],
+            &[vec![9, 1], vec![0, 10]]
+        ));
     }
 }

@@ -48,9 +48,20 @@ impl Table {
         match format {
             TableFormat::Text => self.text(),
             TableFormat::Csv => {
-                let mut out = self.columns.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",") + "\n";
+                let mut out = self
+                    .columns
+                    .iter()
+                    .map(|c| csv_field(c))
+                    .collect::<Vec<_>>()
+                    .join(",")
+                    + "\n";
                 for r in &self.rows {
-                    out += &(r.iter().map(|v| csv_field(&v.text())).collect::<Vec<_>>().join(",") + "\n");
+                    out += &(r
+                        .iter()
+                        .map(|v| csv_field(&v.text()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                        + "\n");
                 }
                 out
             }
@@ -62,7 +73,9 @@ impl Table {
                         self.columns
                             .iter()
                             .zip(r)
-                            .map(|(c, v)| (c.clone(), serde_json::to_value(v).expect("plain values")))
+                            .map(|(c, v)| {
+                                (c.clone(), serde_json::to_value(v).expect("plain values"))
+                            })
                             .collect()
                     })
                     .collect();
@@ -92,23 +105,43 @@ impl Table {
             }
         }
         let numeric: Vec<bool> = (0..self.columns.len())
-            .map(|j| self.rows.iter().all(|r| matches!(r[j], Value::Int(_) | Value::Real(_) | Value::Null)) && !self.rows.is_empty())
+            .map(|j| {
+                self.rows
+                    .iter()
+                    .all(|r| matches!(r[j], Value::Int(_) | Value::Real(_) | Value::Null))
+                    && !self.rows.is_empty()
+            })
             .collect();
         let line = |row: &[String]| {
             row.iter()
                 .enumerate()
-                .map(|(j, c)| if numeric[j] { format!("{c:>w$}", w = width[j]) } else { format!("{c:<w$}", w = width[j]) })
+                .map(|(j, c)| {
+                    if numeric[j] {
+                        format!("{c:>w$}", w = width[j])
+                    } else {
+                        format!("{c:<w$}", w = width[j])
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("  ")
                 .trim_end()
                 .to_string()
         };
         let mut out = line(&self.columns) + "\n";
-        out += &(width.iter().map(|&w| "-".repeat(w)).collect::<Vec<_>>().join("  ") + "\n");
+        out += &(width
+            .iter()
+            .map(|&w| "-".repeat(w))
+            .collect::<Vec<_>>()
+            .join("  ")
+            + "\n");
         for r in &cells {
             out += &(line(r) + "\n");
         }
-        out += &format!("({} row{})\n", self.rows.len(), if self.rows.len() == 1 { "" } else { "s" });
+        out += &format!(
+            "({} row{})\n",
+            self.rows.len(),
+            if self.rows.len() == 1 { "" } else { "s" }
+        );
         out
     }
 }
@@ -122,7 +155,11 @@ mod tests {
             columns: vec!["run".into(), "value".into(), "note".into()],
             rows: vec![
                 vec![Value::Text("a".into()), Value::Real(0.1 + 0.2), Value::Null],
-                vec![Value::Text("b,c".into()), Value::Int(3), Value::Text("say \"hi\"".into())],
+                vec![
+                    Value::Text("b,c".into()),
+                    Value::Int(3),
+                    Value::Text("say \"hi\"".into()),
+                ],
             ],
         }
     }

@@ -125,7 +125,11 @@ impl Store {
     /// The SQLite file (meaningful only when [`Self::is_sqlite`]).
     pub(crate) fn sqlite_file(&self) -> std::path::PathBuf {
         let u = self.url.as_str();
-        std::path::PathBuf::from(u.strip_prefix("sqlite://").or_else(|| u.strip_prefix("sqlite:")).unwrap_or(u))
+        std::path::PathBuf::from(
+            u.strip_prefix("sqlite://")
+                .or_else(|| u.strip_prefix("sqlite:"))
+                .unwrap_or(u),
+        )
     }
 
     /// A transaction that holds the write lock from its first statement

@@ -41,18 +41,32 @@ fn cell(row: &AnyRow, i: usize) -> Cell {
 }
 
 fn to_rows(rows: &[AnyRow]) -> Rows {
-    let columns = rows.first().map(|r| r.columns().iter().map(|c| c.name().to_string()).collect()).unwrap_or_default();
-    Rows { columns, rows: rows.iter().map(|r| (0..r.columns().len()).map(|i| cell(r, i)).collect()).collect() }
+    let columns = rows
+        .first()
+        .map(|r| r.columns().iter().map(|c| c.name().to_string()).collect())
+        .unwrap_or_default();
+    Rows {
+        columns,
+        rows: rows
+            .iter()
+            .map(|r| (0..r.columns().len()).map(|i| cell(r, i)).collect())
+            .collect(),
+    }
 }
 
 impl Store {
     /// Runs `sql` on a read-only connection: any statement that writes fails
     /// and changes nothing.
     pub async fn query_read_only(&self, sql: &str) -> Result<Rows, StoreError> {
-        let err = |e: sqlx::Error| StoreError::Invalid(format!("query failed (the store is opened read-only): {e}"));
+        let err = |e: sqlx::Error| {
+            StoreError::Invalid(format!("query failed (the store is opened read-only): {e}"))
+        };
         if self.is_sqlite() {
             let url = format!("sqlite://{}?mode=ro", self.sqlite_file().display());
-            let mut conn = AnyConnectOptions::from_str(&url)?.disable_statement_logging().connect().await?;
+            let mut conn = AnyConnectOptions::from_str(&url)?
+                .disable_statement_logging()
+                .connect()
+                .await?;
             let rows = sqlx::query(sql).fetch_all(&mut conn).await.map_err(err)?;
             conn.close().await?;
             Ok(to_rows(&rows))
@@ -116,25 +130,42 @@ impl Store {
     }
 
     /// Every metric of every run of `sweep`: `(run, split, head, metric, value)`.
-    pub async fn all_metrics(&self, sweep: &str) -> Result<Vec<(String, String, String, String, Option<f64>)>, StoreError> {
+    pub async fn all_metrics(
+        &self,
+        sweep: &str,
+    ) -> Result<Vec<(String, String, String, String, Option<f64>)>, StoreError> {
         let rows = sqlx::query("SELECT t.run, t.split, t.head, t.metric, t.value FROM metrics t JOIN sweep_runs s ON s.run = t.run WHERE s.sweep = $1")
             .bind(sweep)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect())
     }
 
     /// A run's learning curves: `(epoch, split, head, metric, value)`.
-    pub async fn curves(&self, run: &str) -> Result<Vec<(i64, String, String, String, Option<f64>)>, StoreError> {
+    pub async fn curves(
+        &self,
+        run: &str,
+    ) -> Result<Vec<(i64, String, String, String, Option<f64>)>, StoreError> {
         let rows = sqlx::query("SELECT epoch, split, head, metric, value FROM curves WHERE run = $1 ORDER BY epoch, split, head, metric")
             .bind(run)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect())
     }
 
     /// A head's class names and confusion matrix on a split.
-    pub async fn confusion(&self, run: &str, split: &str, head: &str) -> Result<(Vec<String>, Vec<Vec<u64>>), StoreError> {
+    pub async fn confusion(
+        &self,
+        run: &str,
+        split: &str,
+        head: &str,
+    ) -> Result<(Vec<String>, Vec<Vec<u64>>), StoreError> {
         let classes: Vec<String> = sqlx::query("SELECT class FROM class_metrics WHERE run = $1 AND split = $2 AND head = $3 ORDER BY class_index")
             .bind(run)
             .bind(split)
@@ -163,15 +194,25 @@ impl Store {
 
     /// Heads with class counts for a run, in stored order.
     pub async fn heads_of(&self, run: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT DISTINCT head FROM class_metrics WHERE run = $1 ORDER BY head").bind(run).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT DISTINCT head FROM class_metrics WHERE run = $1 ORDER BY head")
+                .bind(run)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
     /// The sweep's axes, in file order.
     pub async fn axes(&self, sweep: &str) -> Result<Vec<String>, StoreError> {
-        Ok(match sqlx::query("SELECT axes FROM sweeps WHERE name = $1").bind(sweep).fetch_optional(&self.pool).await? {
-            Some(r) => serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default(),
-            None => Vec::new(),
-        })
+        Ok(
+            match sqlx::query("SELECT axes FROM sweeps WHERE name = $1")
+                .bind(sweep)
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                Some(r) => serde_json::from_str(&r.get::<String, _>(0)).unwrap_or_default(),
+                None => Vec::new(),
+            },
+        )
     }
 }

@@ -5,13 +5,25 @@ use super::report::{emit, metric_key, sweep_data};
 use crate::args::{AdjustArg, CompareArgs, CompareFormat};
 
 pub fn run(a: CompareArgs) -> anyhow::Result<()> {
-    let metrics = a.metrics.as_ref().map(|m| m.iter().map(|s| metric_key(s, "test").map(|(_, h, m)| (h, m))).collect::<Result<Vec<_>, _>>()).transpose()?;
+    let metrics = a
+        .metrics
+        .as_ref()
+        .map(|m| {
+            m.iter()
+                .map(|s| metric_key(s, "test").map(|(_, h, m)| (h, m)))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
     let baseline = a
         .baseline
         .as_ref()
         .map(|b| {
             b.iter()
-                .map(|kv| kv.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).ok_or_else(|| anyhow::anyhow!("--baseline {kv:?}: expected AXIS=VALUE")))
+                .map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                        .ok_or_else(|| anyhow::anyhow!("--baseline {kv:?}: expected AXIS=VALUE"))
+                })
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;
@@ -20,7 +32,9 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         .as_ref()
         .map(|s| match s.split('.').count() {
             3 => metric_key(s, "val"),
-            _ => anyhow::bail!("--select-by {s:?}: expected SPLIT.HEAD.METRIC, e.g. val.age.balanced_accuracy"),
+            _ => anyhow::bail!(
+                "--select-by {s:?}: expected SPLIT.HEAD.METRIC, e.g. val.age.balanced_accuracy"
+            ),
         })
         .transpose()?;
     let opts = CompareOptions {

@@ -1,7 +1,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use headsweep_report::{confusion_svg, curve_panels, curves_svg, metric_points, metric_svg, ErrorBar};
+use headsweep_report::{
+    confusion_svg, curve_panels, curves_svg, metric_points, metric_svg, ErrorBar,
+};
 use headsweep_store::Store;
 
 use super::report::{emit, metric_key, one_run, sweep_data};
@@ -11,7 +13,10 @@ fn out_path(out: Option<PathBuf>, db: &str, default: String) -> anyhow::Result<P
     let path = out.unwrap_or_else(|| super::results_dir(db, None).join("plots").join(default));
     match path.extension().and_then(|e| e.to_str()) {
         Some("svg") => Ok(path),
-        _ => bail!("{}: plots are written as SVG; name the file FILE.svg", path.display()),
+        _ => bail!(
+            "{}: plots are written as SVG; name the file FILE.svg",
+            path.display()
+        ),
     }
 }
 
@@ -25,13 +30,20 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
         PlotCommand::Metric(a) => {
             let (split, head, metric) = metric_key(&a.metric, "test")?;
             let out = out_path(a.out, &a.store.db, format!("{}-{}.svg", a.sweep, a.metric))?;
-            let data = rt.block_on(async { sweep_data(&Store::open(&a.store.db).await?, &a.sweep).await })?;
+            let data = rt
+                .block_on(async { sweep_data(&Store::open(&a.store.db).await?, &a.sweep).await })?;
             let varying = data.varying_axes();
-            let x = a.x.or_else(|| varying.first().cloned()).unwrap_or_else(|| data.axes.first().cloned().unwrap_or_default());
+            let x =
+                a.x.or_else(|| varying.first().cloned())
+                    .unwrap_or_else(|| data.axes.first().cloned().unwrap_or_default());
             let hue = a.hue.or_else(|| varying.iter().find(|v| **v != x).cloned());
             for axis in std::iter::once(&x).chain(hue.as_ref()) {
                 if !data.axes.contains(axis) {
-                    bail!("{axis:?} is not an axis of sweep {}; its axes are {}", a.sweep, data.axes.join(", "));
+                    bail!(
+                        "{axis:?} is not an axis of sweep {}; its axes are {}",
+                        a.sweep,
+                        data.axes.join(", ")
+                    );
                 }
             }
             let bar = match a.error {
@@ -40,11 +52,30 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             };
             let points = metric_points(&data, (&split, &head, &metric), &x, hue.as_deref(), bar);
             if points.is_empty() {
-                bail!("no done run of sweep {} has {split}.{head}.{metric}", a.sweep);
+                bail!(
+                    "no done run of sweep {} has {split}.{head}.{metric}",
+                    a.sweep
+                );
             }
-            let bar_name = if bar == ErrorBar::Std { "± 1 sd" } else { "95% CI" };
-            let title = format!("{}: {split} {head}.{metric}, mean {bar_name} over seeds", a.sweep);
-            write(&out, &metric_svg(&title, &x, &format!("{head}.{metric} ({split})"), hue.as_deref(), &points))
+            let bar_name = if bar == ErrorBar::Std {
+                "± 1 sd"
+            } else {
+                "95% CI"
+            };
+            let title = format!(
+                "{}: {split} {head}.{metric}, mean {bar_name} over seeds",
+                a.sweep
+            );
+            write(
+                &out,
+                &metric_svg(
+                    &title,
+                    &x,
+                    &format!("{head}.{metric} ({split})"),
+                    hue.as_deref(),
+                    &points,
+                ),
+            )
         }
         PlotCommand::Curves(a) => {
             let (run, rows) = rt.block_on(async {
@@ -54,10 +85,19 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
                 anyhow::Ok((run, rows))
             })?;
             if rows.is_empty() {
-                bail!("run {} has no learning curves (it has not finished)", &run[..12]);
+                bail!(
+                    "run {} has no learning curves (it has not finished)",
+                    &run[..12]
+                );
             }
             let out = out_path(a.out, &a.store.db, format!("{}-curves.svg", &run[..12]))?;
-            write(&out, &curves_svg(&format!("Learning curves of run {}", &run[..12]), &curve_panels(&rows)))
+            write(
+                &out,
+                &curves_svg(
+                    &format!("Learning curves of run {}", &run[..12]),
+                    &curve_panels(&rows),
+                ),
+            )
         }
         PlotCommand::Confusion(a) => {
             let (run, classes, counts, heads) = rt.block_on(async {
@@ -68,9 +108,19 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
                 anyhow::Ok((run, classes, counts, heads))
             })?;
             if classes.is_empty() {
-                bail!("run {} has no confusion matrix for head {:?} on {} (its heads: {})", &run[..12], a.head, a.split, heads.join(", "));
+                bail!(
+                    "run {} has no confusion matrix for head {:?} on {} (its heads: {})",
+                    &run[..12],
+                    a.head,
+                    a.split,
+                    heads.join(", ")
+                );
             }
-            let out = out_path(a.out, &a.store.db, format!("{}-{}-confusion.svg", &run[..12], a.head))?;
+            let out = out_path(
+                a.out,
+                &a.store.db,
+                format!("{}-{}-confusion.svg", &run[..12], a.head),
+            )?;
             let title = format!("{} head, {} split, run {}", a.head, a.split, &run[..12]);
             write(&out, &confusion_svg(&title, &classes, &counts))
         }

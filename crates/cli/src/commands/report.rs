@@ -13,21 +13,42 @@ use headsweep_store::{Cell, Rows, Store};
 pub async fn sweep_data(store: &Store, sweep: &str) -> anyhow::Result<SweepData> {
     if !store.has_sweep(sweep).await? {
         let known = store.sweeps().await?;
-        bail!("no sweep named {sweep:?} in {}; the sweeps are: {}", store.url(), if known.is_empty() { "none".into() } else { known.join(", ") });
+        bail!(
+            "no sweep named {sweep:?} in {}; the sweeps are: {}",
+            store.url(),
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        );
     }
     let mut metrics: HashMap<String, HashMap<(String, String, String), f64>> = HashMap::new();
     for (run, split, head, metric, value) in store.all_metrics(sweep).await? {
         if let Some(v) = value {
-            metrics.entry(run).or_default().insert((split, head, metric), v);
+            metrics
+                .entry(run)
+                .or_default()
+                .insert((split, head, metric), v);
         }
     }
     let runs = store
         .runs(sweep)
         .await?
         .into_iter()
-        .map(|r| RunData { metrics: metrics.remove(&r.id).unwrap_or_default(), id: r.id, seed: r.seed, status: r.status, axes: r.axes })
+        .map(|r| RunData {
+            metrics: metrics.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            seed: r.seed,
+            status: r.status,
+            axes: r.axes,
+        })
         .collect();
-    Ok(SweepData { name: sweep.to_string(), axes: store.axes(sweep).await?, runs })
+    Ok(SweepData {
+        name: sweep.to_string(),
+        axes: store.axes(sweep).await?,
+        runs,
+    })
 }
 
 pub fn to_table(rows: Rows) -> Table {
@@ -55,8 +76,12 @@ pub fn to_table(rows: Rows) -> Table {
 pub fn metric_key(s: &str, default: &str) -> anyhow::Result<(String, String, String)> {
     let parts: Vec<&str> = s.split('.').collect();
     match parts.as_slice() {
-        [h, m] if !h.is_empty() && !m.is_empty() => Ok((default.to_string(), h.to_string(), m.to_string())),
-        [sp, h, m] if ["train", "val", "test"].contains(sp) => Ok((sp.to_string(), h.to_string(), m.to_string())),
+        [h, m] if !h.is_empty() && !m.is_empty() => {
+            Ok((default.to_string(), h.to_string(), m.to_string()))
+        }
+        [sp, h, m] if ["train", "val", "test"].contains(sp) => {
+            Ok((sp.to_string(), h.to_string(), m.to_string()))
+        }
         _ => bail!("{s:?} is not HEAD.METRIC or SPLIT.HEAD.METRIC (SPLIT: train, val or test)"),
     }
 }
@@ -66,7 +91,10 @@ pub async fn one_run(store: &Store, prefix: &str) -> anyhow::Result<String> {
     match store.resolve_run(prefix).await?.as_slice() {
         [] => bail!("no run {prefix:?} in {}", store.url()),
         [one] => Ok(one.clone()),
-        many => bail!("{prefix:?} matches {} runs; give more of the identity", many.len()),
+        many => bail!(
+            "{prefix:?} matches {} runs; give more of the identity",
+            many.len()
+        ),
     }
 }
 
@@ -77,7 +105,8 @@ pub fn emit(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
         None => Ok(std::io::stdout().write_all(text.as_bytes())?),
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
             }
             let tmp = path.with_extension("partial");
             std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;

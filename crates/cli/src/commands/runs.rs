@@ -14,7 +14,15 @@ pub fn table_format(f: TableFormatArg) -> TableFormat {
 
 pub fn run(a: RunsArgs) -> anyhow::Result<()> {
     let filter = a.filter.as_deref().map(Filter::parse).transpose()?;
-    let asked = a.metrics.as_ref().map(|m| m.iter().map(|s| metric_key(s, "test")).collect::<Result<Vec<_>, _>>()).transpose()?;
+    let asked = a
+        .metrics
+        .as_ref()
+        .map(|m| {
+            m.iter()
+                .map(|s| metric_key(s, "test"))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
     let out = super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
         let sweeps = match &a.sweep {
@@ -25,18 +33,27 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
         for s in sweeps {
             let data = sweep_data(&store, &s).await?;
             if let Some(f) = &filter {
-                f.check(&data.axes)?;
+                f.check(&data.axes, &data.heads())?;
             }
             let metrics = asked.clone().unwrap_or_else(|| {
                 data.heads()
                     .into_iter()
                     .map(|h| {
-                        let m = if h == "joint" { "exact_match" } else { "accuracy" };
+                        let m = if h == "joint" {
+                            "exact_match"
+                        } else {
+                            "accuracy"
+                        };
                         ("test".to_string(), h, m.to_string())
                     })
                     .collect()
             });
-            let table: Table = runs_table(&data, &metrics, filter.as_ref());
+            let table: Table = runs_table(
+                &data,
+                &metrics,
+                filter.as_ref(),
+                a.format == TableFormatArg::Table,
+            );
             if a.sweep.is_none() && a.format == TableFormatArg::Table {
                 out += &format!("sweep {s}\n");
             }

@@ -1,0 +1,440 @@
+//! compare, runs, query, export and plot through the built binary, over a
+//! store filled with fixed rows: trained numbers differ between processors,
+//! so these outputs must not depend on training.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use headsweep_store::{
+    ClassRow, ConfusionRow, CurveRow, MetricRow, NewRun, NewSweep, PredictionRow, RunResults,
+    Store, Worker,
+};
+use predicates::str::contains;
+
+/// Sweep "fx": architecture × loss, 4 seeds each, fixed metrics; one run
+/// failed.
+fn fill(db: &Path) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = Store::open(db.to_str().unwrap()).await.unwrap();
+        let sweep = NewSweep {
+            name: "fx".into(),
+            file_path: "fx.toml".into(),
+            file_text: "# fixed rows".into(),
+            axes: vec!["model.architecture".into(), "train.loss".into()],
+            code_version: "test".into(),
+            host: "test".into(),
+        };
+        let mut runs = Vec::new();
+        for (p, (arch, loss)) in [
+            ("multi_label", "bce"),
+            ("multi_label", "ce"),
+            ("multi_head", "ce"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            for seed in 0..4i64 {
+                runs.push(NewRun {
+                    id: format!("{:02x}{seed:02x}{}", p, "ab".repeat(30)),
+                    config: "{}".into(),
+                    seed,
+                    point: p as i64,
+                    axes: vec![
+                        ("model.architecture".into(), arch.to_string(), None),
+                        ("train.loss".into(), loss.to_string(), None),
+                    ],
+                });
+            }
+        }
+        s.register(&sweep, &runs).await.unwrap();
+        let w = Worker {
+            name: "w".into(),
+            host: "test".into(),
+            pid: 1,
+            device: "cpu".into(),
+            threads: 1,
+        };
+        while let Some(c) = s.claim("fx", &w, 60_000).await.unwrap() {
+            let r = runs.iter().find(|r| r.id == c.id).unwrap();
+            if r.point == 1 && r.seed == 3 {
+                s.fail(
+                    &c.id,
+                    "w",
+                    "non-finite training loss (inf) at epoch 3, batch 1",
+                )
+                .await
+                .unwrap();
+                continue;
+            }
+            let acc = 0.5
+                + 0.1 * r.point as f64
+                + [0.011, 0.024, 0.003, 0.017][r.seed as usize] * (1.0 + r.point as f64);
+            let mass = if r.point == 0 {
+                0.86 + 0.01 * r.seed as f64
+            } else {
+                1.0
+            };
+            let m = |split: &str, head: &str, metric: &str, value: f64| MetricRow {
+                split: split.into(),
+                head: head.into(),
+                metric: metric.into(),
+                value: Some(value),
+            };
+            let results = RunResults {
+                parameters: 1234,
+                best_epoch: 3,
+                epochs_run: 5,
+                duration_s: 1.5,
+                metrics: vec![
+                    m("test", "age", "accuracy", acc),
+                    m("test", "age", "mass", mass),
+                    m("test", "sex", "accuracy", 0.97 + 0.001 * r.seed as f64),
+                    m("test", "joint", "exact_match", acc - 0.02),
+                    m("val", "age", "accuracy", acc - 0.01),
+                ],
+                classes: vec![
+                    ClassRow {
+                        split: "test".into(),
+                        head: "sex".into(),
+                        class_index: 0,
+                        class: "F".into(),
+                        tp: 9,
+                        fp: 1,
+                        fn_: 0,
+                        tn: 10,
+                        support: 9,
+                        precision: Some(0.9),
+                        recall: Some(1.0),
+                        f1: Some(18.0 / 19.0),
+                    },
+                    ClassRow {
+                        split: "test".into(),
+                        head: "sex".into(),
+                        class_index: 1,
+                        class: "M".into(),
+                        tp: 10,
+                        fp: 0,
+                        fn_: 1,
+                        tn: 9,
+                        support: 11,
+                        precision: Some(1.0),
+                        recall: Some(10.0 / 11.0),
+                        f1: Some(20.0 / 21.0),
+                    },
+                ],
+                confusion: vec![(0, 0, 9), (0, 1, 0), (1, 0, 1), (1, 1, 10)]
+                    .into_iter()
+                    .map(|(t, p, n)| ConfusionRow {
+                        split: "test".into(),
+                        head: "sex".into(),
+                        true_class: t,
+                        predicted_class: p,
+                        count: n,
+                    })
+                    .collect(),
+                curves: (1..=5)
+                    .flat_map(|e| {
+                        let c = |split: &str, head: &str, metric: &str, v: f64| CurveRow {
+                            epoch: e,
+                            split: split.into(),
+                            head: head.into(),
+                            metric: metric.into(),
+                            value: Some(v),
+                        };
+                        [
+                            c("train", "joint", "loss", 1.0 / e as f64),
+                            c("val", "joint", "loss", 1.1 / e as f64),
+                            c("val", "age", "loss", 0.8 / e as f64),
+                            c("val", "age", "balanced_accuracy", 0.1 * e as f64),
+                        ]
+                    })
+                    .collect(),
+                predictions: vec![PredictionRow {
+                    sample: "S1".into(),
+                    head: "sex".into(),
+                    true_class: Some(1),
+                    predicted_class: 1,
+                    probabilities: "[0.1,0.9]".into(),
+                    raw: "[-1.0986122886681098,1.0986122886681098]".into(),
+                }],
+            };
+            assert!(s.complete(&c.id, "w", "test", &results).await.unwrap());
+        }
+    });
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let f = Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        fill(&f.db());
+        f
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("h.db")
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("headsweep").unwrap();
+        c.current_dir(self.dir.path())
+            .env("HEADSWEEP_DB", self.db())
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    fn stdout(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+const COMPARE: &[&str] = &[
+    "compare",
+    "fx",
+    "--metrics",
+    "age.accuracy,age.mass,joint.exact_match",
+    "--baseline",
+    "model.architecture=multi_head,train.loss=ce",
+    "--adjust",
+    "holm",
+];
+
+#[test]
+fn compare_in_every_format() {
+    let f = Fixture::new();
+    for format in ["md", "csv", "json", "latex", "html"] {
+        let mut args = COMPARE.to_vec();
+        args.extend(["--format", format]);
+        insta::assert_snapshot!(format!("compare_{format}"), f.stdout(&args));
+    }
+}
+
+#[test]
+fn compare_writes_a_file_and_refuses_bad_names() {
+    let f = Fixture::new();
+    let mut args = COMPARE.to_vec();
+    args.extend(["--format", "latex", "--out", "out/table.tex"]);
+    f.cmd()
+        .args(&args)
+        .assert()
+        .success()
+        .stderr(contains("wrote out/table.tex"));
+    assert!(std::fs::read_to_string(f.dir.path().join("out/table.tex"))
+        .unwrap()
+        .contains("\\begin{tabular}"));
+    f.cmd()
+        .args(["compare", "nope"])
+        .assert()
+        .code(1)
+        .stderr(contains("no sweep named \"nope\""))
+        .stderr(contains("the sweeps are: fx"));
+    f.cmd()
+        .args(["compare", "fx", "--baseline", "model.architecture=separate"])
+        .assert()
+        .code(1)
+        .stderr(contains("matches no row"));
+    f.cmd()
+        .args(["compare", "fx", "--metrics", "age"])
+        .assert()
+        .code(1)
+        .stderr(contains("is not HEAD.METRIC"));
+    f.cmd()
+        .args(["compare", "fx", "--select-by", "age.accuracy"])
+        .assert()
+        .code(1)
+        .stderr(contains("expected SPLIT.HEAD.METRIC"));
+}
+
+#[test]
+fn compare_selects_hidden_axes_on_validation() {
+    let f = Fixture::new();
+    let out = f.stdout(&[
+        "compare",
+        "fx",
+        "--rows",
+        "model.architecture",
+        "--select-by",
+        "val.age.accuracy",
+        "--metrics",
+        "age.accuracy",
+    ]);
+    // multi_label: ce (point 1) beats bce on validation and is selected.
+    assert!(
+        out.contains("| multi_label | train.loss=ce | 3/4 (1 failed) |"),
+        "{out}"
+    );
+}
+
+#[test]
+fn runs_filters_and_formats() {
+    let f = Fixture::new();
+    insta::assert_snapshot!(f.stdout(&[
+        "runs",
+        "fx",
+        "--where",
+        "model.architecture = multi_label AND (age.accuracy > 0.6 OR train.loss IN (bce))"
+    ]));
+    let json: serde_json::Value = serde_json::from_str(&f.stdout(&[
+        "runs",
+        "fx",
+        "--format",
+        "json",
+        "--where",
+        "train.loss = ce",
+    ]))
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 8);
+    f.cmd()
+        .args([
+            "runs",
+            "fx",
+            "--where",
+            "train.loss = ce AND (age.accuracy > 1",
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("filter: expected ')' at column 38"));
+    f.cmd()
+        .args(["runs", "fx", "--where", "model.width = 3"])
+        .assert()
+        .code(1)
+        .stderr(contains("\"model.width\" is neither an axis"));
+}
+
+#[test]
+fn query_reads_views_and_refuses_writes() {
+    let f = Fixture::new();
+    insta::assert_snapshot!(f.stdout(&[
+        "query",
+        "SELECT axis_value AS architecture, COUNT(*) AS n, ROUND(AVG(value), 4) AS mean FROM v_results \
+         WHERE sweep = 'fx' AND axis = 'model.architecture' AND split = 'test' AND head = 'age' AND metric = 'accuracy' \
+         GROUP BY axis_value ORDER BY axis_value",
+    ]));
+    f.cmd()
+        .args(["query", "DELETE FROM runs"])
+        .assert()
+        .code(1)
+        .stderr(contains("read-only"));
+    f.cmd()
+        .args(["query", "UPDATE runs SET status = 'pending'"])
+        .assert()
+        .code(1)
+        .stderr(contains("readonly database"));
+    let n = f.stdout(&[
+        "query",
+        "SELECT COUNT(*) AS n FROM runs WHERE status = 'done'",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(n, "n\n11\n", "nothing changed");
+    f.cmd()
+        .args(["query", "SELEC 1"])
+        .assert()
+        .code(1)
+        .stderr(contains("syntax error"));
+}
+
+#[test]
+fn export_every_kind() {
+    let f = Fixture::new();
+    for what in [
+        "runs",
+        "metrics",
+        "classes",
+        "confusion",
+        "curves",
+        "predictions",
+    ] {
+        let csv = f.stdout(&["export", "fx", "--what", what]);
+        let json: serde_json::Value =
+            serde_json::from_str(&f.stdout(&["export", "fx", "--what", what, "--format", "json"]))
+                .unwrap();
+        assert_eq!(
+            csv.lines().count() - 1,
+            json.as_array().unwrap().len(),
+            "{what}"
+        );
+    }
+    let runs = f.stdout(&["export", "fx", "--what", "runs"]);
+    assert!(
+        runs.starts_with("run,seed,model.architecture,train.loss,status,"),
+        "{runs}"
+    );
+    let preds = f.stdout(&["export", "fx", "--what", "predictions"]);
+    assert!(
+        preds.contains("S1,1,1,\"[0.1,0.9]\",\"[-1.0986122886681098,1.0986122886681098]\""),
+        "full precision: {preds}"
+    );
+    let metrics = f.stdout(&["export", "fx", "--what", "metrics", "--format", "json"]);
+    assert!(metrics.contains("\"value\": 0.511"), "{metrics}");
+}
+
+#[test]
+fn plots_are_svg_with_titles_axes_and_legends() {
+    let f = Fixture::new();
+    f.cmd()
+        .args([
+            "plot",
+            "metric",
+            "fx",
+            "--metric",
+            "age.accuracy",
+            "--error",
+            "ci",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(f.dir.path().join("plots/fx-age.accuracy.svg")).unwrap();
+    assert!(
+        svg.starts_with("<svg")
+            && svg.contains("mean 95% CI over seeds")
+            && svg.contains(">model.architecture</text>")
+            && svg.contains(">train.loss</text>")
+    );
+    let run = format!("00{:02x}{}", 0, "ab".repeat(30));
+    f.cmd()
+        .args(["plot", "curves", &run[..10], "--out", "c.svg"])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(f.dir.path().join("c.svg")).unwrap();
+    assert!(svg.contains("val loss, age") && svg.contains(">epoch</text>"));
+    f.cmd()
+        .args(["plot", "confusion", &run, "--head", "sex", "--out", "m.svg"])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(f.dir.path().join("m.svg")).unwrap();
+    assert!(svg.contains("true F → predicted M: 0") && svg.contains("predicted class"));
+    f.cmd()
+        .args(["plot", "confusion", &run, "--head", "age", "--out", "m.svg"])
+        .assert()
+        .code(1)
+        .stderr(contains("its heads: sex"));
+    f.cmd()
+        .args([
+            "plot",
+            "metric",
+            "fx",
+            "--metric",
+            "age.accuracy",
+            "--out",
+            "x.pdf",
+        ])
+        .assert()
+        .code(1)
+        .stderr(contains("SVG"));
+}
