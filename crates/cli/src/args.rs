@@ -182,7 +182,7 @@ pub struct PlotMetricArgs {
     pub hue: Option<String>,
     #[arg(long, value_enum, default_value_t = ErrorBarArg::Std)]
     pub error: ErrorBarArg,
-    /// FILE.svg; default results/plots/SWEEP-METRIC.svg.
+    /// FILE.svg or FILE.png; default results/plots/SWEEP-METRIC.svg.
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[command(flatten)]

@@ -23,6 +23,6 @@ pub use data::{MetricKey, RunData, SweepData};
 pub use error::ReportError;
 pub use filter::Filter;
 pub use format::{render_comparison, ComparisonFormat};
-pub use plot::{confusion_svg, curves_svg, metric_svg, Curve, ErrorBar, MetricPoint};
+pub use plot::{confusion_svg, curves_svg, metric_svg, svg_to_png, Curve, ErrorBar, MetricPoint};
 pub use table::{Table, TableFormat, Value};
 pub use views::{curve_panels, metric_points, runs_table};

@@ -60,7 +60,38 @@ fn tick_step(span: f64, n: f64) -> f64 {
 
 fn fmt_tick(v: f64, step: f64) -> String {
     let decimals = (-step.log10().floor()).max(0.0) as usize;
+    // A tick at zero reached by adding steps can be −1e-17: print "0", not "-0".
+    let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
     format!("{v:.decimals$}")
+}
+
+/// Renders an SVG chart to PNG at `scale`× its size, with the system's
+/// fonts. Fails when no font is installed, since the text would be lost.
+pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, crate::ReportError> {
+    use resvg::{tiny_skia, usvg};
+    let err = |m: String| crate::ReportError::Invalid(m);
+    let mut opt = usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    if opt.fontdb.is_empty() {
+        return Err(err("PNG output needs a font installed (for example Debian's fonts-dejavu-core); write FILE.svg instead".into()));
+    }
+    let tree =
+        usvg::Tree::from_str(svg, &opt).map_err(|e| err(format!("rendering the chart: {e}")))?;
+    let size = tree
+        .size()
+        .to_int_size()
+        .scale_by(scale)
+        .ok_or_else(|| err("empty chart".into()))?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| err("chart too large".into()))?;
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| err(format!("encoding PNG: {e}")))
 }
 
 struct Frame {
@@ -427,11 +458,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn png_rendering_has_the_chart_size() {
+        let svg = confusion_svg("sex", &["F".into(), "M".into()], &[vec![9, 1], vec![0, 10]]);
+        match svg_to_png(&svg, 1.0) {
+            Ok(png) => {
+                assert_eq!(&png[1..4], b"PNG");
+                // Width and height from the IHDR chunk.
+                let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+                assert!(w > 200, "{w}");
+            }
+            Err(e) => println!("skipped: {e}"),
+        }
+    }
+
+    #[test]
     fn ticks_are_round() {
         assert_eq!(tick_step(1.0, 5.0), 0.2);
         assert_eq!(tick_step(0.07, 5.0), 0.01);
         assert_eq!(tick_step(42.0, 5.0), 10.0);
         assert_eq!(fmt_tick(0.25, 0.05), "0.25");
+        assert_eq!(fmt_tick(-1e-17, 0.2), "0.0");
     }
 
     #[test]

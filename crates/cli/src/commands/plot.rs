@@ -6,22 +6,30 @@ use headsweep_report::{
 };
 use headsweep_store::Store;
 
-use super::report::{emit, metric_key, one_run, sweep_data};
+use super::report::{emit, emit_bytes, metric_key, one_run, sweep_data};
 use crate::args::{ErrorBarArg, PlotCommand};
 
 fn out_path(out: Option<PathBuf>, db: &str, default: String) -> anyhow::Result<PathBuf> {
     let path = out.unwrap_or_else(|| super::results_dir(db, None).join("plots").join(default));
     match path.extension().and_then(|e| e.to_str()) {
-        Some("svg") => Ok(path),
+        Some("svg" | "png") => Ok(path),
         _ => bail!(
-            "{}: plots are written as SVG; name the file FILE.svg",
+            "{}: plots are written as SVG or PNG; name the file FILE.svg or FILE.png",
             path.display()
         ),
     }
 }
 
+/// Writes the chart as SVG, or rendered to PNG (at twice its size) when the
+/// file name says so. The name is checked before anything is drawn, and
+/// the file is renamed into place, so nothing half-written remains.
 fn write(path: &Path, svg: &str) -> anyhow::Result<()> {
-    emit(Some(path), svg)
+    if path.extension().is_some_and(|e| e == "png") {
+        let png = headsweep_report::svg_to_png(svg, 2.0)?;
+        emit_bytes(path, &png)
+    } else {
+        emit(Some(path), svg)
+    }
 }
 
 pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {

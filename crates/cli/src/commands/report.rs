@@ -98,21 +98,23 @@ pub async fn one_run(store: &Store, prefix: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Writes `text` to `out` through a temporary file renamed into place, or to
-/// standard output.
+/// Writes `text` to `out`, or to standard output.
 pub fn emit(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match out {
         None => Ok(std::io::stdout().write_all(text.as_bytes())?),
-        Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
-            }
-            let tmp = path.with_extension("partial");
-            std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("wrote {}", path.display());
-            Ok(())
-        }
+        Some(path) => emit_bytes(path, text.as_bytes()),
     }
+}
+
+/// Writes through a temporary file renamed into place, so that a failure
+/// never leaves a half-written file under the final name.
+pub fn emit_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }
