@@ -405,12 +405,12 @@ fn a_worker_that_dies_takes_only_its_own_run() {
     let db = d.path("h.db");
     let mut victim = None;
     wait_until("a running run", Duration::from_secs(60), || {
-        victim = db
-            .exists()
-            .then(|| runs(&db, "s"))
-            .unwrap_or_default()
-            .into_iter()
-            .find(|r| r.status == "running");
+        let rows = if db.exists() {
+            runs(&db, "s")
+        } else {
+            Vec::new()
+        };
+        victim = rows.into_iter().find(|r| r.status == "running");
         victim.is_some()
     });
     let victim = victim.unwrap();

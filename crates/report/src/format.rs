@@ -75,7 +75,7 @@ fn grid(c: &Comparison) -> Grid {
         .map(|r| {
             let mut cells: Vec<(String, bool)> =
                 r.values.iter().map(|v| (v.clone(), false)).collect();
-            if let Some(_) = &c.select_by {
+            if c.select_by.is_some() {
                 cells.push((r.selected.clone().unwrap_or_else(|| DASH.into()), false));
             }
             let mut runs = format!("{}/{}", r.done, r.runs);
