@@ -25,6 +25,23 @@ trunk = [8]
 epochs = 2
 "#;
 
+fn options(results: &Path, stop: Arc<AtomicBool>) -> WorkerOptions {
+    WorkerOptions {
+        sweep: "w".into(),
+        worker: Worker {
+            name: "t:1:0".into(),
+            host: "t".into(),
+            pid: 1,
+            device: "cpu".into(),
+            threads: 1,
+        },
+        lease: Duration::from_secs(60),
+        heartbeat: Duration::from_millis(50),
+        results: results.to_path_buf(),
+        stop,
+    }
+}
+
 /// Panics on seed 1; trains for real otherwise.
 struct PanicsOnSeedOne;
 
@@ -45,20 +62,7 @@ async fn a_panicking_run_fails_alone_and_the_worker_goes_on() {
         .unwrap();
     let sweep = SweepFile::parse(Path::new("w.toml"), SWEEP).unwrap();
     register(&store, &sweep).await.unwrap();
-    let opts = WorkerOptions {
-        sweep: "w".into(),
-        worker: Worker {
-            name: "t:1:0".into(),
-            host: "t".into(),
-            pid: 1,
-            device: "cpu".into(),
-            threads: 1,
-        },
-        lease: Duration::from_secs(60),
-        heartbeat: Duration::from_millis(50),
-        results: dir.path().to_path_buf(),
-        stop: Arc::new(AtomicBool::new(false)),
-    };
+    let opts = options(dir.path(), Arc::new(AtomicBool::new(false)));
     let report = work(&store, &opts, Arc::new(PanicsOnSeedOne))
         .await
         .unwrap();
@@ -112,20 +116,7 @@ async fn a_stopped_worker_puts_its_run_back() {
     .unwrap();
     register(&store, &sweep).await.unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let opts = WorkerOptions {
-        sweep: "w".into(),
-        worker: Worker {
-            name: "t:1:0".into(),
-            host: "t".into(),
-            pid: 1,
-            device: "cpu".into(),
-            threads: 1,
-        },
-        lease: Duration::from_secs(60),
-        heartbeat: Duration::from_millis(50),
-        results: dir.path().to_path_buf(),
-        stop: stop.clone(),
-    };
+    let opts = options(dir.path(), stop.clone());
     let stopper = {
         let stop = stop.clone();
         tokio::spawn(async move {

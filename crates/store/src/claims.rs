@@ -139,18 +139,7 @@ impl Store {
         }
         // Leftovers of an earlier attempt that crashed mid-write cannot
         // exist (writes are transactional), but a rerun replaces results.
-        for table in [
-            "metrics",
-            "class_metrics",
-            "confusion",
-            "curves",
-            "predictions",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE run = $1"))
-                .bind(run)
-                .execute(&mut *tx)
-                .await?;
-        }
+        delete_results(&mut tx, run).await?;
         for m in &r.metrics {
             sqlx::query(
                 "INSERT INTO metrics (run, split, head, metric, value) VALUES ($1, $2, $3, $4, $5)",
@@ -296,4 +285,27 @@ impl Store {
         .await?;
         Ok(done.rows_affected() as usize)
     }
+}
+
+/// Tables holding a run's results.
+const RESULT_TABLES: [&str; 5] = [
+    "metrics",
+    "class_metrics",
+    "confusion",
+    "curves",
+    "predictions",
+];
+
+/// Deletes every result row of `run` inside `tx`.
+pub(crate) async fn delete_results(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    run: &str,
+) -> Result<(), StoreError> {
+    for table in RESULT_TABLES {
+        sqlx::query(&format!("DELETE FROM {table} WHERE run = $1"))
+            .bind(run)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

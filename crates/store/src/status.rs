@@ -224,18 +224,7 @@ impl Store {
             .await?;
             if done.rows_affected() == 1 {
                 n += 1;
-                for table in [
-                    "metrics",
-                    "class_metrics",
-                    "confusion",
-                    "curves",
-                    "predictions",
-                ] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE run = $1"))
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                crate::claims::delete_results(&mut tx, id).await?;
             }
         }
         tx.commit().await?;
