@@ -46,6 +46,56 @@ pub enum Command {
     /// Charts as SVG: a metric across settings, learning curves, a confusion matrix.
     #[command(subcommand)]
     Plot(PlotCommand),
+    /// Rank input features by attribution for one head of a run, over its
+    /// test set, from the run's saved best weights.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Integrated gradients.
+    Ig,
+    Saliency,
+    GradInput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReferenceArg {
+    /// Raw zeros, transformed like the inputs.
+    Zero,
+    /// The training means (zero after standardisation).
+    Mean,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// A run identity or a unique prefix (≥ 8 hex digits).
+    pub run: String,
+    /// The head to explain; default the first.
+    #[arg(long)]
+    pub head: Option<String>,
+    /// The class whose logit is attributed: a class name or index, or
+    /// `true` for each sample's true class.
+    #[arg(long, default_value = "true")]
+    pub class: String,
+    #[arg(long, value_enum, default_value_t = MethodArg::Ig)]
+    pub method: MethodArg,
+    /// Integrated-gradients steps (right Riemann sum).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: u32,
+    #[arg(long, value_enum, default_value_t = ReferenceArg::Mean)]
+    pub reference: ReferenceArg,
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub top: u32,
+    #[arg(long, value_enum, default_value_t = TableFormatArg::Table)]
+    pub format: TableFormatArg,
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Folder holding runs/RUN/best.safetensors; default the store's folder.
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

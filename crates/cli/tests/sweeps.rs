@@ -455,3 +455,64 @@ fn a_worker_needs_an_existing_store_and_sweep() {
         .code(1)
         .stderr(contains("no sweep named \"nope\""));
 }
+
+#[test]
+fn explain_ranks_features_from_saved_weights() {
+    let d = Dir::new(15);
+    let text = std::fs::read_to_string(d.path("s.toml"))
+        .unwrap()
+        .replace("features = 60", "features = 400");
+    d.write("e.toml", &text);
+    d.cmd("h.db").args(["run", "e.toml"]).assert().success();
+    let run = runs(&d.path("h.db"), "s")[0].id.clone();
+    let out = d
+        .cmd("h.db")
+        .args(["explain", &run[..10], "--head", "sex", "--top", "5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("integrated gradients, 50 steps") && text.contains("completeness:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("top 5 against the generator's ground truth: 5 sex"),
+        "{text}"
+    );
+    let csv = d
+        .cmd("h.db")
+        .args([
+            "explain",
+            &run,
+            "--method",
+            "grad-input",
+            "--reference",
+            "zero",
+            "--class",
+            "M",
+            "--head",
+            "sex",
+            "--format",
+            "csv",
+            "--top",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&csv.stdout).lines().count(), 4);
+    d.cmd("h.db")
+        .args(["explain", &run, "--head", "height"])
+        .assert()
+        .code(1)
+        .stderr(contains("no head \"height\"; the heads are age, sex"));
+    d.cmd("h.db")
+        .args(["explain", &run, "--head", "sex", "--class", "X"])
+        .assert()
+        .code(1)
+        .stderr(contains("has no class \"X\"; its classes are F, M"));
+}

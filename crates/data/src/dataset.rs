@@ -43,6 +43,9 @@ pub struct Dataset {
     pub scaler: Scaler,
     /// Matrix rows dropped because they had no label for any task.
     pub dropped: usize,
+    /// For generated data, what each feature carries: "age", "sex" or
+    /// "none" (the generator's ground truth).
+    pub truth: Option<Vec<String>>,
 }
 
 impl Dataset {
@@ -65,9 +68,11 @@ impl Dataset {
 /// Loads the data of `config` for `tasks`: reads or generates the matrix and
 /// sheet, joins them, splits, imputes and standardises.
 pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataError> {
+    let mut truth = None;
     let (matrix, sheet) = match &config.synthetic {
         Some(s) => {
             let g = synth::generate(s.preset, s.samples, s.features, config.seed);
+            truth = Some(g.truth.iter().map(|t| t.target().to_string()).collect());
             (g.matrix, g.sheet)
         }
         None => {
@@ -84,7 +89,9 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
             (matrix, sheet)
         }
     };
-    assemble(matrix, &sheet, config, tasks)
+    let mut data = assemble(matrix, &sheet, config, tasks)?;
+    data.truth = truth;
+    Ok(data)
 }
 
 pub(crate) fn assemble(
@@ -204,6 +211,7 @@ pub(crate) fn assemble(
         parts,
         scaler,
         dropped,
+        truth: None,
     })
 }
 

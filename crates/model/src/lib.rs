@@ -9,17 +9,23 @@
 //! never from libtorch's process-wide generator. A run's result therefore
 //! does not depend on what else runs in the process.
 
+mod attribution;
 mod device;
 mod error;
 mod eval;
+mod explain;
 mod init;
 mod loss;
 mod net;
 mod train;
 
+pub use attribution::{attribute, Attributions, Method};
 pub use device::{cuda_device_count, parse_device};
 pub use error::TrainError;
 pub use eval::{HeadOutput, SplitOutput};
+pub use explain::{
+    explain, load_net, ClassChoice, ExplainOptions, Explanation, FeatureScore, Reference,
+};
 pub use net::Net;
 pub use tch::Device;
 pub use train::{train, EpochFn, EpochRecord, RunOutput, StopFn, TrainOptions};

@@ -262,3 +262,14 @@ impl Store {
         Ok(n as usize)
     }
 }
+
+impl Store {
+    /// A run's resolved configuration (JSON) and status.
+    pub async fn run_config(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT config, status FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+}

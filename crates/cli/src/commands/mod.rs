@@ -1,4 +1,5 @@
 mod compare;
+mod explain;
 mod export;
 mod plan;
 mod plot;
@@ -36,6 +37,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Query(a) => ok(query::run(a)),
         Command::Export(a) => ok(export::run(a)),
         Command::Plot(a) => ok(plot::run(a)),
+        Command::Explain(a) => ok(explain::run(a)),
     }
 }
 

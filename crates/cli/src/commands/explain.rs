@@ -1,0 +1,136 @@
+use anyhow::{bail, Context};
+use headsweep_model::{explain, parse_device, ClassChoice, ExplainOptions, Method, Reference};
+use headsweep_report::{Table, Value};
+use headsweep_spec::RunConfig;
+use headsweep_store::Store;
+
+use super::report::{emit, one_run};
+use super::runs::table_format;
+use crate::args::{ExplainArgs, MethodArg, ReferenceArg, TableFormatArg};
+
+pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
+    let device = parse_device(&a.device)?;
+    let (run, config) = super::runtime()?.block_on(async {
+        let store = Store::open(&a.store.db).await?;
+        let run = one_run(&store, &a.run).await?;
+        let (config, status) = store.run_config(&run).await?.expect("resolved above");
+        if status != "done" {
+            bail!(
+                "run {} is {status}; only a done run has saved weights",
+                &run[..12]
+            );
+        }
+        anyhow::Ok((run, config))
+    })?;
+    let config: RunConfig =
+        serde_json::from_str(&config).context("reading the run's stored configuration")?;
+    let weights = super::results_dir(&a.store.db, a.results.as_ref())
+        .join("runs")
+        .join(&run)
+        .join("best.safetensors");
+    if !weights.exists() {
+        bail!(
+            "no saved weights at {} (pass --results if they were moved)",
+            weights.display()
+        );
+    }
+    let data =
+        headsweep_data::load(&config.data, &config.tasks).context("loading the run's data")?;
+    let head = a
+        .head
+        .clone()
+        .unwrap_or_else(|| config.tasks[0].name.clone());
+    let method = match a.method {
+        MethodArg::Ig => Method::IntegratedGradients {
+            steps: a.steps as usize,
+        },
+        MethodArg::Saliency => Method::Saliency,
+        MethodArg::GradInput => Method::GradInput,
+    };
+    let opts = ExplainOptions {
+        head: head.clone(),
+        class: if a.class == "true" {
+            ClassChoice::True
+        } else {
+            ClassChoice::Named(a.class.clone())
+        },
+        method,
+        reference: match a.reference {
+            ReferenceArg::Zero => Reference::Zero,
+            ReferenceArg::Mean => Reference::Mean,
+        },
+        device,
+    };
+    let e = explain(&config, &data, &weights, &opts)?;
+    let top = (a.top as usize).min(e.ranked.len());
+    let has_truth = e.ranked.iter().any(|f| f.truth.is_some());
+    let mut columns = vec![
+        "rank".to_string(),
+        "feature".into(),
+        "mean_abs".into(),
+        "mean".into(),
+    ];
+    if has_truth {
+        columns.push("truth".into());
+    }
+    let rows = e.ranked[..top]
+        .iter()
+        .map(|f| {
+            let mut r = vec![
+                Value::Int(f.rank as i64),
+                Value::Text(f.feature.clone()),
+                Value::Real(f.mean_abs),
+                Value::Real(f.mean),
+            ];
+            if has_truth {
+                r.push(f.truth.clone().map_or(Value::Null, Value::Text));
+            }
+            r
+        })
+        .collect();
+    let table = Table { columns, rows };
+    let text = if a.format == TableFormatArg::Table {
+        let method = match a.method {
+            MethodArg::Ig => format!("integrated gradients, {} steps", a.steps),
+            MethodArg::Saliency => "saliency".into(),
+            MethodArg::GradInput => "gradient × input".into(),
+        };
+        let class = if a.class == "true" {
+            "each sample's true class".to_string()
+        } else {
+            format!("class {}", a.class)
+        };
+        let reference = if a.reference == ReferenceArg::Mean {
+            "training means"
+        } else {
+            "raw zeros"
+        };
+        let mut head_lines = format!(
+            "run {} head {head}: {method}, logit of {class}, reference {reference}, {} test samples\n",
+            &run[..12],
+            e.samples
+        );
+        if let Some((gap, scale)) = e.completeness_gap {
+            head_lines += &format!("completeness: mean |F(x) − F(x′) − Σ IG| = {gap:.3e} (mean |F(x) − F(x′)| = {scale:.3e})\n");
+        }
+        if has_truth {
+            let mut counts: Vec<(String, usize)> = Vec::new();
+            for f in &e.ranked[..top] {
+                let t = f.truth.clone().unwrap_or_default();
+                match counts.iter_mut().find(|(k, _)| *k == t) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((t, 1)),
+                }
+            }
+            let parts: Vec<String> = counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
+            head_lines += &format!(
+                "top {top} against the generator's ground truth: {}\n",
+                parts.join(", ")
+            );
+        }
+        head_lines + "\n" + &table.render(table_format(a.format))
+    } else {
+        table.render(table_format(a.format))
+    };
+    emit(None, &text)
+}
