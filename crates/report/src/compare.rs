@@ -150,20 +150,24 @@ fn group<'a>(runs: &[&'a RunData], axes: &[String]) -> Vec<(Vec<String>, Vec<&'a
     groups
 }
 
-/// Per seed, the mean of a metric over the done runs with that seed (one
-/// run per seed unless axes are pooled).
-fn by_seed(runs: &[&RunData], split: &str, head: &str, metric: &str) -> BTreeMap<i64, f64> {
-    let mut acc: BTreeMap<i64, (f64, usize)> = BTreeMap::new();
+/// A replicate: a seed and the values of the pooled axes.
+type Replicate = (i64, Vec<String>);
+
+/// One value per replicate — a run's seed together with its values of the
+/// `pooled` axes — over the done runs that have the metric. Rows that pool
+/// axes thus count each run as its own observation, and pair with the
+/// baseline run of the same seed and pooled setting.
+fn replicates(runs: &[&RunData], pooled: &[String], split: &str, head: &str, metric: &str) -> BTreeMap<Replicate, f64> {
+    let mut acc: BTreeMap<Replicate, (f64, usize)> = BTreeMap::new();
     for r in runs.iter().filter(|r| r.status == "done") {
         if let Some(v) = r.metric(split, head, metric) {
-            let e = acc.entry(r.seed).or_insert((0.0, 0));
+            let key = (r.seed, pooled.iter().map(|a| r.axis(a).unwrap_or("").to_string()).collect());
+            let e = acc.entry(key).or_insert((0.0, 0));
             e.0 += v;
             e.1 += 1;
         }
     }
-    acc.into_iter()
-        .map(|(s, (sum, n))| (s, sum / n as f64))
-        .collect()
+    acc.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect()
 }
 
 pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, ReportError> {
@@ -205,6 +209,8 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         })
         .collect();
     let runs: Vec<&RunData> = data.runs.iter().collect();
+    // Hidden axes not resolved by selection are pooled: part of a replicate.
+    let pooled: Vec<String> = if opts.select_by.is_some() { Vec::new() } else { hidden.clone() };
 
     let mut rows = Vec::new();
     let mut members: Vec<Vec<&RunData>> = Vec::new();
@@ -214,7 +220,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 let dir = Direction::of(metric);
                 let mut best: Option<(f64, Vec<String>, Vec<&RunData>)> = None;
                 for (sub_key, sub) in group(&group_runs, &hidden) {
-                    let vals: Vec<f64> = by_seed(&sub, split, head, metric).into_values().collect();
+                    let vals: Vec<f64> = replicates(&sub, &[], split, head, metric).into_values().collect();
                     let Some(mean) = summarize(&vals).mean else {
                         continue;
                     };
@@ -243,7 +249,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         let cells = columns
             .iter()
             .map(|c| {
-                let vals: Vec<f64> = by_seed(&chosen, &opts.split, &c.head, &c.metric)
+                let vals: Vec<f64> = replicates(&chosen, &pooled, &opts.split, &c.head, &c.metric)
                     .into_values()
                     .collect();
                 Cell {
@@ -324,12 +330,12 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         );
         let mut ns = Vec::new();
         for (j, c) in columns.iter().enumerate() {
-            let base_vals = by_seed(&members[bi], &opts.split, &c.head, &c.metric);
+            let base_vals = replicates(&members[bi], &pooled, &opts.split, &c.head, &c.metric);
             for (i, r) in rows.iter_mut().enumerate() {
                 if i == bi {
                     continue;
                 }
-                let mine = by_seed(&members[i], &opts.split, &c.head, &c.metric);
+                let mine = replicates(&members[i], &pooled, &opts.split, &c.head, &c.metric);
                 let diffs: Vec<f64> = mine
                     .iter()
                     .filter_map(|(s, v)| base_vals.get(s).map(|b| v - b))
@@ -370,11 +376,12 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         ns.dedup();
         for n in ns.into_iter().filter(|&n| n > 0) {
             notes.push(format!(
-                "With {n} paired seeds the exact two-sided Wilcoxon test cannot give p below 2/2^{n} = {:.3e}.",
+                "With {n} pairs the exact two-sided Wilcoxon test cannot give p below 2/2^{n} = {:.3e}.",
                 headsweep_metrics::wilcoxon_min_p(n)
             ));
         }
-        notes.push("Paired by seed: Δ = row − baseline; p_W two-sided Wilcoxon signed-rank (zero differences dropped; exact for n ≤ 25 without ties, else normal approximation with tie correction), p_t two-sided paired t.".into());
+        let pairing = if pooled.is_empty() { "seed".to_string() } else { format!("seed and {}", pooled.join(", ")) };
+        notes.push(format!("Paired by {pairing}: Δ = row − baseline; p_W two-sided Wilcoxon signed-rank (zero differences dropped; exact for n ≤ 25 without ties, else normal approximation with tie correction), p_t two-sided paired t."));
         if opts.adjust == Adjust::Holm {
             notes.push("p-values Holm-adjusted within each column.".into());
         }
@@ -386,7 +393,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 hidden.join(", ")
             ),
             None => format!(
-                "Rows pool the runs of every setting of {} (averaged per seed).",
+                "Rows pool the runs of every setting of {}: each run is one observation, paired with the baseline by seed and that setting.",
                 hidden.join(", ")
             ),
         });
@@ -547,5 +554,30 @@ pub(crate) mod tests {
             .unwrap_err()
             .to_string()
             .contains("no head \"sex\""));
+    }
+}
+
+#[cfg(test)]
+mod pooled_tests {
+    use super::tests::fixture;
+    use super::*;
+
+    /// Pooling head depth: each run is its own observation, so a row has
+    /// as many values as runs with the metric, and the baseline pairs by
+    /// seed and depth.
+    #[test]
+    fn pooled_axes_count_every_run() {
+        let o = CompareOptions {
+            split: "test".into(),
+            rows: Some(vec!["model.architecture".into()]),
+            metrics: Some(vec![("age".into(), "accuracy".into())]),
+            baseline: Some(vec![("model.architecture".into(), "multi_label".into())]),
+            ..Default::default()
+        };
+        let c = compare(&fixture(), &o).unwrap();
+        assert_eq!(c.rows[0].cells[0].summary.n, 5, "multi_label: 6 runs, 1 failed");
+        assert_eq!(c.rows[1].cells[0].summary.n, 6);
+        assert_eq!(c.rows[1].cells[0].paired.as_ref().unwrap().n, 5, "pairs only where both have the run");
+        assert!(c.notes.iter().any(|n| n.contains("each run is one observation")));
     }
 }
