@@ -9,7 +9,7 @@ use crate::error::DataError;
 use crate::labels::{encode, TaskLabels};
 use crate::matrix::Matrix;
 use crate::sheet::Sheet;
-use crate::split::{k_fold, stratified, Part};
+use crate::split::{cover, k_fold, stratified, Part};
 use crate::synth;
 
 /// Per-feature centring and scaling, fitted on the training split.
@@ -167,7 +167,12 @@ pub(crate) fn assemble(
         .collect();
     let parts = match (config.folds, config.fold) {
         (Some(k), fold) => k_fold(&joint, k, fold.unwrap_or(0), config.seed),
-        _ => stratified(&joint, config.split, config.seed),
+        _ => {
+            let mut parts = stratified(&joint, config.split, config.seed);
+            let labels: Vec<Vec<Option<usize>>> = tasks.iter().map(|t| t.labels.clone()).collect();
+            cover(&mut parts, &labels, config.seed);
+            parts
+        }
     };
     for t in &tasks {
         let mut in_train = vec![false; t.classes.len()];

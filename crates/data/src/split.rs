@@ -87,6 +87,51 @@ pub fn stratified(keys: &[impl Ord + Clone], split: Split, seed: u64) -> Vec<Par
     parts
 }
 
+/// Makes every class of every task appear in the test and validation parts
+/// where it can: a class absent from one of them but with at least two
+/// training samples gives it one (the first in a seeded order whose other
+/// labels also keep a training sample), so every class keeps one in
+/// training. Stratifying
+/// by the joint label alone can leave a rare class out of a small test set,
+/// which changes what balanced accuracy means there (its chance level is
+/// 1/classes present).
+pub fn cover(parts: &mut [Part], tasks: &[Vec<Option<usize>>], seed: u64) {
+    let mut r = rng(seed);
+    r.set_stream(2);
+    let mut order: Vec<usize> = (0..parts.len()).collect();
+    order.shuffle(&mut r);
+    for part in [Part::Test, Part::Val] {
+        for labels in tasks {
+            let classes = labels.iter().flatten().max().map_or(0, |m| m + 1);
+            for c in 0..classes {
+                let count = |p: Part, parts: &[Part]| {
+                    (0..parts.len())
+                        .filter(|&i| parts[i] == p && labels[i] == Some(c))
+                        .count()
+                };
+                if count(part, parts) == 0 && count(Part::Train, parts) >= 2 {
+                    // A sample whose every label keeps another training sample.
+                    let spare = |i: usize, parts: &[Part]| {
+                        tasks.iter().all(|t| {
+                            t[i].is_none_or(|k| {
+                                (0..parts.len())
+                                    .filter(|&j| parts[j] == Part::Train && t[j] == Some(k))
+                                    .count()
+                                    >= 2
+                            })
+                        })
+                    };
+                    if let Some(&i) = order.iter().find(|&&i| {
+                        parts[i] == Part::Train && labels[i] == Some(c) && spare(i, parts)
+                    }) {
+                        parts[i] = part;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Stratified k-fold: fold `fold` is the test part, fold `fold + 1 (mod k)`
 /// the validation part, the rest training. Samples are dealt to folds in
 /// turn, stratum after stratum, so fold sizes differ by at most one.
@@ -159,6 +204,45 @@ mod tests {
                 .zip(&parts)
                 .any(|(&key, &p)| key == k && p == Part::Train));
         }
+    }
+
+    #[test]
+    fn cover_puts_every_class_in_test_and_val() {
+        // Class 2 of task 0 has 4 samples, all in one tiny stratum that the
+        // split leaves in training.
+        let task: Vec<Option<usize>> = (0..40)
+            .map(|i| Some(if i < 4 { 2 } else { i % 2 }))
+            .collect();
+        let keys: Vec<Vec<Option<usize>>> = task.iter().map(|l| vec![*l]).collect();
+        let mut parts = stratified(
+            &keys,
+            Split {
+                train: 0.8,
+                val: 0.1,
+                test: 0.1,
+            },
+            0,
+        );
+        let in_part = |parts: &[Part], p: Part| {
+            (0..40)
+                .filter(|&i| parts[i] == p && task[i] == Some(2))
+                .count()
+        };
+        assert_eq!(
+            in_part(&parts, Part::Test),
+            0,
+            "the joint stratification alone leaves class 2 out"
+        );
+        cover(&mut parts, std::slice::from_ref(&task), 0);
+        assert_eq!(in_part(&parts, Part::Test), 1);
+        assert_eq!(in_part(&parts, Part::Val), 1);
+        assert_eq!(in_part(&parts, Part::Train), 2);
+        // A class with a single sample stays in training.
+        let lone: Vec<Option<usize>> = (0..10).map(|i| Some(usize::from(i == 0))).collect();
+        let mut parts = vec![Part::Train; 10];
+        parts[5] = Part::Test;
+        cover(&mut parts, &[lone], 0);
+        assert_eq!(parts[0], Part::Train);
     }
 
     #[test]

@@ -157,17 +157,31 @@ type Replicate = (i64, Vec<String>);
 /// `pooled` axes — over the done runs that have the metric. Rows that pool
 /// axes thus count each run as its own observation, and pair with the
 /// baseline run of the same seed and pooled setting.
-fn replicates(runs: &[&RunData], pooled: &[String], split: &str, head: &str, metric: &str) -> BTreeMap<Replicate, f64> {
+fn replicates(
+    runs: &[&RunData],
+    pooled: &[String],
+    split: &str,
+    head: &str,
+    metric: &str,
+) -> BTreeMap<Replicate, f64> {
     let mut acc: BTreeMap<Replicate, (f64, usize)> = BTreeMap::new();
     for r in runs.iter().filter(|r| r.status == "done") {
         if let Some(v) = r.metric(split, head, metric) {
-            let key = (r.seed, pooled.iter().map(|a| r.axis(a).unwrap_or("").to_string()).collect());
+            let key = (
+                r.seed,
+                pooled
+                    .iter()
+                    .map(|a| r.axis(a).unwrap_or("").to_string())
+                    .collect(),
+            );
             let e = acc.entry(key).or_insert((0.0, 0));
             e.0 += v;
             e.1 += 1;
         }
     }
-    acc.into_iter().map(|(k, (sum, n))| (k, sum / n as f64)).collect()
+    acc.into_iter()
+        .map(|(k, (sum, n))| (k, sum / n as f64))
+        .collect()
 }
 
 pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, ReportError> {
@@ -210,7 +224,11 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         .collect();
     let runs: Vec<&RunData> = data.runs.iter().collect();
     // Hidden axes not resolved by selection are pooled: part of a replicate.
-    let pooled: Vec<String> = if opts.select_by.is_some() { Vec::new() } else { hidden.clone() };
+    let pooled: Vec<String> = if opts.select_by.is_some() {
+        Vec::new()
+    } else {
+        hidden.clone()
+    };
 
     let mut rows = Vec::new();
     let mut members: Vec<Vec<&RunData>> = Vec::new();
@@ -220,7 +238,9 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 let dir = Direction::of(metric);
                 let mut best: Option<(f64, Vec<String>, Vec<&RunData>)> = None;
                 for (sub_key, sub) in group(&group_runs, &hidden) {
-                    let vals: Vec<f64> = replicates(&sub, &[], split, head, metric).into_values().collect();
+                    let vals: Vec<f64> = replicates(&sub, &[], split, head, metric)
+                        .into_values()
+                        .collect();
                     let Some(mean) = summarize(&vals).mean else {
                         continue;
                     };
@@ -380,7 +400,11 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 headsweep_metrics::wilcoxon_min_p(n)
             ));
         }
-        let pairing = if pooled.is_empty() { "seed".to_string() } else { format!("seed and {}", pooled.join(", ")) };
+        let pairing = if pooled.is_empty() {
+            "seed".to_string()
+        } else {
+            format!("seed and {}", pooled.join(", "))
+        };
         notes.push(format!("Paired by {pairing}: Δ = row − baseline; p_W two-sided Wilcoxon signed-rank (zero differences dropped; exact for n ≤ 25 without ties, else normal approximation with tie correction), p_t two-sided paired t."));
         if opts.adjust == Adjust::Holm {
             notes.push("p-values Holm-adjusted within each column.".into());
@@ -575,9 +599,19 @@ mod pooled_tests {
             ..Default::default()
         };
         let c = compare(&fixture(), &o).unwrap();
-        assert_eq!(c.rows[0].cells[0].summary.n, 5, "multi_label: 6 runs, 1 failed");
+        assert_eq!(
+            c.rows[0].cells[0].summary.n, 5,
+            "multi_label: 6 runs, 1 failed"
+        );
         assert_eq!(c.rows[1].cells[0].summary.n, 6);
-        assert_eq!(c.rows[1].cells[0].paired.as_ref().unwrap().n, 5, "pairs only where both have the run");
-        assert!(c.notes.iter().any(|n| n.contains("each run is one observation")));
+        assert_eq!(
+            c.rows[1].cells[0].paired.as_ref().unwrap().n,
+            5,
+            "pairs only where both have the run"
+        );
+        assert!(c
+            .notes
+            .iter()
+            .any(|n| n.contains("each run is one observation")));
     }
 }
