@@ -66,14 +66,11 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
                 );
             }
             let bar_name = if bar == ErrorBar::Std {
-                "± 1 sd"
+                "mean ± 1 sd"
             } else {
-                "95% CI"
+                "mean and 95% CI"
             };
-            let title = format!(
-                "{}: {split} {head}.{metric}, mean {bar_name} over seeds",
-                a.sweep
-            );
+            let title = format!("{}: {split} {head}.{metric}, {bar_name} over runs", a.sweep);
             write(
                 &out,
                 &metric_svg(
