@@ -27,12 +27,12 @@ CREATE TABLE runs (
     started_ms       BIGINT,
     finished_ms      BIGINT,
     duration_s       DOUBLE PRECISION,
-    threads          INTEGER,
+    threads          BIGINT,
     error            TEXT,
     parameters       BIGINT,
-    best_epoch       INTEGER,
-    epochs_run       INTEGER,
-    attempts         INTEGER NOT NULL DEFAULT 0,
+    best_epoch       BIGINT,
+    epochs_run       BIGINT,
+    attempts         BIGINT NOT NULL DEFAULT 0,
     code_version     TEXT,
     created_ms       BIGINT NOT NULL
 );
@@ -41,8 +41,8 @@ CREATE INDEX runs_by_status ON runs (status);
 CREATE TABLE sweep_runs (
     sweep    TEXT NOT NULL REFERENCES sweeps (name) ON DELETE CASCADE,
     run      TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    point    INTEGER NOT NULL,
+    position BIGINT NOT NULL,
+    point    BIGINT NOT NULL,
     PRIMARY KEY (sweep, run)
 );
 CREATE INDEX sweep_runs_by_run ON sweep_runs (run);
@@ -70,7 +70,7 @@ CREATE TABLE class_metrics (
     run         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     split       TEXT NOT NULL,
     head        TEXT NOT NULL,
-    class_index INTEGER NOT NULL,
+    class_index BIGINT NOT NULL,
     class       TEXT NOT NULL,
     tp          BIGINT NOT NULL,
     fp          BIGINT NOT NULL,
@@ -87,15 +87,15 @@ CREATE TABLE confusion (
     run             TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     split           TEXT NOT NULL,
     head            TEXT NOT NULL,
-    true_class      INTEGER NOT NULL,
-    predicted_class INTEGER NOT NULL,
+    true_class      BIGINT NOT NULL,
+    predicted_class BIGINT NOT NULL,
     count           BIGINT NOT NULL,
     PRIMARY KEY (run, split, head, true_class, predicted_class)
 );
 
 CREATE TABLE curves (
     run    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    epoch  INTEGER NOT NULL,
+    epoch  BIGINT NOT NULL,
     split  TEXT NOT NULL,
     head   TEXT NOT NULL,
     metric TEXT NOT NULL,
@@ -107,8 +107,8 @@ CREATE TABLE predictions (
     run             TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     sample          TEXT NOT NULL,
     head            TEXT NOT NULL,
-    true_class      INTEGER,
-    predicted_class INTEGER NOT NULL,
+    true_class      BIGINT,
+    predicted_class BIGINT NOT NULL,
     probabilities   TEXT NOT NULL,
     raw             TEXT NOT NULL,
     PRIMARY KEY (run, head, sample)

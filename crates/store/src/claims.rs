@@ -34,26 +34,34 @@ impl Store {
     ) -> Result<Option<Claimed>, StoreError> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(
+        // On PostgreSQL, concurrent claimers skip a row another has locked
+        // instead of queueing on it; SQLite's write lock serialises them.
+        let lock = if self.is_sqlite() {
+            ""
+        } else {
+            " FOR UPDATE OF r SKIP LOCKED"
+        };
+        let sql = format!(
             "UPDATE runs SET status = 'running', worker = $1, host = $2, pid = $3, device = $4, threads = $5,
                  lease_expires_ms = $6, started_ms = $7, finished_ms = NULL, duration_s = NULL, error = NULL,
                  attempts = attempts + 1
              WHERE id = (SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id
                          WHERE s.sweep = $8
                            AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $7))
-                         ORDER BY s.position LIMIT 1)
-             RETURNING id, config, seed",
-        )
-        .bind(&worker.name)
-        .bind(&worker.host)
-        .bind(worker.pid)
-        .bind(&worker.device)
-        .bind(worker.threads)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(sweep)
-        .fetch_optional(&mut *tx)
-        .await?;
+                         ORDER BY s.position LIMIT 1{lock})
+             RETURNING id, config, seed"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&worker.name)
+            .bind(&worker.host)
+            .bind(worker.pid)
+            .bind(&worker.device)
+            .bind(worker.threads)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(sweep)
+            .fetch_optional(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(row.map(|r| Claimed {
             id: r.get(0),

@@ -60,137 +60,178 @@ fn results() -> RunResults {
     }
 }
 
-async fn open(dir: &tempfile::TempDir) -> Store {
-    Store::open(dir.path().join("sub/h.db").to_str().unwrap())
-        .await
-        .unwrap()
+/// The stores every test runs against: a new SQLite file, and a new
+/// PostgreSQL database when HEADSWEEP_TEST_PG_URL names a server (a URL
+/// whose user may create databases).
+async fn databases(dir: &tempfile::TempDir) -> Vec<String> {
+    let mut out = vec![dir.path().join("sub/h.db").to_str().unwrap().to_string()];
+    match std::env::var("HEADSWEEP_TEST_PG_URL") {
+        Ok(admin) => {
+            use sqlx::Connection;
+            let name = format!(
+                "hs_test_{}_{}",
+                std::process::id(),
+                NEXT_DB.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            );
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .expect("HEADSWEEP_TEST_PG_URL must accept connections");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            let base = admin
+                .rsplit_once('/')
+                .map_or(admin.as_str(), |(b, _)| b)
+                .to_string();
+            out.push(format!("{base}/{name}"));
+        }
+        Err(_) => {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                println!("PostgreSQL store tests skipped: HEADSWEEP_TEST_PG_URL is not set")
+            });
+        }
+    }
+    out
 }
+
+static NEXT_DB: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 #[tokio::test]
 async fn register_keeps_existing_runs_and_replaces_the_sweep_set() {
     let d = tempfile::tempdir().unwrap();
-    let s = open(&d).await;
-    assert_eq!(
-        s.register(&sweep("a"), &runs(&["r1", "r2"])).await.unwrap(),
-        2
-    );
-    let c = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
-    assert!(s.complete(&c.id, "w", "v", &results()).await.unwrap());
-    // Registering again with one old and one new run.
-    assert_eq!(
-        s.register(&sweep("a"), &runs(&["r1", "r3"])).await.unwrap(),
-        1
-    );
-    let rows = s.runs("a").await.unwrap();
-    assert_eq!(
-        rows.iter()
-            .map(|r| (r.id.as_str(), r.status.as_str()))
-            .collect::<Vec<_>>(),
-        [("r1", "done"), ("r3", "pending")]
-    );
-    assert_eq!(rows[0].axes, [("train.loss".to_string(), "ce".to_string())]);
-    // Another sweep shares r1.
-    s.register(&sweep("b"), &runs(&["r1"])).await.unwrap();
-    assert_eq!(s.counts("b").await.unwrap().done, 1);
-    assert_eq!(
-        s.forget_sweep("a").await.unwrap(),
-        2,
-        "r2 and r3 go, r1 stays for b"
-    );
-    assert_eq!(s.counts("b").await.unwrap().done, 1);
-    assert_eq!(
-        s.split_metrics("b", "test").await.unwrap(),
-        [("r1".into(), "sex".into(), "accuracy".into(), Some(0.75))]
-    );
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        assert_eq!(
+            s.register(&sweep("a"), &runs(&["r1", "r2"])).await.unwrap(),
+            2
+        );
+        let c = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+        assert!(s.complete(&c.id, "w", "v", &results()).await.unwrap());
+        // Registering again with one old and one new run.
+        assert_eq!(
+            s.register(&sweep("a"), &runs(&["r1", "r3"])).await.unwrap(),
+            1
+        );
+        let rows = s.runs("a").await.unwrap();
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.id.as_str(), r.status.as_str()))
+                .collect::<Vec<_>>(),
+            [("r1", "done"), ("r3", "pending")]
+        );
+        assert_eq!(rows[0].axes, [("train.loss".to_string(), "ce".to_string())]);
+        // Another sweep shares r1.
+        s.register(&sweep("b"), &runs(&["r1"])).await.unwrap();
+        assert_eq!(s.counts("b").await.unwrap().done, 1);
+        assert_eq!(
+            s.forget_sweep("a").await.unwrap(),
+            2,
+            "r2 and r3 go, r1 stays for b"
+        );
+        assert_eq!(s.counts("b").await.unwrap().done, 1);
+        assert_eq!(
+            s.split_metrics("b", "test").await.unwrap(),
+            [("r1".into(), "sex".into(), "accuracy".into(), Some(0.75))]
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_run_is_claimed_once_and_finished_by_its_holder_only() {
     let d = tempfile::tempdir().unwrap();
-    let s = open(&d).await;
-    s.register(&sweep("a"), &runs(&["r1"])).await.unwrap();
-    let c = s.claim("a", &worker("w1"), 60_000).await.unwrap().unwrap();
-    assert_eq!((c.id.as_str(), c.seed), ("r1", 0));
-    assert!(s.claim("a", &worker("w2"), 60_000).await.unwrap().is_none());
-    assert!(
-        !s.complete("r1", "w2", "v", &results()).await.unwrap(),
-        "not the holder"
-    );
-    assert!(s.heartbeat("r1", "w1", 60_000).await.unwrap());
-    assert!(!s.heartbeat("r1", "w2", 60_000).await.unwrap());
-    assert!(s.complete("r1", "w1", "v", &results()).await.unwrap());
-    assert_eq!(s.counts("a").await.unwrap().done, 1);
-    assert!(
-        !s.complete("r1", "w1", "v", &results()).await.unwrap(),
-        "done is final"
-    );
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("a"), &runs(&["r1"])).await.unwrap();
+        let c = s.claim("a", &worker("w1"), 60_000).await.unwrap().unwrap();
+        assert_eq!((c.id.as_str(), c.seed), ("r1", 0));
+        assert!(s.claim("a", &worker("w2"), 60_000).await.unwrap().is_none());
+        assert!(
+            !s.complete("r1", "w2", "v", &results()).await.unwrap(),
+            "not the holder"
+        );
+        assert!(s.heartbeat("r1", "w1", 60_000).await.unwrap());
+        assert!(!s.heartbeat("r1", "w2", 60_000).await.unwrap());
+        assert!(s.complete("r1", "w1", "v", &results()).await.unwrap());
+        assert_eq!(s.counts("a").await.unwrap().done, 1);
+        assert!(
+            !s.complete("r1", "w1", "v", &results()).await.unwrap(),
+            "done is final"
+        );
+    }
 }
 
 #[tokio::test]
 async fn an_expired_lease_is_reclaimed_and_the_old_holder_loses_it() {
     let d = tempfile::tempdir().unwrap();
-    let s = open(&d).await;
-    s.register(&sweep("a"), &runs(&["r1"])).await.unwrap();
-    s.claim("a", &worker("w1"), -1).await.unwrap().unwrap();
-    let again = s.claim("a", &worker("w2"), 60_000).await.unwrap().unwrap();
-    assert_eq!(again.id, "r1");
-    assert!(!s.heartbeat("r1", "w1", 60_000).await.unwrap());
-    assert!(!s.complete("r1", "w1", "v", &results()).await.unwrap());
-    assert!(s.complete("r1", "w2", "v", &results()).await.unwrap());
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("a"), &runs(&["r1"])).await.unwrap();
+        s.claim("a", &worker("w1"), -1).await.unwrap().unwrap();
+        let again = s.claim("a", &worker("w2"), 60_000).await.unwrap().unwrap();
+        assert_eq!(again.id, "r1");
+        assert!(!s.heartbeat("r1", "w1", 60_000).await.unwrap());
+        assert!(!s.complete("r1", "w1", "v", &results()).await.unwrap());
+        assert!(s.complete("r1", "w2", "v", &results()).await.unwrap());
+    }
 }
 
 #[tokio::test]
 async fn release_fail_retry_and_reclaim_of_dead_workers() {
     let d = tempfile::tempdir().unwrap();
-    let s = open(&d).await;
-    s.register(&sweep("a"), &runs(&["r1", "r2", "r3"]))
-        .await
-        .unwrap();
-    let c1 = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
-    s.release(&c1.id, "w").await.unwrap();
-    assert_eq!(s.counts("a").await.unwrap().pending, 3);
-    let c1 = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
-    s.fail(&c1.id, "w", "non-finite training loss")
-        .await
-        .unwrap();
-    let failed = s.failed("a").await.unwrap();
-    assert_eq!(
-        (failed[0].id.as_str(), failed[0].error.as_str()),
-        ("r1", "non-finite training loss")
-    );
-    // A worker whose process is gone.
-    let mut dead = worker("dead");
-    dead.pid = 999_999_999;
-    s.claim("a", &dead, 60_000).await.unwrap().unwrap();
-    assert_eq!(
-        s.reclaim_dead("a", "h", |pid| pid != 999_999_999)
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("a"), &runs(&["r1", "r2", "r3"]))
             .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(s.retry_failed("a").await.unwrap(), 1);
-    assert_eq!(
-        s.counts("a").await.unwrap(),
-        headsweep_store::StatusCounts {
-            pending: 3,
-            ..Default::default()
-        }
-    );
+            .unwrap();
+        let c1 = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+        s.release(&c1.id, "w").await.unwrap();
+        assert_eq!(s.counts("a").await.unwrap().pending, 3);
+        let c1 = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+        s.fail(&c1.id, "w", "non-finite training loss")
+            .await
+            .unwrap();
+        let failed = s.failed("a").await.unwrap();
+        assert_eq!(
+            (failed[0].id.as_str(), failed[0].error.as_str()),
+            ("r1", "non-finite training loss")
+        );
+        // A worker whose process is gone.
+        let mut dead = worker("dead");
+        dead.pid = 999_999_999;
+        s.claim("a", &dead, 60_000).await.unwrap().unwrap();
+        assert_eq!(
+            s.reclaim_dead("a", "h", |pid| pid != 999_999_999)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(s.retry_failed("a").await.unwrap(), 1);
+        assert_eq!(
+            s.counts("a").await.unwrap(),
+            headsweep_store::StatusCounts {
+                pending: 3,
+                ..Default::default()
+            }
+        );
+    }
 }
 
 #[tokio::test]
 async fn rerun_deletes_results_and_prefixes_resolve() {
     let d = tempfile::tempdir().unwrap();
-    let s = open(&d).await;
-    let id = "0123456789abcdef";
-    s.register(&sweep("a"), &runs(&[id])).await.unwrap();
-    s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
-    s.complete(id, "w", "v", &results()).await.unwrap();
-    assert_eq!(s.resolve_run("01234567").await.unwrap(), [id]);
-    assert!(s.resolve_run("0123").await.is_err(), "too short");
-    assert_eq!(s.rerun(&[id.to_string()]).await.unwrap(), 1);
-    assert_eq!(s.counts("a").await.unwrap().pending, 1);
-    assert!(s.split_metrics("a", "test").await.unwrap().is_empty());
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        let id = "0123456789abcdef";
+        s.register(&sweep("a"), &runs(&[id])).await.unwrap();
+        s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+        s.complete(id, "w", "v", &results()).await.unwrap();
+        assert_eq!(s.resolve_run("01234567").await.unwrap(), [id]);
+        assert!(s.resolve_run("0123").await.is_err(), "too short");
+        assert_eq!(s.rerun(&[id.to_string()]).await.unwrap(), 1);
+        assert_eq!(s.counts("a").await.unwrap().pending, 1);
+        assert!(s.split_metrics("a", "test").await.unwrap().is_empty());
+    }
 }
 
 /// Many connections, each its own pool as separate processes would have:
@@ -198,32 +239,33 @@ async fn rerun_deletes_results_and_prefixes_resolve() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claims_take_each_run_exactly_once() {
     let d = tempfile::tempdir().unwrap();
-    let s = open(&d).await;
-    let ids: Vec<String> = (0..60).map(|i| format!("run{i:03}")).collect();
-    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    s.register(&sweep("a"), &runs(&refs)).await.unwrap();
-    let path = d.path().join("sub/h.db");
-    let mut tasks = Vec::new();
-    for w in 0..6 {
-        let path = path.clone();
-        tasks.push(tokio::spawn(async move {
-            let s = Store::open(path.to_str().unwrap()).await.unwrap();
-            let me = worker(&format!("w{w}"));
-            let mut mine = Vec::new();
-            while let Some(c) = s.claim("a", &me, 60_000).await.unwrap() {
-                assert!(s.complete(&c.id, &me.name, "v", &results()).await.unwrap());
-                mine.push(c.id);
-            }
-            mine
-        }));
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        let ids: Vec<String> = (0..60).map(|i| format!("run{i:03}")).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        s.register(&sweep("a"), &runs(&refs)).await.unwrap();
+        let mut tasks = Vec::new();
+        for w in 0..6 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let s = Store::open(&db).await.unwrap();
+                let me = worker(&format!("w{w}"));
+                let mut mine = Vec::new();
+                while let Some(c) = s.claim("a", &me, 60_000).await.unwrap() {
+                    assert!(s.complete(&c.id, &me.name, "v", &results()).await.unwrap());
+                    mine.push(c.id);
+                }
+                mine
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        all.sort();
+        assert_eq!(all, ids, "each run exactly once");
+        assert_eq!(s.counts("a").await.unwrap().done, 60);
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort();
-    assert_eq!(all, ids, "each run exactly once");
-    assert_eq!(s.counts("a").await.unwrap().done, 60);
 }
 
 /// Processes opening a new store at once race to migrate it; none fails.
