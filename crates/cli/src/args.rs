@@ -49,6 +49,40 @@ pub enum Command {
     /// Rank input features by attribution for one head of a run, over its
     /// test set, from the run's saved best weights.
     Explain(ExplainArgs),
+    /// Submit a sweep to Slurm as a job array of workers sharing the store.
+    Slurm(SlurmArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SlurmArgs {
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Array tasks (workers); default one per run left, at most this many.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub array: Option<u32>,
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// GPUs per task (each worker then trains on cuda:0 of its own GPUs).
+    #[arg(long, default_value_t = 0)]
+    pub gpus_per_task: u32,
+    /// CPUs per task; also the libtorch threads per run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cpus_per_task: u32,
+    /// Slurm time limit, e.g. 02:00:00.
+    #[arg(long)]
+    pub time: Option<String>,
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Print the batch script; register and submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..))]
+    pub lease: u64,
+    /// Folder for logs, weights and the batch script, on storage every node
+    /// sees; default the SQLite file's folder, else results/.
+    #[arg(long)]
+    pub results: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

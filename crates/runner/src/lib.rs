@@ -13,6 +13,7 @@ mod host;
 mod launch;
 mod plan;
 mod register;
+mod slurm;
 mod worker;
 
 pub use convert::results_of;
@@ -21,6 +22,7 @@ pub use host::{hostname, pid_alive};
 pub use launch::{launch, Launch, LaunchOutcome};
 pub use plan::{plan_workers, Slot};
 pub use register::{register, runs_of, PlannedRun};
+pub use slurm::{sbatch_script, shell_quote, submit, SlurmJob};
 pub use worker::{work, Libtorch, Trainer, WorkerOptions, WorkerReport};
 
 /// Version recorded with sweeps and runs.

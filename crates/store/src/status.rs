@@ -273,3 +273,37 @@ impl Store {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 }
+
+impl Store {
+    /// Runs of `sweep` a worker could claim now: pending, or running with
+    /// an expired lease.
+    pub async fn claimable(&self, sweep: &str) -> Result<usize, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FROM runs r JOIN sweep_runs s ON s.run = r.id
+             WHERE s.sweep = $1 AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $2))",
+        )
+        .bind(sweep)
+        .bind(crate::now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<i64, _>(0) as usize)
+    }
+}
+
+impl Store {
+    /// `(host, status, runs)` for the runs of `sweep` that some host has
+    /// claimed, by host.
+    pub async fn by_host(&self, sweep: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.host, r.status, COUNT(*) FROM runs r JOIN sweep_runs s ON s.run = r.id
+             WHERE s.sweep = $1 AND r.host IS NOT NULL GROUP BY r.host, r.status ORDER BY r.host, r.status",
+        )
+        .bind(sweep)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect())
+    }
+}

@@ -8,6 +8,7 @@ mod report;
 mod rm;
 mod run;
 mod runs;
+mod slurm;
 mod status;
 mod synth;
 mod train;
@@ -38,6 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Export(a) => ok(export::run(a)),
         Command::Plot(a) => ok(plot::run(a)),
         Command::Explain(a) => ok(explain::run(a)),
+        Command::Slurm(a) => ok(slurm::run(a)),
     }
 }
 

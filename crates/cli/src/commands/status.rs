@@ -27,6 +27,19 @@ pub fn run(a: StatusArgs) -> anyhow::Result<()> {
                 c.running,
                 c.pending
             );
+            let hosts = store.by_host(&s).await?;
+            let mut names: Vec<&str> = hosts.iter().map(|h| h.0.as_str()).collect();
+            names.dedup();
+            if names.len() > 1 || !hosts.is_empty() {
+                for h in names {
+                    let parts: Vec<String> = hosts
+                        .iter()
+                        .filter(|x| x.0 == h)
+                        .map(|x| format!("{} {}", x.2, x.1))
+                        .collect();
+                    out += &format!("  on {h}: {}\n", parts.join(", "));
+                }
+            }
             let running = store.running(&s).await?;
             if !running.is_empty() {
                 let now = now_ms();

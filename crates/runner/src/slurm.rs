@@ -1,0 +1,174 @@
+//! Slurm batch scripts: one job array whose tasks are `headsweep worker`s
+//! sharing a store. Slurm does the scheduling; the store's claims and
+//! leases make each run train exactly once, whatever tasks start or die.
+
+use std::path::Path;
+
+use crate::RunnerError;
+
+/// What goes into the batch script.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlurmJob {
+    pub exe: String,
+    pub db: String,
+    pub sweep: String,
+    pub results: String,
+    pub array: usize,
+    pub partition: Option<String>,
+    pub gpus_per_task: u32,
+    pub cpus_per_task: u32,
+    pub time: Option<String>,
+    pub lease_secs: u64,
+}
+
+/// Quotes `s` for a POSIX shell: single quotes, each `'` as `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `#SBATCH` lines are parsed by sbatch, not a shell: values there must be
+/// plain (no whitespace, quotes or `#`).
+fn directive_value(what: &str, v: &str) -> Result<String, RunnerError> {
+    if v.is_empty()
+        || v.chars()
+            .any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '#' | '\\' | '`' | '$'))
+    {
+        return Err(RunnerError::Invalid(format!("{what} {v:?} cannot go into an #SBATCH line: no whitespace, quotes, '#', '\\\\', '`' or '$'")));
+    }
+    Ok(v.to_string())
+}
+
+/// The batch script. Each array task runs one worker on its own CPUs (and
+/// GPU, with `gpus_per_task`), exec'd so that Slurm's SIGTERM (scancel, the
+/// time limit) reaches it and its run goes back to pending.
+pub fn sbatch_script(job: &SlurmJob) -> Result<String, RunnerError> {
+    if job.array == 0 {
+        return Err(RunnerError::Invalid("--array must be at least 1".into()));
+    }
+    let log = Path::new(&job.results)
+        .join(&job.sweep)
+        .join("slurm-%A_%a.out");
+    let mut s = String::from("#!/bin/bash\n");
+    s += &format!(
+        "#SBATCH --job-name=headsweep-{}\n",
+        directive_value("sweep name", &job.sweep)?
+    );
+    s += &format!("#SBATCH --array=0-{}\n", job.array - 1);
+    s += &format!(
+        "#SBATCH --output={}\n",
+        directive_value("results folder", &log.display().to_string())?
+    );
+    s += &format!("#SBATCH --cpus-per-task={}\n", job.cpus_per_task.max(1));
+    s += "#SBATCH --ntasks=1\n";
+    if let Some(p) = &job.partition {
+        s += &format!("#SBATCH --partition={}\n", directive_value("partition", p)?);
+    }
+    if job.gpus_per_task > 0 {
+        s += &format!("#SBATCH --gpus-per-task={}\n", job.gpus_per_task);
+    }
+    if let Some(t) = &job.time {
+        s += &format!("#SBATCH --time={}\n", directive_value("time", t)?);
+    }
+    let device = if job.gpus_per_task > 0 {
+        "cuda:0"
+    } else {
+        "cpu"
+    };
+    s += "set -euo pipefail\n";
+    s += &format!(
+        "exec {} worker --db {} --sweep {} --device {device} --threads {} --lease {} --results {} --slot \"${{SLURM_ARRAY_TASK_ID:-0}}\" -v\n",
+        shell_quote(&job.exe),
+        shell_quote(&job.db),
+        shell_quote(&job.sweep),
+        job.cpus_per_task.max(1),
+        job.lease_secs,
+        shell_quote(&job.results),
+    );
+    Ok(s)
+}
+
+/// Submits `script` with `sbatch --parsable`; returns the job id.
+pub fn submit(script: &Path) -> Result<String, RunnerError> {
+    let out = std::process::Command::new("sbatch")
+        .arg("--parsable")
+        .arg(script)
+        .output()
+        .map_err(|source| RunnerError::Io {
+            context: "running sbatch (is Slurm installed and on PATH?)".into(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(RunnerError::Invalid(format!(
+            "sbatch failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let id = text.trim().split(';').next().unwrap_or("").to_string();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(RunnerError::Invalid(format!(
+            "sbatch printed no job id: {text:?}"
+        )));
+    }
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> SlurmJob {
+        SlurmJob {
+            exe: "/opt/my tools/headsweep".into(),
+            db: "postgres://u:p'w@db/x".into(),
+            sweep: "age_sex".into(),
+            results: "/scratch/r".into(),
+            array: 3,
+            partition: Some("gpu".into()),
+            gpus_per_task: 1,
+            cpus_per_task: 4,
+            time: Some("02:00:00".into()),
+            lease_secs: 60,
+        }
+    }
+
+    #[test]
+    fn the_script_quotes_every_name_and_path() {
+        let s = sbatch_script(&job()).unwrap();
+        assert!(s.contains("#SBATCH --array=0-2\n"));
+        assert!(s.contains("#SBATCH --gpus-per-task=1\n#SBATCH --time=02:00:00\n"));
+        assert!(s.contains("#SBATCH --output=/scratch/r/age_sex/slurm-%A_%a.out\n"));
+        assert!(s.contains("exec '/opt/my tools/headsweep' worker --db 'postgres://u:p'\\''w@db/x' --sweep 'age_sex' --device cuda:0 --threads 4"));
+        // The quoted command line parses back to the original words.
+        let line = s.lines().last().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "set -- {}; printf '%s\\n' \"$1\" \"$4\"",
+                &line[5..]
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "/opt/my tools/headsweep\npostgres://u:p'w@db/x\n"
+        );
+    }
+
+    #[test]
+    fn unsafe_directive_values_are_refused() {
+        let mut j = job();
+        j.results = "/scratch/my results".into();
+        assert!(sbatch_script(&j)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot go into an #SBATCH line"));
+        let mut j = job();
+        j.partition = Some("a#b".into());
+        assert!(sbatch_script(&j).is_err());
+        let mut j = job();
+        j.array = 0;
+        assert!(sbatch_script(&j).is_err());
+    }
+}
