@@ -37,6 +37,28 @@ pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
     }
 }
 
+/// The file line of `record`, after checking that it has as many fields as
+/// the header.
+pub(crate) fn checked_line(
+    path: &Path,
+    record: &csv::StringRecord,
+    header: &csv::StringRecord,
+) -> Result<u64, DataError> {
+    let line = record.position().map_or(0, |p| p.line());
+    if record.len() != header.len() {
+        return Err(DataError::at(
+            path,
+            line,
+            format!(
+                "ragged row: {} fields, the header has {}",
+                record.len(),
+                header.len()
+            ),
+        ));
+    }
+    Ok(line)
+}
+
 /// Tab for `.tsv`/`.txt` (also under `.gz`), comma otherwise.
 pub(crate) fn delimiter(path: &Path) -> u8 {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -83,18 +105,7 @@ impl Matrix {
         let mut values = Vec::new();
         let mut record = csv::StringRecord::new();
         while reader.read_record(&mut record).map_err(csv_err)? {
-            let line = record.position().map_or(0, |p| p.line());
-            if record.len() != header.len() {
-                return Err(DataError::at(
-                    path,
-                    line,
-                    format!(
-                        "ragged row: {} fields, the header has {}",
-                        record.len(),
-                        header.len()
-                    ),
-                ));
-            }
+            let line = checked_line(path, &record, &header)?;
             ids.push(record[0].to_string());
             for (j, cell) in record.iter().enumerate().skip(1) {
                 values.push(parse_cell(cell).ok_or_else(|| {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
-use crate::matrix::{delimiter, is_missing, open};
+use crate::matrix::{checked_line, delimiter, is_missing, open};
 
 /// A sample sheet read as text; `None` marks a missing cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,18 +59,7 @@ impl Sheet {
         let mut seen: HashMap<String, u64> = HashMap::new();
         for record in reader.records() {
             let record = record.map_err(csv_err)?;
-            let line = record.position().map_or(0, |p| p.line());
-            if record.len() != header.len() {
-                return Err(DataError::at(
-                    path,
-                    line,
-                    format!(
-                        "ragged row: {} fields, the header has {}",
-                        record.len(),
-                        header.len()
-                    ),
-                ));
-            }
+            let line = checked_line(path, &record, &header)?;
             let id = record[id_at].trim().to_string();
             if id.is_empty() {
                 return Err(DataError::at(path, line, "empty sample id"));
