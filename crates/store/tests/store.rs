@@ -285,3 +285,35 @@ async fn concurrent_first_opens_all_succeed() {
         }
     }
 }
+
+/// Both backends get the same tables, columns and views from the one set
+/// of migrations (compared when a PostgreSQL server is configured).
+#[tokio::test]
+async fn sqlite_and_postgresql_schemas_match() {
+    let d = tempfile::tempdir().unwrap();
+    let dbs = databases(&d).await;
+    if dbs.len() < 2 {
+        println!("skipped: HEADSWEEP_TEST_PG_URL is not set");
+        return;
+    }
+    let mut columns = Vec::new();
+    for db in &dbs {
+        let s = Store::open(db).await.unwrap();
+        let sql = if s.is_sqlite() {
+            "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p
+             WHERE m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY t, c"
+        } else {
+            "SELECT CAST(table_name AS TEXT) AS t, CAST(column_name AS TEXT) AS c FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' ORDER BY t, c"
+        };
+        let rows = s.query_read_only(sql).await.unwrap();
+        let list: Vec<String> = rows
+            .rows
+            .iter()
+            .map(|r| format!("{:?}.{:?}", r[0], r[1]))
+            .collect();
+        assert!(list.len() > 60, "{db}: {} columns", list.len());
+        columns.push(list);
+    }
+    assert_eq!(columns[0], columns[1]);
+}
