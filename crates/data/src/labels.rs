@@ -14,6 +14,8 @@ pub struct TaskLabels {
     pub classes: Vec<String>,
     pub labels: Vec<Option<usize>>,
     pub weight: f64,
+    /// Classes are bins of a number, in order (ordinal metrics apply).
+    pub ordered: bool,
 }
 
 /// Encodes `task` for every row of `sheet`.
@@ -74,6 +76,7 @@ pub fn encode(task: &TaskConfig, sheet: &Sheet) -> Result<TaskLabels, DataError>
         classes,
         labels,
         weight: task.weight,
+        ordered: task.bins.is_some(),
     })
 }
 

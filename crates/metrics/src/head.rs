@@ -19,6 +19,9 @@ pub struct HeadPredictions {
     pub truth: Vec<Option<usize>>,
     pub probs: Vec<f64>,
     pub mass: Vec<f64>,
+    /// Whether class indices are ordered (binned values): then the ordinal
+    /// metrics are defined.
+    pub ordered: bool,
 }
 
 /// Scalar metrics of one head, plus its per-class counts and confusion matrix.
@@ -38,6 +41,10 @@ pub struct HeadMetrics {
     pub ece: f64,
     pub auroc: Option<f64>,
     pub mass: f64,
+    /// Ordered heads only: mean |predicted − true| in classes (bins).
+    pub mae: Option<f64>,
+    /// Ordered heads only: fraction predicted within one class of the truth.
+    pub off_by_one: Option<f64>,
     pub classes: Vec<ClassCounts>,
     pub confusion: Confusion,
 }
@@ -151,6 +158,17 @@ impl HeadPredictions {
             mass += self.mass[i];
         }
         let ece = expected_calibration_error(&confidence, &correct).expect("n > 0");
+        let distance: Vec<usize> = truth
+            .iter()
+            .zip(&pred)
+            .map(|(t, p)| t.abs_diff(*p))
+            .collect();
+        let mae = self
+            .ordered
+            .then(|| distance.iter().sum::<usize>() as f64 / nf);
+        let off_by_one = self
+            .ordered
+            .then(|| distance.iter().filter(|&&d| d <= 1).count() as f64 / nf);
         let auroc = macro_auroc_ovr(k, &truth, &probs);
 
         Ok(Some(HeadMetrics {
@@ -166,6 +184,8 @@ impl HeadPredictions {
             ece,
             auroc,
             mass: mass / nf,
+            mae,
+            off_by_one,
             classes,
             confusion,
         }))
@@ -173,9 +193,10 @@ impl HeadPredictions {
 }
 
 impl HeadMetrics {
-    /// The scalar metrics by their stored names, in a fixed order.
+    /// The scalar metrics by their stored names, in a fixed order; the
+    /// ordinal ones only for an ordered head.
     pub fn scalars(&self) -> Vec<(&'static str, Option<f64>)> {
-        vec![
+        let mut out = vec![
             ("n", Some(self.n as f64)),
             ("accuracy", Some(self.accuracy)),
             ("balanced_accuracy", Some(self.balanced_accuracy)),
@@ -188,7 +209,12 @@ impl HeadMetrics {
             ("ece", Some(self.ece)),
             ("auroc", self.auroc),
             ("mass", Some(self.mass)),
-        ]
+        ];
+        if let (Some(mae), Some(off)) = (self.mae, self.off_by_one) {
+            out.push(("mae", Some(mae)));
+            out.push(("off_by_one", Some(off)));
+        }
+        out
     }
 }
 
@@ -232,6 +258,7 @@ mod tests {
             truth: truth.to_vec(),
             probs: probs.to_vec(),
             mass: vec![1.0; truth.len()],
+            ordered: false,
         }
     }
 
@@ -278,6 +305,35 @@ mod tests {
             m.confusion.cells,
             vec![vec![1, 1, 0], vec![0, 1, 0], vec![0, 1, 0]]
         );
+    }
+
+    #[test]
+    fn ordinal_metrics_for_ordered_heads_only() {
+        // truth 0 0 1 2, predicted 0 1 1 1 → distances 0 1 0 1.
+        let mut h = three_class();
+        assert_eq!(h.metrics().unwrap().unwrap().mae, None);
+        assert!(!h
+            .metrics()
+            .unwrap()
+            .unwrap()
+            .scalars()
+            .iter()
+            .any(|(k, _)| *k == "mae"));
+        h.ordered = true;
+        let m = h.metrics().unwrap().unwrap();
+        close(m.mae.unwrap(), 2.0 / 4.0);
+        close(m.off_by_one.unwrap(), 1.0);
+        // A prediction two bins off.
+        let far = HeadPredictions {
+            ordered: true,
+            ..head(3, &[Some(0)], &[0.1, 0.2, 0.7])
+        };
+        let m = far.metrics().unwrap().unwrap();
+        assert_eq!((m.mae, m.off_by_one), (Some(2.0), Some(0.0)));
+        assert!(m
+            .scalars()
+            .iter()
+            .any(|(k, v)| *k == "off_by_one" && *v == Some(0.0)));
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub(crate) fn evaluate(
     input: &SplitInput,
     lossfn: Loss,
     weights: &[f64],
-    names: &[(String, Vec<String>)],
+    names: &[(String, Vec<String>, bool)],
 ) -> Result<SplitOutput, TrainError> {
     let _guard = tch::no_grad_guard();
     let logits = net.forward(&input.x, None);
@@ -100,6 +100,7 @@ pub(crate) fn evaluate(
             truth: input.labels[t].clone(),
             probs,
             mass,
+            ordered: names[t].2,
         };
         let metrics = predictions.metrics()?;
         heads.push(HeadOutput {

@@ -156,10 +156,10 @@ pub fn train(
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let classes: Vec<usize> = data.tasks.iter().map(|t| t.classes.len()).collect();
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
-    let head_names: Vec<(String, Vec<String>)> = data
+    let head_names: Vec<(String, Vec<String>, bool)> = data
         .tasks
         .iter()
-        .map(|t| (t.name.clone(), t.classes.clone()))
+        .map(|t| (t.name.clone(), t.classes.clone(), t.ordered))
         .collect();
     let weights: Vec<f64> = data.tasks.iter().map(|t| t.weight).collect();
     let net = Net::new(

@@ -307,3 +307,22 @@ fn attributions_find_the_generators_signal_features() {
         assert!(gap < 0.05 * scale, "{head}: gap {gap} vs {scale}");
     }
 }
+
+#[test]
+fn binned_heads_get_ordinal_metrics() {
+    let (c, d) = config(|c| c.train.epochs = 3);
+    let out = run(&c, &d);
+    let test = out.split(Part::Test);
+    let age = test.heads[0].metrics.as_ref().unwrap();
+    let sex = test.heads[1].metrics.as_ref().unwrap();
+    let (mae, off) = (age.mae.unwrap(), age.off_by_one.unwrap());
+    assert!(
+        (0.0..=2.0).contains(&mae) && off >= age.accuracy,
+        "mae {mae}, off-by-one {off}"
+    );
+    assert_eq!(
+        (sex.mae, sex.off_by_one),
+        (None, None),
+        "categories have no order"
+    );
+}
