@@ -20,7 +20,7 @@ mod sweeps;
 
 pub use claims::{Claimed, Worker};
 pub use error::StoreError;
-pub use open::{now_ms, Store};
+pub use open::{now_ms, sqlite_path, Store};
 pub use query::{Cell, Rows};
 pub use records::{ClassRow, ConfusionRow, CurveRow, MetricRow, PredictionRow, RunResults};
 pub use status::{FailedRun, RunRow, RunningRun, StatusCounts};

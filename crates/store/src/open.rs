@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -33,31 +33,40 @@ impl std::fmt::Debug for Store {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The file of an SQLite store named by `db` (a path or a `sqlite:` URL);
+/// `None` for a PostgreSQL URL.
+pub fn sqlite_path(db: &str) -> Option<PathBuf> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        return None;
+    }
+    Some(PathBuf::from(
+        db.strip_prefix("sqlite://")
+            .or_else(|| db.strip_prefix("sqlite:"))
+            .unwrap_or(db),
+    ))
+}
+
 impl Store {
     /// Opens the store named by `db`: a `sqlite:` or `postgres://` URL, or a
     /// path to an SQLite file (created with its folder when absent).
     /// Migrations run on open.
     pub async fn open(db: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let (url, sqlite) = if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-            (db.to_string(), false)
-        } else {
-            let path = db
-                .strip_prefix("sqlite://")
-                .or_else(|| db.strip_prefix("sqlite:"))
-                .unwrap_or(db);
-            if let Some(dir) = Path::new(path)
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Invalid(format!(
-                        "cannot create the store's folder {}: {e}",
-                        dir.display()
-                    ))
-                })?;
+        let file = sqlite_path(db);
+        let sqlite = file.is_some();
+        let url = match &file {
+            None => db.to_string(),
+            Some(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        StoreError::Invalid(format!(
+                            "cannot create the store's folder {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                }
+                format!("sqlite://{}?mode=rwc", path.display())
             }
-            (format!("sqlite://{path}?mode=rwc"), true)
         };
         let open_err = |source| StoreError::Open {
             url: db.to_string(),
@@ -123,13 +132,8 @@ impl Store {
     }
 
     /// The SQLite file (meaningful only when [`Self::is_sqlite`]).
-    pub(crate) fn sqlite_file(&self) -> std::path::PathBuf {
-        let u = self.url.as_str();
-        std::path::PathBuf::from(
-            u.strip_prefix("sqlite://")
-                .or_else(|| u.strip_prefix("sqlite:"))
-                .unwrap_or(u),
-        )
+    pub(crate) fn sqlite_file(&self) -> PathBuf {
+        sqlite_path(&self.url).unwrap_or_default()
     }
 
     /// A transaction that holds the write lock from its first statement

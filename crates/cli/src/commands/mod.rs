@@ -93,25 +93,13 @@ fn results_dir(db: &str, explicit: Option<&PathBuf>) -> PathBuf {
     if let Some(p) = explicit {
         return p.clone();
     }
-    match sqlite_path(db) {
+    match headsweep_store::sqlite_path(db) {
         None => PathBuf::from("results"),
         Some(path) => path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
     }
-}
-
-/// The file of an SQLite store; `None` for a server URL.
-fn sqlite_path(db: &str) -> Option<PathBuf> {
-    if db.starts_with("postgres") {
-        return None;
-    }
-    Some(PathBuf::from(
-        db.strip_prefix("sqlite://")
-            .or_else(|| db.strip_prefix("sqlite:"))
-            .unwrap_or(db),
-    ))
 }
 
 fn describe_slots(slots: &[Slot]) -> String {

@@ -14,6 +14,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let (sweep, _) = super::prepare(&a.file)?;
     let mut slots = super::slots(&a.devices)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
+    let shown = results.display().to_string();
     let exe = std::env::current_exe().context("finding the headsweep binary")?;
     super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
@@ -68,18 +69,12 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
                 anyhow::bail!(
                     "{} run(s) were left unfinished; see {}/workers/",
                     after.pending + after.running,
-                    l_results(&a)
+                    shown
                 )
             }
             LaunchOutcome::Finished => exit::SUCCESS,
         })
     })
-}
-
-fn l_results(a: &RunArgs) -> String {
-    super::results_dir(&a.store.db, a.results.as_ref())
-        .display()
-        .to_string()
 }
 
 /// One row per grid point: runs done and failed, and the mean test

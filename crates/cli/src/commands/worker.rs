@@ -14,7 +14,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
     headsweep_model::parse_device(&a.device)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     // A worker serves a registered sweep: it must not create an empty store.
-    if let Some(path) = super::sqlite_path(&a.store.db) {
+    if let Some(path) = headsweep_store::sqlite_path(&a.store.db) {
         if !path.exists() {
             anyhow::bail!("no store at {}; `headsweep run` creates it", path.display());
         }
