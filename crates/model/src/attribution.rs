@@ -53,7 +53,7 @@ impl Attributions {
 
 /// The selected class logit of each sample: `[n]`.
 fn selected(net: &Net, x: &Tensor, offset: i64, classes: &Tensor) -> Tensor {
-    let logits = net.forward(x, None);
+    let logits = net.forward_one(x);
     let k = net.classes.iter().sum::<usize>() as i64;
     debug_assert!(offset < k);
     let head = logits.narrow(1, offset, logits.size()[1] - offset);
@@ -139,7 +139,7 @@ mod tests {
             ..Default::default()
         };
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        Net::new(
+        Net::single(
             &model,
             4,
             &[3, 2],
@@ -161,7 +161,15 @@ mod tests {
         let net = net(vec![]);
         let (x, r) = inputs();
         // Head b starts at output 3; attribute its class 1.
-        let w: Vec<f64> = tensor_to_vec(&net.vs.variables()["b.out.weight"].select(1, 1)).unwrap();
+        let w: Vec<f64> = tensor_to_vec(
+            &net.member(0)
+                .into_iter()
+                .find(|(n, _)| n == "b.out.weight")
+                .unwrap()
+                .1
+                .select(1, 1),
+        )
+        .unwrap();
         let xs = tensor_to_vec(&x).unwrap();
         let rs = tensor_to_vec(&r).unwrap();
         for steps in [1, 7] {

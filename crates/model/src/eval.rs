@@ -54,6 +54,7 @@ pub fn probabilities(raw: &[f64], sigmoid: bool) -> (Vec<f64>, f64) {
 pub(crate) struct SplitInput {
     pub part: Part,
     pub ids: Vec<String>,
+    /// The split's rows, then zero rows without labels (padding).
     pub x: Tensor,
     pub targets: Targets,
     /// Per task, each sample's label.
@@ -68,59 +69,69 @@ pub(crate) fn tensor_to_vec(t: &Tensor) -> Result<Vec<f64>, TrainError> {
     )?)
 }
 
-/// Full predictions and metrics of `net` on a split.
+/// Full predictions and metrics of every member of `net` on a split;
+/// `losses[k]` is member k's training loss.
 pub(crate) fn evaluate(
     net: &Net,
     input: &SplitInput,
-    lossfn: Loss,
+    losses: &[Loss],
     weights: &[f64],
     names: &[(String, Vec<String>, bool)],
-) -> Result<SplitOutput, TrainError> {
+) -> Result<Vec<SplitOutput>, TrainError> {
     let _guard = tch::no_grad_guard();
-    let logits = net.forward(&input.x, None);
-    let (total, terms) = loss::compute(lossfn, &logits, &input.targets, &net.classes, weights);
-    let all = tensor_to_vec(&logits)?;
-    let width: usize = net.classes.iter().sum();
     let n = input.ids.len();
-    let mut heads = Vec::with_capacity(net.classes.len());
-    let mut offset = 0;
-    for (t, &k) in net.classes.iter().enumerate() {
-        let mut raw = Vec::with_capacity(n * k);
-        let mut probs = Vec::with_capacity(n * k);
-        let mut mass = Vec::with_capacity(n);
-        for i in 0..n {
-            let z = &all[i * width + offset..i * width + offset + k];
-            let (p, m) = probabilities(z, lossfn.is_sigmoid());
-            raw.extend_from_slice(z);
-            probs.extend(p);
-            mass.push(m);
+    let rows = crate::train::padded(n) as i64;
+    let logits = net.forward(&input.x.narrow(0, 0, rows), None);
+    let members = logits.size()[0];
+    let targets = input.targets.narrow(rows).expand(members);
+    let (_, values) = loss::compute_members(losses, &logits, &targets, &net.classes, weights)?;
+    let all = tensor_to_vec(&logits.narrow(1, 0, n as i64))?;
+    let width: usize = net.classes.iter().sum();
+    let mut out = Vec::with_capacity(members as usize);
+    for (member, (total, terms)) in values.into_iter().enumerate() {
+        let all = &all[member * n * width..(member + 1) * n * width];
+        let sigmoid = losses[member].is_sigmoid();
+        let mut heads = Vec::with_capacity(net.classes.len());
+        let mut offset = 0;
+        for (t, &k) in net.classes.iter().enumerate() {
+            let mut raw = Vec::with_capacity(n * k);
+            let mut probs = Vec::with_capacity(n * k);
+            let mut mass = Vec::with_capacity(n);
+            for i in 0..n {
+                let z = &all[i * width + offset..i * width + offset + k];
+                let (p, m) = probabilities(z, sigmoid);
+                raw.extend_from_slice(z);
+                probs.extend(p);
+                mass.push(m);
+            }
+            let predictions = HeadPredictions {
+                n_classes: k,
+                truth: input.labels[t].clone(),
+                probs,
+                mass,
+                ordered: names[t].2,
+            };
+            let metrics = predictions.metrics()?;
+            heads.push(HeadOutput {
+                name: names[t].0.clone(),
+                classes: names[t].1.clone(),
+                predictions,
+                raw,
+                metrics,
+            });
+            offset += k;
         }
-        let predictions = HeadPredictions {
-            n_classes: k,
-            truth: input.labels[t].clone(),
-            probs,
-            mass,
-            ordered: names[t].2,
-        };
-        let metrics = predictions.metrics()?;
-        heads.push(HeadOutput {
-            name: names[t].0.clone(),
-            classes: names[t].1.clone(),
-            predictions,
-            raw,
-            metrics,
+        let refs: Vec<&HeadPredictions> = heads.iter().map(|h| &h.predictions).collect();
+        out.push(SplitOutput {
+            part: input.part,
+            ids: input.ids.clone(),
+            exact_match: exact_match(&refs),
+            heads,
+            loss: total,
+            head_losses: terms,
         });
-        offset += k;
     }
-    let refs: Vec<&HeadPredictions> = heads.iter().map(|h| &h.predictions).collect();
-    Ok(SplitOutput {
-        part: input.part,
-        ids: input.ids.clone(),
-        exact_match: exact_match(&refs),
-        heads,
-        loss: total.double_value(&[]),
-        head_losses: terms.iter().map(|t| t.double_value(&[])).collect(),
-    })
+    Ok(out)
 }
 
 #[cfg(test)]

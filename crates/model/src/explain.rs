@@ -85,7 +85,7 @@ pub fn load_net(
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
     // The initial values are overwritten by the saved weights.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let mut net = Net::new(
+    let net = Net::single(
         &config.model,
         data.n_features(),
         &classes,
@@ -93,9 +93,10 @@ pub fn load_net(
         device,
         &mut rng,
     );
-    net.vs.load(weights).map_err(|e| {
-        TrainError::Invalid(format!("cannot load weights {}: {e}", weights.display()))
-    })?;
+    let cannot =
+        |e: String| TrainError::Invalid(format!("cannot load weights {}: {e}", weights.display()));
+    let values = Tensor::read_safetensors(weights).map_err(|e| cannot(e.to_string()))?;
+    net.set_member(0, &values).map_err(cannot)?;
     Ok(net)
 }
 

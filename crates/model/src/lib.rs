@@ -17,6 +17,7 @@ mod explain;
 mod init;
 mod loss;
 mod net;
+mod optim;
 mod train;
 
 pub use attribution::{attribute, Attributions, Method};
@@ -28,7 +29,9 @@ pub use explain::{
 };
 pub use net::Net;
 pub use tch::Device;
-pub use train::{train, EpochFn, EpochRecord, RunOutput, StopFn, TrainOptions};
+pub use train::{
+    train, train_group, EpochFn, EpochRecord, GroupOptions, Member, RunOutput, StopFn, TrainOptions,
+};
 
 /// libtorch's version as compiled against, for records.
 pub fn torch_version() -> &'static str {

@@ -4,13 +4,14 @@
 use headsweep_spec::Loss;
 use tch::{Kind, Reduction, Tensor};
 
-/// Targets for a set of samples, on the model's device.
+/// Targets for a set of samples, on the model's device: `[n, …]` for one
+/// set of rows, or `[K, n, …]` when each member of a network has its own.
 pub struct Targets {
-    /// `[n, tasks]` class indices, −1 where a label is missing.
+    /// Class indices, −1 where a label is missing; last dimension tasks.
     pub labels: Tensor,
-    /// `[n, Σ classes]` one-hot rows (all zero for a missing label).
+    /// One-hot rows (all zero for a missing label); last dimension Σ classes.
     pub onehot: Tensor,
-    /// `[n, tasks]` 1 where labelled, 0 where not.
+    /// 1 where labelled, 0 where not; last dimension tasks.
     pub mask: Tensor,
 }
 
@@ -47,8 +48,42 @@ impl Targets {
         }
     }
 
-    /// The rows `idx` (an i64 index tensor on the same device).
-    pub fn select(&self, idx: &Tensor) -> Targets {
+    /// The rows `idx` (an i64 index tensor on the same device) of `[n, …]`
+    /// targets, as `[members, idx.len() / members, …]`.
+    pub fn select(&self, idx: &Tensor, members: i64) -> Targets {
+        let pick = |t: &Tensor| {
+            let rows = t.index_select(0, idx);
+            let cols = rows.size()[1];
+            rows.view([members, -1, cols])
+        };
+        Targets {
+            labels: pick(&self.labels),
+            onehot: pick(&self.onehot),
+            mask: pick(&self.mask),
+        }
+    }
+
+    /// The first `rows` rows of `[n, …]` targets.
+    pub fn narrow(&self, rows: i64) -> Targets {
+        Targets {
+            labels: self.labels.narrow(0, 0, rows),
+            onehot: self.onehot.narrow(0, 0, rows),
+            mask: self.mask.narrow(0, 0, rows),
+        }
+    }
+
+    /// `[n, …]` targets seen by each of `members` members.
+    pub fn expand(&self, members: i64) -> Targets {
+        let e = |t: &Tensor| t.unsqueeze(0).expand([members, -1, -1], false);
+        Targets {
+            labels: e(&self.labels),
+            onehot: e(&self.onehot),
+            mask: e(&self.mask),
+        }
+    }
+
+    /// Members `idx` of `[K, n, …]` targets.
+    fn members(&self, idx: &Tensor) -> Targets {
         Targets {
             labels: self.labels.index_select(0, idx),
             onehot: self.onehot.index_select(0, idx),
@@ -57,7 +92,14 @@ impl Targets {
     }
 }
 
-/// The loss to minimise, and each task's own term `L_t`.
+/// Each member's loss `[K]` and each task's own term `L_t` (`[K]` per task).
+pub struct Losses {
+    pub total: Tensor,
+    pub terms: Vec<Tensor>,
+}
+
+/// The loss to minimise for each member of `[K, n, Σ classes]` logits, all
+/// trained with `loss`; a member's loss depends on its own slice only.
 ///
 /// - `ce`: `L_t` = mean over labelled samples of −log softmax(z_t)[y]; total
 ///   Σ_t w_t·L_t.
@@ -71,52 +113,46 @@ pub fn compute(
     t: &Targets,
     classes: &[usize],
     weights: &[f64],
-) -> (Tensor, Vec<Tensor>) {
+) -> Losses {
+    let kind = logits.kind();
+    let per_member = |x: &Tensor, dims: &[i64]| x.sum_dim_intlist(dims, false, kind);
     let mut offset = 0i64;
     let mut terms = Vec::with_capacity(classes.len());
-    let mut flat_sum: Option<Tensor> = None;
-    let mut flat_count: Option<Tensor> = None;
+    let mut flat: Option<(Tensor, Tensor)> = None;
     for (task, &k) in classes.iter().enumerate() {
-        let z = logits.narrow(1, offset, k as i64);
-        let m = t.mask.select(1, task as i64);
-        let labelled = m.sum(m.kind());
+        let z = logits.narrow(2, offset, k as i64);
+        let m = t.mask.select(2, task as i64);
+        let labelled = per_member(&m, &[1]);
         let term = match loss {
             Loss::Ce => {
-                let y = t.labels.select(1, task as i64).clamp_min(0).unsqueeze(1);
-                let nll = -z
-                    .log_softmax(1, z.kind())
-                    .gather(1, &y, false)
-                    .squeeze_dim(1);
-                (nll * &m).sum(z.kind()) / labelled.clamp_min(1.0)
+                let y = t.labels.select(2, task as i64).clamp_min(0).unsqueeze(2);
+                let nll = -z.log_softmax(2, kind).gather(2, &y, false).squeeze_dim(2);
+                per_member(&(nll * &m), &[1]) / labelled.clamp_min(1.0)
             }
             Loss::Bce | Loss::BceTask => {
-                let target = t.onehot.narrow(1, offset, k as i64);
+                let target = t.onehot.narrow(2, offset, k as i64);
                 let bce = z.binary_cross_entropy_with_logits::<Tensor>(
                     &target,
                     None,
                     None,
                     Reduction::None,
                 );
-                let summed = (bce * m.unsqueeze(1)).sum(z.kind());
+                let summed = per_member(&(bce * m.unsqueeze(2)), &[1, 2]);
+                let count = &labelled * k as f64;
                 if loss == Loss::Bce {
-                    let count = &labelled * k as f64;
-                    flat_sum = Some(match flat_sum {
-                        Some(s) => s + &summed,
-                        None => summed.shallow_clone(),
-                    });
-                    flat_count = Some(match flat_count {
-                        Some(c) => c + &count,
-                        None => count.shallow_clone(),
+                    flat = Some(match flat {
+                        Some((s, c)) => (s + &summed, c + &count),
+                        None => (summed.shallow_clone(), count.shallow_clone()),
                     });
                 }
-                summed / (labelled * k as f64).clamp_min(1.0)
+                summed / count.clamp_min(1.0)
             }
         };
         terms.push(term);
         offset += k as i64;
     }
-    let total = match loss {
-        Loss::Bce => flat_sum.expect("a task") / flat_count.expect("a task").clamp_min(1.0),
+    let total = match (loss, flat) {
+        (Loss::Bce, Some((sum, count))) => sum / count.clamp_min(1.0),
         _ => terms
             .iter()
             .zip(weights)
@@ -124,7 +160,66 @@ pub fn compute(
             .reduce(|a, b| a + b)
             .expect("at least one task"),
     };
-    (total, terms)
+    Losses { total, terms }
+}
+
+/// Members grouped by loss: `(loss, member positions)`, in order of first
+/// appearance.
+pub fn by_loss(losses: &[Loss]) -> Vec<(Loss, Vec<usize>)> {
+    let mut groups: Vec<(Loss, Vec<usize>)> = Vec::new();
+    for (i, &l) in losses.iter().enumerate() {
+        match groups.iter_mut().find(|(g, _)| *g == l) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((l, vec![i])),
+        }
+    }
+    groups
+}
+
+/// Each member with its own loss: the sum of the members' losses (what
+/// one backward pass differentiates — each member's gradient is exactly
+/// its own), and per member its loss and task terms as numbers.
+pub fn compute_members(
+    losses: &[Loss],
+    logits: &Tensor,
+    t: &Targets,
+    classes: &[usize],
+    weights: &[f64],
+) -> Result<(Tensor, Vec<(f64, Vec<f64>)>), tch::TchError> {
+    let groups = by_loss(losses);
+    let mut sum: Option<Tensor> = None;
+    let mut values = vec![(0.0, Vec::new()); losses.len()];
+    for (loss, members) in groups {
+        let part = if members.len() == losses.len() {
+            compute(loss, logits, t, classes, weights)
+        } else {
+            let idx = Tensor::from_slice(&members.iter().map(|&m| m as i64).collect::<Vec<_>>())
+                .to_device(logits.device());
+            compute(
+                loss,
+                &logits.index_select(0, &idx),
+                &t.members(&idx),
+                classes,
+                weights,
+            )
+        };
+        let total =
+            Vec::<f64>::try_from(part.total.to_kind(Kind::Double).to_device(tch::Device::Cpu))?;
+        let terms = part
+            .terms
+            .iter()
+            .map(|x| Vec::<f64>::try_from(x.to_kind(Kind::Double).to_device(tch::Device::Cpu)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (j, &m) in members.iter().enumerate() {
+            values[m] = (total[j], terms.iter().map(|x| x[j]).collect());
+        }
+        let s = part.total.sum(logits.kind());
+        sum = Some(match sum {
+            Some(a) => a + s,
+            None => s,
+        });
+    }
+    Ok((sum.expect("at least one member"), values))
 }
 
 #[cfg(test)]
@@ -133,7 +228,7 @@ mod tests {
 
     fn logits() -> Tensor {
         // Two samples, tasks with 3 and 2 classes.
-        Tensor::from_slice(&[1.0f64, 2.0, 0.5, -1.0, 1.0, 0.0, 0.0, 3.0, 2.0, -2.0]).view([2, 5])
+        Tensor::from_slice(&[1.0f64, 2.0, 0.5, -1.0, 1.0, 0.0, 0.0, 3.0, 2.0, -2.0]).view([1, 2, 5])
     }
 
     fn targets() -> Targets {
@@ -144,6 +239,7 @@ mod tests {
             Kind::Double,
             tch::Device::Cpu,
         )
+        .expand(1)
     }
 
     fn lse(v: &[f64]) -> f64 {
@@ -157,25 +253,28 @@ mod tests {
 
     #[test]
     fn ce_by_hand() {
-        let (total, terms) = compute(Loss::Ce, &logits(), &targets(), &[3, 2], &[1.0, 0.5]);
+        let Losses { total, terms } =
+            compute(Loss::Ce, &logits(), &targets(), &[3, 2], &[1.0, 0.5]);
         let l0 = lse(&[1.0, 2.0, 0.5]) - 2.0;
         let l1 = ((lse(&[-1.0, 1.0]) + 1.0) + (lse(&[2.0, -2.0]) - 2.0)) / 2.0;
-        assert!((terms[0].double_value(&[]) - l0).abs() < 1e-12);
-        assert!((terms[1].double_value(&[]) - l1).abs() < 1e-12);
-        assert!((total.double_value(&[]) - (l0 + 0.5 * l1)).abs() < 1e-12);
+        assert!((terms[0].double_value(&[0]) - l0).abs() < 1e-12);
+        assert!((terms[1].double_value(&[0]) - l1).abs() < 1e-12);
+        assert!((total.double_value(&[0]) - (l0 + 0.5 * l1)).abs() < 1e-12);
     }
 
     #[test]
     fn bce_flat_and_per_task_by_hand() {
         let t0 = bce(1.0, 0.0) + bce(2.0, 1.0) + bce(0.5, 0.0);
         let t1 = bce(-1.0, 1.0) + bce(1.0, 0.0) + bce(2.0, 1.0) + bce(-2.0, 0.0);
-        let (total, terms) = compute(Loss::BceTask, &logits(), &targets(), &[3, 2], &[1.0, 2.0]);
-        assert!((terms[0].double_value(&[]) - t0 / 3.0).abs() < 1e-12);
-        assert!((terms[1].double_value(&[]) - t1 / 4.0).abs() < 1e-12);
-        assert!((total.double_value(&[]) - (t0 / 3.0 + 2.0 * t1 / 4.0)).abs() < 1e-12);
+        let Losses { total, terms } =
+            compute(Loss::BceTask, &logits(), &targets(), &[3, 2], &[1.0, 2.0]);
+        assert!((terms[0].double_value(&[0]) - t0 / 3.0).abs() < 1e-12);
+        assert!((terms[1].double_value(&[0]) - t1 / 4.0).abs() < 1e-12);
+        assert!((total.double_value(&[0]) - (t0 / 3.0 + 2.0 * t1 / 4.0)).abs() < 1e-12);
         // Flat: 7 labelled (sample, output) pairs, weights play no part.
-        let (flat, _) = compute(Loss::Bce, &logits(), &targets(), &[3, 2], &[1.0, 2.0]);
-        assert!((flat.double_value(&[]) - (t0 + t1) / 7.0).abs() < 1e-12);
+        let Losses { total: flat, .. } =
+            compute(Loss::Bce, &logits(), &targets(), &[3, 2], &[1.0, 2.0]);
+        assert!((flat.double_value(&[0]) - (t0 + t1) / 7.0).abs() < 1e-12);
     }
 
     #[test]
@@ -185,8 +284,43 @@ mod tests {
             &[3, 2],
             Kind::Double,
             tch::Device::Cpu,
+        )
+        .expand(1);
+        let Losses { terms, .. } = compute(Loss::Ce, &logits(), &t, &[3, 2], &[1.0, 1.0]);
+        assert_eq!(terms[0].double_value(&[0]), 0.0);
+    }
+}
+
+#[cfg(test)]
+mod member_tests {
+    use super::*;
+
+    /// Two members with different losses and rows: each member's value is
+    /// the one it has alone.
+    #[test]
+    fn members_with_different_losses_get_their_own_values() {
+        let z = Tensor::from_slice(&[
+            1.0f64, 2.0, 0.5, -1.0, 1.0, 0.0, 0.0, 3.0, 2.0, -2.0, 0.3, -0.2,
+        ])
+        .view([2, 2, 3]);
+        let t = Targets::new(
+            &[vec![Some(2), Some(0), Some(1), None]],
+            &[3],
+            Kind::Double,
+            tch::Device::Cpu,
         );
-        let (_, terms) = compute(Loss::Ce, &logits(), &t, &[3, 2], &[1.0, 1.0]);
-        assert_eq!(terms[0].double_value(&[]), 0.0);
+        let idx = Tensor::from_slice(&[0i64, 1, 2, 3]);
+        let both = t.select(&idx, 2);
+        let (sum, values) =
+            compute_members(&[Loss::Ce, Loss::Bce], &z, &both, &[3], &[1.0]).unwrap();
+        let alone = |m: i64, loss: Loss| {
+            let rows = Tensor::from_slice(&[2 * m, 2 * m + 1]);
+            compute(loss, &z.narrow(0, m, 1), &t.select(&rows, 1), &[3], &[1.0])
+                .total
+                .double_value(&[0])
+        };
+        assert_eq!(values[0].0, alone(0, Loss::Ce));
+        assert_eq!(values[1].0, alone(1, Loss::Bce));
+        assert!((sum.double_value(&[]) - values[0].0 - values[1].0).abs() < 1e-12);
     }
 }

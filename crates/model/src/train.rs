@@ -6,17 +6,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use headsweep_data::{Dataset, Part};
-use headsweep_spec::{Monitor, Optimizer, RunConfig};
+use headsweep_spec::{fusion_key, Loss, Monitor, RunConfig};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use tch::nn::OptimizerConfig;
-use tch::{nn, Device, Tensor};
+use tch::{Device, Tensor};
 use tracing::{debug, info_span};
 
 use crate::eval::{evaluate, SplitInput, SplitOutput};
 use crate::loss::{self, Targets};
 use crate::net::Net;
+use crate::optim::{Hyper, Optim};
 use crate::TrainError;
 
 /// Asked between batches; true stops training with [`TrainError::Cancelled`].
@@ -85,7 +85,14 @@ pub struct RunOutput {
     pub curves: Vec<EpochRecord>,
     /// Train, validation and test, at the best epoch.
     pub splits: Vec<SplitOutput>,
+    /// Wall time of the training call (shared by every run of a fused
+    /// group).
     pub seconds: f64,
+    /// Training FLOPs: forward and backward passes over the training
+    /// batches ([`Net::train_flops_per_sample`] per sample seen).
+    pub flops: f64,
+    /// How many runs the training call trained together (1 unfused).
+    pub fused: usize,
 }
 
 impl RunOutput {
@@ -97,26 +104,45 @@ impl RunOutput {
     }
 }
 
+/// Every member's rows in a batch are padded to a multiple of this many,
+/// so that each member's slice of a batched product starts on a 16-byte
+/// boundary: MKL's matrix multiply rounds differently into an output that
+/// is not 16-byte aligned, and a run's numbers must not depend on its
+/// position in a fused group.
+pub(crate) const ROW_ALIGN: usize = 4;
+
+pub(crate) fn padded(rows: usize) -> usize {
+    rows.div_ceil(ROW_ALIGN) * ROW_ALIGN
+}
+
+/// A split's rows followed by zero rows without labels: at least one (the
+/// row index `n` pads training batches) and enough to make `padded(n)`.
 fn split_input(data: &Dataset, part: Part, net: &Net, device: Device) -> SplitInput {
     let idx = data.indices(part);
     let p = data.n_features();
-    let mut x = Vec::with_capacity(idx.len() * p);
+    let rows = padded(idx.len() + 1);
+    let mut x = Vec::with_capacity(rows * p);
     for &i in &idx {
         x.extend_from_slice(&data.x[i * p..(i + 1) * p]);
     }
+    x.resize(rows * p, 0.0);
     let labels: Vec<Vec<Option<usize>>> = data
         .tasks
         .iter()
         .map(|t| idx.iter().map(|&i| t.labels[i]).collect())
         .collect();
+    let mut padded_labels = labels.clone();
+    for l in &mut padded_labels {
+        l.resize(rows, None);
+    }
     SplitInput {
         part,
         ids: idx.iter().map(|&i| data.ids[i].clone()).collect(),
         x: Tensor::from_slice(&x)
-            .view([idx.len() as i64, p as i64])
+            .view([rows as i64, p as i64])
             .to_kind(net.kind())
             .to_device(device),
-        targets: Targets::new(&labels, &net.classes, net.kind(), device),
+        targets: Targets::new(&padded_labels, &net.classes, net.kind(), device),
         labels,
     }
 }
@@ -143,17 +169,176 @@ fn better(monitor: Monitor, new: f64, best: f64) -> bool {
     }
 }
 
-/// Trains one run of `config` on `data` and evaluates it on every split.
+/// One run of a fused group, with what belongs to it alone.
+#[derive(Clone)]
+pub struct Member {
+    pub config: RunConfig,
+    /// Where to save the best epoch's weights (safetensors), if anywhere.
+    pub weights: Option<PathBuf>,
+    /// Asked between batches; true drops this run alone with
+    /// [`TrainError::Cancelled`] while the others go on.
+    pub stop: Option<StopFn>,
+    pub on_epoch: Option<EpochFn>,
+}
+
+/// How to run a group's training.
+#[derive(Clone)]
+pub struct GroupOptions {
+    pub device: Device,
+    /// libtorch intra-op threads.
+    pub threads: usize,
+    /// Asked between batches; true stops every run with
+    /// [`TrainError::Cancelled`].
+    pub stop: Option<StopFn>,
+}
+
+/// Trains one run of `config` on `data` and evaluates it on every split: a
+/// fused group of one.
 pub fn train(
     config: &RunConfig,
     data: &Dataset,
     opts: &TrainOptions,
 ) -> Result<RunOutput, TrainError> {
-    let span = info_span!("train", sweep = %config.sweep, seed = config.seed);
+    let member = Member {
+        config: config.clone(),
+        weights: opts.weights.clone(),
+        stop: None,
+        on_epoch: opts.on_epoch.clone(),
+    };
+    let group = GroupOptions {
+        device: opts.device,
+        threads: opts.threads,
+        stop: opts.stop.clone(),
+    };
+    train_group(vec![member], data, &group)
+        .pop()
+        .expect("one result per member")
+}
+
+/// A member still training.
+struct Slot {
+    member: usize,
+    order: Vec<i64>,
+    loss_sum: f64,
+    curves: Vec<EpochRecord>,
+    /// Monitored value, epoch, and that epoch's weights.
+    best: Option<(f64, usize, Vec<(String, Tensor)>)>,
+}
+
+/// A member whose training ended normally.
+struct Finished {
+    curves: Vec<EpochRecord>,
+    best_epoch: usize,
+    stopped_early: bool,
+    weights: Vec<(String, Tensor)>,
+}
+
+impl Slot {
+    fn finish(self, stopped_early: bool, current: Vec<(String, Tensor)>) -> Finished {
+        let epochs_run = self.curves.len();
+        let (best_epoch, weights) = match self.best {
+            Some((_, epoch, w)) => (epoch, w),
+            None => (epochs_run, current),
+        };
+        Finished {
+            curves: self.curves,
+            best_epoch,
+            stopped_early,
+            weights,
+        }
+    }
+}
+
+/// What the members still training share, kept in step when some leave.
+struct Active {
+    net: Net,
+    optim: Optim,
+    rngs: Vec<ChaCha8Rng>,
+    slots: Vec<Slot>,
+}
+
+impl Active {
+    /// Removes the members at positions `leave`, returning their slots.
+    fn remove(&mut self, leave: &[usize]) -> Vec<(usize, Slot)> {
+        if leave.is_empty() {
+            return Vec::new();
+        }
+        let keep: Vec<usize> = (0..self.slots.len())
+            .filter(|i| !leave.contains(i))
+            .collect();
+        if !keep.is_empty() {
+            self.net.retain(&keep);
+        }
+        self.optim.retain(&keep);
+        let mut gone = Vec::new();
+        let (mut slots, mut rngs) = (Vec::new(), Vec::new());
+        for (i, (slot, rng)) in self.slots.drain(..).zip(self.rngs.drain(..)).enumerate() {
+            if leave.contains(&i) {
+                gone.push((i, slot));
+            } else {
+                slots.push(slot);
+                rngs.push(rng);
+            }
+        }
+        self.slots = slots;
+        self.rngs = rngs;
+        gone
+    }
+}
+
+/// Trains `members` as one fused model on `data` and evaluates each on every
+/// split. Every member must have the same [`headsweep_spec::fusion_key`].
+/// Each member's result is the one it gets trained alone, bit for bit on
+/// CPU: its initial weights, batch order and dropout masks come from its
+/// own generator, the loss is a sum of per-member losses (so each member's
+/// gradient is exactly its own), and the optimiser updates each member with
+/// its own settings. A member that stops early keeps its best weights and
+/// leaves the group; one whose loss is not finite fails alone.
+pub fn train_group(
+    members: Vec<Member>,
+    data: &Dataset,
+    opts: &GroupOptions,
+) -> Vec<Result<RunOutput, TrainError>> {
+    let n = members.len();
+    let span = info_span!("train", sweep = %members.first().map_or("", |m| m.config.sweep.as_str()), runs = n);
     let _enter = span.enter();
+    match group(&members, data, opts) {
+        Ok(out) => out,
+        Err(e) => {
+            let message = e.to_string();
+            let cancelled = matches!(e, TrainError::Cancelled);
+            (0..n)
+                .map(|_| {
+                    Err(if cancelled {
+                        TrainError::Cancelled
+                    } else {
+                        TrainError::Invalid(message.clone())
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+fn group(
+    members: &[Member],
+    data: &Dataset,
+    opts: &GroupOptions,
+) -> Result<Vec<Result<RunOutput, TrainError>>, TrainError> {
     let start = Instant::now();
+    let first = &members
+        .first()
+        .ok_or_else(|| TrainError::Invalid("a group needs at least one run".into()))?
+        .config;
+    let key = fusion_key(first);
+    if let Some(m) = members.iter().find(|m| fusion_key(&m.config) != key) {
+        return Err(TrainError::Invalid(format!(
+            "runs with seeds {} and {} differ in more than seed, learning rate, weight decay, momentum, loss, dropout or early stopping, so they cannot train as one model",
+            first.seed, m.config.seed
+        )));
+    }
     tch::set_num_threads(opts.threads.max(1) as i32);
-    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let device = opts.device;
     let classes: Vec<usize> = data.tasks.iter().map(|t| t.classes.len()).collect();
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
     let head_names: Vec<(String, Vec<String>, bool)> = data
@@ -162,143 +347,266 @@ pub fn train(
         .map(|t| (t.name.clone(), t.classes.clone(), t.ordered))
         .collect();
     let weights: Vec<f64> = data.tasks.iter().map(|t| t.weight).collect();
+    let (tc, p) = (&first.train, data.n_features());
+
+    let mut rngs: Vec<ChaCha8Rng> = members
+        .iter()
+        .map(|m| ChaCha8Rng::seed_from_u64(m.config.seed))
+        .collect();
+    let dropout: Vec<f64> = members.iter().map(|m| m.config.model.dropout).collect();
     let net = Net::new(
-        &config.model,
-        data.n_features(),
+        &first.model,
+        p,
         &classes,
         &names,
-        opts.device,
-        &mut rng,
+        device,
+        &mut rngs,
+        &dropout,
     );
-
-    let tc = &config.train;
-    let mut opt = match tc.optimizer {
-        Optimizer::Adam => nn::Adam {
-            wd: tc.weight_decay,
-            ..Default::default()
+    let hyper = members
+        .iter()
+        .map(|m| Hyper {
+            lr: m.config.train.lr,
+            weight_decay: m.config.train.weight_decay,
+            momentum: m.config.train.momentum,
+        })
+        .collect();
+    if members.len() > 1 {
+        if let Some(layer) = net.misaligned_layer() {
+            return Err(TrainError::Invalid(format!(
+                "{layer}: its per-run slices are not 16-byte aligned, so fused runs would round differently from runs alone; train these runs unfused"
+            )));
         }
-        .build(&net.vs, tc.lr)?,
-        Optimizer::Adamw => nn::AdamW {
-            wd: tc.weight_decay,
-            ..Default::default()
-        }
-        .build(&net.vs, tc.lr)?,
-        Optimizer::Sgd => nn::Sgd {
-            momentum: tc.momentum,
-            dampening: 0.0,
-            wd: tc.weight_decay,
-            nesterov: false,
-        }
-        .build(&net.vs, tc.lr)?,
-    };
+    }
+    let optim = Optim::new(tc.optimizer, hyper, &net.parameters());
+    let per_sample = net.train_flops_per_sample();
+    let parameters = net.parameter_count();
 
     let splits: Vec<SplitInput> = Part::ALL
         .iter()
-        .map(|&p| split_input(data, p, &net, opts.device))
+        .map(|&part| split_input(data, part, &net, device))
         .collect();
     let (train_in, val_in) = (&splits[0], &splits[1]);
     let n_train = train_in.ids.len();
-    let vars = net.vs.trainable_variables();
-    let snapshot =
-        || -> Vec<Tensor> { tch::no_grad(|| vars.iter().map(|v| v.detach().copy()).collect()) };
+    let mut finished: Vec<Option<Result<Finished, TrainError>>> =
+        (0..members.len()).map(|_| None).collect();
+    let mut active = Active {
+        net,
+        optim,
+        rngs,
+        slots: (0..members.len())
+            .map(|member| Slot {
+                member,
+                order: (0..n_train as i64).collect(),
+                loss_sum: 0.0,
+                curves: Vec::new(),
+                best: None,
+            })
+            .collect(),
+    };
+    let losses_of = |a: &Active| -> Vec<Loss> {
+        a.slots
+            .iter()
+            .map(|s| members[s.member].config.train.loss)
+            .collect()
+    };
 
-    let mut curves = Vec::new();
-    let mut best: Option<(f64, usize, Vec<Tensor>)> = None;
-    let mut stopped_early = false;
-    let mut order: Vec<i64> = (0..n_train as i64).collect();
-    for epoch in 1..=tc.epochs {
-        order.shuffle(&mut rng);
-        let mut loss_sum = 0.0;
-        for (b, chunk) in order.chunks(tc.batch_size).enumerate() {
+    'epochs: for epoch in 1..=tc.epochs {
+        for (slot, rng) in active.slots.iter_mut().zip(&mut active.rngs) {
+            slot.order.shuffle(rng);
+            slot.loss_sum = 0.0;
+        }
+        for (b, lo) in (0..n_train).step_by(tc.batch_size).enumerate() {
             if opts.stop.as_ref().is_some_and(|stop| stop()) {
                 return Err(TrainError::Cancelled);
             }
-            let idx = Tensor::from_slice(chunk).to_device(opts.device);
-            let xb = train_in.x.index_select(0, &idx);
-            let tb = train_in.targets.select(&idx);
-            let logits = net.forward(&xb, Some(&mut rng));
-            let (loss, _) = loss::compute(tc.loss, &logits, &tb, &classes, &weights);
-            let value = loss.double_value(&[]);
-            if !value.is_finite() {
-                return Err(TrainError::NonFinite {
-                    epoch,
-                    batch: b + 1,
-                    value,
-                });
+            let cancelled: Vec<usize> = (0..active.slots.len())
+                .filter(|&i| {
+                    members[active.slots[i].member]
+                        .stop
+                        .as_ref()
+                        .is_some_and(|stop| stop())
+                })
+                .collect();
+            for (_, slot) in active.remove(&cancelled) {
+                finished[slot.member] = Some(Err(TrainError::Cancelled));
             }
-            opt.backward_step(&loss);
-            loss_sum += value * chunk.len() as f64;
-        }
-        let val = evaluate(&net, val_in, tc.loss, &weights, &head_names)?;
-        let monitor = monitor_value(tc.monitor, &val);
-        curves.push(EpochRecord {
-            epoch,
-            train_loss: loss_sum / n_train as f64,
-            val_loss: val.loss,
-            val_head_losses: val.head_losses.clone(),
-            val_balanced_accuracy: val
-                .heads
+            if active.slots.is_empty() {
+                break 'epochs;
+            }
+            let hi = (lo + tc.batch_size).min(n_train);
+            let k = active.slots.len() as i64;
+            // Each member's rows, then the zero row (index n_train) as padding.
+            let pad = padded(hi - lo) - (hi - lo);
+            let rows: Vec<i64> = active
+                .slots
                 .iter()
-                .map(|h| h.metrics.as_ref().map(|m| m.balanced_accuracy))
-                .collect(),
-            val_exact_match: val.exact_match,
-            monitor,
-        });
-        if let Some(f) = &opts.on_epoch {
-            f(curves.last().expect("just pushed"));
-        }
-        debug!(
-            epoch,
-            train_loss = loss_sum / n_train as f64,
-            val_loss = val.loss,
-            monitor,
-            "epoch"
-        );
-        if tc.patience == 0 {
-            continue;
-        }
-        match &best {
-            Some((b, _, _)) if !(monitor.is_finite() && better(tc.monitor, monitor, *b)) => {
-                if epoch - best.as_ref().map_or(0, |b| b.1) >= tc.patience {
-                    stopped_early = true;
-                    break;
+                .flat_map(|s| {
+                    s.order[lo..hi]
+                        .iter()
+                        .copied()
+                        .chain(std::iter::repeat_n(n_train as i64, pad))
+                })
+                .collect();
+            let idx = Tensor::from_slice(&rows).to_device(device);
+            let xb = train_in.x.index_select(0, &idx).view([k, -1, p as i64]);
+            let tb = train_in.targets.select(&idx, k);
+            let logits = active.net.forward(&xb, Some((&mut active.rngs, hi - lo)));
+            let (sum, values) =
+                loss::compute_members(&losses_of(&active), &logits, &tb, &classes, &weights)?;
+            let params = active.net.parameters();
+            let grads = Tensor::f_run_backward(&[sum], &params, false, false)?;
+            active.optim.step(&params, &grads)?;
+            let mut bad = Vec::new();
+            for (i, (slot, (value, _))) in active.slots.iter_mut().zip(&values).enumerate() {
+                if value.is_finite() {
+                    slot.loss_sum += value * (hi - lo) as f64;
+                } else {
+                    bad.push(i);
+                    finished[slot.member] = Some(Err(TrainError::NonFinite {
+                        epoch,
+                        batch: b + 1,
+                        value: *value,
+                    }));
                 }
             }
-            _ => best = Some((monitor, epoch, snapshot())),
+            active.remove(&bad);
+            if active.slots.is_empty() {
+                break 'epochs;
+            }
         }
-    }
-    let epochs_run = curves.len();
-    let best_epoch = match best {
-        Some((_, epoch, weights)) => {
-            tch::no_grad(|| {
-                for (v, w) in vars.iter().zip(&weights) {
-                    v.shallow_clone().copy_(w);
-                }
+
+        let vals = evaluate(
+            &active.net,
+            val_in,
+            &losses_of(&active),
+            &weights,
+            &head_names,
+        )?;
+        let mut stopping = Vec::new();
+        for (i, (slot, val)) in active.slots.iter_mut().zip(&vals).enumerate() {
+            let m = &members[slot.member];
+            let tc = &m.config.train;
+            let monitor = monitor_value(tc.monitor, val);
+            slot.curves.push(EpochRecord {
+                epoch,
+                train_loss: slot.loss_sum / n_train as f64,
+                val_loss: val.loss,
+                val_head_losses: val.head_losses.clone(),
+                val_balanced_accuracy: val
+                    .heads
+                    .iter()
+                    .map(|h| h.metrics.as_ref().map(|m| m.balanced_accuracy))
+                    .collect(),
+                val_exact_match: val.exact_match,
+                monitor,
             });
-            epoch
+            if let Some(f) = &m.on_epoch {
+                f(slot.curves.last().expect("just pushed"));
+            }
+            debug!(
+                seed = m.config.seed,
+                epoch,
+                train_loss = slot.loss_sum / n_train as f64,
+                val_loss = val.loss,
+                monitor,
+                "epoch"
+            );
+            if tc.patience == 0 {
+                continue;
+            }
+            match &slot.best {
+                Some((b, best_epoch, _))
+                    if !(monitor.is_finite() && better(tc.monitor, monitor, *b)) =>
+                {
+                    if epoch - best_epoch >= tc.patience {
+                        stopping.push(i);
+                    }
+                }
+                _ => slot.best = Some((monitor, epoch, active.net.member(i))),
+            }
         }
-        None => epochs_run,
-    };
-    let splits = splits
-        .iter()
-        .map(|s| evaluate(&net, s, tc.loss, &weights, &head_names))
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(path) = &opts.weights {
-        save(&net, path)?;
+        for (i, slot) in active.remove(&stopping) {
+            let _ = i;
+            let member = slot.member;
+            finished[member] = Some(Ok(slot.finish(true, Vec::new())));
+        }
+        if active.slots.is_empty() {
+            break;
+        }
     }
-    Ok(RunOutput {
-        parameters: net.parameter_count(),
-        best_epoch,
-        epochs_run,
-        stopped_early,
-        curves,
-        splits,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+    let slots = std::mem::take(&mut active.slots);
+    for (i, slot) in slots.into_iter().enumerate() {
+        let member = slot.member;
+        let current = if slot.best.is_none() {
+            active.net.member(i)
+        } else {
+            Vec::new()
+        };
+        finished[member] = Some(Ok(slot.finish(false, current)));
+    }
+    drop(active);
+
+    // Every finished member evaluated with its kept weights, together.
+    let done: Vec<usize> = (0..members.len())
+        .filter(|&m| matches!(finished[m], Some(Ok(_))))
+        .collect();
+    let mut outputs: Vec<Option<Vec<SplitOutput>>> = (0..members.len()).map(|_| None).collect();
+    if !done.is_empty() {
+        let mut dummy: Vec<ChaCha8Rng> =
+            done.iter().map(|_| ChaCha8Rng::seed_from_u64(0)).collect();
+        let zeros = vec![0.0; done.len()];
+        let net = Net::new(
+            &first.model,
+            p,
+            &classes,
+            &names,
+            device,
+            &mut dummy,
+            &zeros,
+        );
+        for (j, &m) in done.iter().enumerate() {
+            if let Some(Ok(f)) = &finished[m] {
+                net.set_member(j, &f.weights).map_err(TrainError::Invalid)?;
+            }
+        }
+        let losses: Vec<Loss> = done.iter().map(|&m| members[m].config.train.loss).collect();
+        let mut per_split = Vec::new();
+        for s in &splits {
+            per_split.push(evaluate(&net, s, &losses, &weights, &head_names)?);
+        }
+        for (j, &m) in done.iter().enumerate() {
+            outputs[m] = Some(per_split.iter().map(|v| v[j].clone()).collect());
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(finished
+        .into_iter()
+        .zip(outputs)
+        .zip(members)
+        .map(|((f, out), member)| {
+            let f = f.expect("every member ends")?;
+            if let Some(path) = &member.weights {
+                save(&f.weights, path)?;
+            }
+            let epochs_run = f.curves.len();
+            Ok(RunOutput {
+                parameters,
+                best_epoch: f.best_epoch,
+                epochs_run,
+                stopped_early: f.stopped_early,
+                curves: f.curves,
+                splits: out.expect("finished members are evaluated"),
+                seconds,
+                flops: per_sample * (n_train * epochs_run) as f64,
+                fused: members.len(),
+            })
+        })
+        .collect())
 }
 
 /// Saves through a temporary file renamed into place.
-fn save(net: &Net, path: &std::path::Path) -> Result<(), TrainError> {
+fn save(weights: &[(String, Tensor)], path: &std::path::Path) -> Result<(), TrainError> {
     let err = |message: String| TrainError::Save {
         path: path.to_path_buf(),
         message,
@@ -307,6 +615,6 @@ fn save(net: &Net, path: &std::path::Path) -> Result<(), TrainError> {
         std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
     }
     let tmp = path.with_extension("partial.safetensors");
-    net.vs.save(&tmp).map_err(|e| err(e.to_string()))?;
+    Tensor::write_safetensors(weights, &tmp).map_err(|e| err(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
 }

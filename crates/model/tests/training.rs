@@ -1,8 +1,10 @@
 //! Training end to end on small synthetic data, on CPU.
 
 use headsweep_data::{load, Dataset, Part};
-use headsweep_model::{train, RunOutput, TrainError, TrainOptions};
-use headsweep_spec::{Architecture, Dtype, Loss, RunConfig, SweepFile};
+use headsweep_model::{
+    train, train_group, Device, GroupOptions, Member, RunOutput, TrainError, TrainOptions,
+};
+use headsweep_spec::{Architecture, Dtype, Loss, Optimizer, RunConfig, SweepFile};
 
 const SWEEP: &str = r#"
 [sweep]
@@ -325,4 +327,197 @@ fn binned_heads_get_ordinal_metrics() {
         (None, None),
         "categories have no order"
     );
+}
+
+fn member(c: &RunConfig) -> Member {
+    Member {
+        config: c.clone(),
+        weights: None,
+        stop: None,
+        on_epoch: None,
+    }
+}
+
+fn cpu() -> GroupOptions {
+    GroupOptions {
+        device: Device::Cpu,
+        threads: 1,
+        stop: None,
+    }
+}
+
+/// A mixed group: different seeds, learning rates, weight decays, losses
+/// and dropout rates, with early stopping so that members leave at
+/// different epochs. Each member's every number equals that of the same run
+/// trained alone, bit for bit.
+#[test]
+fn a_fused_run_is_bit_identical_to_the_run_alone() {
+    for arch in [
+        Architecture::MultiLabel,
+        Architecture::MultiHead,
+        Architecture::Separate,
+    ] {
+        let (base, d) = config(|c| {
+            c.model.architecture = arch;
+            c.model.head_depth = 1;
+            c.train.epochs = 12;
+            c.train.patience = 2;
+        });
+        let settings = [
+            (0, 0.003, 0.0, Loss::Ce, 0.2),
+            (1, 0.01, 0.01, Loss::Bce, 0.0),
+            (2, 0.001, 0.0, Loss::BceTask, 0.5),
+            (3, 0.03, 0.001, Loss::Ce, 0.1),
+            (4, 0.003, 0.0, Loss::Bce, 0.2),
+        ];
+        let configs: Vec<RunConfig> = settings
+            .iter()
+            .map(|&(seed, lr, wd, loss, dropout)| {
+                let mut c = base.clone();
+                c.seed = seed;
+                c.train.lr = lr;
+                c.train.weight_decay = wd;
+                c.train.loss = loss;
+                c.model.dropout = dropout;
+                c
+            })
+            .collect();
+        let fused = train_group(configs.iter().map(member).collect(), &d, &cpu());
+        let mut epochs = std::collections::BTreeSet::new();
+        for (c, f) in configs.iter().zip(fused) {
+            let f = f.unwrap();
+            let alone = run(c, &d);
+            assert_eq!(f.fused, configs.len());
+            assert_eq!(alone.fused, 1);
+            assert_eq!(f.epochs_run, alone.epochs_run, "{arch:?} seed {}", c.seed);
+            assert_eq!(f.best_epoch, alone.best_epoch);
+            assert_eq!(f.flops, alone.flops);
+            epochs.insert(f.epochs_run);
+            let (a, b) = (test_probs(&f), test_probs(&alone));
+            let differ = a
+                .iter()
+                .zip(&b)
+                .filter(|(x, y)| x.to_bits() != y.to_bits())
+                .count();
+            assert_eq!(
+                differ,
+                0,
+                "{arch:?} seed {}: {differ} of {} test probabilities differ, by up to {:e}",
+                c.seed,
+                a.len(),
+                max_abs_diff(&a, &b)
+            );
+            let curve = |o: &RunOutput| -> Vec<u64> {
+                o.curves.iter().map(|e| e.val_loss.to_bits()).collect()
+            };
+            assert_eq!(curve(&f), curve(&alone));
+        }
+        assert!(
+            epochs.len() > 1,
+            "{arch:?}: members should stop at different epochs: {epochs:?}"
+        );
+    }
+}
+
+/// f64 networks and the other optimisers fuse the same way.
+#[test]
+fn fusion_is_exact_in_f64_and_with_sgd_and_adamw() {
+    for (optimizer, dtype) in [(Optimizer::Sgd, Dtype::F64), (Optimizer::Adamw, Dtype::F32)] {
+        let (base, d) = config(|c| {
+            c.model.dtype = dtype;
+            c.train.optimizer = optimizer;
+            c.train.momentum = 0.9;
+            c.train.epochs = 4;
+        });
+        let configs: Vec<RunConfig> = [(5, 0.01, 0.0), (6, 0.02, 0.05)]
+            .iter()
+            .map(|&(seed, lr, wd)| {
+                let mut c = base.clone();
+                c.seed = seed;
+                c.train.lr = lr;
+                c.train.weight_decay = wd;
+                c
+            })
+            .collect();
+        let fused = train_group(configs.iter().map(member).collect(), &d, &cpu());
+        for (c, f) in configs.iter().zip(fused) {
+            assert_eq!(
+                test_probs(&f.unwrap()),
+                test_probs(&run(c, &d)),
+                "{optimizer:?}"
+            );
+        }
+    }
+}
+
+/// A member whose loss is not finite fails alone; one told to stop is
+/// cancelled alone; the others finish as they would alone.
+#[test]
+fn a_failing_or_stopped_member_leaves_the_others_unchanged() {
+    let (base, d) = config(|c| c.train.epochs = 5);
+    let mut blow_up = base.clone();
+    blow_up.train.lr = 1e30;
+    blow_up.seed = 1;
+    let mut keep = base.clone();
+    keep.seed = 2;
+    let stopped = Member {
+        stop: Some(std::sync::Arc::new(|| true)),
+        ..member(&base)
+    };
+    let out = train_group(vec![member(&blow_up), stopped, member(&keep)], &d, &cpu());
+    let mut out = out.into_iter();
+    assert!(matches!(
+        out.next().unwrap(),
+        Err(TrainError::NonFinite { .. })
+    ));
+    assert!(matches!(out.next().unwrap(), Err(TrainError::Cancelled)));
+    assert_eq!(
+        test_probs(&out.next().unwrap().unwrap()),
+        test_probs(&run(&keep, &d))
+    );
+}
+
+#[test]
+fn runs_that_differ_in_shape_are_refused_as_a_group() {
+    let (a, d) = config(|_| {});
+    let (b, _) = config(|c| c.model.trunk = vec![8]);
+    let out = train_group(vec![member(&a), member(&b)], &d, &cpu());
+    for r in out {
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("cannot train as one model"), "{e}");
+    }
+}
+
+/// FLOPs per sample for a known network, by hand: 60 inputs → 32 → heads
+/// of 4 and 2 classes (multi_head, no tower).
+#[test]
+fn training_flops_follow_the_documented_count() {
+    let (c, d) = config(|c| {
+        c.model.architecture = Architecture::MultiHead;
+        c.model.head_depth = 0;
+        c.train.epochs = 2;
+        c.train.patience = 0;
+    });
+    let out = run(&c, &d);
+    let classes: Vec<usize> = d.tasks.iter().map(|t| t.classes.len()).collect();
+    let first = 2.0 * 60.0 * 32.0;
+    let heads: f64 = classes.iter().map(|&k| 2.0 * 32.0 * k as f64).sum();
+    // The first layer: forward + weight gradient; the heads: forward +
+    // weight gradient + input gradient.
+    let per_sample = 2.0 * first + 3.0 * heads;
+    let n_train = d.indices(Part::Train).len() as f64;
+    assert_eq!(out.flops, per_sample * n_train * 2.0);
+}
+
+#[test]
+fn shapes_whose_slices_are_misaligned_are_refused_as_a_group() {
+    let (a, d) = config(|c| c.model.trunk = vec![33]);
+    let mut b = a.clone();
+    b.seed = 1;
+    for r in train_group(vec![member(&a), member(&b)], &d, &cpu()) {
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("16-byte aligned"), "{e}");
+    }
+    // Alone, the same run trains.
+    assert!(train(&a, &d, &TrainOptions::default()).is_ok());
 }

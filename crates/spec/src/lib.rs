@@ -6,6 +6,7 @@
 
 mod config;
 mod error;
+mod fusion;
 mod grid;
 mod identity;
 mod locate;
@@ -16,5 +17,6 @@ pub use config::{
     RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig, TrainConfig, RESERVED_NAMES,
 };
 pub use error::SpecError;
+pub use fusion::{fusion_blockers, fusion_key};
 pub use grid::{display_value, GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
