@@ -79,6 +79,10 @@ pub struct SlurmArgs {
     pub dry_run: bool,
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..))]
     pub lease: u64,
+    /// Runs each array task trains together as one batched model: `auto`,
+    /// `off`, or at most K (as for `run`).
+    #[arg(long, default_value = "auto")]
+    pub fuse: headsweep_runner::Fuse,
     /// Folder for logs, weights and the batch script, on storage every node
     /// sees; default the SQLite file's folder, else results/.
     #[arg(long)]
@@ -347,6 +351,11 @@ pub struct RunArgs {
     /// results/.
     #[arg(long)]
     pub results: Option<PathBuf>,
+    /// Train compatible runs (same shapes, data and schedule) together as
+    /// one batched model: `auto` (groups spread over the workers), `off`,
+    /// or at most K runs per group. Results are the same bit for bit.
+    #[arg(long, default_value = "auto")]
+    pub fuse: headsweep_runner::Fuse,
 }
 
 #[derive(Debug, clap::Args)]
@@ -366,6 +375,9 @@ pub struct WorkerArgs {
     /// This worker's number among its launch's workers (for its name).
     #[arg(long, default_value_t = 0)]
     pub slot: u32,
+    /// Most runs to train together as one fused model.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub fuse: u64,
 }
 
 #[derive(Debug, clap::Args)]

@@ -47,6 +47,7 @@ fn fill(db: &Path) {
                         ("model.architecture".into(), arch.to_string(), None),
                         ("train.loss".into(), loss.to_string(), None),
                     ],
+                    fuse_key: None,
                 });
             }
         }

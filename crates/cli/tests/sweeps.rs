@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
 use headsweep_store::Store;
+use predicates::prelude::*;
 use predicates::str::contains;
 
 const SWEEP: &str = r#"[sweep]
@@ -224,17 +225,85 @@ fn run_trains_everything_once_and_resumes_to_nothing() {
 fn metrics_are_bit_identical_with_one_or_four_jobs() {
     let d = Dir::new(4);
     d.cmd("one.db")
-        .args(["run", "s.toml", "--jobs", "1"])
+        .args(["run", "s.toml", "--jobs", "1", "--fuse", "off"])
         .assert()
         .success();
     d.cmd("four.db")
-        .args(["run", "s.toml", "--jobs", "4"])
+        .args(["run", "s.toml", "--jobs", "4", "--fuse", "off"])
         .assert()
         .success();
     let a = metrics(&d.path("one.db"), "s");
     let b = metrics(&d.path("four.db"), "s");
     assert!(a.len() > 16 * 40, "{} metric rows", a.len());
     assert_eq!(a, b, "every metric of every run, bit for bit");
+}
+
+/// Fused groups (the 16 runs fall into 4 shapes of 4: loss and seed vary
+/// within a group) store every metric exactly as unfused runs do, and
+/// record how many runs trained together and their FLOPs.
+#[test]
+fn fused_runs_store_the_same_metrics_as_unfused_runs() {
+    let d = Dir::new(4);
+    d.cmd("off.db")
+        .args(["run", "s.toml", "--jobs", "1", "--fuse", "off"])
+        .assert()
+        .success();
+    d.cmd("fused.db")
+        .args(["run", "s.toml", "--jobs", "2", "--fuse", "4"])
+        .assert()
+        .success()
+        .stderr(contains("fusing up to 4 compatible runs per model"));
+    let a = metrics(&d.path("off.db"), "s");
+    let b = metrics(&d.path("fused.db"), "s");
+    assert!(a.len() > 16 * 40, "{} metric rows", a.len());
+    assert_eq!(a, b, "every metric of every run, bit for bit");
+    let fused = |db: &str| {
+        d.cmd(db)
+            .args([
+                "query",
+                "SELECT fused, flops > 0, train_seconds > 0 FROM runs ORDER BY id",
+                "--format",
+                "csv",
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let on = String::from_utf8(fused("fused.db")).unwrap();
+    assert_eq!(
+        on.lines().filter(|l| l.starts_with("4,1,1")).count(),
+        16,
+        "{on}"
+    );
+    let off = String::from_utf8(fused("off.db")).unwrap();
+    assert_eq!(
+        off.lines().filter(|l| l.starts_with("1,1,1")).count(),
+        16,
+        "{off}"
+    );
+}
+
+/// An explicit group size is refused, before anything is written, when a
+/// run cannot be fused; `auto` trains it alone.
+#[test]
+fn an_explicit_fuse_size_refuses_runs_that_cannot_fuse() {
+    let d = Dir::new(1);
+    d.write(
+        "odd.toml",
+        &SWEEP
+            .replace("EPOCHS", "1")
+            .replace("trunk = [16]", "trunk = [15]"),
+    );
+    d.cmd("odd.db")
+        .args(["run", "odd.toml", "--fuse", "4"])
+        .assert()
+        .failure()
+        .stderr(contains("cannot be fused").and(contains("model.trunk has width 15")));
+    assert!(!d.path("odd.db").exists(), "nothing written");
+    d.cmd("odd.db")
+        .args(["run", "odd.toml", "--fuse", "auto"])
+        .assert()
+        .success();
 }
 
 #[test]

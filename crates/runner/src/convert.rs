@@ -15,6 +15,9 @@ pub fn results_of(out: &RunOutput) -> RunResults {
         best_epoch: out.best_epoch as i64,
         epochs_run: out.epochs_run as i64,
         duration_s: out.seconds,
+        flops: out.flops,
+        train_seconds: out.seconds,
+        fused: out.fused as i64,
         ..Default::default()
     };
     let metric = |split: &str, head: &str, metric: &str, value: Option<f64>| MetricRow {

@@ -23,6 +23,8 @@ pub struct Launch {
     pub results: PathBuf,
     pub slots: Vec<Slot>,
     pub lease: Duration,
+    /// Most runs a worker trains together (1: unfused).
+    pub fuse: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,8 @@ fn spawn(l: &Launch, slot: usize, s: &Slot) -> Result<Child, RunnerError> {
         .arg(&l.results)
         .arg("--slot")
         .arg(slot.to_string())
+        .arg("--fuse")
+        .arg(l.fuse.to_string())
         .arg("-v")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -9,6 +9,7 @@
 
 mod convert;
 mod error;
+mod fuse;
 mod host;
 mod launch;
 mod plan;
@@ -18,6 +19,7 @@ mod worker;
 
 pub use convert::results_of;
 pub use error::RunnerError;
+pub use fuse::{group_size, Fuse, AUTO_MAX_CPU, AUTO_MAX_GPU};
 pub use host::{hostname, pid_alive};
 pub use launch::{launch, Launch, LaunchOutcome};
 pub use plan::{plan_workers, Slot};

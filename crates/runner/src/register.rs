@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use headsweep_spec::{display_value, RunConfig, SweepFile};
+use headsweep_spec::{display_value, fusion_blockers, fusion_key, RunConfig, SweepFile};
 use headsweep_store::{NewRun, NewSweep, Store};
 
 use crate::{hostname, RunnerError, CODE_VERSION};
@@ -77,6 +77,9 @@ pub async fn register(
                 .iter()
                 .map(|(k, v)| (k.clone(), display_value(v), v.as_f64()))
                 .collect(),
+            fuse_key: fusion_blockers(&r.config)
+                .is_empty()
+                .then(|| fusion_key(&r.config)),
         })
         .collect();
     let new = store.register(&record, &rows).await?;

@@ -19,6 +19,8 @@ pub struct SlurmJob {
     pub cpus_per_task: u32,
     pub time: Option<String>,
     pub lease_secs: u64,
+    /// Most runs each array task trains together (1: unfused).
+    pub fuse: usize,
 }
 
 /// Quotes `s` for a POSIX shell: single quotes, each `'` as `'\''`.
@@ -76,13 +78,14 @@ pub fn sbatch_script(job: &SlurmJob) -> Result<String, RunnerError> {
     };
     s += "set -euo pipefail\n";
     s += &format!(
-        "exec {} worker --db {} --sweep {} --device {device} --threads {} --lease {} --results {} --slot \"${{SLURM_ARRAY_TASK_ID:-0}}\" -v\n",
+        "exec {} worker --db {} --sweep {} --device {device} --threads {} --lease {} --results {} --slot \"${{SLURM_ARRAY_TASK_ID:-0}}\" --fuse {} -v\n",
         shell_quote(&job.exe),
         shell_quote(&job.db),
         shell_quote(&job.sweep),
         job.cpus_per_task.max(1),
         job.lease_secs,
         shell_quote(&job.results),
+        job.fuse.max(1),
     );
     Ok(s)
 }
@@ -130,6 +133,7 @@ mod tests {
             cpus_per_task: 4,
             time: Some("02:00:00".into()),
             lease_secs: 60,
+            fuse: 1,
         }
     }
 

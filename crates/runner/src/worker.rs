@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use headsweep_data::Dataset;
-use headsweep_model::{parse_device, Device, EpochRecord, RunOutput, TrainError, TrainOptions};
+use headsweep_model::{
+    parse_device, Device, EpochRecord, GroupOptions, Member, RunOutput, TrainError,
+};
 use headsweep_spec::RunConfig;
 use headsweep_store::{Store, Worker};
 use tracing::{info, warn};
@@ -27,6 +29,8 @@ pub struct WorkerOptions {
     pub results: PathBuf,
     /// Set to stop: the current run goes back to pending.
     pub stop: Arc<AtomicBool>,
+    /// Most runs to train together as one fused model (1: unfused).
+    pub fuse: usize,
 }
 
 /// What one worker did.
@@ -37,28 +41,30 @@ pub struct WorkerReport {
     pub released: usize,
 }
 
-/// What trains a run. [`Libtorch`] in real use; tests substitute one that
+/// What trains runs. [`Libtorch`] in real use; tests substitute one that
 /// fails in chosen ways.
 pub trait Trainer: Send + Sync + 'static {
-    fn train(
+    /// Trains `members` together (one member: a run alone), a result per
+    /// member in order.
+    fn train_group(
         &self,
-        config: &RunConfig,
+        members: Vec<Member>,
         data: &Dataset,
-        opts: &TrainOptions,
-    ) -> Result<RunOutput, TrainError>;
+        opts: &GroupOptions,
+    ) -> Vec<Result<RunOutput, TrainError>>;
 }
 
 /// Training with libtorch (the model crate).
 pub struct Libtorch;
 
 impl Trainer for Libtorch {
-    fn train(
+    fn train_group(
         &self,
-        config: &RunConfig,
+        members: Vec<Member>,
         data: &Dataset,
-        opts: &TrainOptions,
-    ) -> Result<RunOutput, TrainError> {
-        headsweep_model::train(config, data, opts)
+        opts: &GroupOptions,
+    ) -> Vec<Result<RunOutput, TrainError>> {
+        headsweep_model::train_group(members, data, opts)
     }
 }
 
@@ -76,7 +82,16 @@ enum Outcome {
     Released,
 }
 
-/// Claims and trains runs of `opts.sweep` until none is left or `stop` is set.
+/// A claimed run, its configuration and its folder.
+struct Held {
+    id: String,
+    config: RunConfig,
+    dir: PathBuf,
+    log: Arc<Mutex<Option<std::fs::File>>>,
+}
+
+/// Claims and trains runs of `opts.sweep` until none is left or `stop` is
+/// set, up to `opts.fuse` compatible runs at a time as one fused model.
 pub async fn work(
     store: &Store,
     opts: &WorkerOptions,
@@ -87,57 +102,106 @@ pub async fn work(
     let lease_ms = opts.lease.as_millis() as i64;
     let device = parse_device(&opts.worker.device)?;
     while !opts.stop.load(Ordering::SeqCst) {
-        let Some(claim) = store.claim(&opts.sweep, &opts.worker, lease_ms).await? else {
+        let claims = store
+            .claim_group(&opts.sweep, &opts.worker, lease_ms, opts.fuse.max(1))
+            .await?;
+        if claims.is_empty() {
             break;
-        };
-        let run = claim.id.clone();
-        info!(run = %&run[..12], "claimed");
-        let config: RunConfig = match serde_json::from_str(&claim.config) {
-            Ok(c) => c,
-            Err(e) => {
-                store
-                    .fail(
-                        &run,
-                        &opts.worker.name,
-                        &format!("unreadable configuration: {e}"),
-                    )
-                    .await?;
-                report.failed += 1;
-                continue;
-            }
-        };
-        let dir = opts.results.join("runs").join(&run);
-        let outcome = run_one(
-            store,
-            opts,
-            &run,
-            &config,
-            &dir,
-            device,
-            &mut datasets,
-            trainer.clone(),
-        )
-        .await;
-        match outcome {
-            Outcome::Done(out) => {
-                let results = results_of(&out);
-                if store
-                    .complete(&run, &opts.worker.name, CODE_VERSION, &results)
-                    .await?
-                {
-                    report.done += 1;
-                } else {
-                    warn!(run = %&run[..12], "lost the claim before finishing; results discarded");
+        }
+        let mut held = Vec::new();
+        for claim in claims {
+            info!(run = %&claim.id[..12], "claimed");
+            match serde_json::from_str::<RunConfig>(&claim.config) {
+                Ok(config) => {
+                    let dir = opts.results.join("runs").join(&claim.id);
+                    let _ = std::fs::create_dir_all(&dir);
+                    let log = Arc::new(Mutex::new(
+                        std::fs::File::create(dir.join("train.log")).ok(),
+                    ));
+                    log_line(
+                        &log,
+                        &format!(
+                            "run {} on {} ({}), worker {}",
+                            claim.id, opts.worker.device, opts.worker.host, opts.worker.name
+                        ),
+                    );
+                    log_line(&log, &serde_json::to_string(&config).unwrap_or_default());
+                    held.push(Held {
+                        id: claim.id,
+                        config,
+                        dir,
+                        log,
+                    });
+                }
+                Err(e) => {
+                    store
+                        .fail(
+                            &claim.id,
+                            &opts.worker.name,
+                            &format!("unreadable configuration: {e}"),
+                        )
+                        .await?;
+                    report.failed += 1;
                 }
             }
-            Outcome::Failed(reason) => {
-                warn!(run = %&run[..12], %reason, "run failed");
-                store.fail(&run, &opts.worker.name, &reason).await?;
-                report.failed += 1;
+        }
+        if held.is_empty() {
+            continue;
+        }
+        let outcomes = match train_held(store, opts, &held, device, &mut datasets, &trainer).await {
+            Ok(outcomes) => outcomes,
+            Err(panic) if held.len() > 1 => {
+                // Which run panicked is unknown: each trains alone, so that
+                // the failure stays that run's own.
+                warn!(%panic, runs = held.len(), "a fused group panicked; training its runs one by one");
+                let mut outcomes = Vec::new();
+                for h in &held {
+                    let one = std::slice::from_ref(h);
+                    outcomes.push(
+                        match train_held(store, opts, one, device, &mut datasets, &trainer).await {
+                            Ok(mut o) => o.pop().expect("one outcome"),
+                            Err(panic) => Outcome::Failed(format!("panic: {panic}")),
+                        },
+                    );
+                }
+                outcomes
             }
-            Outcome::Released => {
-                store.release(&run, &opts.worker.name).await?;
-                report.released += 1;
+            Err(panic) => vec![Outcome::Failed(format!("panic: {panic}"))],
+        };
+        for (h, outcome) in held.iter().zip(outcomes) {
+            log_line(
+                &h.log,
+                &match &outcome {
+                    Outcome::Done(out) => format!(
+                        "done: best epoch {} of {}, {:.2} s, trained with {} run(s)",
+                        out.best_epoch, out.epochs_run, out.seconds, out.fused
+                    ),
+                    Outcome::Failed(r) => format!("failed: {r}"),
+                    Outcome::Released => "stopped: the run goes back to pending".to_string(),
+                },
+            );
+            let run = &h.id;
+            match outcome {
+                Outcome::Done(out) => {
+                    let results = results_of(&out);
+                    if store
+                        .complete(run, &opts.worker.name, CODE_VERSION, &results)
+                        .await?
+                    {
+                        report.done += 1;
+                    } else {
+                        warn!(run = %&run[..12], "lost the claim before finishing; results discarded");
+                    }
+                }
+                Outcome::Failed(reason) => {
+                    warn!(run = %&run[..12], %reason, "run failed");
+                    store.fail(run, &opts.worker.name, &reason).await?;
+                    report.failed += 1;
+                }
+                Outcome::Released => {
+                    store.release(run, &opts.worker.name).await?;
+                    report.released += 1;
+                }
             }
         }
     }
@@ -150,108 +214,112 @@ fn log_line(log: &Mutex<Option<std::fs::File>>, line: &str) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_one(
+/// Trains the held runs together while renewing their leases. `Err` carries
+/// a panic's message.
+async fn train_held(
     store: &Store,
     opts: &WorkerOptions,
-    run: &str,
-    config: &RunConfig,
-    dir: &Path,
+    held: &[Held],
     device: Device,
     datasets: &mut HashMap<String, Arc<Dataset>>,
-    trainer: Arc<dyn Trainer>,
-) -> Outcome {
-    let _ = std::fs::create_dir_all(dir);
-    let log = Arc::new(Mutex::new(
-        std::fs::File::create(dir.join("train.log")).ok(),
-    ));
-    log_line(
-        &log,
-        &format!(
-            "run {run} on {} ({}), worker {}",
-            opts.worker.device, opts.worker.host, opts.worker.name
-        ),
-    );
-    log_line(&log, &serde_json::to_string(config).unwrap_or_default());
-
+    trainer: &Arc<dyn Trainer>,
+) -> Result<Vec<Outcome>, String> {
+    let config = &held[0].config;
     let key = serde_json::to_string(&(&config.data, &config.tasks)).unwrap_or_default();
     let data = match datasets.get(&key) {
         Some(d) => d.clone(),
         None => {
             let (data_cfg, tasks) = (config.data.clone(), config.tasks.clone());
-            match tokio::task::spawn_blocking(move || headsweep_data::load(&data_cfg, &tasks)).await
-            {
+            let loaded =
+                tokio::task::spawn_blocking(move || headsweep_data::load(&data_cfg, &tasks)).await;
+            match loaded {
                 Ok(Ok(d)) => {
                     let d = Arc::new(d);
                     datasets.insert(key, d.clone());
                     d
                 }
-                Ok(Err(e)) => return Outcome::Failed(format!("data: {e}")),
-                Err(e) => return Outcome::Failed(format!("data: {e}")),
+                Ok(Err(e)) => {
+                    return Ok(held
+                        .iter()
+                        .map(|_| Outcome::Failed(format!("data: {e}")))
+                        .collect())
+                }
+                Err(e) => {
+                    return Ok(held
+                        .iter()
+                        .map(|_| Outcome::Failed(format!("data: {e}")))
+                        .collect())
+                }
             }
         }
     };
 
-    let lost = Arc::new(AtomicBool::new(false));
-    let stop = {
-        let (global, lost) = (opts.stop.clone(), lost.clone());
-        Arc::new(move || global.load(Ordering::SeqCst) || lost.load(Ordering::SeqCst))
-    };
-    let on_epoch = {
-        let log = log.clone();
-        Arc::new(move |e: &EpochRecord| {
-            log_line(
-                &log,
-                &format!(
-                    "epoch {} train_loss {:.6} val_loss {:.6} monitor {:.6}",
-                    e.epoch, e.train_loss, e.val_loss, e.monitor
-                ),
-            );
+    let lost: Vec<Arc<AtomicBool>> = held
+        .iter()
+        .map(|_| Arc::new(AtomicBool::new(false)))
+        .collect();
+    let members: Vec<Member> = held
+        .iter()
+        .zip(&lost)
+        .map(|(h, lost)| {
+            let log = h.log.clone();
+            let lost = lost.clone();
+            Member {
+                config: h.config.clone(),
+                weights: Some(h.dir.join("best.safetensors")),
+                stop: Some(Arc::new(move || lost.load(Ordering::SeqCst))),
+                on_epoch: Some(Arc::new(move |e: &EpochRecord| {
+                    log_line(
+                        &log,
+                        &format!(
+                            "epoch {} train_loss {:.6} val_loss {:.6} monitor {:.6}",
+                            e.epoch, e.train_loss, e.val_loss, e.monitor
+                        ),
+                    );
+                })),
+            }
         })
-    };
-    let train_opts = TrainOptions {
+        .collect();
+    let group = GroupOptions {
         device,
         threads: opts.worker.threads as usize,
-        weights: Some(dir.join("best.safetensors")),
-        stop: Some(stop),
-        on_epoch: Some(on_epoch),
+        stop: Some({
+            let global = opts.stop.clone();
+            Arc::new(move || global.load(Ordering::SeqCst))
+        }),
     };
-    let config = config.clone();
+    let trainer = trainer.clone();
     let mut handle =
-        tokio::task::spawn_blocking(move || trainer.train(&config, &data, &train_opts));
+        tokio::task::spawn_blocking(move || trainer.train_group(members, &data, &group));
     let mut beat = tokio::time::interval(opts.heartbeat);
     beat.tick().await;
     let joined = loop {
         tokio::select! {
             joined = &mut handle => break joined,
             _ = beat.tick() => {
-                match store.heartbeat(run, &opts.worker.name, opts.lease.as_millis() as i64).await {
-                    Ok(true) => {}
-                    Ok(false) => lost.store(true, Ordering::SeqCst),
-                    Err(e) => warn!(error = %e, "heartbeat failed"),
+                for (h, lost) in held.iter().zip(&lost) {
+                    match store.heartbeat(&h.id, &opts.worker.name, opts.lease.as_millis() as i64).await {
+                        Ok(true) => {}
+                        Ok(false) => lost.store(true, Ordering::SeqCst),
+                        Err(e) => warn!(error = %e, "heartbeat failed"),
+                    }
                 }
             }
         }
     };
-    let outcome = match joined {
-        Ok(Ok(out)) => Outcome::Done(Box::new(out)),
-        Ok(Err(TrainError::Cancelled)) => Outcome::Released,
-        Ok(Err(e)) => Outcome::Failed(e.to_string()),
-        Err(e) if e.is_panic() => {
-            Outcome::Failed(format!("panic: {}", panic_message(e.into_panic().as_ref())))
-        }
-        Err(e) => Outcome::Failed(e.to_string()),
-    };
-    log_line(
-        &log,
-        &match &outcome {
-            Outcome::Done(out) => format!(
-                "done: best epoch {} of {}, {:.2} s",
-                out.best_epoch, out.epochs_run, out.seconds
-            ),
-            Outcome::Failed(r) => format!("failed: {r}"),
-            Outcome::Released => "stopped: the run goes back to pending".to_string(),
-        },
-    );
-    outcome
+    match joined {
+        Ok(results) => Ok(results
+            .into_iter()
+            .map(|r| match r {
+                Ok(out) => Outcome::Done(Box::new(out)),
+                Err(TrainError::Cancelled) => Outcome::Released,
+                Err(e) => Outcome::Failed(e.to_string()),
+            })
+            .collect()),
+        Err(e) if e.is_panic() => Err(panic_message(e.into_panic().as_ref())),
+        Err(e) => Ok(held
+            .iter()
+            .map(|_| Outcome::Failed(e.to_string()))
+            .collect()),
+    }
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use headsweep_data::Dataset;
-use headsweep_model::{RunOutput, TrainError, TrainOptions};
+use headsweep_model::{GroupOptions, Member, RunOutput, TrainError};
 use headsweep_runner::{register, work, Libtorch, Trainer, WorkerOptions};
-use headsweep_spec::{RunConfig, SweepFile};
+use headsweep_spec::SweepFile;
 use headsweep_store::{Store, Worker};
 
 const SWEEP: &str = r#"
@@ -39,30 +39,46 @@ fn options(results: &Path, stop: Arc<AtomicBool>) -> WorkerOptions {
         heartbeat: Duration::from_millis(50),
         results: results.to_path_buf(),
         stop,
+        fuse: 1,
     }
 }
 
-/// Panics on seed 1; trains for real otherwise.
+/// Panics when it is given seed 1; trains for real otherwise.
 struct PanicsOnSeedOne;
 
 impl Trainer for PanicsOnSeedOne {
-    fn train(&self, c: &RunConfig, d: &Dataset, o: &TrainOptions) -> Result<RunOutput, TrainError> {
-        if c.seed == 1 {
+    fn train_group(
+        &self,
+        members: Vec<Member>,
+        d: &Dataset,
+        o: &GroupOptions,
+    ) -> Vec<Result<RunOutput, TrainError>> {
+        if members.iter().any(|m| m.config.seed == 1) {
             panic!("deliberate failure for seed 1");
         }
-        Libtorch.train(c, d, o)
+        Libtorch.train_group(members, d, o)
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_run_fails_alone_and_the_worker_goes_on() {
+    // Alone, and in a fused group of three (which then trains one by one).
+    for fuse in [1, 3] {
+        panicking_run_fails_alone(fuse).await;
+    }
+}
+
+async fn panicking_run_fails_alone(fuse: usize) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("h.db").to_str().unwrap())
         .await
         .unwrap();
     let sweep = SweepFile::parse(Path::new("w.toml"), SWEEP).unwrap();
     register(&store, &sweep).await.unwrap();
-    let opts = options(dir.path(), Arc::new(AtomicBool::new(false)));
+    let opts = WorkerOptions {
+        fuse,
+        ..options(dir.path(), Arc::new(AtomicBool::new(false)))
+    };
     let report = work(&store, &opts, Arc::new(PanicsOnSeedOne))
         .await
         .unwrap();

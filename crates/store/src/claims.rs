@@ -21,6 +21,7 @@ pub struct Claimed {
     pub id: String,
     pub config: String,
     pub seed: i64,
+    pub fuse_key: Option<String>,
 }
 
 impl Store {
@@ -49,7 +50,7 @@ impl Store {
                          WHERE s.sweep = $8
                            AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $7))
                          ORDER BY s.position LIMIT 1{lock})
-             RETURNING id, config, seed"
+             RETURNING id, config, seed, fuse_key"
         );
         let row = sqlx::query(&sql)
             .bind(&worker.name)
@@ -67,7 +68,66 @@ impl Store {
             id: r.get(0),
             config: r.get(1),
             seed: r.get(2),
+            fuse_key: r.get(3),
         }))
+    }
+
+    /// Claims a pending run as [`Store::claim`] does, then up to `max − 1`
+    /// more with the same fusion key, to train as one fused model. Runs
+    /// without a key are claimed alone.
+    pub async fn claim_group(
+        &self,
+        sweep: &str,
+        worker: &Worker,
+        lease_ms: i64,
+        max: usize,
+    ) -> Result<Vec<Claimed>, StoreError> {
+        let Some(first) = self.claim(sweep, worker, lease_ms).await? else {
+            return Ok(Vec::new());
+        };
+        let key = match (&first.fuse_key, max) {
+            (Some(k), m) if m > 1 => k.clone(),
+            _ => return Ok(vec![first]),
+        };
+        let now = now_ms();
+        let mut tx = self.begin_write().await?;
+        let lock = if self.is_sqlite() {
+            ""
+        } else {
+            " FOR UPDATE OF r SKIP LOCKED"
+        };
+        let sql = format!(
+            "UPDATE runs SET status = 'running', worker = $1, host = $2, pid = $3, device = $4, threads = $5,
+                 lease_expires_ms = $6, started_ms = $7, finished_ms = NULL, duration_s = NULL, error = NULL,
+                 attempts = attempts + 1
+             WHERE id IN (SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id
+                          WHERE s.sweep = $8 AND r.fuse_key = $9
+                            AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $7))
+                          ORDER BY s.position LIMIT $10{lock})
+             RETURNING id, config, seed, fuse_key"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&worker.name)
+            .bind(&worker.host)
+            .bind(worker.pid)
+            .bind(&worker.device)
+            .bind(worker.threads)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(sweep)
+            .bind(&key)
+            .bind((max - 1) as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut group = vec![first];
+        group.extend(rows.into_iter().map(|r| Claimed {
+            id: r.get(0),
+            config: r.get(1),
+            seed: r.get(2),
+            fuse_key: r.get(3),
+        }));
+        Ok(group)
     }
 
     /// Extends the lease on `run`. False when the worker no longer holds it.
@@ -128,7 +188,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let held = sqlx::query(
             "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
-                 epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6
+                 epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6,
+                 flops = $9, train_seconds = $10, fused = $11
              WHERE id = $7 AND worker = $8 AND status = 'running'",
         )
         .bind(now_ms())
@@ -139,6 +200,9 @@ impl Store {
         .bind(code_version)
         .bind(run)
         .bind(worker)
+        .bind(r.flops)
+        .bind(r.train_seconds)
+        .bind(r.fused)
         .execute(&mut *tx)
         .await?;
         if held.rows_affected() != 1 {

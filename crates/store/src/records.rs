@@ -63,6 +63,12 @@ pub struct RunResults {
     pub best_epoch: i64,
     pub epochs_run: i64,
     pub duration_s: f64,
+    /// Training FLOPs of the run.
+    pub flops: f64,
+    /// Wall time of the training call, shared by a fused group.
+    pub train_seconds: f64,
+    /// Runs that training call trained together (1 unfused).
+    pub fused: i64,
     pub metrics: Vec<MetricRow>,
     pub classes: Vec<ClassRow>,
     pub confusion: Vec<ConfusionRow>,

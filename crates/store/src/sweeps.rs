@@ -26,6 +26,8 @@ pub struct NewRun {
     pub point: i64,
     /// `(axis, value as text, value as number when numeric)`.
     pub axes: Vec<(String, String, Option<f64>)>,
+    /// Runs with equal keys may train fused; `None` never fuses.
+    pub fuse_key: Option<String>,
 }
 
 impl Store {
@@ -62,16 +64,25 @@ impl Store {
         let mut new = 0;
         for (position, run) in runs.iter().enumerate() {
             let inserted = sqlx::query(
-                "INSERT INTO runs (id, config, seed, status, created_ms) VALUES ($1, $2, $3, 'pending', $4)
+                "INSERT INTO runs (id, config, seed, status, created_ms, fuse_key) VALUES ($1, $2, $3, 'pending', $4, $5)
                  ON CONFLICT (id) DO NOTHING",
             )
             .bind(&run.id)
             .bind(&run.config)
             .bind(run.seed)
             .bind(now)
+            .bind(&run.fuse_key)
             .execute(&mut *tx)
             .await?;
             new += inserted.rows_affected() as usize;
+            if inserted.rows_affected() == 0 {
+                // A run registered before fusion existed gets its key.
+                sqlx::query("UPDATE runs SET fuse_key = $1 WHERE id = $2 AND fuse_key IS NULL")
+                    .bind(&run.fuse_key)
+                    .bind(&run.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("INSERT INTO sweep_runs (sweep, run, position, point) VALUES ($1, $2, $3, $4) ON CONFLICT (sweep, run) DO NOTHING")
                 .bind(&sweep.name)
                 .bind(&run.id)

@@ -22,6 +22,7 @@ fn runs(ids: &[&str]) -> Vec<NewRun> {
             seed: i as i64,
             point: 0,
             axes: vec![("train.loss".into(), "ce".into(), None)],
+            fuse_key: None,
         })
         .collect()
 }
@@ -158,6 +159,51 @@ async fn a_run_is_claimed_once_and_finished_by_its_holder_only() {
             !s.complete("r1", "w1", "v", &results()).await.unwrap(),
             "done is final"
         );
+    }
+}
+
+/// A group is the first claimable run and more with its fusion key, up to
+/// the limit, in sweep order; runs without a key go alone.
+#[tokio::test]
+async fn a_group_claim_takes_runs_with_the_same_fusion_key() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        let mut rs = runs(&["a1", "b1", "a2", "a3", "n1", "a4"]);
+        for r in &mut rs {
+            r.fuse_key = match &r.id[..1] {
+                "n" => None,
+                k => Some(k.to_string()),
+            };
+        }
+        s.register(&sweep("g"), &rs).await.unwrap();
+        let ids =
+            |g: Vec<headsweep_store::Claimed>| g.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        let g = s.claim_group("g", &worker("w1"), 60_000, 3).await.unwrap();
+        assert_eq!(ids(g), ["a1", "a2", "a3"]);
+        let g = s.claim_group("g", &worker("w2"), 60_000, 3).await.unwrap();
+        assert_eq!(ids(g), ["b1"]);
+        let g = s.claim_group("g", &worker("w2"), 60_000, 3).await.unwrap();
+        assert_eq!(ids(g), ["n1"], "a run without a key is claimed alone");
+        let g = s.claim_group("g", &worker("w2"), 60_000, 3).await.unwrap();
+        assert_eq!(ids(g), ["a4"]);
+        assert!(s
+            .claim_group("g", &worker("w2"), 60_000, 3)
+            .await
+            .unwrap()
+            .is_empty());
+        // Each claimed run is held by its claimer, and its results record the fusion.
+        let mut r = results();
+        r.fused = 3;
+        r.flops = 1e9;
+        r.train_seconds = 2.0;
+        assert!(s.complete("a2", "w1", "v", &r).await.unwrap());
+        assert!(!s.complete("a4", "w1", "v", &r).await.unwrap());
+        let t = s
+            .query_read_only("SELECT sweep, runs, flops FROM v_throughput")
+            .await
+            .unwrap();
+        assert_eq!(t.rows.len(), 1, "{t:?}");
     }
 }
 

@@ -3,7 +3,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Context;
-use headsweep_runner::{hostname, launch, pid_alive, register, Launch, LaunchOutcome};
+use headsweep_runner::{group_size, hostname, launch, pid_alive, register, Launch, LaunchOutcome};
 use headsweep_store::Store;
 
 use crate::args::RunArgs;
@@ -11,7 +11,9 @@ use crate::exit;
 use crate::table;
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let (sweep, _) = super::prepare(&a.file)?;
+    let (sweep, planned) = super::prepare(&a.file)?;
+    // An explicit group size is refused before anything is registered.
+    group_size(a.fuse, &planned, 1, false).map_err(|e| anyhow::anyhow!(e))?;
     let mut slots = super::slots(&a.devices)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     let shown = results.display().to_string();
@@ -41,7 +43,13 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         let mut outcome = LaunchOutcome::Finished;
         if before.pending > 0 {
             slots.truncate(before.pending.max(1));
+            let gpu = slots.iter().any(|s| s.device.starts_with("cuda"));
+            let fuse =
+                group_size(a.fuse, &runs, slots.len(), gpu).map_err(|e| anyhow::anyhow!(e))?;
             eprintln!("{}", super::describe_slots(&slots));
+            if fuse > 1 {
+                eprintln!("fusing up to {fuse} compatible runs per model");
+            }
             let l = Launch {
                 exe,
                 db: a.store.db.clone(),
@@ -49,6 +57,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
                 results,
                 slots,
                 lease: Duration::from_secs(a.lease),
+                fuse,
             };
             outcome = launch(&store, &l).await?;
         }

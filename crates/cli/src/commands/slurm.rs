@@ -1,5 +1,5 @@
 use anyhow::Context;
-use headsweep_runner::{register, sbatch_script, submit, SlurmJob};
+use headsweep_runner::{group_size, register, sbatch_script, submit, SlurmJob};
 use headsweep_store::Store;
 
 use super::report::emit_bytes;
@@ -13,6 +13,12 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         .and_then(|p| p.canonicalize())
         .context("finding the headsweep binary")?;
     let name = sweep.name().to_string();
+    let tasks = a
+        .array
+        .map_or(runs.len(), |k| (k as usize).min(runs.len()))
+        .max(1);
+    let fuse =
+        group_size(a.fuse, &runs, tasks, a.gpus_per_task > 0).map_err(|e| anyhow::anyhow!(e))?;
     let job = |array: usize| SlurmJob {
         exe: exe.display().to_string(),
         db: a.store.db.clone(),
@@ -24,6 +30,7 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         cpus_per_task: a.cpus_per_task,
         time: a.time.clone(),
         lease_secs: a.lease,
+        fuse,
     };
     let cap = |n: usize| a.array.map_or(n, |k| (k as usize).min(n));
     if a.dry_run {

@@ -49,6 +49,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
             heartbeat: (lease / 12).max(Duration::from_millis(500)),
             results,
             stop,
+            fuse: a.fuse as usize,
         };
         let report = work(&store, &opts, Arc::new(Libtorch)).await?;
         info!(
