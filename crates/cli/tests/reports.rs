@@ -90,6 +90,9 @@ fn fill(db: &Path) {
                 best_epoch: 3,
                 epochs_run: 5,
                 duration_s: 1.5,
+                flops: 2e9,
+                train_seconds: 1.2,
+                fused: 1,
                 metrics: vec![
                     m("test", "age", "accuracy", acc),
                     m("test", "age", "mass", mass),

@@ -469,8 +469,9 @@ fn rm_forgets_or_resets_runs_by_prefix() {
 
 #[test]
 fn a_worker_that_dies_takes_only_its_own_run() {
+    // Unfused: a worker holds one run (fused, it holds its group).
     let d = Dir::new(150);
-    let mut child = d.spawn("h.db", &["run", "s.toml", "--jobs", "2"]);
+    let mut child = d.spawn("h.db", &["run", "s.toml", "--jobs", "2", "--fuse", "off"]);
     let db = d.path("h.db");
     let mut victim = None;
     wait_until("a running run", Duration::from_secs(60), || {

@@ -163,6 +163,9 @@ pub fn compute(
     Losses { total, terms }
 }
 
+/// Per member: its loss and its task terms.
+pub type MemberValues = Vec<(f64, Vec<f64>)>;
+
 /// Members grouped by loss: `(loss, member positions)`, in order of first
 /// appearance.
 pub fn by_loss(losses: &[Loss]) -> Vec<(Loss, Vec<usize>)> {
@@ -185,7 +188,7 @@ pub fn compute_members(
     t: &Targets,
     classes: &[usize],
     weights: &[f64],
-) -> Result<(Tensor, Vec<(f64, Vec<f64>)>), tch::TchError> {
+) -> Result<(Tensor, MemberValues), tch::TchError> {
     let groups = by_loss(losses);
     let mut sum: Option<Tensor> = None;
     let mut values = vec![(0.0, Vec::new()); losses.len()];

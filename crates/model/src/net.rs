@@ -280,7 +280,7 @@ impl Net {
         let bytes = self.kind.elt_size_in_bytes();
         self.layers.iter().find_map(|l| {
             let (i, o) = l.fan();
-            ((i * o * bytes) % 16 != 0).then(|| format!("layer {} is {i} × {o}", l.name))
+            (!(i * o * bytes).is_multiple_of(16)).then(|| format!("layer {} is {i} × {o}", l.name))
         })
     }
 

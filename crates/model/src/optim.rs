@@ -128,9 +128,10 @@ fn sgd<T: Real>(s: &Scalars, p: &mut [T], g: &[T], buf: &mut [T]) {
 /// A contiguous CPU tensor's elements.
 ///
 /// # Safety
-/// `t` must be contiguous, on the CPU, of element type `T`, and not read or
-/// written through any other handle while the slice lives.
-unsafe fn elements<'a, T>(t: &'a Tensor) -> &'a mut [T] {
+/// `t` must be contiguous, on the CPU, of element type `T`, outlive the
+/// slice, and not be read or written through any other handle while the
+/// slice lives.
+unsafe fn elements<'a, T>(t: &Tensor) -> &'a mut [T] {
     std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, t.numel())
 }
 

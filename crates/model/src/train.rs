@@ -215,6 +215,9 @@ pub fn train(
         .expect("one result per member")
 }
 
+/// One member's named parameters.
+type Snapshot = Vec<(String, Tensor)>;
+
 /// A member still training.
 struct Slot {
     member: usize,
@@ -222,7 +225,7 @@ struct Slot {
     loss_sum: f64,
     curves: Vec<EpochRecord>,
     /// Monitored value, epoch, and that epoch's weights.
-    best: Option<(f64, usize, Vec<(String, Tensor)>)>,
+    best: Option<(f64, usize, Snapshot)>,
 }
 
 /// A member whose training ended normally.

@@ -135,13 +135,13 @@ mod tests {
     #[test]
     fn shapes_and_schedules_change_the_key() {
         let a = config();
-        let changes: Vec<Box<dyn Fn(&mut RunConfig)>> = vec![
-            Box::new(|c| c.model.trunk = vec![16]),
-            Box::new(|c| c.model.head_depth = 2),
-            Box::new(|c| c.train.batch_size = 7),
-            Box::new(|c| c.train.epochs = 3),
-            Box::new(|c| c.data.seed = 9),
-            Box::new(|c| c.train.optimizer = crate::Optimizer::Sgd),
+        let changes: [fn(&mut RunConfig); 6] = [
+            |c| c.model.trunk = vec![16],
+            |c| c.model.head_depth = 2,
+            |c| c.train.batch_size = 7,
+            |c| c.train.epochs = 3,
+            |c| c.data.seed = 9,
+            |c| c.train.optimizer = crate::Optimizer::Sgd,
         ];
         for change in changes {
             let mut b = a.clone();

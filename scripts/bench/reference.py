@@ -1,0 +1,125 @@
+"""The B1 sweep as a plain PyTorch loop: the baseline headsweep is measured
+against (docs/performance.md). Same data files, split sizes, networks,
+optimiser, epochs and per-epoch validation as headsweep's runs.
+
+    python reference.py DATA_DIR [--part I/N] [--threads T]
+
+trains runs I, I+N, I+2N, … of the 36 one after another and prints one JSON
+line: runs trained, seconds, training FLOPs (counted as headsweep counts
+them).
+"""
+
+import argparse
+import csv
+import gzip
+import itertools
+import json
+import time
+
+import torch
+
+
+def load(folder):
+    with gzip.open(f"{folder}/features.tsv.gz", "rt") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    ids = [r[0] for r in rows[1:]]
+    x = torch.tensor([[float(v) for v in r[1:]] for r in rows[1:]], dtype=torch.float32)
+    with open(f"{folder}/samples.tsv") as f:
+        sheet = {r["id"]: r for r in csv.DictReader(f, delimiter="\t")}
+    edges = list(range(0, 95, 5))
+    age = [max(0, min(17, sum(1 for e in edges if float(sheet[i]["age"]) >= e) - 1)) for i in ids]
+    sexes = sorted({sheet[i]["sex"] for i in ids})
+    sex = [sexes.index(sheet[i]["sex"]) for i in ids]
+    return x, torch.tensor(age), torch.tensor(sex)
+
+
+def split(n, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=g)
+    n_train, n_val = round(n * 0.7), round(n * 0.15)
+    return perm[:n_train], perm[n_train:n_train + n_val], perm[n_train + n_val:]
+
+
+def mlp(widths):
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+    return layers
+
+
+class Net(torch.nn.Module):
+    def __init__(self, arch, depth, inputs, classes):
+        super().__init__()
+        self.arch = arch
+        tower = [32] * depth
+        if arch == "multi_label":
+            widths = [inputs, 128, 64] + tower
+            self.body = torch.nn.Sequential(*mlp(widths), torch.nn.Linear(widths[-1], sum(classes)))
+        else:
+            self.trunk = torch.nn.Sequential(*mlp([inputs, 128, 64]))
+            self.heads = torch.nn.ModuleList(
+                torch.nn.Sequential(*mlp([64] + tower), torch.nn.Linear(([64] + tower)[-1], k))
+                for k in classes
+            )
+
+    def forward(self, x):
+        if self.arch == "multi_label":
+            return self.body(x)
+        h = self.trunk(x)
+        return torch.cat([head(h) for head in self.heads], 1)
+
+
+def loss_of(kind, z, ys, classes):
+    if kind == "bce":
+        target = torch.cat([torch.nn.functional.one_hot(y, k) for y, k in zip(ys, classes)], 1)
+        return torch.nn.functional.binary_cross_entropy_with_logits(z, target.to(z.dtype))
+    parts = torch.split(z, classes, 1)
+    return sum(torch.nn.functional.cross_entropy(p, y) for p, y in zip(parts, ys))
+
+
+def flops_per_sample(net):
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    first = linears[0]
+    return sum((4 if m is first else 6) * m.in_features * m.out_features for m in linears)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data")
+    ap.add_argument("--part", default="0/1")
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    part, parts = map(int, a.part.split("/"))
+    x, age, sex = load(a.data)
+    tr, va, te = split(len(x))
+    mean, std = x[tr].mean(0), x[tr].std(0).clamp_min(1e-8)
+    x = (x - mean) / std
+    classes = [18, 2]
+    runs = list(itertools.product(["multi_label", "multi_head"], ["bce", "ce"], [0, 1, 2], [0, 1, 2]))
+    start, flops, done = time.perf_counter(), 0.0, 0
+    for arch, kind, depth, seed in runs[part::parts]:
+        torch.manual_seed(seed)
+        net = Net(arch, depth, x.shape[1], classes)
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+        for _epoch in range(20):
+            net.train()
+            for idx in tr[torch.randperm(len(tr))].split(64):
+                loss = loss_of(kind, net(x[idx]), [age[idx], sex[idx]], classes)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            net.eval()
+            with torch.no_grad():
+                loss_of(kind, net(x[va]), [age[va], sex[va]], classes).item()
+        with torch.no_grad():
+            for idx in (tr, va, te):
+                net(x[idx]).softmax(1).tolist()
+        flops += flops_per_sample(net) * len(tr) * 20
+        done += 1
+    print(json.dumps({"runs": done, "seconds": time.perf_counter() - start, "flops": flops}))
+
+
+if __name__ == "__main__":
+    main()
