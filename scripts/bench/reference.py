@@ -23,7 +23,11 @@ def load(folder):
     with gzip.open(f"{folder}/features.tsv.gz", "rt") as f:
         rows = list(csv.reader(f, delimiter="\t"))
     ids = [r[0] for r in rows[1:]]
-    x = torch.tensor([[float(v) for v in r[1:]] for r in rows[1:]], dtype=torch.float32)
+    missing = {"", "NA", "NaN", "nan"}
+    x = torch.tensor(
+        [[float("nan") if v in missing else float(v) for v in r[1:]] for r in rows[1:]],
+        dtype=torch.float32,
+    )
     with open(f"{folder}/samples.tsv") as f:
         sheet = {r["id"]: r for r in csv.DictReader(f, delimiter="\t")}
     edges = list(range(0, 95, 5))
@@ -94,8 +98,10 @@ def main():
     part, parts = map(int, a.part.split("/"))
     x, age, sex = load(a.data)
     tr, va, te = split(len(x))
-    mean, std = x[tr].mean(0), x[tr].std(0).clamp_min(1e-8)
-    x = (x - mean) / std
+    # Missing values take the training mean, as headsweep imputes them.
+    mean = x[tr].nanmean(0)
+    x = torch.where(torch.isnan(x), mean, x)
+    x = (x - mean) / x[tr].std(0).clamp_min(1e-8)
     classes = [18, 2]
     runs = list(itertools.product(["multi_label", "multi_head"], ["bce", "ce"], [0, 1, 2], [0, 1, 2]))
     start, flops, done = time.perf_counter(), 0.0, 0
