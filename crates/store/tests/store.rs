@@ -177,8 +177,12 @@ async fn a_group_claim_takes_runs_with_the_same_fusion_key() {
             };
         }
         s.register(&sweep("g"), &rs).await.unwrap();
-        let ids =
-            |g: Vec<headsweep_store::Claimed>| g.into_iter().map(|c| c.id).collect::<Vec<_>>();
+        // The group's order is the database's (PostgreSQL's RETURNING has none).
+        let ids = |g: Vec<headsweep_store::Claimed>| {
+            let mut v = g.into_iter().map(|c| c.id).collect::<Vec<_>>();
+            v.sort();
+            v
+        };
         let g = s.claim_group("g", &worker("w1"), 60_000, 3).await.unwrap();
         assert_eq!(ids(g), ["a1", "a2", "a3"]);
         let g = s.claim_group("g", &worker("w2"), 60_000, 3).await.unwrap();
