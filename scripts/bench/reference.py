@@ -5,8 +5,9 @@ optimiser, epochs and per-epoch validation as headsweep's runs.
     python reference.py DATA_DIR [--part I/N] [--threads T]
 
 trains runs I, I+N, I+2N, … of the 36 one after another and prints one JSON
-line: runs trained, seconds, training FLOPs (counted as headsweep counts
-them).
+line: runs trained, seconds of training, training FLOPs (counted as
+headsweep counts them). `--to-npy` converts the synthetic TSV to the .npy
+both sides read.
 """
 
 import argparse
@@ -19,15 +20,22 @@ import time
 import torch
 
 
+def read_npy(path):
+    """A 2-D little-endian float32 .npy, without NumPy."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    assert raw[:6] == b"\x93NUMPY", path
+    header_len = int.from_bytes(raw[8:10], "little")
+    header = raw[10:10 + header_len].decode()
+    assert "'<f4'" in header and "'fortran_order': False" in header, header
+    shape = tuple(int(v) for v in header.split("(")[1].split(")")[0].split(",") if v.strip())
+    return torch.frombuffer(bytearray(raw[10 + header_len:]), dtype=torch.float32).view(shape)
+
+
 def load(folder):
-    with gzip.open(f"{folder}/features.tsv.gz", "rt") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    ids = [r[0] for r in rows[1:]]
-    missing = {"", "NA", "NaN", "nan"}
-    x = torch.tensor(
-        [[float("nan") if v in missing else float(v) for v in r[1:]] for r in rows[1:]],
-        dtype=torch.float32,
-    )
+    x = read_npy(f"{folder}/features.npy")
+    with open(f"{folder}/ids.txt") as f:
+        ids = f.read().split()
     with open(f"{folder}/samples.tsv") as f:
         sheet = {r["id"]: r for r in csv.DictReader(f, delimiter="\t")}
     edges = list(range(0, 95, 5))
@@ -35,6 +43,24 @@ def load(folder):
     sexes = sorted({sheet[i]["sex"] for i in ids})
     sex = [sexes.index(sheet[i]["sex"]) for i in ids]
     return x, torch.tensor(age), torch.tensor(sex)
+
+
+def to_npy(folder):
+    """Writes features.tsv.gz as features.npy (float32, NaN where missing)
+    and ids.txt: the benchmark's input, read fast by both sides."""
+    import struct
+    with gzip.open(f"{folder}/features.tsv.gz", "rt") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    missing = {"", "NA", "NaN", "nan"}
+    n, p = len(rows) - 1, len(rows[0]) - 1
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (n, p)
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    with open(f"{folder}/features.npy", "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        for r in rows[1:]:
+            f.write(struct.pack("<%df" % p, *(float("nan") if v in missing else float(v) for v in r[1:])))
+    with open(f"{folder}/ids.txt", "w") as f:
+        f.write("".join(r[0] + "\n" for r in rows[1:]))
 
 
 def split(n, seed=0):
@@ -90,9 +116,12 @@ def flops_per_sample(net):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
+    ap.add_argument("--to-npy", action="store_true", help="only convert the data folder's TSV to .npy")
     ap.add_argument("--part", default="0/1")
     ap.add_argument("--threads", type=int, default=0)
     a = ap.parse_args()
+    if a.to_npy:
+        return to_npy(a.data)
     if a.threads:
         torch.set_num_threads(a.threads)
     part, parts = map(int, a.part.split("/"))

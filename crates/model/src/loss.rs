@@ -82,6 +82,15 @@ impl Targets {
         }
     }
 
+    /// Members `start..start + len` of `[K, n, …]` targets.
+    fn narrow_members(&self, start: i64, len: i64) -> Targets {
+        Targets {
+            labels: self.labels.narrow(0, start, len),
+            onehot: self.onehot.narrow(0, start, len),
+            mask: self.mask.narrow(0, start, len),
+        }
+    }
+
     /// Members `idx` of `[K, n, …]` targets.
     fn members(&self, idx: &Tensor) -> Targets {
         Targets {
@@ -193,8 +202,18 @@ pub fn compute_members(
     let mut sum: Option<Tensor> = None;
     let mut values = vec![(0.0, Vec::new()); losses.len()];
     for (loss, members) in groups {
+        let contiguous = members.windows(2).all(|w| w[1] == w[0] + 1);
         let part = if members.len() == losses.len() {
             compute(loss, logits, t, classes, weights)
+        } else if contiguous {
+            let (start, len) = (members[0] as i64, members.len() as i64);
+            compute(
+                loss,
+                &logits.narrow(0, start, len),
+                &t.narrow_members(start, len),
+                classes,
+                weights,
+            )
         } else {
             let idx = Tensor::from_slice(&members.iter().map(|&m| m as i64).collect::<Vec<_>>())
                 .to_device(logits.device());
@@ -206,13 +225,21 @@ pub fn compute_members(
                 weights,
             )
         };
-        let total =
-            Vec::<f64>::try_from(part.total.to_kind(Kind::Double).to_device(tch::Device::Cpu))?;
-        let terms = part
-            .terms
-            .iter()
-            .map(|x| Vec::<f64>::try_from(x.to_kind(Kind::Double).to_device(tch::Device::Cpu)))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Every number of the part in one transfer: row 0 the totals, then
+        // one row per task.
+        let rows: Vec<Tensor> = std::iter::once(&part.total)
+            .chain(&part.terms)
+            .map(Tensor::detach)
+            .collect();
+        let k = members.len();
+        let all = Vec::<f64>::try_from(
+            Tensor::stack(&rows, 0)
+                .to_kind(Kind::Double)
+                .to_device(tch::Device::Cpu)
+                .flatten(0, -1),
+        )?;
+        let total = &all[..k];
+        let terms: Vec<&[f64]> = all[k..].chunks(k).collect();
         for (j, &m) in members.iter().enumerate() {
             values[m] = (total[j], terms.iter().map(|x| x[j]).collect());
         }

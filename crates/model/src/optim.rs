@@ -82,32 +82,101 @@ struct Scalars {
     first: bool,
 }
 
-fn adam<T: Real>(kind: Optimizer, s: &Scalars, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
-    let (wd, b1c, b2, b2c) = (
-        T::of(s.wd),
-        T::of(1.0 - BETA1),
-        T::of(BETA2),
-        T::of(1.0 - BETA2),
-    );
-    let (bc2_sqrt, eps, neg_step) = (T::of(s.bc2_sqrt), T::of(EPS), T::of(-s.step_size));
-    let decay = T::of(1.0 - s.lr * s.wd);
-    let decoupled = kind == Optimizer::Adamw;
-    let coupled = !decoupled && s.wd != 0.0;
-    for i in 0..p.len() {
-        let mut theta = p[i];
-        let mut grad = g[i];
-        if decoupled {
-            theta = theta * decay;
-        } else if coupled {
-            grad = grad + wd * theta;
+/// How weight decay enters Adam: not at all, added to the gradient (Adam),
+/// or decoupled (AdamW).
+const PLAIN: u8 = 0;
+const COUPLED: u8 = 1;
+const DECOUPLED: u8 = 2;
+
+/// The Adam constants of one member's step, in its element type.
+#[derive(Clone, Copy)]
+struct AdamConsts<T> {
+    wd: T,
+    b1c: T,
+    b2: T,
+    b2c: T,
+    bc2_sqrt: T,
+    eps: T,
+    neg_step: T,
+    decay: T,
+}
+
+/// One member's slice, element by element; written with iterators so that
+/// the compiler vectorises it (the same IEEE operations per element either
+/// way, so vectorising changes no result).
+#[inline(always)]
+fn adam_loop<T: Real, const MODE: u8>(
+    c: AdamConsts<T>,
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+) {
+    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let mut theta = *p;
+        let mut grad = g;
+        if MODE == DECOUPLED {
+            theta = theta * c.decay;
+        } else if MODE == COUPLED {
+            grad = grad + c.wd * theta;
         }
-        let mi = m[i] + b1c * (grad - m[i]);
-        let vi = v[i] * b2 + b2c * grad * grad;
-        let denom = vi.sqrt() / bc2_sqrt + eps;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = theta + neg_step * (mi / denom);
+        let mi = *m + c.b1c * (grad - *m);
+        let vi = *v * c.b2 + c.b2c * grad * grad;
+        let denom = vi.sqrt() / c.bc2_sqrt + c.eps;
+        *m = mi;
+        *v = vi;
+        *p = theta + c.neg_step * (mi / denom);
     }
+}
+
+#[inline(always)]
+fn adam_modes<T: Real>(mode: u8, c: AdamConsts<T>, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    match mode {
+        DECOUPLED => adam_loop::<T, DECOUPLED>(c, p, g, m, v),
+        COUPLED => adam_loop::<T, COUPLED>(c, p, g, m, v),
+        _ => adam_loop::<T, PLAIN>(c, p, g, m, v),
+    }
+}
+
+/// The same loops compiled for AVX2 (8 floats per instruction instead of
+/// SSE2's 4). No fused multiply-add is used, so results are identical.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn adam_avx2<T: Real>(
+    mode: u8,
+    c: AdamConsts<T>,
+    p: &mut [T],
+    g: &[T],
+    m: &mut [T],
+    v: &mut [T],
+) {
+    adam_modes(mode, c, p, g, m, v)
+}
+
+fn adam<T: Real>(kind: Optimizer, s: &Scalars, p: &mut [T], g: &[T], m: &mut [T], v: &mut [T]) {
+    let c = AdamConsts {
+        wd: T::of(s.wd),
+        b1c: T::of(1.0 - BETA1),
+        b2: T::of(BETA2),
+        b2c: T::of(1.0 - BETA2),
+        bc2_sqrt: T::of(s.bc2_sqrt),
+        eps: T::of(EPS),
+        neg_step: T::of(-s.step_size),
+        decay: T::of(1.0 - s.lr * s.wd),
+    };
+    let mode = if kind == Optimizer::Adamw {
+        DECOUPLED
+    } else if s.wd != 0.0 {
+        COUPLED
+    } else {
+        PLAIN
+    };
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { adam_avx2(mode, c, p, g, m, v) };
+    }
+    adam_modes(mode, c, p, g, m, v)
 }
 
 fn sgd<T: Real>(s: &Scalars, p: &mut [T], g: &[T], buf: &mut [T]) {

@@ -305,8 +305,23 @@ pub fn train_group(
     let n = members.len();
     let span = info_span!("train", sweep = %members.first().map_or("", |m| m.config.sweep.as_str()), runs = n);
     let _enter = span.enter();
-    match group(&members, data, opts) {
-        Ok(out) => out,
+    // Members with the same loss side by side, so that each loss sees a
+    // contiguous slice of the batched outputs (a view, not a copy). Order
+    // within a group changes no member's numbers.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| loss_rank(members[i].config.train.loss));
+    let sorted: Vec<Member> = order.iter().map(|&i| members[i].clone()).collect();
+    match group(&sorted, data, opts) {
+        Ok(out) => {
+            let mut back: Vec<Option<Result<RunOutput, TrainError>>> =
+                (0..n).map(|_| None).collect();
+            for (r, &i) in out.into_iter().zip(&order) {
+                back[i] = Some(r);
+            }
+            back.into_iter()
+                .map(|r| r.expect("a result per member"))
+                .collect()
+        }
         Err(e) => {
             let message = e.to_string();
             let cancelled = matches!(e, TrainError::Cancelled);
@@ -320,6 +335,15 @@ pub fn train_group(
                 })
                 .collect()
         }
+    }
+}
+
+/// A fixed order of the losses, to sort members by.
+fn loss_rank(loss: Loss) -> u8 {
+    match loss {
+        Loss::Bce => 0,
+        Loss::BceTask => 1,
+        Loss::Ce => 2,
     }
 }
 

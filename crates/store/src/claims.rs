@@ -212,76 +212,104 @@ impl Store {
         // Leftovers of an earlier attempt that crashed mid-write cannot
         // exist (writes are transactional), but a rerun replaces results.
         delete_results(&mut tx, run).await?;
-        for m in &r.metrics {
-            sqlx::query(
-                "INSERT INTO metrics (run, split, head, metric, value) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(run)
-            .bind(&m.split)
-            .bind(&m.head)
-            .bind(&m.metric)
-            .bind(m.value)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for c in &r.classes {
-            sqlx::query(
-                "INSERT INTO class_metrics (run, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(run)
-            .bind(&c.split)
-            .bind(&c.head)
-            .bind(c.class_index)
-            .bind(&c.class)
-            .bind(c.tp)
-            .bind(c.fp)
-            .bind(c.fn_)
-            .bind(c.tn)
-            .bind(c.support)
-            .bind(c.precision)
-            .bind(c.recall)
-            .bind(c.f1)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for c in &r.confusion {
-            sqlx::query("INSERT INTO confusion (run, split, head, true_class, predicted_class, count) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(run)
-                .bind(&c.split)
-                .bind(&c.head)
-                .bind(c.true_class)
-                .bind(c.predicted_class)
-                .bind(c.count)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for c in &r.curves {
-            sqlx::query("INSERT INTO curves (run, epoch, split, head, metric, value) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(run)
-                .bind(c.epoch)
-                .bind(&c.split)
-                .bind(&c.head)
-                .bind(&c.metric)
-                .bind(c.value)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for p in &r.predictions {
-            sqlx::query(
-                "INSERT INTO predictions (run, sample, head, true_class, predicted_class, probabilities, raw)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(run)
-            .bind(&p.sample)
-            .bind(&p.head)
-            .bind(p.true_class)
-            .bind(p.predicted_class)
-            .bind(&p.probabilities)
-            .bind(&p.raw)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let text = |v: &str| Bind::Text(v.to_string());
+        insert_rows(
+            &mut tx,
+            "metrics (run, split, head, metric, value)",
+            r.metrics
+                .iter()
+                .map(|m| {
+                    vec![
+                        text(run),
+                        text(&m.split),
+                        text(&m.head),
+                        text(&m.metric),
+                        Bind::Real(m.value),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "class_metrics (run, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)",
+            r.classes
+                .iter()
+                .map(|c| {
+                    vec![
+                        text(run),
+                        text(&c.split),
+                        text(&c.head),
+                        Bind::Int(Some(c.class_index)),
+                        text(&c.class),
+                        Bind::Int(Some(c.tp)),
+                        Bind::Int(Some(c.fp)),
+                        Bind::Int(Some(c.fn_)),
+                        Bind::Int(Some(c.tn)),
+                        Bind::Int(Some(c.support)),
+                        Bind::Real(c.precision),
+                        Bind::Real(c.recall),
+                        Bind::Real(c.f1),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "confusion (run, split, head, true_class, predicted_class, count)",
+            r.confusion
+                .iter()
+                .map(|c| {
+                    vec![
+                        text(run),
+                        text(&c.split),
+                        text(&c.head),
+                        Bind::Int(Some(c.true_class)),
+                        Bind::Int(Some(c.predicted_class)),
+                        Bind::Int(Some(c.count)),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "curves (run, epoch, split, head, metric, value)",
+            r.curves
+                .iter()
+                .map(|c| {
+                    vec![
+                        text(run),
+                        Bind::Int(Some(c.epoch)),
+                        text(&c.split),
+                        text(&c.head),
+                        text(&c.metric),
+                        Bind::Real(c.value),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            "predictions (run, sample, head, true_class, predicted_class, probabilities, raw)",
+            r.predictions
+                .iter()
+                .map(|p| {
+                    vec![
+                        text(run),
+                        text(&p.sample),
+                        text(&p.head),
+                        Bind::Int(p.true_class),
+                        Bind::Int(Some(p.predicted_class)),
+                        text(&p.probabilities),
+                        text(&p.raw),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -378,6 +406,56 @@ pub(crate) async fn delete_results(
             .bind(run)
             .execute(&mut **tx)
             .await?;
+    }
+    Ok(())
+}
+
+/// One value to bind.
+enum Bind {
+    Text(String),
+    Int(Option<i64>),
+    Real(Option<f64>),
+}
+
+/// Bound values per INSERT statement: one round trip to the database per
+/// chunk of rows instead of per row. Kept small because the SQLite driver
+/// looks each placeholder up by name, which costs time quadratic in their
+/// number.
+const VALUES_PER_INSERT: usize = 120;
+
+/// Inserts `rows` into `target` (`table (columns…)`), many rows per
+/// statement.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    target: &str,
+    rows: Vec<Vec<Bind>>,
+) -> Result<(), StoreError> {
+    let width = rows.first().map_or(1, Vec::len).max(1);
+    for chunk in rows.chunks((VALUES_PER_INSERT / width).max(1)) {
+        let mut sql = format!("INSERT INTO {target} VALUES ");
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 0..row.len() {
+                n += 1;
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        let mut q = sqlx::query(&sql);
+        for row in chunk {
+            for v in row {
+                q = match v {
+                    Bind::Text(t) => q.bind(t.as_str()),
+                    Bind::Int(i) => q.bind(*i),
+                    Bind::Real(r) => q.bind(*r),
+                };
+            }
+        }
+        q.execute(&mut **tx).await?;
     }
     Ok(())
 }
