@@ -445,7 +445,11 @@ async fn insert_rows(
             }
             sql.push(')');
         }
-        let mut q = sqlx::query(&sql);
+        // Not cached as a prepared statement: through the Any driver a NULL
+        // is declared with a type of its own, and a statement prepared
+        // with a NULL in some position would refuse a number there later
+        // (PostgreSQL: "incorrect binary data format").
+        let mut q = sqlx::query(&sql).persistent(false);
         for row in chunk {
             for v in row {
                 q = match v {

@@ -367,3 +367,38 @@ async fn sqlite_and_postgresql_schemas_match() {
     }
     assert_eq!(columns[0], columns[1]);
 }
+
+/// Results with a NULL in some position and a number there in the next
+/// run's rows both store (PostgreSQL refused the number once a statement
+/// had been prepared with the NULL).
+#[tokio::test]
+async fn nulls_and_numbers_in_the_same_column_both_store() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("n"), &runs(&["n1", "n2"])).await.unwrap();
+        for (id, precision) in [("n1", None), ("n2", Some(0.5))] {
+            let c = s.claim("n", &worker("w"), 60_000).await.unwrap().unwrap();
+            assert_eq!(c.id, id);
+            let mut r = results();
+            r.classes = (0..3)
+                .map(|k| headsweep_store::ClassRow {
+                    split: "test".into(),
+                    head: "sex".into(),
+                    class_index: k,
+                    class: format!("c{k}"),
+                    tp: 1,
+                    fp: 0,
+                    fn_: 0,
+                    tn: 1,
+                    support: 1,
+                    precision,
+                    recall: Some(1.0),
+                    f1: precision,
+                })
+                .collect();
+            assert!(s.complete(id, "w", "v", &r).await.unwrap(), "{id}");
+        }
+        assert_eq!(s.counts("n").await.unwrap().done, 2);
+    }
+}
