@@ -235,6 +235,45 @@ fn trains_on_cuda_when_a_gpu_is_present() {
     );
 }
 
+/// On a GPU a fused group goes through the tensor-operation optimiser and
+/// batched products on the device. Bit-identity is a CPU property; on CUDA
+/// a fused run stays within 1e-4 of the run alone (f64, a few epochs).
+#[test]
+fn a_fused_group_trains_on_cuda_close_to_runs_alone() {
+    if headsweep_model::cuda_device_count() == 0 {
+        println!("skipped: no CUDA device visible to libtorch");
+        return;
+    }
+    let (base, d) = config(|c| {
+        c.train.epochs = 3;
+        c.model.dtype = Dtype::F64;
+    });
+    let configs: Vec<RunConfig> = [(0, 0.003, Loss::Ce), (1, 0.01, Loss::Bce)]
+        .iter()
+        .map(|&(seed, lr, loss)| {
+            let mut c = base.clone();
+            c.seed = seed;
+            c.train.lr = lr;
+            c.train.loss = loss;
+            c
+        })
+        .collect();
+    let gpu = GroupOptions {
+        device: tch::Device::Cuda(0),
+        threads: 1,
+        stop: None,
+    };
+    let fused = train_group(configs.iter().map(member).collect(), &d, &gpu);
+    for (c, f) in configs.iter().zip(fused) {
+        let alone = train_group(vec![member(c)], &d, &gpu)
+            .pop()
+            .unwrap()
+            .unwrap();
+        let diff = max_abs_diff(&test_probs(&f.unwrap()), &test_probs(&alone));
+        assert!(diff < 1e-4, "seed {}: {diff:e}", c.seed);
+    }
+}
+
 #[test]
 fn a_stop_request_cancels_between_batches_and_epochs_are_reported() {
     use std::sync::atomic::{AtomicUsize, Ordering};
