@@ -132,6 +132,8 @@ mod tests {
             column: Some(c.into()),
             bins: None,
             weight: 1.0,
+            loss: None,
+            class_weights: None,
         };
         check_headers(&config, &[task("age"), task("sex")]).unwrap();
         let e = check_headers(&config, &[task("tissue")])

@@ -287,6 +287,8 @@ mod tests {
             column: None,
             bins: None,
             weight: 1.0,
+            loss: None,
+            class_weights: None,
         }
     }
 

@@ -122,6 +122,8 @@ mod tests {
             column: Some("v".into()),
             bins,
             weight: 1.0,
+            loss: None,
+            class_weights: None,
         }
     }
 

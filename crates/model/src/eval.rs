@@ -2,10 +2,9 @@
 
 use headsweep_data::Part;
 use headsweep_metrics::{exact_match, HeadMetrics, HeadPredictions};
-use headsweep_spec::Loss;
 use tch::{Kind, Tensor};
 
-use crate::loss::{self, Targets};
+use crate::loss::{self, LossSpec, Targets};
 use crate::net::Net;
 use crate::TrainError;
 
@@ -70,12 +69,11 @@ pub(crate) fn tensor_to_vec(t: &Tensor) -> Result<Vec<f64>, TrainError> {
 }
 
 /// Full predictions and metrics of every member of `net` on a split;
-/// `losses[k]` is member k's training loss.
+/// `specs[k]` is member k's training loss.
 pub(crate) fn evaluate(
     net: &Net,
     input: &SplitInput,
-    losses: &[Loss],
-    weights: &[f64],
+    specs: &[LossSpec],
     names: &[(String, Vec<String>, bool)],
 ) -> Result<Vec<SplitOutput>, TrainError> {
     let _guard = tch::no_grad_guard();
@@ -84,13 +82,13 @@ pub(crate) fn evaluate(
     let logits = net.forward(&input.x.narrow(0, 0, rows), None);
     let members = logits.size()[0];
     let targets = input.targets.narrow(rows).expand(members);
-    let (_, values) = loss::compute_members(losses, &logits, &targets, &net.classes, weights)?;
+    let values = loss::compute_members(specs, &logits, &targets, &net.classes)?.values;
     let all = tensor_to_vec(&logits.narrow(1, 0, n as i64))?;
     let width: usize = net.classes.iter().sum();
     let mut out = Vec::with_capacity(members as usize);
     for (member, (total, terms)) in values.into_iter().enumerate() {
         let all = &all[member * n * width..(member + 1) * n * width];
-        let sigmoid = losses[member].is_sigmoid();
+        let spec = &specs[member];
         let mut heads = Vec::with_capacity(net.classes.len());
         let mut offset = 0;
         for (t, &k) in net.classes.iter().enumerate() {
@@ -99,7 +97,7 @@ pub(crate) fn evaluate(
             let mut mass = Vec::with_capacity(n);
             for i in 0..n {
                 let z = &all[i * width + offset..i * width + offset + k];
-                let (p, m) = probabilities(z, sigmoid);
+                let (p, m) = probabilities(z, spec.is_sigmoid(t));
                 raw.extend_from_slice(z);
                 probs.extend(p);
                 mass.push(m);

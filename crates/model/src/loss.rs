@@ -1,7 +1,8 @@
 //! The training losses (docs/losses.md). Samples without a task's label are
 //! masked out of that task's term.
 
-use headsweep_spec::Loss;
+use headsweep_data::{Dataset, Part};
+use headsweep_spec::{ClassWeighting, ClassWeights, Loss, RunConfig};
 use tch::{Kind, Reduction, Tensor};
 
 /// Targets for a set of samples, on the model's device: `[n, …]` for one
@@ -107,36 +108,156 @@ pub struct Losses {
     pub terms: Vec<Tensor>,
 }
 
+/// One task's part of a loss, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskLoss {
+    /// `bce_task`, `ce` or `focal` (`bce` when the whole loss is flat).
+    pub kind: Loss,
+    /// Weight of each class's samples; `None`: every sample weighs 1.
+    pub class_weights: Option<Vec<f64>>,
+}
+
+/// A member's loss, resolved from its configuration and the training split
+/// (docs/losses.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossSpec {
+    /// `bce`: one flat mean over every output of every task.
+    pub flat: bool,
+    pub tasks: Vec<TaskLoss>,
+    /// The tasks' fixed weights w_t.
+    pub weights: Vec<f64>,
+    pub label_smoothing: f64,
+    pub focal_gamma: f64,
+}
+
+impl LossSpec {
+    /// Whether task `t`'s outputs go through a sigmoid (else a softmax).
+    pub fn is_sigmoid(&self, t: usize) -> bool {
+        self.flat || self.tasks[t].kind.is_sigmoid()
+    }
+}
+
+/// The loss of `config` on `data`: each task's loss kind and class
+/// weights, balanced weights counted on the training split.
+pub fn loss_spec(config: &RunConfig, data: &Dataset) -> Result<LossSpec, String> {
+    let tc = &config.train;
+    let flat = tc.loss == Loss::Bce;
+    let train = data.indices(Part::Train);
+    let tasks = data
+        .tasks
+        .iter()
+        .map(|task| {
+            let own = config.tasks.iter().find(|t| t.name == task.name);
+            let kind = own
+                .and_then(|t| t.loss)
+                .unwrap_or(if flat { Loss::BceTask } else { tc.loss });
+            let setting = own
+                .and_then(|t| t.class_weights.clone())
+                .unwrap_or(ClassWeights::Named(tc.class_weights));
+            let k = task.classes.len();
+            let class_weights = match setting {
+                ClassWeights::Named(ClassWeighting::None) => None,
+                ClassWeights::Named(ClassWeighting::Balanced) => {
+                    let mut counts = vec![0usize; k];
+                    for &i in &train {
+                        if let Some(c) = task.labels[i] {
+                            counts[c] += 1;
+                        }
+                    }
+                    let n: usize = counts.iter().sum();
+                    Some(
+                        counts
+                            .iter()
+                            .map(|&c| if c > 0 { n as f64 / (k * c) as f64 } else { 0.0 })
+                            .collect(),
+                    )
+                }
+                ClassWeights::List(w) => {
+                    if w.len() != k {
+                        return Err(format!(
+                            "task {:?}: class_weights has {} values, but the task has {k} classes ({})",
+                            task.name,
+                            w.len(),
+                            task.classes.join(", ")
+                        ));
+                    }
+                    Some(w)
+                }
+            };
+            Ok(TaskLoss {
+                kind,
+                class_weights,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(LossSpec {
+        flat,
+        tasks,
+        weights: data.tasks.iter().map(|t| t.weight).collect(),
+        label_smoothing: tc.label_smoothing,
+        focal_gamma: tc.focal_gamma,
+    })
+}
+
 /// The loss to minimise for each member of `[K, n, Σ classes]` logits, all
-/// trained with `loss`; a member's loss depends on its own slice only.
+/// with the loss `spec`; a member's loss depends on its own slice only.
+/// Every mean is over labelled samples, each weighing its class's weight
+/// c_y (1 without class weights):
 ///
-/// - `ce`: `L_t` = mean over labelled samples of −log softmax(z_t)[y]; total
-///   Σ_t w_t·L_t.
-/// - `bce_task`: `L_t` = mean over labelled samples and the task's K_t
-///   outputs of BCE(sigmoid(z), one-hot); total Σ_t w_t·L_t.
-/// - `bce`: total = mean over every (labelled sample, output) pair of every
-///   task — one flat sigmoid layer's BCE; `L_t` as for `bce_task`.
-pub fn compute(
-    loss: Loss,
-    logits: &Tensor,
-    t: &Targets,
-    classes: &[usize],
-    weights: &[f64],
-) -> Losses {
+/// - `ce`: `L_t` = Σ_i c_yi·ℓ_i / Σ_i c_yi with ℓ_i = −Σ_c q_c·log softmax(z)_c,
+///   q = (1 − ε)·onehot(y) + ε/K (ε = label smoothing; ε = 0 gives
+///   −log softmax(z)_y).
+/// - `focal`: the same mean of ℓ_i = −(1 − p_y)^γ·log p_y, p = softmax(z).
+/// - `bce_task`: the same mean over samples of the mean over the task's K
+///   outputs of BCE(sigmoid(z), onehot(y)).
+/// - total Σ_t w_t·L_t, except `bce`: one mean over every (labelled sample,
+///   output) pair of every task, each weighing its sample's class weight.
+pub fn compute(spec: &LossSpec, logits: &Tensor, t: &Targets, classes: &[usize]) -> Losses {
     let kind = logits.kind();
+    let device = logits.device();
     let per_member = |x: &Tensor, dims: &[i64]| x.sum_dim_intlist(dims, false, kind);
     let mut offset = 0i64;
     let mut terms = Vec::with_capacity(classes.len());
     let mut flat: Option<(Tensor, Tensor)> = None;
     for (task, &k) in classes.iter().enumerate() {
         let z = logits.narrow(2, offset, k as i64);
-        let m = t.mask.select(2, task as i64);
+        let mut m = t.mask.select(2, task as i64);
+        let y = t.labels.select(2, task as i64).clamp_min(0);
+        if let Some(w) = &spec.tasks[task].class_weights {
+            // Each labelled sample weighs its class's weight.
+            let w = crate::init::tensor(w, &[k as i64], kind, device);
+            m = m * w.index_select(0, &y.flatten(0, -1)).view_as(&y);
+        }
         let labelled = per_member(&m, &[1]);
-        let term = match loss {
+        let term = match if spec.flat {
+            Loss::Bce
+        } else {
+            spec.tasks[task].kind
+        } {
+            Loss::Ce if spec.label_smoothing > 0.0 => {
+                let eps = spec.label_smoothing;
+                let logp = z.log_softmax(2, kind);
+                let true_class = logp.gather(2, &y.unsqueeze(2), false).squeeze_dim(2);
+                let uniform = logp.mean_dim(&[2i64][..], false, kind);
+                let nll = -(true_class * (1.0 - eps) + uniform * eps);
+                per_member(&(nll * &m), &[1]) / labelled.clamp_min(1e-12)
+            }
             Loss::Ce => {
-                let y = t.labels.select(2, task as i64).clamp_min(0).unsqueeze(2);
-                let nll = -z.log_softmax(2, kind).gather(2, &y, false).squeeze_dim(2);
-                per_member(&(nll * &m), &[1]) / labelled.clamp_min(1.0)
+                let nll = -z
+                    .log_softmax(2, kind)
+                    .gather(2, &y.unsqueeze(2), false)
+                    .squeeze_dim(2);
+                per_member(&(nll * &m), &[1]) / labelled.clamp_min(1e-12)
+            }
+            Loss::Focal => {
+                let logp = z
+                    .log_softmax(2, kind)
+                    .gather(2, &y.unsqueeze(2), false)
+                    .squeeze_dim(2);
+                let focus = (-logp.exp() + 1.0)
+                    .clamp_min(0.0)
+                    .pow_tensor_scalar(spec.focal_gamma);
+                per_member(&(-(focus * logp) * &m), &[1]) / labelled.clamp_min(1e-12)
             }
             Loss::Bce | Loss::BceTask => {
                 let target = t.onehot.narrow(2, offset, k as i64);
@@ -148,23 +269,23 @@ pub fn compute(
                 );
                 let summed = per_member(&(bce * m.unsqueeze(2)), &[1, 2]);
                 let count = &labelled * k as f64;
-                if loss == Loss::Bce {
+                if spec.flat {
                     flat = Some(match flat {
                         Some((s, c)) => (s + &summed, c + &count),
                         None => (summed.shallow_clone(), count.shallow_clone()),
                     });
                 }
-                summed / count.clamp_min(1.0)
+                summed / count.clamp_min(1e-12)
             }
         };
         terms.push(term);
         offset += k as i64;
     }
-    let total = match (loss, flat) {
-        (Loss::Bce, Some((sum, count))) => sum / count.clamp_min(1.0),
-        _ => terms
+    let total = match flat {
+        Some((sum, count)) => sum / count.clamp_min(1e-12),
+        None => terms
             .iter()
-            .zip(weights)
+            .zip(&spec.weights)
             .map(|(l, &w)| l * w)
             .reduce(|a, b| a + b)
             .expect("at least one task"),
@@ -172,14 +293,11 @@ pub fn compute(
     Losses { total, terms }
 }
 
-/// Per member: its loss and its task terms.
-pub type MemberValues = Vec<(f64, Vec<f64>)>;
-
-/// Members grouped by loss: `(loss, member positions)`, in order of first
+/// Members grouped by loss: `(spec, member positions)`, in order of first
 /// appearance.
-pub fn by_loss(losses: &[Loss]) -> Vec<(Loss, Vec<usize>)> {
-    let mut groups: Vec<(Loss, Vec<usize>)> = Vec::new();
-    for (i, &l) in losses.iter().enumerate() {
+pub fn by_loss(specs: &[LossSpec]) -> Vec<(&LossSpec, Vec<usize>)> {
+    let mut groups: Vec<(&LossSpec, Vec<usize>)> = Vec::new();
+    for (i, l) in specs.iter().enumerate() {
         match groups.iter_mut().find(|(g, _)| *g == l) {
             Some((_, members)) => members.push(i),
             None => groups.push((l, vec![i])),
@@ -188,41 +306,51 @@ pub fn by_loss(losses: &[Loss]) -> Vec<(Loss, Vec<usize>)> {
     groups
 }
 
-/// Each member with its own loss: the sum of the members' losses (what
-/// one backward pass differentiates — each member's gradient is exactly
-/// its own), and per member its loss and task terms as numbers.
+/// Per member: its loss and its task terms.
+pub type MemberValues = Vec<(f64, Vec<f64>)>;
+
+/// Every member's loss at once, each with its own spec.
+pub struct MemberLosses {
+    /// Σ over members of their losses (what one backward pass
+    /// differentiates — each member's gradient is exactly its own).
+    pub sum: Tensor,
+    /// Per task, `[K]` in member order (in the autograd graph).
+    pub terms: Vec<Tensor>,
+    /// Per member its loss and task terms as numbers.
+    pub values: MemberValues,
+}
+
+/// Each member with its own loss spec.
 pub fn compute_members(
-    losses: &[Loss],
+    specs: &[LossSpec],
     logits: &Tensor,
     t: &Targets,
     classes: &[usize],
-    weights: &[f64],
-) -> Result<(Tensor, MemberValues), tch::TchError> {
-    let groups = by_loss(losses);
+) -> Result<MemberLosses, tch::TchError> {
+    let groups = by_loss(specs);
     let mut sum: Option<Tensor> = None;
-    let mut values = vec![(0.0, Vec::new()); losses.len()];
-    for (loss, members) in groups {
+    let mut values = vec![(0.0, Vec::new()); specs.len()];
+    let mut parts: Vec<(Vec<usize>, Vec<Tensor>)> = Vec::new();
+    for (spec, members) in groups {
         let contiguous = members.windows(2).all(|w| w[1] == w[0] + 1);
-        let part = if members.len() == losses.len() {
-            compute(loss, logits, t, classes, weights)
+        let part = if members.len() == specs.len() {
+            compute(spec, logits, t, classes)
         } else if contiguous {
             let (start, len) = (members[0] as i64, members.len() as i64);
             compute(
-                loss,
+                spec,
                 &logits.narrow(0, start, len),
                 &t.narrow_members(start, len),
                 classes,
-                weights,
             )
         } else {
             let idx = Tensor::from_slice(&members.iter().map(|&m| m as i64).collect::<Vec<_>>())
                 .to_device(logits.device());
             compute(
-                loss,
+                spec,
                 &logits.index_select(0, &idx),
                 &t.members(&idx),
                 classes,
-                weights,
             )
         };
         // Every number of the part in one transfer: row 0 the totals, then
@@ -248,13 +376,61 @@ pub fn compute_members(
             Some(a) => a + s,
             None => s,
         });
+        parts.push((members, part.terms));
     }
-    Ok((sum.expect("at least one member"), values))
+    // Task terms in member order: the parts' members concatenated, put back
+    // in order where they are not already.
+    let order: Vec<usize> = parts.iter().flat_map(|(m, _)| m.iter().copied()).collect();
+    let tasks = classes.len();
+    let mut terms: Vec<Tensor> = (0..tasks)
+        .map(|task| {
+            let pieces: Vec<&Tensor> = parts.iter().map(|(_, t)| &t[task]).collect();
+            if pieces.len() == 1 {
+                pieces[0].shallow_clone()
+            } else {
+                Tensor::cat(&pieces, 0)
+            }
+        })
+        .collect();
+    if order.iter().enumerate().any(|(i, &m)| i != m) {
+        let mut inverse = vec![0i64; order.len()];
+        for (pos, &m) in order.iter().enumerate() {
+            inverse[m] = pos as i64;
+        }
+        let idx = Tensor::from_slice(&inverse).to_device(logits.device());
+        terms = terms.iter().map(|t| t.index_select(0, &idx)).collect();
+    }
+    Ok(MemberLosses {
+        sum: sum.expect("at least one member"),
+        terms,
+        values,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A spec of `kind` for every task, with task weights.
+    pub(crate) fn spec(kind: Loss, weights: &[f64]) -> LossSpec {
+        LossSpec {
+            flat: kind == Loss::Bce,
+            tasks: weights
+                .iter()
+                .map(|_| TaskLoss {
+                    kind: if kind == Loss::Bce {
+                        Loss::BceTask
+                    } else {
+                        kind
+                    },
+                    class_weights: None,
+                })
+                .collect(),
+            weights: weights.to_vec(),
+            label_smoothing: 0.0,
+            focal_gamma: 2.0,
+        }
+    }
 
     fn logits() -> Tensor {
         // Two samples, tasks with 3 and 2 classes.
@@ -281,30 +457,96 @@ mod tests {
         -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
     }
 
+    fn value(t: &Tensor) -> f64 {
+        t.double_value(&[0])
+    }
+
     #[test]
     fn ce_by_hand() {
         let Losses { total, terms } =
-            compute(Loss::Ce, &logits(), &targets(), &[3, 2], &[1.0, 0.5]);
+            compute(&spec(Loss::Ce, &[1.0, 0.5]), &logits(), &targets(), &[3, 2]);
         let l0 = lse(&[1.0, 2.0, 0.5]) - 2.0;
         let l1 = ((lse(&[-1.0, 1.0]) + 1.0) + (lse(&[2.0, -2.0]) - 2.0)) / 2.0;
-        assert!((terms[0].double_value(&[0]) - l0).abs() < 1e-12);
-        assert!((terms[1].double_value(&[0]) - l1).abs() < 1e-12);
-        assert!((total.double_value(&[0]) - (l0 + 0.5 * l1)).abs() < 1e-12);
+        assert!((value(&terms[0]) - l0).abs() < 1e-12);
+        assert!((value(&terms[1]) - l1).abs() < 1e-12);
+        assert!((value(&total) - (l0 + 0.5 * l1)).abs() < 1e-12);
     }
 
     #[test]
     fn bce_flat_and_per_task_by_hand() {
         let t0 = bce(1.0, 0.0) + bce(2.0, 1.0) + bce(0.5, 0.0);
         let t1 = bce(-1.0, 1.0) + bce(1.0, 0.0) + bce(2.0, 1.0) + bce(-2.0, 0.0);
-        let Losses { total, terms } =
-            compute(Loss::BceTask, &logits(), &targets(), &[3, 2], &[1.0, 2.0]);
-        assert!((terms[0].double_value(&[0]) - t0 / 3.0).abs() < 1e-12);
-        assert!((terms[1].double_value(&[0]) - t1 / 4.0).abs() < 1e-12);
-        assert!((total.double_value(&[0]) - (t0 / 3.0 + 2.0 * t1 / 4.0)).abs() < 1e-12);
+        let Losses { total, terms } = compute(
+            &spec(Loss::BceTask, &[1.0, 2.0]),
+            &logits(),
+            &targets(),
+            &[3, 2],
+        );
+        assert!((value(&terms[0]) - t0 / 3.0).abs() < 1e-12);
+        assert!((value(&terms[1]) - t1 / 4.0).abs() < 1e-12);
+        assert!((value(&total) - (t0 / 3.0 + 2.0 * t1 / 4.0)).abs() < 1e-12);
         // Flat: 7 labelled (sample, output) pairs, weights play no part.
-        let Losses { total: flat, .. } =
-            compute(Loss::Bce, &logits(), &targets(), &[3, 2], &[1.0, 2.0]);
-        assert!((flat.double_value(&[0]) - (t0 + t1) / 7.0).abs() < 1e-12);
+        let flat = compute(
+            &spec(Loss::Bce, &[1.0, 2.0]),
+            &logits(),
+            &targets(),
+            &[3, 2],
+        )
+        .total;
+        assert!((value(&flat) - (t0 + t1) / 7.0).abs() < 1e-12);
+    }
+
+    /// Label smoothing ε: −[(1 − ε)·log p_y + ε·mean_c log p_c].
+    #[test]
+    fn label_smoothing_by_hand() {
+        let mut s = spec(Loss::Ce, &[1.0, 1.0]);
+        s.label_smoothing = 0.1;
+        let terms = compute(&s, &logits(), &targets(), &[3, 2]).terms;
+        let z = [1.0, 2.0, 0.5];
+        let logp: Vec<f64> = z.iter().map(|v| v - lse(&z)).collect();
+        let want = -(0.9 * logp[1] + 0.1 * logp.iter().sum::<f64>() / 3.0);
+        assert!((value(&terms[0]) - want).abs() < 1e-12);
+    }
+
+    /// Focal: −(1 − p_y)^γ·log p_y, γ = 2; γ = 0 is cross-entropy.
+    #[test]
+    fn focal_by_hand() {
+        let mut s = spec(Loss::Focal, &[1.0, 1.0]);
+        let terms = compute(&s, &logits(), &targets(), &[3, 2]).terms;
+        let p = |z: &[f64], y: usize| (z[y] - lse(z)).exp();
+        let f = |p: f64| -(1.0 - p).powi(2) * p.ln();
+        assert!((value(&terms[0]) - f(p(&[1.0, 2.0, 0.5], 1))).abs() < 1e-12);
+        let want1 = (f(p(&[-1.0, 1.0], 0)) + f(p(&[2.0, -2.0], 0))) / 2.0;
+        assert!((value(&terms[1]) - want1).abs() < 1e-12);
+        s.focal_gamma = 0.0;
+        let focal0 = compute(&s, &logits(), &targets(), &[3, 2]).terms;
+        let ce = compute(&spec(Loss::Ce, &[1.0, 1.0]), &logits(), &targets(), &[3, 2]).terms;
+        assert!((value(&focal0[1]) - value(&ce[1])).abs() < 1e-12);
+    }
+
+    /// Class weights: a weighted mean, Σ c_y·ℓ / Σ c_y.
+    #[test]
+    fn class_weights_by_hand() {
+        // Task 1 labels: both samples class 0 → weights cancel; use a
+        // target set with both classes.
+        let t = Targets::new(
+            &[vec![Some(1), Some(2)], vec![Some(0), Some(1)]],
+            &[3, 2],
+            Kind::Double,
+            tch::Device::Cpu,
+        )
+        .expand(1);
+        let mut s = spec(Loss::Ce, &[1.0, 1.0]);
+        s.tasks[1].class_weights = Some(vec![1.0, 3.0]);
+        let terms = compute(&s, &logits(), &t, &[3, 2]).terms;
+        let l_a = lse(&[-1.0, 1.0]) + 1.0; // sample 0, class 0
+        let l_b = lse(&[2.0, -2.0]) + 2.0; // sample 1, class 1
+        assert!((value(&terms[1]) - (l_a + 3.0 * l_b) / 4.0).abs() < 1e-12);
+        s.tasks[1].kind = Loss::BceTask;
+        let terms = compute(&s, &logits(), &t, &[3, 2]).terms;
+        let b_a = bce(-1.0, 1.0) + bce(1.0, 0.0);
+        let b_b = bce(2.0, 0.0) + bce(-2.0, 1.0);
+        assert!((value(&terms[1]) - (b_a + 3.0 * b_b) / (4.0 * 2.0)).abs() < 1e-12);
     }
 
     #[test]
@@ -316,14 +558,9 @@ mod tests {
             tch::Device::Cpu,
         )
         .expand(1);
-        let Losses { terms, .. } = compute(Loss::Ce, &logits(), &t, &[3, 2], &[1.0, 1.0]);
-        assert_eq!(terms[0].double_value(&[0]), 0.0);
+        let terms = compute(&spec(Loss::Ce, &[1.0, 1.0]), &logits(), &t, &[3, 2]).terms;
+        assert_eq!(value(&terms[0]), 0.0);
     }
-}
-
-#[cfg(test)]
-mod member_tests {
-    use super::*;
 
     /// Two members with different losses and rows: each member's value is
     /// the one it has alone.
@@ -341,16 +578,15 @@ mod member_tests {
         );
         let idx = Tensor::from_slice(&[0i64, 1, 2, 3]);
         let both = t.select(&idx, 2);
-        let (sum, values) =
-            compute_members(&[Loss::Ce, Loss::Bce], &z, &both, &[3], &[1.0]).unwrap();
-        let alone = |m: i64, loss: Loss| {
-            let rows = Tensor::from_slice(&[2 * m, 2 * m + 1]);
-            compute(loss, &z.narrow(0, m, 1), &t.select(&rows, 1), &[3], &[1.0])
-                .total
-                .double_value(&[0])
+        let specs = [spec(Loss::Ce, &[1.0]), spec(Loss::Bce, &[1.0])];
+        let m = compute_members(&specs, &z, &both, &[3]).unwrap();
+        let alone = |k: i64, s: &LossSpec| {
+            let rows = Tensor::from_slice(&[2 * k, 2 * k + 1]);
+            value(&compute(s, &z.narrow(0, k, 1), &t.select(&rows, 1), &[3]).total)
         };
-        assert_eq!(values[0].0, alone(0, Loss::Ce));
-        assert_eq!(values[1].0, alone(1, Loss::Bce));
-        assert!((sum.double_value(&[]) - values[0].0 - values[1].0).abs() < 1e-12);
+        assert_eq!(m.values[0].0, alone(0, &specs[0]));
+        assert_eq!(m.values[1].0, alone(1, &specs[1]));
+        assert!((m.sum.double_value(&[]) - m.values[0].0 - m.values[1].0).abs() < 1e-12);
+        assert_eq!(m.terms[0].double_value(&[1]), m.values[1].1[0]);
     }
 }

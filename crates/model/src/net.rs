@@ -289,6 +289,17 @@ impl Net {
         self.layers.iter().flat_map(|l| [&l.w, &l.b]).collect()
     }
 
+    /// Whether each of [`Net::parameters`] belongs to the shared layers
+    /// (every task's loss reaches it) rather than to one branch.
+    pub(crate) fn shared_mask(&self) -> Vec<bool> {
+        (0..self.layers.len())
+            .flat_map(|i| {
+                let shared = self.shared.contains(&i);
+                [shared, shared]
+            })
+            .collect()
+    }
+
     /// Training FLOPs of one sample's forward and backward pass: each dense
     /// layer costs 2·in·out forward and twice that backward (gradients of
     /// its weights and of its input), except that no gradient is computed

@@ -40,6 +40,9 @@ pub(crate) struct Optim {
     step: u64,
     /// Per parameter: first moment (or momentum buffer), second moment.
     state: Vec<(Tensor, Tensor)>,
+    /// Parameters from this index on take no weight decay (learned loss
+    /// weights, not network weights).
+    decayed: usize,
 }
 
 /// The floating-point types parameters come in.
@@ -217,8 +220,14 @@ impl Optim {
             kind,
             hyper,
             step: 0,
+            decayed: params.len(),
             state,
         }
+    }
+
+    /// Exempts the last `n` parameters from weight decay.
+    pub fn exempt_last(&mut self, n: usize) {
+        self.decayed = self.state.len().saturating_sub(n);
     }
 
     fn scalars(&self, h: &Hyper) -> Scalars {
@@ -237,8 +246,19 @@ impl Optim {
     pub fn step(&mut self, params: &[&Tensor], grads: &[Tensor]) -> Result<(), TrainError> {
         self.step += 1;
         let k = self.hyper.len();
-        let scalars: Vec<Scalars> = self.hyper.iter().map(|h| self.scalars(h)).collect();
-        for ((p, g), (m, v)) in params.iter().zip(grads).zip(&self.state) {
+        let decayed: Vec<Scalars> = self.hyper.iter().map(|h| self.scalars(h)).collect();
+        let plain: Vec<Scalars> = self
+            .hyper
+            .iter()
+            .map(|h| {
+                self.scalars(&Hyper {
+                    weight_decay: 0.0,
+                    ..*h
+                })
+            })
+            .collect();
+        for (i, ((p, g), (m, v))) in params.iter().zip(grads).zip(&self.state).enumerate() {
+            let scalars = if i < self.decayed { &decayed } else { &plain };
             if p.device() == Device::Cpu && p.is_contiguous() {
                 let g = g.contiguous();
                 let per = p.numel() / k;
@@ -272,7 +292,7 @@ impl Optim {
                     }
                 }
             } else {
-                tch::no_grad(|| self.tensors(&scalars, p, g, m, v))?;
+                tch::no_grad(|| self.tensors(scalars, p, g, m, v))?;
             }
         }
         Ok(())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use headsweep_data::{Dataset, Part};
-use headsweep_spec::{fusion_key, Loss, Monitor, RunConfig};
+use headsweep_spec::{fusion_key, Monitor, RunConfig, TaskWeighting};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -14,7 +14,7 @@ use tch::{Device, Tensor};
 use tracing::{debug, info_span};
 
 use crate::eval::{evaluate, SplitInput, SplitOutput};
-use crate::loss::{self, Targets};
+use crate::loss::{self, LossSpec, MemberLosses, Targets};
 use crate::net::Net;
 use crate::optim::{Hyper, Optim};
 use crate::TrainError;
@@ -72,7 +72,17 @@ pub struct EpochRecord {
     pub val_exact_match: Option<f64>,
     /// The monitored quantity.
     pub monitor: f64,
+    /// Each task's weight in this epoch's training objective (docs/losses.md).
+    pub task_weights: Vec<f64>,
+    /// Cosine between two tasks' loss gradients on the shared parameters,
+    /// per pair of tasks `(i, j)`, `i < j`, in order; measured on up to
+    /// [`COSINE_ROWS`] validation samples after the epoch. Empty when
+    /// nothing is shared or there is one task.
+    pub grad_cosine: Vec<f64>,
 }
+
+/// Validation samples the gradient cosine is measured on.
+pub const COSINE_ROWS: usize = 256;
 
 /// Everything a run produces.
 #[derive(Debug, Clone)]
@@ -226,6 +236,13 @@ struct Slot {
     curves: Vec<EpochRecord>,
     /// Monitored value, epoch, and that epoch's weights.
     best: Option<(f64, usize, Snapshot)>,
+    spec: LossSpec,
+    /// This epoch's per-task training loss, summed over samples.
+    term_sums: Vec<f64>,
+    /// Epoch-mean per-task training losses so far (for DWA).
+    history: Vec<Vec<f64>>,
+    /// This epoch's task weights (with DWA: λ_t·w_t).
+    task_weights: Vec<f64>,
 }
 
 /// A member whose training ended normally.
@@ -258,9 +275,18 @@ struct Active {
     optim: Optim,
     rngs: Vec<ChaCha8Rng>,
     slots: Vec<Slot>,
+    /// `uncertainty`: each member's learned s_t = log σ_t², `[K, tasks]`.
+    log_var: Option<Tensor>,
 }
 
 impl Active {
+    /// The parameters the optimiser updates, in its order.
+    fn parameters(&self) -> Vec<&Tensor> {
+        let mut p = self.net.parameters();
+        p.extend(self.log_var.as_ref());
+        p
+    }
+
     /// Removes the members at positions `leave`, returning their slots.
     fn remove(&mut self, leave: &[usize]) -> Vec<(usize, Slot)> {
         if leave.is_empty() {
@@ -271,6 +297,11 @@ impl Active {
             .collect();
         if !keep.is_empty() {
             self.net.retain(&keep);
+            if let Some(s) = &mut self.log_var {
+                let idx = Tensor::from_slice(&keep.iter().map(|&k| k as i64).collect::<Vec<_>>())
+                    .to_device(s.device());
+                *s = s.detach().index_select(0, &idx).set_requires_grad(true);
+            }
         }
         self.optim.retain(&keep);
         let mut gone = Vec::new();
@@ -309,7 +340,11 @@ pub fn train_group(
     // contiguous slice of the batched outputs (a view, not a copy). Order
     // within a group changes no member's numbers.
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| loss_rank(members[i].config.train.loss));
+    let keys: Vec<String> = members
+        .iter()
+        .map(|m| format!("{:?}", loss::loss_spec(&m.config, data).ok()))
+        .collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
     let sorted: Vec<Member> = order.iter().map(|&i| members[i].clone()).collect();
     match group(&sorted, data, opts) {
         Ok(out) => {
@@ -335,15 +370,6 @@ pub fn train_group(
                 })
                 .collect()
         }
-    }
-}
-
-/// A fixed order of the losses, to sort members by.
-fn loss_rank(loss: Loss) -> u8 {
-    match loss {
-        Loss::Bce => 0,
-        Loss::BceTask => 1,
-        Loss::Ce => 2,
     }
 }
 
@@ -373,7 +399,6 @@ fn group(
         .iter()
         .map(|t| (t.name.clone(), t.classes.clone(), t.ordered))
         .collect();
-    let weights: Vec<f64> = data.tasks.iter().map(|t| t.weight).collect();
     let (tc, p) = (&first.train, data.n_features());
 
     let mut rngs: Vec<ChaCha8Rng> = members
@@ -405,7 +430,24 @@ fn group(
             )));
         }
     }
-    let optim = Optim::new(tc.optimizer, hyper, &net.parameters());
+    let specs: Vec<LossSpec> = members
+        .iter()
+        .map(|m| loss::loss_spec(&m.config, data))
+        .collect::<Result<_, _>>()
+        .map_err(TrainError::Invalid)?;
+    let weighting = tc.task_weighting;
+    let tasks = classes.len();
+    let log_var = (weighting == TaskWeighting::Uncertainty).then(|| {
+        Tensor::zeros([members.len() as i64, tasks as i64], (net.kind(), device))
+            .set_requires_grad(true)
+    });
+    let mut all_params = net.parameters();
+    all_params.extend(log_var.as_ref());
+    let mut optim = Optim::new(tc.optimizer, hyper, &all_params);
+    if log_var.is_some() {
+        optim.exempt_last(1);
+    }
+    let shared_mask = net.shared_mask();
     let per_sample = net.train_flops_per_sample();
     let parameters = net.parameter_count();
 
@@ -428,20 +470,30 @@ fn group(
                 loss_sum: 0.0,
                 curves: Vec::new(),
                 best: None,
+                spec: specs[member].clone(),
+                term_sums: vec![0.0; tasks],
+                history: Vec::new(),
+                task_weights: specs[member].weights.clone(),
             })
             .collect(),
+        log_var,
     };
-    let losses_of = |a: &Active| -> Vec<Loss> {
-        a.slots
-            .iter()
-            .map(|s| members[s.member].config.train.loss)
-            .collect()
-    };
+    let specs_of =
+        |a: &Active| -> Vec<LossSpec> { a.slots.iter().map(|s| s.spec.clone()).collect() };
 
     'epochs: for epoch in 1..=tc.epochs {
         for (slot, rng) in active.slots.iter_mut().zip(&mut active.rngs) {
             slot.order.shuffle(rng);
             slot.loss_sum = 0.0;
+            slot.term_sums = vec![0.0; tasks];
+            if weighting == TaskWeighting::Dwa {
+                let temperature = members[slot.member].config.train.dwa_temperature;
+                slot.task_weights = dwa_weights(&slot.history, tasks, temperature)
+                    .iter()
+                    .zip(&slot.spec.weights)
+                    .map(|(l, w)| l * w)
+                    .collect();
+            }
         }
         for (b, lo) in (0..n_train).step_by(tc.batch_size).enumerate() {
             if opts.stop.as_ref().is_some_and(|stop| stop()) {
@@ -479,15 +531,23 @@ fn group(
             let xb = train_in.x.index_select(0, &idx).view([k, -1, p as i64]);
             let tb = train_in.targets.select(&idx, k);
             let logits = active.net.forward(&xb, Some((&mut active.rngs, hi - lo)));
-            let (sum, values) =
-                loss::compute_members(&losses_of(&active), &logits, &tb, &classes, &weights)?;
-            let params = active.net.parameters();
-            let grads = Tensor::f_run_backward(&[sum], &params, false, false)?;
+            let ml = loss::compute_members(&specs_of(&active), &logits, &tb, &classes)?;
+            let owned: Vec<Tensor> = active
+                .parameters()
+                .into_iter()
+                .map(Tensor::shallow_clone)
+                .collect();
+            let params: Vec<&Tensor> = owned.iter().collect();
+            let grads = gradients(&active, &ml, &params, &shared_mask, weighting)?;
             active.optim.step(&params, &grads)?;
+            let values = ml.values;
             let mut bad = Vec::new();
-            for (i, (slot, (value, _))) in active.slots.iter_mut().zip(&values).enumerate() {
+            for (i, (slot, (value, terms))) in active.slots.iter_mut().zip(&values).enumerate() {
                 if value.is_finite() {
                     slot.loss_sum += value * (hi - lo) as f64;
+                    for (sum, t) in slot.term_sums.iter_mut().zip(terms) {
+                        *sum += t * (hi - lo) as f64;
+                    }
                 } else {
                     bad.push(i);
                     finished[slot.member] = Some(Err(TrainError::NonFinite {
@@ -503,18 +563,29 @@ fn group(
             }
         }
 
-        let vals = evaluate(
-            &active.net,
-            val_in,
-            &losses_of(&active),
-            &weights,
-            &head_names,
-        )?;
+        let vals = evaluate(&active.net, val_in, &specs_of(&active), &head_names)?;
+        let cosines = grad_cosines(&active, val_in, &specs_of(&active), &classes, &shared_mask)?;
+        let uncertainty: Option<Vec<f64>> = match &active.log_var {
+            Some(s) => Some(Vec::<f64>::try_from(
+                s.detach()
+                    .to_kind(tch::Kind::Double)
+                    .to_device(Device::Cpu)
+                    .flatten(0, -1),
+            )?),
+            None => None,
+        };
         let mut stopping = Vec::new();
         for (i, (slot, val)) in active.slots.iter_mut().zip(&vals).enumerate() {
             let m = &members[slot.member];
             let tc = &m.config.train;
             let monitor = monitor_value(tc.monitor, val);
+            slot.history
+                .push(slot.term_sums.iter().map(|s| s / n_train as f64).collect());
+            if let Some(s) = &uncertainty {
+                slot.task_weights = (0..tasks)
+                    .map(|t| (-s[i * tasks + t]).exp() * slot.spec.weights[t])
+                    .collect();
+            }
             slot.curves.push(EpochRecord {
                 epoch,
                 train_loss: slot.loss_sum / n_train as f64,
@@ -527,6 +598,8 @@ fn group(
                     .collect(),
                 val_exact_match: val.exact_match,
                 monitor,
+                task_weights: slot.task_weights.clone(),
+                grad_cosine: cosines.get(i).cloned().unwrap_or_default(),
             });
             if let Some(f) = &m.on_epoch {
                 f(slot.curves.last().expect("just pushed"));
@@ -597,10 +670,10 @@ fn group(
                 net.set_member(j, &f.weights).map_err(TrainError::Invalid)?;
             }
         }
-        let losses: Vec<Loss> = done.iter().map(|&m| members[m].config.train.loss).collect();
+        let done_specs: Vec<LossSpec> = done.iter().map(|&m| specs[m].clone()).collect();
         let mut per_split = Vec::new();
         for s in &splits {
-            per_split.push(evaluate(&net, s, &losses, &weights, &head_names)?);
+            per_split.push(evaluate(&net, s, &done_specs, &head_names)?);
         }
         for (j, &m) in done.iter().enumerate() {
             outputs[m] = Some(per_split.iter().map(|v| v[j].clone()).collect());
@@ -644,4 +717,209 @@ fn save(weights: &[(String, Tensor)], path: &std::path::Path) -> Result<(), Trai
     let tmp = path.with_extension("partial.safetensors");
     Tensor::write_safetensors(weights, &tmp).map_err(|e| err(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+}
+
+/// DWA's λ_t for the coming epoch from the epoch-mean task losses so far
+/// (Liu et al. 2019): 1 for the first two epochs, then
+/// T·exp(r_t/τ) / Σ_j exp(r_j/τ) with r_t = L̄_t(e−1) / L̄_t(e−2) and T the
+/// number of tasks.
+pub fn dwa_weights(history: &[Vec<f64>], tasks: usize, temperature: f64) -> Vec<f64> {
+    if history.len() < 2 {
+        return vec![1.0; tasks];
+    }
+    let (last, before) = (&history[history.len() - 1], &history[history.len() - 2]);
+    let e: Vec<f64> = last
+        .iter()
+        .zip(before)
+        .map(|(a, b)| (a / b / temperature).exp())
+        .collect();
+    let total: f64 = e.iter().sum();
+    e.iter().map(|v| tasks as f64 * v / total).collect()
+}
+
+/// The gradients of one step for every parameter the optimiser updates.
+fn gradients(
+    active: &Active,
+    ml: &MemberLosses,
+    params: &[&Tensor],
+    shared: &[bool],
+    weighting: TaskWeighting,
+) -> Result<Vec<Tensor>, TrainError> {
+    let device = ml.sum.device();
+    let kind = ml.sum.kind();
+    // Per member per task weights, [K, tasks].
+    let weights = |w: &dyn Fn(&Slot) -> Vec<f64>| {
+        let v: Vec<f64> = active.slots.iter().flat_map(w).collect();
+        crate::init::tensor(
+            &v,
+            &[active.slots.len() as i64, ml.terms.len() as i64],
+            kind,
+            device,
+        )
+    };
+    Ok(match weighting {
+        TaskWeighting::Fixed => Tensor::f_run_backward(&[&ml.sum], params, false, false)?,
+        TaskWeighting::Dwa => {
+            let w = weights(&|s| s.task_weights.clone());
+            let objective = weighted(&ml.terms, &w).sum(kind);
+            Tensor::f_run_backward(&[objective], params, false, false)?
+        }
+        TaskWeighting::Uncertainty => {
+            let s = active
+                .log_var
+                .as_ref()
+                .expect("uncertainty has log variances");
+            let w = weights(&|s| s.spec.weights.clone());
+            // Σ_t e^(−s_t)·w_t·L_t + s_t/2, summed over members.
+            let l = Tensor::stack(&ml.terms, 1) * w;
+            let objective = ((-s).exp() * l + s * 0.5).sum(kind);
+            Tensor::f_run_backward(&[objective], params, false, false)?
+        }
+        TaskWeighting::Pcgrad => {
+            let w = weights(&|s| s.spec.weights.clone());
+            let tasks = ml.terms.len();
+            let mut per_task = Vec::with_capacity(tasks);
+            for (t, term) in ml.terms.iter().enumerate() {
+                let objective = (term * w.select(1, t as i64)).sum(kind);
+                per_task.push(Tensor::f_run_backward(
+                    &[objective],
+                    params,
+                    t + 1 < tasks,
+                    false,
+                )?);
+            }
+            pcgrad(&per_task, shared)
+        }
+    })
+}
+
+/// Σ_t w[:, t]·terms[t], `[K]`.
+fn weighted(terms: &[Tensor], w: &Tensor) -> Tensor {
+    terms
+        .iter()
+        .enumerate()
+        .map(|(t, l)| l * w.select(1, t as i64))
+        .reduce(|a, b| a + b)
+        .expect("at least one task")
+}
+
+/// Per member, Σ over the parameters marked in `mask` of a·b, `[K]`.
+fn dot(a: &[Tensor], b: &[Tensor], mask: &[bool]) -> Tensor {
+    a.iter()
+        .zip(b)
+        .zip(mask)
+        .filter(|(_, &s)| s)
+        .map(|((x, y), _)| {
+            let dims: Vec<i64> = (1..x.dim() as i64).collect();
+            (x * y).sum_dim_intlist(&dims[..], false, x.kind())
+        })
+        .reduce(|p, q| p + q)
+        .expect("a shared parameter")
+}
+
+/// PCGrad (Yu et al. 2020), for every member at once. On the shared
+/// parameters each task's gradient g_i is projected, in the order i+1,
+/// i+2, … (cyclically), onto the normal plane of each other task's original
+/// gradient g_j it conflicts with (g_i·g_j < 0):
+/// g_i ← g_i − (g_i·g_j / |g_j|²)·g_j; the projected gradients are summed.
+/// A branch's own parameters keep the plain sum (only their task reaches
+/// them). Parameters not marked shared: per-task gradients summed.
+pub fn pcgrad(per_task: &[Vec<Tensor>], shared: &[bool]) -> Vec<Tensor> {
+    let tasks = per_task.len();
+    let mut projected: Vec<Vec<Tensor>> = per_task
+        .iter()
+        .map(|g| g.iter().map(Tensor::shallow_clone).collect())
+        .collect();
+    if shared.iter().any(|&s| s) {
+        for i in 0..tasks {
+            for step in 1..tasks {
+                let j = (i + step) % tasks;
+                let d = dot(&projected[i], &per_task[j], shared);
+                let norm = dot(&per_task[j], &per_task[j], shared);
+                let coef = d.clamp_max(0.0) / norm.clamp_min(1e-30);
+                for (p, &is_shared) in shared.iter().enumerate() {
+                    if is_shared {
+                        let g = &per_task[j][p];
+                        let mut shape = vec![1i64; g.dim()];
+                        shape[0] = -1;
+                        projected[i][p] = &projected[i][p] - coef.view(&shape[..]) * g;
+                    }
+                }
+            }
+        }
+    }
+    (0..per_task[0].len())
+        .map(|p| {
+            projected
+                .iter()
+                .map(|g| g[p].shallow_clone())
+                .reduce(|a, b| a + b)
+                .expect("a task")
+        })
+        .collect()
+}
+
+/// Per member, the cosine between each pair of tasks' loss gradients on
+/// the shared parameters, on up to [`COSINE_ROWS`] validation samples.
+fn grad_cosines(
+    active: &Active,
+    val: &SplitInput,
+    specs: &[LossSpec],
+    classes: &[usize],
+    shared: &[bool],
+) -> Result<Vec<Vec<f64>>, TrainError> {
+    let tasks = classes.len();
+    if tasks < 2 || !shared.iter().any(|&s| s) || val.ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let real = val.ids.len().min(COSINE_ROWS) as i64;
+    let rows = padded(real as usize) as i64;
+    let k = active.slots.len() as i64;
+    let logits = active.net.forward(&val.x.narrow(0, 0, rows), None);
+    let t = val.targets.narrow(rows);
+    // Rows past the first `real` are other samples or padding: unlabelled here.
+    let keep = Tensor::arange(rows, (tch::Kind::Int64, logits.device()))
+        .lt(real)
+        .to_kind(t.mask.kind())
+        .unsqueeze(1);
+    let targets = Targets {
+        labels: t.labels.shallow_clone(),
+        onehot: t.onehot.shallow_clone(),
+        mask: &t.mask * keep,
+    }
+    .expand(k);
+    let ml = loss::compute_members(specs, &logits, &targets, classes)?;
+    let params: Vec<&Tensor> = active
+        .net
+        .parameters()
+        .into_iter()
+        .zip(shared)
+        .filter(|(_, &s)| s)
+        .map(|(p, _)| p)
+        .collect();
+    let all = vec![true; params.len()];
+    let mut grads = Vec::with_capacity(tasks);
+    for (i, term) in ml.terms.iter().enumerate() {
+        grads.push(Tensor::f_run_backward(
+            &[term.sum(term.kind())],
+            &params,
+            i + 1 < tasks,
+            false,
+        )?);
+    }
+    let mut per_pair = Vec::new();
+    for i in 0..tasks {
+        for j in i + 1..tasks {
+            let d = dot(&grads[i], &grads[j], &all);
+            let n = (dot(&grads[i], &grads[i], &all) * dot(&grads[j], &grads[j], &all)).sqrt();
+            per_pair.push(Vec::<f64>::try_from(
+                (d / n.clamp_min(1e-30))
+                    .to_kind(tch::Kind::Double)
+                    .to_device(Device::Cpu),
+            )?);
+        }
+    }
+    Ok((0..k as usize)
+        .map(|m| per_pair.iter().map(|p| p[m]).collect())
+        .collect())
 }

@@ -88,6 +88,21 @@ pub fn results_of(out: &RunOutput) -> RunResults {
             .push(curve("val", JOINT, "exact_match", e.val_exact_match));
         r.curves
             .push(curve("val", JOINT, "monitor", Some(e.monitor)));
+        for (i, w) in e.task_weights.iter().enumerate() {
+            if let Some(head) = heads.get(i) {
+                r.curves.push(curve("train", head, "task_weight", Some(*w)));
+            }
+        }
+        let mut pair = 0;
+        for i in 0..heads.len() {
+            for j in i + 1..heads.len() {
+                if let Some(c) = e.grad_cosine.get(pair) {
+                    let name = format!("{}|{}", heads[i], heads[j]);
+                    r.curves.push(curve("val", &name, "grad_cosine", Some(*c)));
+                }
+                pair += 1;
+            }
+        }
         for (i, head) in heads.iter().enumerate() {
             r.curves
                 .push(curve("val", head, "loss", Some(e.val_head_losses[i])));

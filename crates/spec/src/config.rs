@@ -122,6 +122,46 @@ pub struct TaskConfig {
     /// This task's weight w_t in the summed loss.
     #[serde(default = "one")]
     pub weight: f64,
+    /// This task's loss when it differs from `train.loss` (not `bce`, the
+    /// flat loss over every output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<Loss>,
+    /// This task's class weights when they differ from `train.class_weights`:
+    /// `"none"`, `"balanced"`, or one positive number per class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_weights: Option<ClassWeights>,
+}
+
+/// How samples of each class weigh in a task's loss.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClassWeights {
+    Named(ClassWeighting),
+    /// One weight per class, in class order.
+    List(Vec<f64>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClassWeighting {
+    /// Every sample weighs 1.
+    None,
+    /// n / (K · n_c) on the training split (sklearn's "balanced").
+    Balanced,
+}
+
+/// How the tasks' losses combine (docs/losses.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskWeighting {
+    /// Σ_t w_t·L_t with the tasks' fixed weights.
+    Fixed,
+    /// Kendall et al. 2018: Σ_t e^(−s_t)·L_t + s_t/2, s_t learned.
+    Uncertainty,
+    /// Liu et al. 2019, dynamic weight average over epoch-mean losses.
+    Dwa,
+    /// Yu et al. 2020, gradient surgery on the shared parameters.
+    Pcgrad,
 }
 
 impl TaskConfig {
@@ -223,8 +263,23 @@ pub enum Loss {
     Bce,
     /// Per task the mean BCE over its outputs, then Σ_t w_t·L_t.
     BceTask,
-    /// Softmax cross-entropy per head, then Σ_t w_t·L_t.
+    /// Softmax cross-entropy per head (with `train.label_smoothing`), then
+    /// Σ_t w_t·L_t.
     Ce,
+    /// Softmax focal loss per head, −(1 − p_y)^γ·log p_y with γ =
+    /// `train.focal_gamma`, then Σ_t w_t·L_t.
+    Focal,
+}
+
+impl TaskWeighting {
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskWeighting::Fixed => "fixed",
+            TaskWeighting::Uncertainty => "uncertainty",
+            TaskWeighting::Dwa => "dwa",
+            TaskWeighting::Pcgrad => "pcgrad",
+        }
+    }
 }
 
 impl Loss {
@@ -279,6 +334,34 @@ pub struct TrainConfig {
     pub patience: usize,
     #[serde(default = "default_monitor")]
     pub monitor: Monitor,
+    /// γ of the focal loss.
+    #[serde(default = "default_focal_gamma")]
+    pub focal_gamma: f64,
+    /// ε of label smoothing for softmax losses: the target puts 1 − ε + ε/K
+    /// on the true class and ε/K on each other.
+    #[serde(default)]
+    pub label_smoothing: f64,
+    /// Class weights of every task without its own.
+    #[serde(default = "default_class_weights")]
+    pub class_weights: ClassWeighting,
+    #[serde(default = "default_task_weighting")]
+    pub task_weighting: TaskWeighting,
+    /// DWA's temperature T.
+    #[serde(default = "default_dwa_temperature")]
+    pub dwa_temperature: f64,
+}
+
+fn default_focal_gamma() -> f64 {
+    2.0
+}
+fn default_class_weights() -> ClassWeighting {
+    ClassWeighting::None
+}
+fn default_task_weighting() -> TaskWeighting {
+    TaskWeighting::Fixed
+}
+fn default_dwa_temperature() -> f64 {
+    2.0
 }
 
 fn default_loss() -> Loss {
@@ -318,6 +401,11 @@ impl Default for TrainConfig {
             batch_size: default_batch_size(),
             patience: default_patience(),
             monitor: default_monitor(),
+            focal_gamma: default_focal_gamma(),
+            label_smoothing: 0.0,
+            class_weights: default_class_weights(),
+            task_weighting: default_task_weighting(),
+            dwa_temperature: default_dwa_temperature(),
         }
     }
 }

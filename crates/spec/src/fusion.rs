@@ -2,8 +2,10 @@
 //!
 //! Runs fuse when their networks have the same layer shapes and they step
 //! through the same data in lockstep: same data and split, tasks, layers,
-//! activation, dtype, optimiser, epochs and batch size. What only changes
-//! the numbers inside — seed, learning rate, weight decay, momentum, loss,
+//! activation, dtype, optimiser, task weighting, epochs and batch size.
+//! What only changes
+//! the numbers inside — seed, learning rate, weight decay, momentum, loss
+//! (with its focal γ, label smoothing and class weights), DWA temperature,
 //! dropout rate, patience and the monitored quantity — may differ between
 //! members.
 
@@ -22,6 +24,7 @@ struct Shape<'a> {
     activation: crate::Activation,
     dtype: crate::Dtype,
     optimizer: crate::Optimizer,
+    task_weighting: crate::TaskWeighting,
     epochs: usize,
     batch_size: usize,
 }
@@ -39,6 +42,7 @@ pub fn fusion_key(c: &RunConfig) -> String {
         activation: m.activation,
         dtype: m.dtype,
         optimizer: c.train.optimizer,
+        task_weighting: c.train.task_weighting,
         epochs: c.train.epochs,
         batch_size: c.train.batch_size,
     };

@@ -30,6 +30,8 @@ fn default_task() -> TaskConfig {
         column: None,
         bins: None,
         weight: 1.0,
+        loss: None,
+        class_weights: None,
     }
 }
 

@@ -13,8 +13,9 @@ mod locate;
 mod validate;
 
 pub use config::{
-    Activation, Architecture, DataConfig, Dtype, Loss, ModelConfig, Monitor, Optimizer, Preset,
-    RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig, TrainConfig, RESERVED_NAMES,
+    Activation, Architecture, ClassWeighting, ClassWeights, DataConfig, Dtype, Loss, ModelConfig,
+    Monitor, Optimizer, Preset, RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig,
+    TaskWeighting, TrainConfig, RESERVED_NAMES,
 };
 pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use crate::config::{Document, Loss, RESERVED_NAMES};
+use crate::config::{Architecture, ClassWeights, Document, Loss, TaskWeighting, RESERVED_NAMES};
 use crate::locate::Step;
 
 /// One thing wrong with a document, at a key path.
@@ -187,6 +187,21 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
         } else if t.weight != 1.0 && doc.train.loss == Loss::Bce {
             bad(&at("weight"), "task weights do not apply to loss = \"bce\", one flat mean over all outputs; use \"bce_task\" or \"ce\"".into());
         }
+        if let Some(l) = t.loss {
+            if l == Loss::Bce {
+                bad(&at("loss"), "a task's own loss cannot be \"bce\", the flat loss over every output of every task; use \"bce_task\"".into());
+            } else if doc.train.loss == Loss::Bce {
+                bad(&at("loss"), "train.loss = \"bce\" is one flat loss over every output, so a task cannot have its own; set train.loss to \"bce_task\", \"ce\" or \"focal\"".into());
+            }
+        }
+        if let Some(ClassWeights::List(w)) = &t.class_weights {
+            if w.is_empty()
+                || w.iter().any(|v| !(v.is_finite() && *v >= 0.0))
+                || w.iter().all(|v| *v == 0.0)
+            {
+                bad(&at("class_weights"), "class_weights must be \"none\", \"balanced\" or one weight ≥ 0 per class (not all 0)".into());
+            }
+        }
     }
 
     let m = &doc.model;
@@ -232,6 +247,42 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
     }
     if t.batch_size == 0 {
         bad(&train("batch_size"), "batch_size must be at least 1".into());
+    }
+    if !(0.0..1.0).contains(&t.label_smoothing) {
+        bad(
+            &train("label_smoothing"),
+            format!("label_smoothing = {}: must be in [0, 1)", t.label_smoothing),
+        );
+    }
+    if !(t.focal_gamma >= 0.0 && t.focal_gamma.is_finite()) {
+        bad(
+            &train("focal_gamma"),
+            format!("focal_gamma = {}: must be 0 or more", t.focal_gamma),
+        );
+    }
+    if !(t.dwa_temperature > 0.0 && t.dwa_temperature.is_finite()) {
+        bad(
+            &train("dwa_temperature"),
+            format!(
+                "dwa_temperature = {}: must be a positive number",
+                t.dwa_temperature
+            ),
+        );
+    }
+    if t.task_weighting != TaskWeighting::Fixed && t.loss == Loss::Bce {
+        bad(
+            &train("task_weighting"),
+            format!(
+                "task_weighting = \"{}\" weighs each task's loss, but loss = \"bce\" is one flat loss over every output; use \"bce_task\", \"ce\" or \"focal\"",
+                t.task_weighting.name()
+            ),
+        );
+    }
+    if t.task_weighting == TaskWeighting::Pcgrad && m.architecture == Architecture::Separate {
+        bad(
+            &train("task_weighting"),
+            "task_weighting = \"pcgrad\" works on the parameters the tasks share, and model.architecture = \"separate\" shares none".into(),
+        );
     }
     out
 }

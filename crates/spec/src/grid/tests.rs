@@ -319,3 +319,65 @@ fn a_bad_include_points_at_it() {
         "{e}"
     );
 }
+
+#[test]
+fn loss_and_weighting_settings_parse_and_default() {
+    let s = parse(&format!(
+        "{BASE}focal_gamma = 1.5\nlabel_smoothing = 0.1\nclass_weights = \"balanced\"\ntask_weighting = \"dwa\"\n"
+    ))
+    .unwrap();
+    let run = s.first_run();
+    assert_eq!(run.train.focal_gamma, 1.5);
+    assert_eq!(run.train.class_weights, crate::ClassWeighting::Balanced);
+    assert_eq!(run.train.task_weighting, crate::TaskWeighting::Dwa);
+    let own = BASE.replace(
+        "name = \"sex\"",
+        "name = \"sex\"\nloss = \"focal\"\nclass_weights = [1.0, 2.0]",
+    );
+    let run = parse(&own).unwrap().first_run();
+    assert_eq!(run.tasks[1].loss, Some(Loss::Focal));
+    assert_eq!(
+        run.tasks[1].class_weights,
+        Some(crate::ClassWeights::List(vec![1.0, 2.0]))
+    );
+    // Defaults leave the identity of existing runs alone.
+    let plain = parse(BASE).unwrap().first_run();
+    assert_eq!(plain.train.task_weighting, crate::TaskWeighting::Fixed);
+}
+
+#[test]
+fn combinations_that_cannot_work_are_refused_at_their_key() {
+    let e = error(
+        &(BASE.replace(
+            "architecture = \"multi_head\"",
+            "architecture = \"separate\"",
+        ) + "task_weighting = \"pcgrad\"\n"),
+    );
+    assert!(
+        e.contains("shares none") && e.contains("exp/t.toml:"),
+        "{e}"
+    );
+    // In a grid too: the point that combines them is refused.
+    let e = error(&format!(
+        "{BASE}\n[grid]\n\"model.architecture\" = [\"multi_head\", \"separate\"]\n\"train.task_weighting\" = [\"fixed\", \"pcgrad\"]\n"
+    ));
+    assert!(e.contains("shares none"), "{e}");
+    let e = error(&format!(
+        "{BASE}loss = \"bce\"\ntask_weighting = \"uncertainty\"\n"
+    ));
+    assert!(e.contains("one flat loss"), "{e}");
+    let e = error(&BASE.replace("name = \"sex\"", "name = \"sex\"\nloss = \"bce\""));
+    assert!(e.contains("bce_task"), "{e}");
+    let e = error(&format!("{BASE}label_smoothing = 1.0\n"));
+    assert!(e.contains("label_smoothing = 1"), "{e}");
+    let e = error(&BASE.replace(
+        "name = \"sex\"",
+        "name = \"sex\"\nclass_weights = [-1.0, 1.0]",
+    ));
+    assert!(e.contains("class_weights"), "{e}");
+    let e = error(&format!("{BASE}task_weighting = \"gradnorm\"\n"));
+    assert!(
+        e.contains("unknown variant `gradnorm`") && e.contains("pcgrad"),
+        "{e}"
+    );
+}
