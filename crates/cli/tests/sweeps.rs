@@ -586,3 +586,53 @@ fn explain_ranks_features_from_saved_weights() {
         .code(1)
         .stderr(contains("has no class \"X\"; its classes are F, M"));
 }
+
+/// The loss and task-weighting axes run in a grid, fused, and compare by
+/// axis; each epoch's task weights and gradient cosine are stored.
+#[test]
+fn loss_and_task_weighting_axes_run_fused_and_compare() {
+    let d = Dir::new(3);
+    let text = SWEEP.replace("EPOCHS", "3").replace(
+        "[grid]\n\"model.architecture\" = [\"multi_label\", \"multi_head\"]\n\"train.loss\" = [\"bce\", \"ce\"]\n\"model.head_depth\" = [0, 1]",
+        "class_weights = \"balanced\"\n\n[grid]\n\"train.loss\" = [\"ce\", \"focal\"]\n\"train.task_weighting\" = [\"fixed\", \"uncertainty\", \"dwa\", \"pcgrad\"]",
+    );
+    assert!(text.contains("task_weighting"), "{text}");
+    d.write("w.toml", &text);
+    d.cmd("w.db")
+        .args(["run", "w.toml", "--jobs", "2"])
+        .assert()
+        .success()
+        .stdout(contains("16 done, 0 failed"));
+    let q = |sql: &str| {
+        String::from_utf8(
+            d.cmd("w.db")
+                .args(["query", sql, "--format", "csv"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    let weights = q("SELECT COUNT(*) FROM curves WHERE metric = 'task_weight'");
+    assert_eq!(
+        weights.lines().nth(1),
+        Some("96"),
+        "16 runs × 3 epochs × 2 tasks: {weights}"
+    );
+    let cos = q("SELECT COUNT(*) FROM curves WHERE metric = 'grad_cosine' AND head = 'age|sex'");
+    assert_eq!(cos.lines().nth(1), Some("48"), "{cos}");
+    d.cmd("w.db")
+        .args([
+            "compare",
+            "s",
+            "--rows",
+            "train.task_weighting",
+            "--metrics",
+            "age.balanced_accuracy",
+            "--baseline",
+            "train.task_weighting=fixed",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("pcgrad").and(contains("uncertainty")));
+}

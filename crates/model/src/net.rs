@@ -289,6 +289,15 @@ impl Net {
         self.layers.iter().flat_map(|l| [&l.w, &l.b]).collect()
     }
 
+    /// Whether each of [`Net::parameters`] belongs to the last shared layer
+    /// (the layer closest to the heads that every task's loss reaches).
+    pub(crate) fn last_shared_mask(&self) -> Vec<bool> {
+        let last = self.shared.last().copied();
+        (0..self.layers.len())
+            .flat_map(|i| [Some(i) == last, Some(i) == last])
+            .collect()
+    }
+
     /// Whether each of [`Net::parameters`] belongs to the shared layers
     /// (every task's loss reaches it) rather than to one branch.
     pub(crate) fn shared_mask(&self) -> Vec<bool> {

@@ -74,10 +74,10 @@ pub struct EpochRecord {
     pub monitor: f64,
     /// Each task's weight in this epoch's training objective (docs/losses.md).
     pub task_weights: Vec<f64>,
-    /// Cosine between two tasks' loss gradients on the shared parameters,
-    /// per pair of tasks `(i, j)`, `i < j`, in order; measured on up to
-    /// [`COSINE_ROWS`] validation samples after the epoch. Empty when
-    /// nothing is shared or there is one task.
+    /// Cosine between two tasks' loss gradients on the last shared layer
+    /// (weights and bias), per pair of tasks `(i, j)`, `i < j`, in order;
+    /// measured on up to [`COSINE_ROWS`] validation samples after the
+    /// epoch. Empty when nothing is shared or there is one task.
     pub grad_cosine: Vec<f64>,
 }
 
@@ -448,6 +448,7 @@ fn group(
         optim.exempt_last(1);
     }
     let shared_mask = net.shared_mask();
+    let last_shared = net.last_shared_mask();
     let per_sample = net.train_flops_per_sample();
     let parameters = net.parameter_count();
 
@@ -564,7 +565,7 @@ fn group(
         }
 
         let vals = evaluate(&active.net, val_in, &specs_of(&active), &head_names)?;
-        let cosines = grad_cosines(&active, val_in, &specs_of(&active), &classes, &shared_mask)?;
+        let cosines = grad_cosines(&active, val_in, &specs_of(&active), &classes, &last_shared)?;
         let uncertainty: Option<Vec<f64>> = match &active.log_var {
             Some(s) => Some(Vec::<f64>::try_from(
                 s.detach()
@@ -860,7 +861,9 @@ pub fn pcgrad(per_task: &[Vec<Tensor>], shared: &[bool]) -> Vec<Tensor> {
 }
 
 /// Per member, the cosine between each pair of tasks' loss gradients on
-/// the shared parameters, on up to [`COSINE_ROWS`] validation samples.
+/// the parameters marked in `shared` (the last shared layer: the gradient
+/// stops there, so measuring costs little beyond a forward pass), on up to
+/// [`COSINE_ROWS`] validation samples.
 fn grad_cosines(
     active: &Active,
     val: &SplitInput,
@@ -922,4 +925,44 @@ fn grad_cosines(
     Ok((0..k as usize)
         .map(|m| per_pair.iter().map(|p| p[m]).collect())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two members, two tasks, one shared parameter of 2 values and one
+    /// branch parameter. Member 0's task gradients conflict, member 1's do
+    /// not.
+    #[test]
+    fn pcgrad_projects_conflicting_gradients_only() {
+        let t = |v: &[f64]| Tensor::from_slice(v).view([2, 2]);
+        // Shared: member 0 g1 = (1, 0), g2 = (−1, 1); member 1 g1 = (1, 0), g2 = (1, 1).
+        let g1 = vec![t(&[1.0, 0.0, 1.0, 0.0]), t(&[0.5, 0.5, 0.5, 0.5])];
+        let g2 = vec![t(&[-1.0, 1.0, 1.0, 1.0]), t(&[0.25, 0.25, 0.25, 0.25])];
+        let out = pcgrad(&[g1, g2], &[true, false]);
+        let v = |x: &Tensor| Vec::<f64>::try_from(x.flatten(0, -1)).unwrap();
+        let shared = v(&out[0]);
+        // Member 0: g1·g2 = −1 < 0 → g1' = g1 − (−1/2)·g2 = (0.5, 0.5),
+        // orthogonal to g2; g2' = g2 − (−1/1)·g1 = (0, 1), orthogonal to g1.
+        let (g1p, g2p) = ([0.5, 0.5], [0.0, 1.0]);
+        assert!((g1p[0] * -1.0 + g1p[1] * 1.0_f64).abs() < 1e-12);
+        assert!((g2p[0] * 1.0 + g2p[1] * 0.0_f64).abs() < 1e-12);
+        assert_eq!(&shared[..2], &[g1p[0] + g2p[0], g1p[1] + g2p[1]]);
+        // Member 1: no conflict, the plain sum.
+        assert_eq!(&shared[2..], &[2.0, 1.0]);
+        // The branch parameter keeps the plain sum for both members.
+        assert_eq!(v(&out[1]), vec![0.75; 4]);
+    }
+
+    #[test]
+    fn dwa_weights_by_hand() {
+        assert_eq!(dwa_weights(&[], 2, 2.0), vec![1.0, 1.0]);
+        assert_eq!(dwa_weights(&[vec![1.0, 2.0]], 2, 2.0), vec![1.0, 1.0]);
+        // r = (0.5/1.0, 1.5/2.0) = (0.5, 0.75); λ = 2·e^(r/2) / Σ e^(r/2).
+        let w = dwa_weights(&[vec![1.0, 2.0], vec![0.5, 1.5]], 2, 2.0);
+        let (a, b) = ((0.25f64).exp(), (0.375f64).exp());
+        assert!((w[0] - 2.0 * a / (a + b)).abs() < 1e-12);
+        assert!((w[1] - 2.0 * b / (a + b)).abs() < 1e-12);
+    }
 }

@@ -560,3 +560,132 @@ fn shapes_whose_slices_are_misaligned_are_refused_as_a_group() {
     // Alone, the same run trains.
     assert!(train(&a, &d, &TrainOptions::default()).is_ok());
 }
+
+/// Every task weighting trains fused exactly as alone, and records its task
+/// weights and the gradient cosine each epoch.
+#[test]
+fn task_weightings_fuse_exactly_and_record_weights_and_cosines() {
+    use headsweep_spec::TaskWeighting;
+    for weighting in [
+        TaskWeighting::Uncertainty,
+        TaskWeighting::Dwa,
+        TaskWeighting::Pcgrad,
+    ] {
+        let (base, d) = config(|c| {
+            c.train.epochs = 4;
+            c.train.task_weighting = weighting;
+        });
+        let configs: Vec<RunConfig> = [(0, Loss::Ce), (1, Loss::Focal), (2, Loss::BceTask)]
+            .iter()
+            .map(|&(seed, loss)| {
+                let mut c = base.clone();
+                c.seed = seed;
+                c.train.loss = loss;
+                c
+            })
+            .collect();
+        let fused = train_group(configs.iter().map(member).collect(), &d, &cpu());
+        for (c, f) in configs.iter().zip(fused) {
+            let f = f.unwrap();
+            let alone = run(c, &d);
+            assert_eq!(
+                test_probs(&f),
+                test_probs(&alone),
+                "{weighting:?} {:?}",
+                c.train.loss
+            );
+            for e in &f.curves {
+                assert_eq!(e.task_weights.len(), 2);
+                assert!(e.task_weights.iter().all(|w| w.is_finite() && *w > 0.0));
+                assert_eq!(e.grad_cosine.len(), 1, "one pair of tasks");
+                assert!((-1.0..=1.0).contains(&e.grad_cosine[0]));
+            }
+            if weighting == TaskWeighting::Dwa {
+                assert_eq!(f.curves[0].task_weights, vec![1.0, 1.0], "DWA starts at 1");
+                let w = &f.curves[3].task_weights;
+                assert!(
+                    (w[0] + w[1] - 2.0).abs() < 1e-12,
+                    "DWA weights sum to the task count"
+                );
+            }
+        }
+    }
+    // Nothing shared: no cosine.
+    let (c, d) = config(|c| {
+        c.model.architecture = Architecture::Separate;
+        c.train.epochs = 2;
+    });
+    assert!(run(&c, &d).curves.iter().all(|e| e.grad_cosine.is_empty()));
+}
+
+/// Uncertainty weighting on two binary tasks with known label noise. At
+/// its optimum e^(s_t) = 2·L_t, so the learned σ_a/σ_b tends to
+/// √(L_a/L_b), and a model that learns each rule leaves the Bayes loss —
+/// the entropy H(ρ_t) of the flip rate — as L_t.
+#[test]
+fn uncertainty_weighting_recovers_the_noise_ratio() {
+    use headsweep_spec::TaskWeighting;
+    use rand::{Rng, SeedableRng};
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let (n, p) = (4000, 6);
+    let (flip_a, flip_b) = (0.05, 0.3);
+    let mut features = String::from("id");
+    for j in 0..p {
+        features += &format!(",x{j}");
+    }
+    features += "\n";
+    let mut labels = String::from("id,a,b\n");
+    for i in 0..n {
+        let x: Vec<f64> = (0..p).map(|_| rng.gen::<f64>() * 2.0 - 1.0).collect();
+        features += &format!("s{i}");
+        for v in &x {
+            features += &format!(",{v}");
+        }
+        features += "\n";
+        let flip = |y: bool, rho: f64, r: &mut rand_chacha::ChaCha8Rng| y ^ (r.gen::<f64>() < rho);
+        let a = flip(x[0] > 0.0, flip_a, &mut rng) as u8;
+        let b = flip(x[1] > 0.0, flip_b, &mut rng) as u8;
+        labels += &format!("s{i},{a},{b}\n");
+    }
+    std::fs::write(dir.path().join("x.csv"), features).unwrap();
+    std::fs::write(dir.path().join("y.csv"), labels).unwrap();
+    let text = r#"
+[sweep]
+name = "u"
+[data]
+features = "x.csv"
+labels = "y.csv"
+split = { train = 0.8, val = 0.1, test = 0.1 }
+[[tasks]]
+name = "a"
+[[tasks]]
+name = "b"
+[model]
+trunk = [16]
+dropout = 0.0
+dtype = "f64"
+[train]
+loss = "ce"
+epochs = 60
+batch_size = 100
+lr = 0.01
+patience = 0
+task_weighting = "uncertainty"
+"#;
+    let path = dir.path().join("u.toml");
+    std::fs::write(&path, text).unwrap();
+    let c = SweepFile::parse(&path, text).unwrap().first_run();
+    let d = load(&c.data, &c.tasks).unwrap();
+    let out = run(&c, &d);
+    let w = &out.curves.last().unwrap().task_weights;
+    // task weight e^(−s_t), so σ_a/σ_b = √(w_b / w_a).
+    let learned = (w[1] / w[0]).sqrt();
+    let h = |r: f64| -(r * r.ln() + (1.0 - r) * (1.0 - r).ln());
+    let truth = (h(flip_a) / h(flip_b)).sqrt();
+    println!("uncertainty: learned σ_a/σ_b {learned:.4}, true {truth:.4}");
+    assert!(
+        (learned / truth - 1.0).abs() < 0.15,
+        "learned σ ratio {learned:.3}, true {truth:.3}, weights {w:?}"
+    );
+}
