@@ -226,7 +226,7 @@ pub fn compute(spec: &LossSpec, logits: &Tensor, t: &Targets, classes: &[usize])
         if let Some(w) = &spec.tasks[task].class_weights {
             // Each labelled sample weighs its class's weight.
             let w = crate::init::tensor(w, &[k as i64], kind, device);
-            m = m * w.index_select(0, &y.flatten(0, -1)).view_as(&y);
+            m *= w.index_select(0, &y.flatten(0, -1)).view_as(&y);
         }
         let labelled = per_member(&m, &[1]);
         let term = match if spec.flat {

@@ -267,7 +267,7 @@ impl Optim {
                     // kind, distinct, and used through no other handle here.
                     Kind::Float => unsafe {
                         self.cpu(
-                            &scalars,
+                            scalars,
                             per,
                             elements::<f32>(p),
                             elements(&g),
@@ -277,7 +277,7 @@ impl Optim {
                     },
                     Kind::Double => unsafe {
                         self.cpu(
-                            &scalars,
+                            scalars,
                             per,
                             elements::<f64>(p),
                             elements(&g),

@@ -832,10 +832,10 @@ pub fn pcgrad(per_task: &[Vec<Tensor>], shared: &[bool]) -> Vec<Tensor> {
         .map(|g| g.iter().map(Tensor::shallow_clone).collect())
         .collect();
     if shared.iter().any(|&s| s) {
-        for i in 0..tasks {
+        for (i, own) in projected.iter_mut().enumerate() {
             for step in 1..tasks {
                 let j = (i + step) % tasks;
-                let d = dot(&projected[i], &per_task[j], shared);
+                let d = dot(own, &per_task[j], shared);
                 let norm = dot(&per_task[j], &per_task[j], shared);
                 let coef = d.clamp_max(0.0) / norm.clamp_min(1e-30);
                 for (p, &is_shared) in shared.iter().enumerate() {
@@ -843,7 +843,7 @@ pub fn pcgrad(per_task: &[Vec<Tensor>], shared: &[bool]) -> Vec<Tensor> {
                         let g = &per_task[j][p];
                         let mut shape = vec![1i64; g.dim()];
                         shape[0] = -1;
-                        projected[i][p] = &projected[i][p] - coef.view(&shape[..]) * g;
+                        own[p] = &own[p] - coef.view(&shape[..]) * g;
                     }
                 }
             }
@@ -945,9 +945,9 @@ mod tests {
         let shared = v(&out[0]);
         // Member 0: g1·g2 = −1 < 0 → g1' = g1 − (−1/2)·g2 = (0.5, 0.5),
         // orthogonal to g2; g2' = g2 − (−1/1)·g1 = (0, 1), orthogonal to g1.
-        let (g1p, g2p) = ([0.5, 0.5], [0.0, 1.0]);
-        assert!((g1p[0] * -1.0 + g1p[1] * 1.0_f64).abs() < 1e-12);
-        assert!((g2p[0] * 1.0 + g2p[1] * 0.0_f64).abs() < 1e-12);
+        let (g1p, g2p): ([f64; 2], [f64; 2]) = ([0.5, 0.5], [0.0, 1.0]);
+        assert!((-g1p[0] + g1p[1]).abs() < 1e-12);
+        assert!((g2p[0] * 1.0 + g2p[1] * 0.0).abs() < 1e-12);
         assert_eq!(&shared[..2], &[g1p[0] + g2p[0], g1p[1] + g2p[1]]);
         // Member 1: no conflict, the plain sum.
         assert_eq!(&shared[2..], &[2.0, 1.0]);

@@ -624,7 +624,6 @@ fn task_weightings_fuse_exactly_and_record_weights_and_cosines() {
 /// the entropy H(ρ_t) of the flip rate — as L_t.
 #[test]
 fn uncertainty_weighting_recovers_the_noise_ratio() {
-    use headsweep_spec::TaskWeighting;
     use rand::{Rng, SeedableRng};
     let dir = tempfile::tempdir().unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
