@@ -221,13 +221,17 @@ pub fn compute(spec: &LossSpec, logits: &Tensor, t: &Targets, classes: &[usize])
     let mut flat: Option<(Tensor, Tensor)> = None;
     for (task, &k) in classes.iter().enumerate() {
         let z = logits.narrow(2, offset, k as i64);
-        let mut m = t.mask.select(2, task as i64);
+        let mask = t.mask.select(2, task as i64);
         let y = t.labels.select(2, task as i64).clamp_min(0);
-        if let Some(w) = &spec.tasks[task].class_weights {
-            // Each labelled sample weighs its class's weight.
-            let w = crate::init::tensor(w, &[k as i64], kind, device);
-            m *= w.index_select(0, &y.flatten(0, -1)).view_as(&y);
-        }
+        // Each labelled sample weighs its class's weight. (Not in place:
+        // the mask is a view of the targets every member and task share.)
+        let m = match &spec.tasks[task].class_weights {
+            Some(w) => {
+                let w = crate::init::tensor(w, &[k as i64], kind, device);
+                mask * w.index_select(0, &y.flatten(0, -1)).view_as(&y)
+            }
+            None => mask,
+        };
         let labelled = per_member(&m, &[1]);
         let term = match if spec.flat {
             Loss::Bce
