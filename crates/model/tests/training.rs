@@ -581,6 +581,10 @@ fn task_weightings_fuse_exactly_and_record_weights_and_cosines() {
                 let mut c = base.clone();
                 c.seed = seed;
                 c.train.loss = loss;
+                if seed == 0 {
+                    c.train.class_weights = headsweep_spec::ClassWeighting::Balanced;
+                    c.train.label_smoothing = 0.1;
+                }
                 c
             })
             .collect();

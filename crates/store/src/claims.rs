@@ -72,9 +72,10 @@ impl Store {
         }))
     }
 
-    /// Claims a pending run as [`Store::claim`] does, then up to `max − 1`
-    /// more with the same fusion key, to train as one fused model. Runs
-    /// without a key are claimed alone.
+    /// Claims the first claimable run of `sweep` and up to `max − 1` more
+    /// with the same fusion key, in sweep order and in one transaction, to
+    /// train as one fused model: two workers claiming at once never split
+    /// a group between them. Runs without a key are claimed alone.
     pub async fn claim_group(
         &self,
         sweep: &str,
@@ -82,31 +83,54 @@ impl Store {
         lease_ms: i64,
         max: usize,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let Some(first) = self.claim(sweep, worker, lease_ms).await? else {
-            return Ok(Vec::new());
-        };
-        let key = match (&first.fuse_key, max) {
-            (Some(k), m) if m > 1 => k.clone(),
-            _ => return Ok(vec![first]),
-        };
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        // On PostgreSQL, concurrent claimers skip rows another has locked;
+        // SQLite's write lock serialises them.
         let lock = if self.is_sqlite() {
             ""
         } else {
             " FOR UPDATE OF r SKIP LOCKED"
         };
-        let sql = format!(
-            "UPDATE runs SET status = 'running', worker = $1, host = $2, pid = $3, device = $4, threads = $5,
-                 lease_expires_ms = $6, started_ms = $7, finished_ms = NULL, duration_s = NULL, error = NULL,
-                 attempts = attempts + 1
-             WHERE id IN (SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id
-                          WHERE s.sweep = $8 AND r.fuse_key = $9
-                            AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $7))
-                          ORDER BY s.position LIMIT $10{lock})
-             RETURNING id, config, seed, fuse_key"
-        );
-        let rows = sqlx::query(&sql)
+        let claimable = "s.sweep = $1 AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $2))";
+        let first = sqlx::query(&format!(
+            "SELECT r.id, r.fuse_key FROM runs r JOIN sweep_runs s ON s.run = r.id
+             WHERE {claimable} ORDER BY s.position LIMIT 1{lock}"
+        ))
+        .bind(sweep)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(first) = first else {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        };
+        let (first_id, key): (String, Option<String>) = (first.get(0), first.get(1));
+        let mut ids = vec![first_id.clone()];
+        if let (Some(key), true) = (&key, max > 1) {
+            let more = sqlx::query(&format!(
+                "SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id
+                 WHERE {claimable} AND r.fuse_key = $3 AND r.id <> $4
+                 ORDER BY s.position LIMIT $5{lock}"
+            ))
+            .bind(sweep)
+            .bind(now)
+            .bind(key)
+            .bind(&first_id)
+            .bind((max - 1) as i64)
+            .fetch_all(&mut *tx)
+            .await?;
+            ids.extend(more.iter().map(|r| r.get::<String, _>(0)));
+        }
+        let mut claimed = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let row = sqlx::query(
+                "UPDATE runs SET status = 'running', worker = $1, host = $2, pid = $3, device = $4, threads = $5,
+                     lease_expires_ms = $6, started_ms = $7, finished_ms = NULL, duration_s = NULL, error = NULL,
+                     attempts = attempts + 1
+                 WHERE id = $8
+                 RETURNING id, config, seed, fuse_key",
+            )
             .bind(&worker.name)
             .bind(&worker.host)
             .bind(worker.pid)
@@ -114,20 +138,18 @@ impl Store {
             .bind(worker.threads)
             .bind(now + lease_ms)
             .bind(now)
-            .bind(sweep)
-            .bind(&key)
-            .bind((max - 1) as i64)
-            .fetch_all(&mut *tx)
+            .bind(id)
+            .fetch_one(&mut *tx)
             .await?;
+            claimed.push(Claimed {
+                id: row.get(0),
+                config: row.get(1),
+                seed: row.get(2),
+                fuse_key: row.get(3),
+            });
+        }
         tx.commit().await?;
-        let mut group = vec![first];
-        group.extend(rows.into_iter().map(|r| Claimed {
-            id: r.get(0),
-            config: r.get(1),
-            seed: r.get(2),
-            fuse_key: r.get(3),
-        }));
-        Ok(group)
+        Ok(claimed)
     }
 
     /// Extends the lease on `run`. False when the worker no longer holds it.
