@@ -208,6 +208,16 @@ async fn a_group_claim_takes_runs_with_the_same_fusion_key() {
             .await
             .unwrap();
         assert_eq!(t.rows.len(), 1, "{t:?}");
+        let r = s
+            .query_read_only("SELECT flops_per_s FROM v_run_throughput WHERE run = 'a2'")
+            .await
+            .unwrap();
+        // 1e9 FLOPs in a third of 2 s.
+        assert_eq!(r.rows.len(), 1, "{r:?}");
+        match &r.rows[0][0] {
+            headsweep_store::Cell::Real(v) => assert!((v - 1.5e9).abs() < 1.0, "{v}"),
+            other => panic!("{other:?}"),
+        }
     }
 }
 
