@@ -594,7 +594,7 @@ fn loss_and_task_weighting_axes_run_fused_and_compare() {
     let d = Dir::new(3);
     let text = SWEEP.replace("EPOCHS", "3").replace(
         "[grid]\n\"model.architecture\" = [\"multi_label\", \"multi_head\"]\n\"train.loss\" = [\"bce\", \"ce\"]\n\"model.head_depth\" = [0, 1]",
-        "class_weights = \"balanced\"\n\n[grid]\n\"train.loss\" = [\"ce\", \"focal\"]\n\"train.task_weighting\" = [\"fixed\", \"uncertainty\", \"dwa\", \"pcgrad\"]",
+        "class_weights = \"balanced\"\n\n[grid]\n\"train.loss\" = [\"ce\", \"focal\"]\n\"train.task_weighting\" = [\"fixed\", \"uncertainty\", \"dwa\", \"pcgrad\", \"gradnorm\"]",
     );
     assert!(text.contains("task_weighting"), "{text}");
     d.write("w.toml", &text);
@@ -602,7 +602,7 @@ fn loss_and_task_weighting_axes_run_fused_and_compare() {
         .args(["run", "w.toml", "--jobs", "2"])
         .assert()
         .success()
-        .stdout(contains("16 done, 0 failed"));
+        .stdout(contains("20 done, 0 failed"));
     let q = |sql: &str| {
         String::from_utf8(
             d.cmd("w.db")
@@ -616,11 +616,11 @@ fn loss_and_task_weighting_axes_run_fused_and_compare() {
     let weights = q("SELECT COUNT(*) FROM curves WHERE metric = 'task_weight'");
     assert_eq!(
         weights.lines().nth(1),
-        Some("96"),
-        "16 runs × 3 epochs × 2 tasks: {weights}"
+        Some("120"),
+        "20 runs × 3 epochs × 2 tasks: {weights}"
     );
     let cos = q("SELECT COUNT(*) FROM curves WHERE metric = 'grad_cosine' AND head = 'age|sex'");
-    assert_eq!(cos.lines().nth(1), Some("48"), "{cos}");
+    assert_eq!(cos.lines().nth(1), Some("60"), "{cos}");
     d.cmd("w.db")
         .args([
             "compare",

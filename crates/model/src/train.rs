@@ -243,6 +243,9 @@ struct Slot {
     history: Vec<Vec<f64>>,
     /// This epoch's task weights (with DWA: λ_t·w_t).
     task_weights: Vec<f64>,
+    /// GradNorm's L_t(0): the task losses of the first step.
+    initial_terms: Option<Vec<f64>>,
+    gradnorm_alpha: f64,
 }
 
 /// A member whose training ended normally.
@@ -277,6 +280,9 @@ struct Active {
     slots: Vec<Slot>,
     /// `uncertainty`: each member's learned s_t = log σ_t², `[K, tasks]`.
     log_var: Option<Tensor>,
+    /// `gradnorm`: each member's learned task multipliers λ_t, `[K, tasks]`,
+    /// renormalised after every step to sum to the number of tasks.
+    lambda: Option<Tensor>,
 }
 
 impl Active {
@@ -284,6 +290,7 @@ impl Active {
     fn parameters(&self) -> Vec<&Tensor> {
         let mut p = self.net.parameters();
         p.extend(self.log_var.as_ref());
+        p.extend(self.lambda.as_ref());
         p
     }
 
@@ -297,7 +304,7 @@ impl Active {
             .collect();
         if !keep.is_empty() {
             self.net.retain(&keep);
-            if let Some(s) = &mut self.log_var {
+            for s in [&mut self.log_var, &mut self.lambda].into_iter().flatten() {
                 let idx = Tensor::from_slice(&keep.iter().map(|&k| k as i64).collect::<Vec<_>>())
                     .to_device(s.device());
                 *s = s.detach().index_select(0, &idx).set_requires_grad(true);
@@ -441,10 +448,15 @@ fn group(
         Tensor::zeros([members.len() as i64, tasks as i64], (net.kind(), device))
             .set_requires_grad(true)
     });
+    let lambda = (weighting == TaskWeighting::Gradnorm).then(|| {
+        Tensor::ones([members.len() as i64, tasks as i64], (net.kind(), device))
+            .set_requires_grad(true)
+    });
     let mut all_params = net.parameters();
     all_params.extend(log_var.as_ref());
+    all_params.extend(lambda.as_ref());
     let mut optim = Optim::new(tc.optimizer, hyper, &all_params);
-    if log_var.is_some() {
+    if log_var.is_some() || lambda.is_some() {
         optim.exempt_last(1);
     }
     let shared_mask = net.shared_mask();
@@ -475,9 +487,12 @@ fn group(
                 term_sums: vec![0.0; tasks],
                 history: Vec::new(),
                 task_weights: specs[member].weights.clone(),
+                initial_terms: None,
+                gradnorm_alpha: members[member].config.train.gradnorm_alpha,
             })
             .collect(),
         log_var,
+        lambda,
     };
     let specs_of =
         |a: &Active| -> Vec<LossSpec> { a.slots.iter().map(|s| s.spec.clone()).collect() };
@@ -533,6 +548,11 @@ fn group(
             let tb = train_in.targets.select(&idx, k);
             let logits = active.net.forward(&xb, Some((&mut active.rngs, hi - lo)));
             let ml = loss::compute_members(&specs_of(&active), &logits, &tb, &classes)?;
+            for (slot, (_, terms)) in active.slots.iter_mut().zip(&ml.values) {
+                if slot.initial_terms.is_none() {
+                    slot.initial_terms = Some(terms.clone());
+                }
+            }
             let owned: Vec<Tensor> = active
                 .parameters()
                 .into_iter()
@@ -541,6 +561,14 @@ fn group(
             let params: Vec<&Tensor> = owned.iter().collect();
             let grads = gradients(&active, &ml, &params, &shared_mask, weighting)?;
             active.optim.step(&params, &grads)?;
+            if let Some(l) = &active.lambda {
+                // Σ_t λ_t = T after every step (kept above 1e-3 first).
+                tch::no_grad(|| {
+                    let positive = l.clamp_min(1e-3);
+                    let sum = positive.sum_dim_intlist(&[1i64][..], true, positive.kind());
+                    l.shallow_clone().copy_(&(positive * tasks as f64 / sum));
+                });
+            }
             let values = ml.values;
             let mut bad = Vec::new();
             for (i, (slot, (value, terms))) in active.slots.iter_mut().zip(&values).enumerate() {
@@ -575,6 +603,15 @@ fn group(
             )?),
             None => None,
         };
+        let multipliers: Option<Vec<f64>> = match &active.lambda {
+            Some(l) => Some(Vec::<f64>::try_from(
+                l.detach()
+                    .to_kind(tch::Kind::Double)
+                    .to_device(Device::Cpu)
+                    .flatten(0, -1),
+            )?),
+            None => None,
+        };
         let mut stopping = Vec::new();
         for (i, (slot, val)) in active.slots.iter_mut().zip(&vals).enumerate() {
             let m = &members[slot.member];
@@ -585,6 +622,11 @@ fn group(
             if let Some(s) = &uncertainty {
                 slot.task_weights = (0..tasks)
                     .map(|t| (-s[i * tasks + t]).exp() * slot.spec.weights[t])
+                    .collect();
+            }
+            if let Some(l) = &multipliers {
+                slot.task_weights = (0..tasks)
+                    .map(|t| l[i * tasks + t] * slot.spec.weights[t])
                     .collect();
             }
             slot.curves.push(EpochRecord {
@@ -776,6 +818,40 @@ fn gradients(
             let objective = ((-s).exp() * l + s * 0.5).sum(kind);
             Tensor::f_run_backward(&[objective], params, false, false)?
         }
+        TaskWeighting::Gradnorm => {
+            let lambda = active.lambda.as_ref().expect("gradnorm has multipliers");
+            let w = weights(&|s| s.spec.weights.clone());
+            let alpha = weights(&|s| vec![s.gradnorm_alpha; s.spec.weights.len()]);
+            let l0 = weights(&|s| {
+                s.initial_terms
+                    .clone()
+                    .unwrap_or_else(|| vec![1.0; s.spec.weights.len()])
+            });
+            let last = last_shared_weight(params, shared);
+            // g_t = ‖∇_W w_t·L_t‖ per member, on the last shared layer's weights.
+            let tasks = ml.terms.len();
+            let mut norms = Vec::with_capacity(tasks);
+            for (t, term) in ml.terms.iter().enumerate() {
+                let objective = (term * w.select(1, t as i64)).sum(kind);
+                let g = Tensor::f_run_backward(&[objective], &[last], true, false)?.remove(0);
+                let dims: Vec<i64> = (1..g.dim() as i64).collect();
+                norms.push((&g * &g).sum_dim_intlist(&dims[..], false, kind).sqrt());
+            }
+            let g = Tensor::stack(&norms, 1);
+            let lam = lambda.detach();
+            let big_g = &lam * &g;
+            let mean_g = big_g.mean_dim(&[1i64][..], true, kind);
+            let ratio = Tensor::stack(&ml.terms, 1).detach() / l0.clamp_min(1e-12);
+            let r = &ratio / ratio.mean_dim(&[1i64][..], true, kind);
+            let target = mean_g * r.pow(&alpha);
+            // ∂/∂λ_t Σ_t |λ_t·g_t − target_t|, the target held constant.
+            let grad_lambda = (&big_g - target).sign() * &g;
+            let objective = (Tensor::stack(&ml.terms, 1) * w * lam).sum(kind);
+            let model = &params[..params.len() - 1];
+            let mut grads = Tensor::f_run_backward(&[objective], model, false, false)?;
+            grads.push(grad_lambda);
+            grads
+        }
         TaskWeighting::Pcgrad => {
             let w = weights(&|s| s.spec.weights.clone());
             let tasks = ml.terms.len();
@@ -792,6 +868,16 @@ fn gradients(
             pcgrad(&per_task, shared)
         }
     })
+}
+
+/// The weight tensor of the last shared layer, among `params`
+/// (weights and biases alternate, layer by layer).
+fn last_shared_weight<'a>(params: &[&'a Tensor], shared: &[bool]) -> &'a Tensor {
+    let last = (0..shared.len())
+        .rev()
+        .find(|&i| shared[i] && i % 2 == 0)
+        .expect("gradnorm needs a shared layer");
+    params[last]
 }
 
 /// Σ_t w[:, t]·terms[t], `[K]`.

@@ -570,6 +570,7 @@ fn task_weightings_fuse_exactly_and_record_weights_and_cosines() {
         TaskWeighting::Uncertainty,
         TaskWeighting::Dwa,
         TaskWeighting::Pcgrad,
+        TaskWeighting::Gradnorm,
     ] {
         let (base, d) = config(|c| {
             c.train.epochs = 4;
@@ -603,6 +604,17 @@ fn task_weightings_fuse_exactly_and_record_weights_and_cosines() {
                 assert!(e.task_weights.iter().all(|w| w.is_finite() && *w > 0.0));
                 assert_eq!(e.grad_cosine.len(), 1, "one pair of tasks");
                 assert!((-1.0..=1.0).contains(&e.grad_cosine[0]));
+            }
+            if weighting == TaskWeighting::Gradnorm {
+                for e in &f.curves {
+                    let sum: f64 = e.task_weights.iter().sum();
+                    assert!((sum - 2.0).abs() < 1e-5, "GradNorm weights sum to 2: {sum}");
+                }
+                assert_ne!(
+                    f.curves[3].task_weights,
+                    vec![1.0, 1.0],
+                    "GradNorm moves the weights"
+                );
             }
             if weighting == TaskWeighting::Dwa {
                 assert_eq!(f.curves[0].task_weights, vec![1.0, 1.0], "DWA starts at 1");

@@ -162,6 +162,9 @@ pub enum TaskWeighting {
     Dwa,
     /// Yu et al. 2020, gradient surgery on the shared parameters.
     Pcgrad,
+    /// Chen et al. 2018, learned weights balancing gradient norms on the
+    /// last shared layer.
+    Gradnorm,
 }
 
 impl TaskConfig {
@@ -278,6 +281,7 @@ impl TaskWeighting {
             TaskWeighting::Uncertainty => "uncertainty",
             TaskWeighting::Dwa => "dwa",
             TaskWeighting::Pcgrad => "pcgrad",
+            TaskWeighting::Gradnorm => "gradnorm",
         }
     }
 }
@@ -349,6 +353,13 @@ pub struct TrainConfig {
     /// DWA's temperature T.
     #[serde(default = "default_dwa_temperature")]
     pub dwa_temperature: f64,
+    /// GradNorm's asymmetry α.
+    #[serde(default = "default_gradnorm_alpha")]
+    pub gradnorm_alpha: f64,
+}
+
+fn default_gradnorm_alpha() -> f64 {
+    1.5
 }
 
 fn default_focal_gamma() -> f64 {
@@ -406,6 +417,7 @@ impl Default for TrainConfig {
             class_weights: default_class_weights(),
             task_weighting: default_task_weighting(),
             dwa_temperature: default_dwa_temperature(),
+            gradnorm_alpha: default_gradnorm_alpha(),
         }
     }
 }

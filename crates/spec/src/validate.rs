@@ -278,10 +278,34 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             ),
         );
     }
-    if t.task_weighting == TaskWeighting::Pcgrad && m.architecture == Architecture::Separate {
+    if matches!(
+        t.task_weighting,
+        TaskWeighting::Pcgrad | TaskWeighting::Gradnorm
+    ) {
+        let shares = match m.architecture {
+            Architecture::Separate => false,
+            Architecture::MultiHead => !m.trunk.is_empty(),
+            Architecture::MultiLabel => !m.trunk.is_empty() || m.head_depth > 0,
+        };
+        if !shares {
+            let why = if m.architecture == Architecture::Separate {
+                "model.architecture = \"separate\" shares none"
+            } else {
+                "this network has no shared hidden layer (model.trunk is empty)"
+            };
+            bad(
+                &train("task_weighting"),
+                format!(
+                    "task_weighting = \"{}\" works on the parameters the tasks share, and {why}",
+                    t.task_weighting.name()
+                ),
+            );
+        }
+    }
+    if !(t.gradnorm_alpha >= 0.0 && t.gradnorm_alpha.is_finite()) {
         bad(
-            &train("task_weighting"),
-            "task_weighting = \"pcgrad\" works on the parameters the tasks share, and model.architecture = \"separate\" shares none".into(),
+            &train("gradnorm_alpha"),
+            format!("gradnorm_alpha = {}: must be 0 or more", t.gradnorm_alpha),
         );
     }
     out

@@ -375,9 +375,22 @@ fn combinations_that_cannot_work_are_refused_at_their_key() {
         "name = \"sex\"\nclass_weights = [-1.0, 1.0]",
     ));
     assert!(e.contains("class_weights"), "{e}");
-    let e = error(&format!("{BASE}task_weighting = \"gradnorm\"\n"));
-    assert!(
-        e.contains("unknown variant `gradnorm`") && e.contains("pcgrad"),
-        "{e}"
+    let e = error(
+        &(BASE.replace(
+            "architecture = \"multi_head\"",
+            "architecture = \"separate\"",
+        ) + "task_weighting = \"gradnorm\"\n"),
     );
+    assert!(e.contains("gradnorm") && e.contains("shares none"), "{e}");
+    let e = error(
+        &BASE
+            .replace(
+                "architecture = \"multi_head\"",
+                "architecture = \"multi_head\"\ntrunk = []",
+            )
+            .replace("lr = 0.01", "lr = 0.01\ntask_weighting = \"pcgrad\""),
+    );
+    assert!(e.contains("no shared hidden layer"), "{e}");
+    let e = error(&format!("{BASE}task_weighting = \"gradnorm_x\"\n"));
+    assert!(e.contains("gradnorm") && e.contains("pcgrad"), "{e}");
 }
