@@ -301,6 +301,11 @@ fn an_explicit_fuse_size_refuses_runs_that_cannot_fuse() {
         .stderr(contains("cannot be fused").and(contains("model.trunk has width 15")));
     assert!(!d.path("odd.db").exists(), "nothing written");
     d.cmd("odd.db")
+        .args(["plan", "odd.toml"])
+        .assert()
+        .success()
+        .stdout(contains("trained alone: model.trunk has width 15"));
+    d.cmd("odd.db")
         .args(["run", "odd.toml", "--fuse", "auto"])
         .assert()
         .success();
