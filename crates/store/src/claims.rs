@@ -33,43 +33,7 @@ impl Store {
         worker: &Worker,
         lease_ms: i64,
     ) -> Result<Option<Claimed>, StoreError> {
-        let now = now_ms();
-        let mut tx = self.begin_write().await?;
-        // On PostgreSQL, concurrent claimers skip a row another has locked
-        // instead of queueing on it; SQLite's write lock serialises them.
-        let lock = if self.is_sqlite() {
-            ""
-        } else {
-            " FOR UPDATE OF r SKIP LOCKED"
-        };
-        let sql = format!(
-            "UPDATE runs SET status = 'running', worker = $1, host = $2, pid = $3, device = $4, threads = $5,
-                 lease_expires_ms = $6, started_ms = $7, finished_ms = NULL, duration_s = NULL, error = NULL,
-                 attempts = attempts + 1
-             WHERE id = (SELECT r.id FROM runs r JOIN sweep_runs s ON s.run = r.id
-                         WHERE s.sweep = $8
-                           AND (r.status = 'pending' OR (r.status = 'running' AND r.lease_expires_ms < $7))
-                         ORDER BY s.position LIMIT 1{lock})
-             RETURNING id, config, seed, fuse_key"
-        );
-        let row = sqlx::query(&sql)
-            .bind(&worker.name)
-            .bind(&worker.host)
-            .bind(worker.pid)
-            .bind(&worker.device)
-            .bind(worker.threads)
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(sweep)
-            .fetch_optional(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(row.map(|r| Claimed {
-            id: r.get(0),
-            config: r.get(1),
-            seed: r.get(2),
-            fuse_key: r.get(3),
-        }))
+        Ok(self.claim_group(sweep, worker, lease_ms, 1).await?.pop())
     }
 
     /// Claims the first claimable run of `sweep` and up to `max − 1` more
