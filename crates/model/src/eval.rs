@@ -73,7 +73,7 @@ pub(crate) fn tensor_to_vec(t: &Tensor) -> Result<Vec<f64>, TrainError> {
 pub(crate) fn evaluate(
     net: &Net,
     input: &SplitInput,
-    specs: &[LossSpec],
+    specs: &[&LossSpec],
     names: &[(String, Vec<String>, bool)],
 ) -> Result<Vec<SplitOutput>, TrainError> {
     let _guard = tch::no_grad_guard();

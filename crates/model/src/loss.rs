@@ -299,9 +299,9 @@ pub fn compute(spec: &LossSpec, logits: &Tensor, t: &Targets, classes: &[usize])
 
 /// Members grouped by loss: `(spec, member positions)`, in order of first
 /// appearance.
-pub fn by_loss(specs: &[LossSpec]) -> Vec<(&LossSpec, Vec<usize>)> {
+pub fn by_loss<'a>(specs: &[&'a LossSpec]) -> Vec<(&'a LossSpec, Vec<usize>)> {
     let mut groups: Vec<(&LossSpec, Vec<usize>)> = Vec::new();
-    for (i, l) in specs.iter().enumerate() {
+    for (i, &l) in specs.iter().enumerate() {
         match groups.iter_mut().find(|(g, _)| *g == l) {
             Some((_, members)) => members.push(i),
             None => groups.push((l, vec![i])),
@@ -326,7 +326,7 @@ pub struct MemberLosses {
 
 /// Each member with its own loss spec.
 pub fn compute_members(
-    specs: &[LossSpec],
+    specs: &[&LossSpec],
     logits: &Tensor,
     t: &Targets,
     classes: &[usize],
@@ -583,7 +583,7 @@ mod tests {
         let idx = Tensor::from_slice(&[0i64, 1, 2, 3]);
         let both = t.select(&idx, 2);
         let specs = [spec(Loss::Ce, &[1.0]), spec(Loss::Bce, &[1.0])];
-        let m = compute_members(&specs, &z, &both, &[3]).unwrap();
+        let m = compute_members(&[&specs[0], &specs[1]], &z, &both, &[3]).unwrap();
         let alone = |k: i64, s: &LossSpec| {
             let rows = Tensor::from_slice(&[2 * k, 2 * k + 1]);
             value(&compute(s, &z.narrow(0, k, 1), &t.select(&rows, 1), &[3]).total)

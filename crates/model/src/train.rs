@@ -346,14 +346,20 @@ pub fn train_group(
     // Members with the same loss side by side, so that each loss sees a
     // contiguous slice of the batched outputs (a view, not a copy). Order
     // within a group changes no member's numbers.
-    let mut order: Vec<usize> = (0..n).collect();
-    let keys: Vec<String> = members
+    let specs: Result<Vec<LossSpec>, TrainError> = members
         .iter()
-        .map(|m| format!("{:?}", loss::loss_spec(&m.config, data).ok()))
-        .collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
-    let sorted: Vec<Member> = order.iter().map(|&i| members[i].clone()).collect();
-    match group(&sorted, data, opts) {
+        .map(|m| loss::loss_spec(&m.config, data))
+        .collect::<Result<_, _>>()
+        .map_err(TrainError::Invalid);
+    let mut order: Vec<usize> = (0..n).collect();
+    let result = specs.and_then(|specs| {
+        let keys: Vec<String> = specs.iter().map(|s| format!("{s:?}")).collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+        let sorted: Vec<Member> = order.iter().map(|&i| members[i].clone()).collect();
+        let specs: Vec<LossSpec> = order.iter().map(|&i| specs[i].clone()).collect();
+        group(&sorted, specs, data, opts)
+    });
+    match result {
         Ok(out) => {
             let mut back: Vec<Option<Result<RunOutput, TrainError>>> =
                 (0..n).map(|_| None).collect();
@@ -380,8 +386,10 @@ pub fn train_group(
     }
 }
 
+/// `specs[i]` is member i's resolved loss.
 fn group(
     members: &[Member],
+    specs: Vec<LossSpec>,
     data: &Dataset,
     opts: &GroupOptions,
 ) -> Result<Vec<Result<RunOutput, TrainError>>, TrainError> {
@@ -437,11 +445,6 @@ fn group(
             )));
         }
     }
-    let specs: Vec<LossSpec> = members
-        .iter()
-        .map(|m| loss::loss_spec(&m.config, data))
-        .collect::<Result<_, _>>()
-        .map_err(TrainError::Invalid)?;
     let weighting = tc.task_weighting;
     let tasks = classes.len();
     let log_var = (weighting == TaskWeighting::Uncertainty).then(|| {
@@ -494,8 +497,6 @@ fn group(
         log_var,
         lambda,
     };
-    let specs_of =
-        |a: &Active| -> Vec<LossSpec> { a.slots.iter().map(|s| s.spec.clone()).collect() };
 
     'epochs: for epoch in 1..=tc.epochs {
         for (slot, rng) in active.slots.iter_mut().zip(&mut active.rngs) {
@@ -713,7 +714,7 @@ fn group(
                 net.set_member(j, &f.weights).map_err(TrainError::Invalid)?;
             }
         }
-        let done_specs: Vec<LossSpec> = done.iter().map(|&m| specs[m].clone()).collect();
+        let done_specs: Vec<&LossSpec> = done.iter().map(|&m| &specs[m]).collect();
         let mut per_split = Vec::new();
         for s in &splits {
             per_split.push(evaluate(&net, s, &done_specs, &head_names)?);
@@ -760,6 +761,11 @@ fn save(weights: &[(String, Tensor)], path: &std::path::Path) -> Result<(), Trai
     let tmp = path.with_extension("partial.safetensors");
     Tensor::write_safetensors(weights, &tmp).map_err(|e| err(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+}
+
+/// The members' losses, in slot order.
+fn specs_of(a: &Active) -> Vec<&LossSpec> {
+    a.slots.iter().map(|s| &s.spec).collect()
 }
 
 /// DWA's λ_t for the coming epoch from the epoch-mean task losses so far
@@ -953,7 +959,7 @@ pub fn pcgrad(per_task: &[Vec<Tensor>], shared: &[bool]) -> Vec<Tensor> {
 fn grad_cosines(
     active: &Active,
     val: &SplitInput,
-    specs: &[LossSpec],
+    specs: &[&LossSpec],
     classes: &[usize],
     shared: &[bool],
 ) -> Result<Vec<Vec<f64>>, TrainError> {
