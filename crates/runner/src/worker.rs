@@ -232,17 +232,15 @@ async fn train_held(
             let (data_cfg, tasks) = (config.data.clone(), config.tasks.clone());
             let loaded =
                 tokio::task::spawn_blocking(move || headsweep_data::load(&data_cfg, &tasks)).await;
+            let loaded = match loaded {
+                Ok(Ok(d)) => Ok(Arc::new(d)),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
             match loaded {
-                Ok(Ok(d)) => {
-                    let d = Arc::new(d);
+                Ok(d) => {
                     datasets.insert(key, d.clone());
                     d
-                }
-                Ok(Err(e)) => {
-                    return Ok(held
-                        .iter()
-                        .map(|_| Outcome::Failed(format!("data: {e}")))
-                        .collect())
                 }
                 Err(e) => {
                     return Ok(held
