@@ -158,6 +158,7 @@ pub(crate) fn assemble(
         .into_iter()
         .map(|t| TaskLabels {
             labels: keep.iter().map(|&(_, s)| t.labels[s]).collect(),
+            values: keep.iter().map(|&(_, s)| t.values[s]).collect(),
             ..t
         })
         .collect();

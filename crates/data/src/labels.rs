@@ -16,6 +16,19 @@ pub struct TaskLabels {
     pub weight: f64,
     /// Classes are bins of a number, in order (ordinal metrics apply).
     pub ordered: bool,
+    /// The bin edges of a binned task.
+    pub edges: Option<Vec<f64>>,
+    /// Each sample's number before binning (`None` without a label, and for
+    /// every sample of a task without bins): what regression losses fit.
+    pub values: Vec<Option<f64>>,
+}
+
+impl TaskLabels {
+    /// The number a regression loss fits for sample `i`: its value before
+    /// binning, else its class index.
+    pub fn target(&self, i: usize) -> Option<f64> {
+        self.values[i].or(self.labels[i].map(|c| c as f64))
+    }
 }
 
 /// Encodes `task` for every row of `sheet`.
@@ -32,17 +45,19 @@ pub fn encode(task: &TaskConfig, sheet: &Sheet) -> Result<TaskLabels, DataError>
         )
     })?;
     let cells = sheet.cells.iter().map(|row| row[j].as_deref());
+    let mut values = vec![None; sheet.ids.len()];
     let (classes, labels) = match &task.bins {
         Some(edges) => {
             let classes = bin_names(edges);
             let mut labels = Vec::with_capacity(sheet.ids.len());
-            for (cell, &line) in cells.zip(&sheet.lines) {
+            for ((cell, &line), value) in cells.zip(&sheet.lines).zip(&mut values) {
                 labels.push(match cell {
                     None => None,
                     Some(text) => {
                         let v: f64 = text.parse().ok().filter(|v: &f64| v.is_finite()).ok_or_else(|| {
                             DataError::at(&sheet.source, line, format!("column {col:?}: {text:?} is not a number, and task {:?} has bins", task.name))
                         })?;
+                        *value = Some(v);
                         Some(bin_of(edges, v).ok_or_else(|| {
                             DataError::at(
                                 &sheet.source,
@@ -77,6 +92,8 @@ pub fn encode(task: &TaskConfig, sheet: &Sheet) -> Result<TaskLabels, DataError>
         labels,
         weight: task.weight,
         ordered: task.bins.is_some(),
+        edges: task.bins.clone(),
+        values,
     })
 }
 
@@ -133,6 +150,7 @@ mod tests {
         let t = encode(&task(Some(vec![0.0, 5.0, 10.0])), &s).unwrap();
         assert_eq!(t.classes, ["[0,5)", "[5,10]"]);
         assert_eq!(t.labels, [Some(0), Some(0), Some(1), Some(1), None]);
+        assert_eq!(t.values, [Some(0.0), Some(4.99), Some(5.0), Some(10.0), None]);
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct HeadPredictions {
     /// Whether class indices are ordered (binned values): then the ordinal
     /// metrics are defined.
     pub ordered: bool,
+    /// Each sample's predicted class where the head decodes its own rather
+    /// than taking the most probable one (ordinal and regression heads).
+    pub decoded: Option<Vec<usize>>,
 }
 
 /// Scalar metrics of one head, plus its per-class counts and confusion matrix.
@@ -68,10 +71,14 @@ impl HeadPredictions {
         &self.probs[i * self.n_classes..(i + 1) * self.n_classes]
     }
 
-    /// The predicted class: the argmax of the sample's probabilities, the
-    /// lowest index among equal maxima (NumPy's `argmax`).
+    /// The predicted class: the decoded one where the head has its own
+    /// decoding, else the argmax of the sample's probabilities, the lowest
+    /// index among equal maxima (NumPy's `argmax`).
     pub fn predicted(&self, i: usize) -> usize {
-        argmax(self.row(i))
+        match &self.decoded {
+            Some(d) => d[i],
+            None => argmax(self.row(i)),
+        }
     }
 
     fn check(&self) -> Result<(), InvalidPredictions> {
@@ -93,6 +100,14 @@ impl HeadPredictions {
         }
         if let Some(p) = self.probs.iter().find(|p| !p.is_finite()) {
             return bad(format!("non-finite probability {p}"));
+        }
+        if let Some(d) = &self.decoded {
+            if d.len() != n {
+                return bad(format!("{n} samples need {n} decoded classes, got {}", d.len()));
+            }
+            if let Some(c) = d.iter().find(|&&c| c >= self.n_classes) {
+                return bad(format!("decoded class {c} outside 0..{}", self.n_classes));
+            }
         }
         Ok(())
     }
@@ -145,7 +160,7 @@ impl HeadPredictions {
         let mut confidence = Vec::with_capacity(n);
         let mut probs = Vec::with_capacity(n * k);
         let mut mass = 0.0;
-        for (&i, &t) in labelled.iter().zip(&truth) {
+        for ((&i, &t), &p) in labelled.iter().zip(&truth).zip(&pred) {
             let row = self.row(i);
             log_loss -= row[t].clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln();
             brier += row
@@ -153,7 +168,9 @@ impl HeadPredictions {
                 .enumerate()
                 .map(|(c, &p)| (p - if c == t { 1.0 } else { 0.0 }).powi(2))
                 .sum::<f64>();
-            confidence.push(row[argmax(row)]);
+            // The probability of the predicted class (its maximum, unless
+            // the head decodes its own prediction).
+            confidence.push(row[p]);
             probs.extend_from_slice(row);
             mass += self.mass[i];
         }
@@ -259,6 +276,7 @@ mod tests {
             probs: probs.to_vec(),
             mass: vec![1.0; truth.len()],
             ordered: false,
+            decoded: None,
         }
     }
 
@@ -347,6 +365,27 @@ mod tests {
         close(m.balanced_accuracy, 0.5);
         // A single class in the truth: no AUROC.
         assert_eq!(m.auroc, None);
+    }
+
+    /// A head's own decoding replaces the argmax everywhere: accuracy,
+    /// confusion, and the confidence ECE reads.
+    #[test]
+    fn decoded_classes_replace_the_argmax() {
+        let h = HeadPredictions {
+            decoded: Some(vec![1, 2]),
+            ..head(3, &[Some(0), Some(2)], &[0.45, 0.35, 0.2, 0.1, 0.3, 0.6])
+        };
+        assert_eq!((h.predicted(0), h.predicted(1)), (1, 2));
+        let m = h.metrics().unwrap().unwrap();
+        close(m.accuracy, 0.5);
+        assert_eq!(m.confusion.cells[0][1], 1);
+        // Confidences 0.35 (wrong) and 0.6 (right) in different bins.
+        close(m.ece, 0.5 * 0.35 + 0.5 * 0.4);
+        let bad = HeadPredictions {
+            decoded: Some(vec![3, 0]),
+            ..h.clone()
+        };
+        assert!(bad.metrics().unwrap_err().to_string().contains("decoded class 3"));
     }
 
     #[test]

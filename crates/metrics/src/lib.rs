@@ -9,12 +9,16 @@
 mod auroc;
 mod calibration;
 mod classes;
+mod decode;
 mod head;
 mod stats;
 
 pub use auroc::macro_auroc_ovr;
 pub use calibration::{expected_calibration_error, ECE_BINS};
 pub use classes::{ClassCounts, Confusion};
+pub use decode::{
+    bin_of_value, coral_exceedance, corn_exceedance, from_exceedance, from_value, Decoded,
+};
 pub use head::{exact_match, HeadMetrics, HeadPredictions, InvalidPredictions};
 pub use stats::{
     holm, paired_t, summarize, wilcoxon, wilcoxon_min_p, Summary, Wilcoxon, WILCOXON_EXACT_MAX,

@@ -54,7 +54,7 @@ impl Attributions {
 /// The selected class logit of each sample: `[n]`.
 fn selected(net: &Net, x: &Tensor, offset: i64, classes: &Tensor) -> Tensor {
     let logits = net.forward_one(x);
-    let k = net.classes.iter().sum::<usize>() as i64;
+    let k = net.width() as i64;
     debug_assert!(offset < k);
     let head = logits.narrow(1, offset, logits.size()[1] - offset);
     head.gather(1, &classes.unsqueeze(1), false).squeeze_dim(1)
@@ -127,6 +127,7 @@ pub fn attribute(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::Head;
     use headsweep_spec::{Architecture, Dtype, ModelConfig};
     use rand::SeedableRng;
 
@@ -142,7 +143,7 @@ mod tests {
         Net::single(
             &model,
             4,
-            &[3, 2],
+            &[Head::logits(3), Head::logits(2)],
             &["a".into(), "b".into()],
             tch::Device::Cpu,
             &mut rng,

@@ -1,7 +1,11 @@
 //! Predictions of a trained network over one split, and their metrics.
 
-use headsweep_data::Part;
-use headsweep_metrics::{exact_match, HeadMetrics, HeadPredictions};
+use headsweep_data::{Part, TaskLabels};
+use headsweep_metrics::{
+    coral_exceedance, corn_exceedance, exact_match, from_exceedance, from_value, Decoded,
+    HeadMetrics, HeadPredictions,
+};
+use headsweep_spec::Output;
 use tch::{Kind, Tensor};
 
 use crate::loss::{self, LossSpec, Targets};
@@ -15,9 +19,17 @@ pub struct HeadOutput {
     pub classes: Vec<String>,
     /// Class probabilities (renormalised for a sigmoid head) and truth.
     pub predictions: HeadPredictions,
-    /// Raw outputs (logits), row-major `n × classes`.
+    /// Raw outputs, row-major `n × width`: logits, or threshold logits
+    /// (`coral`, `corn`), or for regression the predicted value on the
+    /// target's scale.
     pub raw: Vec<f64>,
     pub metrics: Option<HeadMetrics>,
+    /// Regression heads: the root mean squared error of the predicted value
+    /// over the split's labelled samples, in the target's units.
+    pub rmse: Option<f64>,
+    /// Regression heads: σ of the Gaussian around each prediction that
+    /// gives the class probabilities (the validation split's RMSE).
+    pub spread: Option<f64>,
 }
 
 /// Every head over one split.
@@ -58,6 +70,29 @@ pub(crate) struct SplitInput {
     pub targets: Targets,
     /// Per task, each sample's label.
     pub labels: Vec<Vec<Option<usize>>>,
+    /// Per task, each sample's regression target (see `TaskLabels::target`).
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+/// Per member, per task: the spread of a regression head.
+pub(crate) type Spreads = Vec<Vec<Option<f64>>>;
+
+/// The spreads the heads of `outputs` (one per member, on the validation
+/// split) used.
+pub(crate) fn spreads(outputs: &[SplitOutput]) -> Spreads {
+    outputs
+        .iter()
+        .map(|o| o.heads.iter().map(|h| h.spread).collect())
+        .collect()
+}
+
+/// The inner bin edges of an ordered task: its edges without the ends, or
+/// halfway between class indices when it has no numbers.
+fn inner_edges(task: &TaskLabels) -> Vec<f64> {
+    match &task.edges {
+        Some(e) => e[1..e.len() - 1].to_vec(),
+        None => (1..task.classes.len()).map(|j| j as f64 - 0.5).collect(),
+    }
 }
 
 pub(crate) fn tensor_to_vec(t: &Tensor) -> Result<Vec<f64>, TrainError> {
@@ -69,12 +104,15 @@ pub(crate) fn tensor_to_vec(t: &Tensor) -> Result<Vec<f64>, TrainError> {
 }
 
 /// Full predictions and metrics of every member of `net` on a split;
-/// `specs[k]` is member k's training loss.
+/// `specs[k]` is member k's training loss. Regression heads take their
+/// spread from `spreads` (computed on the validation split), or from this
+/// split's own residuals without it.
 pub(crate) fn evaluate(
     net: &Net,
     input: &SplitInput,
     specs: &[&LossSpec],
-    names: &[(String, Vec<String>, bool)],
+    tasks: &[TaskLabels],
+    spreads: Option<&Spreads>,
 ) -> Result<Vec<SplitOutput>, TrainError> {
     let _guard = tch::no_grad_guard();
     let n = input.ids.len();
@@ -82,42 +120,86 @@ pub(crate) fn evaluate(
     let logits = net.forward(&input.x.narrow(0, 0, rows), None);
     let members = logits.size()[0];
     let targets = input.targets.narrow(rows).expand(members);
-    let values = loss::compute_members(specs, &logits, &targets, &net.classes)?.values;
+    let values = loss::compute_members(specs, &logits, &targets)?.values;
     let all = tensor_to_vec(&logits.narrow(1, 0, n as i64))?;
-    let width: usize = net.classes.iter().sum();
+    let width = net.width();
     let mut out = Vec::with_capacity(members as usize);
     for (member, (total, terms)) in values.into_iter().enumerate() {
         let all = &all[member * n * width..(member + 1) * n * width];
         let spec = &specs[member];
-        let mut heads = Vec::with_capacity(net.classes.len());
+        let mut heads = Vec::with_capacity(tasks.len());
         let mut offset = 0;
-        for (t, &k) in net.classes.iter().enumerate() {
-            let mut raw = Vec::with_capacity(n * k);
-            let mut probs = Vec::with_capacity(n * k);
-            let mut mass = Vec::with_capacity(n);
-            for i in 0..n {
-                let z = &all[i * width + offset..i * width + offset + k];
-                let (p, m) = probabilities(z, spec.is_sigmoid(t));
-                raw.extend_from_slice(z);
-                probs.extend(p);
-                mass.push(m);
-            }
+        for (t, task) in tasks.iter().enumerate() {
+            let tl = &spec.tasks[t];
+            let k = tl.classes;
+            let w = tl.head().width();
+            let outputs = |i: usize| &all[i * width + offset..i * width + offset + w];
+            let mut raw = Vec::with_capacity(n * w);
+            let (mut rmse, mut spread) = (None, None);
+            let decoded: Vec<Decoded> = match tl.kind.output() {
+                Output::Classes => (0..n)
+                    .map(|i| {
+                        raw.extend_from_slice(outputs(i));
+                        let (probs, mass) = probabilities(outputs(i), spec.is_sigmoid(t));
+                        Decoded {
+                            probs,
+                            mass,
+                            predicted: 0,
+                        }
+                    })
+                    .collect(),
+                Output::SharedThresholds | Output::Thresholds => (0..n)
+                    .map(|i| {
+                        let z = outputs(i);
+                        raw.extend_from_slice(z);
+                        from_exceedance(&if tl.kind.output() == Output::Thresholds {
+                            corn_exceedance(z)
+                        } else {
+                            coral_exceedance(z)
+                        })
+                    })
+                    .collect(),
+                Output::Value => {
+                    let (mu, sd) = tl.target.expect("regression losses are standardised");
+                    raw.extend((0..n).map(|i| mu + sd * outputs(i)[0]));
+                    let residuals: Vec<f64> = (0..n)
+                        .filter_map(|i| input.values[t][i].map(|v| raw[i] - v))
+                        .collect();
+                    rmse = (!residuals.is_empty()).then(|| {
+                        (residuals.iter().map(|r| r * r).sum::<f64>() / residuals.len() as f64)
+                            .sqrt()
+                    });
+                    // Without residuals anywhere, the target's own spread.
+                    let s = spreads
+                        .and_then(|s| s[member][t])
+                        .or(rmse)
+                        .unwrap_or(sd)
+                        .max(sd * 1e-9);
+                    spread = Some(s);
+                    let inner = inner_edges(task);
+                    raw.iter().map(|&v| from_value(v, s, &inner)).collect()
+                }
+            };
+            let own = tl.kind.output() != Output::Classes;
             let predictions = HeadPredictions {
                 n_classes: k,
                 truth: input.labels[t].clone(),
-                probs,
-                mass,
-                ordered: names[t].2,
+                probs: decoded.iter().flat_map(|d| d.probs.iter().copied()).collect(),
+                mass: decoded.iter().map(|d| d.mass).collect(),
+                ordered: task.ordered,
+                decoded: own.then(|| decoded.iter().map(|d| d.predicted).collect()),
             };
             let metrics = predictions.metrics()?;
             heads.push(HeadOutput {
-                name: names[t].0.clone(),
-                classes: names[t].1.clone(),
+                name: task.name.clone(),
+                classes: task.classes.clone(),
                 predictions,
                 raw,
                 metrics,
+                rmse,
+                spread,
             });
-            offset += k;
+            offset += w;
         }
         let refs: Vec<&HeadPredictions> = heads.iter().map(|h| &h.predictions).collect();
         out.push(SplitOutput {

@@ -81,14 +81,16 @@ pub fn load_net(
     weights: &Path,
     device: Device,
 ) -> Result<Net, TrainError> {
-    let classes: Vec<usize> = data.tasks.iter().map(|t| t.classes.len()).collect();
+    let heads = crate::loss::loss_spec(config, data)
+        .map_err(TrainError::Invalid)?
+        .heads();
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
     // The initial values are overwritten by the saved weights.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let net = Net::single(
         &config.model,
         data.n_features(),
-        &classes,
+        &heads,
         &names,
         device,
         &mut rng,
@@ -158,6 +160,18 @@ pub fn explain(
         )));
     }
     let net = load_net(config, data, weights, opts.device)?;
+    if net.heads[t].output != headsweep_spec::Output::Classes {
+        return Err(TrainError::Invalid(format!(
+            "head {:?} is trained with loss {:?}, whose outputs are thresholds or a value rather than one logit per class, and explain attributes a class logit; explain a run whose head uses bce, bce_task, ce or focal",
+            task.name,
+            config
+                .tasks
+                .iter()
+                .find(|c| c.name == task.name)
+                .map_or(config.train.loss, |c| config.train.task_loss(c))
+                .name()
+        )));
+    }
     let p = data.n_features();
     let mut x = Vec::with_capacity(rows.len() * p);
     for &i in &rows {
@@ -176,7 +190,7 @@ pub fn explain(
     let reference = Tensor::from_slice(&reference)
         .to_kind(net.kind())
         .to_device(opts.device);
-    let offset: usize = data.tasks[..t].iter().map(|t| t.classes.len()).sum();
+    let offset: usize = net.heads[..t].iter().map(|h| h.width()).sum();
     let a = attribute(&net, &x, &reference, offset, &classes, opts.method)?;
     let n = a.n as f64;
     let mut scores: Vec<FeatureScore> = (0..p)

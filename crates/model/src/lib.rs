@@ -27,7 +27,7 @@ pub use eval::{HeadOutput, SplitOutput};
 pub use explain::{
     explain, load_net, ClassChoice, ExplainOptions, Explanation, FeatureScore, Reference,
 };
-pub use net::Net;
+pub use net::{Head, Net};
 pub use tch::Device;
 pub use train::{
     train, train_group, EpochFn, EpochRecord, GroupOptions, Member, RunOutput, StopFn, TrainOptions,

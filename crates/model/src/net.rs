@@ -20,8 +20,13 @@
 //! `multi_label` is literally the per-task output layers stacked
 //! column-wise, and initialising it block by block from the same random
 //! stream gives the same initial function as `multi_head`.
+//!
+//! A task's output layer is as wide as its loss needs ([`Head`]): one
+//! logit per class, K − 1 threshold logits, or one value. CORAL's K − 1
+//! thresholds share one weight column, so its layer holds `W` as
+//! `[K, in, 1]` and `b` as `[K, 1, K − 1]` and computes `x·W + b`.
 
-use headsweep_spec::{Activation, Architecture, Dtype, ModelConfig};
+use headsweep_spec::{Activation, Architecture, Dtype, ModelConfig, Output};
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
@@ -33,16 +38,51 @@ pub(crate) struct Layer {
     name: String,
     pub(crate) w: Tensor,
     pub(crate) b: Tensor,
+    /// One weight column shared by every output, each with its own bias
+    /// (CORAL); `baddbmm` cannot broadcast that bias.
+    shared_column: bool,
 }
 
 impl Layer {
     fn forward(&self, x: &Tensor) -> Tensor {
-        self.b.baddbmm(x, &self.w, 1.0, 1.0)
+        if self.shared_column {
+            x.bmm(&self.w) + &self.b
+        } else {
+            self.b.baddbmm(x, &self.w, 1.0, 1.0)
+        }
     }
 
     fn fan(&self) -> (usize, usize) {
         let s = self.w.size();
         (s[1] as usize, s[2] as usize)
+    }
+
+    /// Parameters of one member.
+    fn size(&self) -> usize {
+        let per = |t: &Tensor| t.size()[1..].iter().product::<i64>() as usize;
+        per(&self.w) + per(&self.b)
+    }
+}
+
+/// One task's output layer: what its loss reads, and the task's classes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub output: Output,
+    pub classes: usize,
+}
+
+impl Head {
+    /// One logit per class.
+    pub fn logits(classes: usize) -> Head {
+        Head {
+            output: Output::Classes,
+            classes,
+        }
+    }
+
+    /// Outputs of the layer.
+    pub fn width(&self) -> usize {
+        self.output.width(self.classes)
     }
 }
 
@@ -61,8 +101,8 @@ pub struct Net {
     dropout: Vec<f64>,
     kind: Kind,
     device: Device,
-    /// Classes of each task, in task order; outputs are concatenated so.
-    pub classes: Vec<usize>,
+    /// Each task's output layer, in task order; outputs are concatenated so.
+    pub heads: Vec<Head>,
 }
 
 pub fn kind_of(dtype: Dtype) -> Kind {
@@ -98,6 +138,37 @@ fn layer(
         w: init::tensor(&w, &[k, fan_in as i64, fan_out as i64], kind, device)
             .set_requires_grad(true),
         b: init::tensor(&b, &[k, 1, fan_out as i64], kind, device).set_requires_grad(true),
+        shared_column: false,
+    }
+}
+
+/// A CORAL output layer of `thresholds` biases after an input of `fan_in`:
+/// one weight column drawn like a one-output layer, and biases
+/// (K − 1 − k)/(K − 1) for threshold k, decreasing as P(y > k) must
+/// (coral-pytorch's starting point).
+fn coral_layer(
+    name: String,
+    rngs: &mut [ChaCha8Rng],
+    fan_in: usize,
+    thresholds: usize,
+    kind: Kind,
+    device: Device,
+) -> Layer {
+    let bias: Vec<f64> = (0..thresholds)
+        .map(|k| (thresholds - k) as f64 / thresholds as f64)
+        .collect();
+    let draws: Draws = rngs
+        .iter_mut()
+        .map(|r| (init::linear(r, fan_in, 1).0, bias.clone()))
+        .collect();
+    let k = draws.len() as i64;
+    let w: Vec<f64> = draws.iter().flat_map(|d| d.0.iter().copied()).collect();
+    let b: Vec<f64> = draws.iter().flat_map(|d| d.1.iter().copied()).collect();
+    Layer {
+        name,
+        w: init::tensor(&w, &[k, fan_in as i64, 1], kind, device).set_requires_grad(true),
+        b: init::tensor(&b, &[k, 1, thresholds as i64], kind, device).set_requires_grad(true),
+        shared_column: true,
     }
 }
 
@@ -124,13 +195,13 @@ fn stack(
 
 impl Net {
     /// Builds the network of `model` for `inputs` features and tasks with
-    /// `classes` classes each, with one member per generator, drawing each
+    /// output layers `heads`, with one member per generator, drawing each
     /// member's initial values from its own generator in the order a
     /// network of one would. `dropout` is each member's rate.
     pub fn new(
         model: &ModelConfig,
         inputs: usize,
-        classes: &[usize],
+        heads: &[Head],
         task_names: &[String],
         device: Device,
         rngs: &mut [ChaCha8Rng],
@@ -150,7 +221,12 @@ impl Net {
                     .iter_mut()
                     .map(|rng| {
                         let (mut w, mut b) = (vec![Vec::new(); width], Vec::new());
-                        for &k in classes {
+                        for head in heads {
+                            assert!(
+                                head.output != Output::SharedThresholds,
+                                "multi_label has no output layer of a task's own (refused by validation)"
+                            );
+                            let k = head.width();
                             let (wt, bt) = init::linear(rng, width, k);
                             for (row, chunk) in w.iter_mut().zip(wt.chunks(k)) {
                                 row.extend_from_slice(chunk);
@@ -160,7 +236,7 @@ impl Net {
                         (w.concat(), b)
                     })
                     .collect();
-                let total: usize = classes.iter().sum();
+                let total: usize = heads.iter().map(Head::width).sum();
                 layers.push(layer("head.out".into(), draws, width, total, kind, device));
                 let out = layers.len() - 1;
                 (
@@ -195,7 +271,7 @@ impl Net {
                 // Task by task: a member's draws follow the order of a
                 // network of one (each tower, then its output layer).
                 let mut branches = Vec::new();
-                for (&k, name) in classes.iter().zip(task_names) {
+                for (head, name) in heads.iter().zip(task_names) {
                     let (hidden, w) = stack(
                         &mut layers,
                         &format!("{name}.{part}"),
@@ -205,8 +281,14 @@ impl Net {
                         kind,
                         device,
                     );
-                    let draws = rngs.iter_mut().map(|r| init::linear(r, w, k)).collect();
-                    layers.push(layer(format!("{name}.out"), draws, w, k, kind, device));
+                    let out = format!("{name}.out");
+                    layers.push(if head.output == Output::SharedThresholds {
+                        coral_layer(out, rngs, w, head.width(), kind, device)
+                    } else {
+                        let k = head.width();
+                        let draws = rngs.iter_mut().map(|r| init::linear(r, w, k)).collect();
+                        layer(out, draws, w, k, kind, device)
+                    });
                     branches.push(Branch {
                         hidden,
                         out: layers.len() - 1,
@@ -223,15 +305,20 @@ impl Net {
             dropout: dropout.to_vec(),
             kind,
             device,
-            classes: classes.to_vec(),
+            heads: heads.to_vec(),
         }
+    }
+
+    /// Outputs of every task together.
+    pub fn width(&self) -> usize {
+        self.heads.iter().map(Head::width).sum()
     }
 
     /// A network of one member.
     pub fn single(
         model: &ModelConfig,
         inputs: usize,
-        classes: &[usize],
+        heads: &[Head],
         task_names: &[String],
         device: Device,
         rng: &mut ChaCha8Rng,
@@ -240,7 +327,7 @@ impl Net {
         let net = Net::new(
             model,
             inputs,
-            classes,
+            heads,
             task_names,
             device,
             &mut rngs,
@@ -265,13 +352,7 @@ impl Net {
 
     /// Trainable parameters of one member.
     pub fn parameter_count(&self) -> usize {
-        self.layers
-            .iter()
-            .map(|l| {
-                let (i, o) = l.fan();
-                i * o + o
-            })
-            .sum()
+        self.layers.iter().map(Layer::size).sum()
     }
 
     /// A layer whose members' weight-gradient slices would not all start on
@@ -378,7 +459,7 @@ impl Net {
         }
     }
 
-    /// Raw outputs (logits) `[K, rows, Σ classes]`, tasks concatenated in
+    /// Raw outputs `[K, rows, Σ widths]`, tasks concatenated in
     /// order. `x` is `[rows, in]` (every member sees the same rows) or
     /// `[K, rows, in]`. With `dropout` (training; one generator per
     /// member, and how many leading rows are real rather than padding),
@@ -414,7 +495,7 @@ impl Net {
         }
     }
 
-    /// Logits `[rows, Σ classes]` of a network of one member.
+    /// Raw outputs `[rows, Σ widths]` of a network of one member.
     pub fn forward_one(&self, x: &Tensor) -> Tensor {
         assert_eq!(self.members(), 1, "forward_one needs a network of one");
         self.forward(x, None).squeeze_dim(0)

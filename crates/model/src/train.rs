@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 use tracing::{debug, info_span};
 
-use crate::eval::{evaluate, SplitInput, SplitOutput};
+use crate::eval::{evaluate, spreads, SplitInput, SplitOutput};
 use crate::loss::{self, LossSpec, MemberLosses, Targets};
 use crate::net::Net;
 use crate::optim::{Hyper, Optim};
@@ -141,10 +141,16 @@ fn split_input(data: &Dataset, part: Part, net: &Net, device: Device) -> SplitIn
         .iter()
         .map(|t| idx.iter().map(|&i| t.labels[i]).collect())
         .collect();
+    let values: Vec<Vec<Option<f64>>> = data
+        .tasks
+        .iter()
+        .map(|t| idx.iter().map(|&i| t.target(i)).collect())
+        .collect();
     let mut padded_labels = labels.clone();
     for l in &mut padded_labels {
         l.resize(rows, None);
     }
+    let classes: Vec<usize> = data.tasks.iter().map(|t| t.classes.len()).collect();
     SplitInput {
         part,
         ids: idx.iter().map(|&i| data.ids[i].clone()).collect(),
@@ -152,8 +158,9 @@ fn split_input(data: &Dataset, part: Part, net: &Net, device: Device) -> SplitIn
             .view([rows as i64, p as i64])
             .to_kind(net.kind())
             .to_device(device),
-        targets: Targets::new(&padded_labels, &net.classes, net.kind(), device),
+        targets: Targets::new(&padded_labels, &values, &classes, net.kind(), device),
         labels,
+        values,
     }
 }
 
@@ -407,13 +414,14 @@ fn group(
     }
     tch::set_num_threads(opts.threads.max(1) as i32);
     let device = opts.device;
-    let classes: Vec<usize> = data.tasks.iter().map(|t| t.classes.len()).collect();
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
-    let head_names: Vec<(String, Vec<String>, bool)> = data
-        .tasks
-        .iter()
-        .map(|t| (t.name.clone(), t.classes.clone(), t.ordered))
-        .collect();
+    let heads = specs[0].heads();
+    if let Some((i, _)) = specs.iter().enumerate().find(|(_, s)| s.heads() != heads) {
+        return Err(TrainError::Invalid(format!(
+            "runs with seeds {} and {} have output layers of different shapes (their losses differ in kind), so they cannot train as one model",
+            first.seed, members[i].config.seed
+        )));
+    }
     let (tc, p) = (&first.train, data.n_features());
 
     let mut rngs: Vec<ChaCha8Rng> = members
@@ -424,7 +432,7 @@ fn group(
     let net = Net::new(
         &first.model,
         p,
-        &classes,
+        &heads,
         &names,
         device,
         &mut rngs,
@@ -446,7 +454,7 @@ fn group(
         }
     }
     let weighting = tc.task_weighting;
-    let tasks = classes.len();
+    let tasks = heads.len();
     let log_var = (weighting == TaskWeighting::Uncertainty).then(|| {
         Tensor::zeros([members.len() as i64, tasks as i64], (net.kind(), device))
             .set_requires_grad(true)
@@ -548,7 +556,7 @@ fn group(
             let xb = train_in.x.index_select(0, &idx).view([k, -1, p as i64]);
             let tb = train_in.targets.select(&idx, k);
             let logits = active.net.forward(&xb, Some((&mut active.rngs, hi - lo)));
-            let ml = loss::compute_members(&specs_of(&active), &logits, &tb, &classes)?;
+            let ml = loss::compute_members(&specs_of(&active), &logits, &tb)?;
             for (slot, (_, terms)) in active.slots.iter_mut().zip(&ml.values) {
                 if slot.initial_terms.is_none() {
                     slot.initial_terms = Some(terms.clone());
@@ -593,8 +601,8 @@ fn group(
             }
         }
 
-        let vals = evaluate(&active.net, val_in, &specs_of(&active), &head_names)?;
-        let cosines = grad_cosines(&active, val_in, &specs_of(&active), &classes, &last_shared)?;
+        let vals = evaluate(&active.net, val_in, &specs_of(&active), &data.tasks, None)?;
+        let cosines = grad_cosines(&active, val_in, &specs_of(&active), &last_shared)?;
         let uncertainty: Option<Vec<f64>> = match &active.log_var {
             Some(s) => Some(Vec::<f64>::try_from(
                 s.detach()
@@ -703,7 +711,7 @@ fn group(
         let net = Net::new(
             &first.model,
             p,
-            &classes,
+            &heads,
             &names,
             device,
             &mut dummy,
@@ -715,9 +723,21 @@ fn group(
             }
         }
         let done_specs: Vec<&LossSpec> = done.iter().map(|&m| &specs[m]).collect();
+        // Validation first: its residuals give regression heads their
+        // spread on every split.
+        let val = splits
+            .iter()
+            .find(|s| s.part == Part::Val)
+            .expect("every part has an input");
+        let on_val = evaluate(&net, val, &done_specs, &data.tasks, None)?;
+        let spread = spreads(&on_val);
         let mut per_split = Vec::new();
         for s in &splits {
-            per_split.push(evaluate(&net, s, &done_specs, &head_names)?);
+            per_split.push(if s.part == Part::Val {
+                on_val.clone()
+            } else {
+                evaluate(&net, s, &done_specs, &data.tasks, Some(&spread))?
+            });
         }
         for (j, &m) in done.iter().enumerate() {
             outputs[m] = Some(per_split.iter().map(|v| v[j].clone()).collect());
@@ -960,10 +980,9 @@ fn grad_cosines(
     active: &Active,
     val: &SplitInput,
     specs: &[&LossSpec],
-    classes: &[usize],
     shared: &[bool],
 ) -> Result<Vec<Vec<f64>>, TrainError> {
-    let tasks = classes.len();
+    let tasks = specs[0].tasks.len();
     if tasks < 2 || !shared.iter().any(|&s| s) || val.ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -981,9 +1000,10 @@ fn grad_cosines(
         labels: t.labels.shallow_clone(),
         onehot: t.onehot.shallow_clone(),
         mask: &t.mask * keep,
+        values: t.values.shallow_clone(),
     }
     .expand(k);
-    let ml = loss::compute_members(specs, &logits, &targets, classes)?;
+    let ml = loss::compute_members(specs, &logits, &targets)?;
     let params: Vec<&Tensor> = active
         .net
         .parameters()

@@ -119,7 +119,8 @@ pub fn results_of(out: &RunOutput) -> RunResults {
         let k = h.classes.len();
         for (i, sample) in test.ids.iter().enumerate() {
             let probs = &h.predictions.probs[i * k..(i + 1) * k];
-            let raw = &h.raw[i * k..(i + 1) * k];
+            let w = h.raw.len() / test.ids.len().max(1);
+            let raw = &h.raw[i * w..(i + 1) * w];
             r.predictions.push(PredictionRow {
                 sample: sample.clone(),
                 head: h.name.clone(),

@@ -272,6 +272,42 @@ pub enum Loss {
     /// Softmax focal loss per head, −(1 − p_y)^γ·log p_y with γ =
     /// `train.focal_gamma`, then Σ_t w_t·L_t.
     Focal,
+    /// Ordered tasks: CORAL (Cao et al. 2020), K − 1 threshold logits
+    /// sharing one weight vector, each with its own bias; targets 1[y > k].
+    Coral,
+    /// Ordered tasks: CORN (Shi et al. 2023), K − 1 independent threshold
+    /// logits, threshold k trained on the samples with y ≥ k only.
+    Corn,
+    /// Ordered tasks: regression on the standardised value, squared error.
+    Mse,
+    /// Ordered tasks: regression on the standardised value, Huber loss with
+    /// `train.huber_delta`.
+    Huber,
+}
+
+/// What a task's output layer produces, which fixes its width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Output {
+    /// One logit per class.
+    Classes,
+    /// K − 1 threshold logits from one shared weight vector (CORAL).
+    SharedThresholds,
+    /// K − 1 independent threshold logits (CORN).
+    Thresholds,
+    /// One number (regression).
+    Value,
+}
+
+impl Output {
+    /// Outputs for a task of `k` classes.
+    pub fn width(self, k: usize) -> usize {
+        match self {
+            Output::Classes => k,
+            Output::SharedThresholds | Output::Thresholds => k.saturating_sub(1),
+            Output::Value => 1,
+        }
+    }
 }
 
 impl TaskWeighting {
@@ -290,6 +326,45 @@ impl Loss {
     /// Whether the heads' outputs go through a sigmoid (else a softmax).
     pub fn is_sigmoid(self) -> bool {
         matches!(self, Loss::Bce | Loss::BceTask)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Bce => "bce",
+            Loss::BceTask => "bce_task",
+            Loss::Ce => "ce",
+            Loss::Focal => "focal",
+            Loss::Coral => "coral",
+            Loss::Corn => "corn",
+            Loss::Mse => "mse",
+            Loss::Huber => "huber",
+        }
+    }
+
+    /// Whether the loss needs the task's classes to be ordered.
+    pub fn is_ordinal(self) -> bool {
+        matches!(self, Loss::Coral | Loss::Corn | Loss::Mse | Loss::Huber)
+    }
+
+    pub fn output(self) -> Output {
+        match self {
+            Loss::Bce | Loss::BceTask | Loss::Ce | Loss::Focal => Output::Classes,
+            Loss::Coral => Output::SharedThresholds,
+            Loss::Corn => Output::Thresholds,
+            Loss::Mse | Loss::Huber => Output::Value,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// The loss of task `task`: its own, else `train.loss` (`bce_task` per
+    /// task under the flat `bce`).
+    pub fn task_loss(&self, task: &TaskConfig) -> Loss {
+        match (task.loss, self.loss) {
+            (Some(l), _) => l,
+            (None, Loss::Bce) => Loss::BceTask,
+            (None, l) => l,
+        }
     }
 }
 
@@ -356,6 +431,13 @@ pub struct TrainConfig {
     /// GradNorm's asymmetry α.
     #[serde(default = "default_gradnorm_alpha")]
     pub gradnorm_alpha: f64,
+    /// δ of the Huber loss, in standard deviations of the training target.
+    #[serde(default = "default_huber_delta")]
+    pub huber_delta: f64,
+}
+
+fn default_huber_delta() -> f64 {
+    1.0
 }
 
 fn default_gradnorm_alpha() -> f64 {
@@ -418,6 +500,7 @@ impl Default for TrainConfig {
             task_weighting: default_task_weighting(),
             dwa_temperature: default_dwa_temperature(),
             gradnorm_alpha: default_gradnorm_alpha(),
+            huber_delta: default_huber_delta(),
         }
     }
 }

@@ -5,7 +5,8 @@
 //! activation, dtype, optimiser, task weighting, epochs and batch size.
 //! What only changes
 //! the numbers inside — seed, learning rate, weight decay, momentum, loss
-//! (with its focal γ, label smoothing and class weights), DWA temperature,
+//! (with its focal γ, label smoothing and class weights) as long as each
+//! task's output layer keeps its shape, DWA temperature,
 //! dropout rate, patience and the monitored quantity — may differ between
 //! members.
 
@@ -17,6 +18,8 @@ use crate::RunConfig;
 struct Shape<'a> {
     data: &'a crate::DataConfig,
     tasks: &'a [crate::TaskConfig],
+    /// Each task's output layer, which the loss decides.
+    outputs: Vec<crate::Output>,
     architecture: crate::Architecture,
     trunk: &'a [usize],
     head_depth: usize,
@@ -35,6 +38,11 @@ pub fn fusion_key(c: &RunConfig) -> String {
     let shape = Shape {
         data: &c.data,
         tasks: &c.tasks,
+        outputs: c
+            .tasks
+            .iter()
+            .map(|t| c.train.task_loss(t).output())
+            .collect(),
         architecture: m.architecture,
         trunk: &m.trunk,
         head_depth: m.head_depth,
@@ -139,7 +147,9 @@ mod tests {
     #[test]
     fn shapes_and_schedules_change_the_key() {
         let a = config();
-        let changes: [fn(&mut RunConfig); 6] = [
+        let changes: [fn(&mut RunConfig); 8] = [
+            |c| c.train.loss = crate::Loss::Corn,
+            |c| c.train.loss = crate::Loss::Mse,
             |c| c.model.trunk = vec![16],
             |c| c.model.head_depth = 2,
             |c| c.train.batch_size = 7,

@@ -14,7 +14,7 @@ mod validate;
 
 pub use config::{
     Activation, Architecture, ClassWeighting, ClassWeights, DataConfig, Dtype, Loss, ModelConfig,
-    Monitor, Optimizer, Preset, RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig,
+    Monitor, Optimizer, Output, Preset, RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig,
     TaskWeighting, TrainConfig, RESERVED_NAMES,
 };
 pub use error::SpecError;

@@ -194,6 +194,32 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
                 bad(&at("loss"), "train.loss = \"bce\" is one flat loss over every output, so a task cannot have its own; set train.loss to \"bce_task\", \"ce\" or \"focal\"".into());
             }
         }
+        let loss = doc.train.task_loss(t);
+        if loss.is_ordinal() {
+            let path = if t.loss.is_some() {
+                at("loss")
+            } else {
+                vec!["train".into(), "loss".into()]
+            };
+            if t.bins.is_none() {
+                bad(&path, format!(
+                    "loss = \"{}\" needs ordered classes, and task {:?} has no bins (its classes are the column's values, unordered); give the task bins, or its own loss, e.g. [[tasks]] loss = \"ce\"",
+                    loss.name(),
+                    t.name
+                ));
+            } else if t.bins.as_ref().is_some_and(|b| b.len() < 3) {
+                bad(&path, format!(
+                    "loss = \"{}\" needs at least two bins, and task {:?} has one",
+                    loss.name(),
+                    t.name
+                ));
+            } else if loss == Loss::Coral && doc.model.architecture == Architecture::MultiLabel {
+                bad(&path, format!(
+                    "loss = \"coral\" gives task {:?} thresholds that share one weight vector, which needs the task's own output layer, and model.architecture = \"multi_label\" has one output layer for every task; use \"multi_head\", or loss = \"corn\"",
+                    t.name
+                ));
+            }
+        }
         if let Some(ClassWeights::List(w)) = &t.class_weights {
             if w.is_empty()
                 || w.iter().any(|v| !(v.is_finite() && *v >= 0.0))
@@ -301,6 +327,12 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
                 ),
             );
         }
+    }
+    if !(t.huber_delta > 0.0 && t.huber_delta.is_finite()) {
+        bad(
+            &train("huber_delta"),
+            format!("huber_delta = {}: must be a positive number", t.huber_delta),
+        );
     }
     if !(t.gradnorm_alpha >= 0.0 && t.gradnorm_alpha.is_finite()) {
         bad(

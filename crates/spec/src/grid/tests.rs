@@ -99,9 +99,9 @@ fn unknown_architecture_lists_the_valid_ones() {
 
 #[test]
 fn unknown_loss_lists_the_valid_ones() {
-    let e = error(&BASE.replace("lr = 0.01", "loss = \"mse\""));
+    let e = error(&BASE.replace("lr = 0.01", "loss = \"l2\""));
     assert!(
-        e.contains("unknown variant `mse`") && e.contains("`bce`, `bce_task`, `ce`"),
+        e.contains("unknown variant `l2`") && e.contains("`bce`, `bce_task`, `ce`"),
         "{e}"
     );
 }
@@ -393,4 +393,40 @@ fn combinations_that_cannot_work_are_refused_at_their_key() {
     assert!(e.contains("no shared hidden layer"), "{e}");
     let e = error(&format!("{BASE}task_weighting = \"gradnorm_x\"\n"));
     assert!(e.contains("gradnorm") && e.contains("pcgrad"), "{e}");
+}
+
+#[test]
+fn ordinal_losses_need_bins_and_their_own_output_layer() {
+    // train.loss = coral reaches the unbinned sex task: refused at train.loss.
+    let e = error(&BASE.replace("lr = 0.01", "loss = \"coral\""));
+    assert!(
+        e.contains("train.loss")
+            && e.contains("task \"sex\" has no bins")
+            && e.contains("loss = \"ce\""),
+        "{e}"
+    );
+    // With sex's own loss the sweep resolves, and each task gets its loss.
+    let ok = BASE
+        .replace("lr = 0.01", "loss = \"corn\"")
+        .replace("name = \"sex\"", "name = \"sex\"\nloss = \"ce\"");
+    let run = &parse(&ok).unwrap().points[0].config;
+    assert_eq!(run.train.task_loss(&run.tasks[0]), Loss::Corn);
+    assert_eq!(run.train.task_loss(&run.tasks[1]), Loss::Ce);
+    // A task's own ordinal loss without bins points at that task's key.
+    let e = error(&BASE.replace("name = \"sex\"", "name = \"sex\"\nloss = \"mse\""));
+    assert!(e.contains("tasks[1].loss") && e.contains("has no bins"), "{e}");
+    // CORAL shares a weight vector, which multi_label's single layer cannot.
+    let e = error(
+        &BASE
+            .replace("architecture = \"multi_head\"", "architecture = \"multi_label\"")
+            .replace("bins = [0, 30, 60, 90]", "bins = [0, 30, 60, 90]\nloss = \"coral\""),
+    );
+    assert!(e.contains("tasks[0].loss") && e.contains("multi_label"), "{e}");
+    // In a grid, the bad combination names its grid point.
+    let e = error(&format!(
+        "{ok}\n[grid]\n\"model.architecture\" = [\"multi_head\", \"multi_label\"]\n\"train.loss\" = [\"corn\", \"coral\"]\n"
+    ));
+    assert!(e.contains("coral") && e.contains("multi_label"), "{e}");
+    let e = error(&BASE.replace("lr = 0.01", "huber_delta = 0.0"));
+    assert!(e.contains("train.huber_delta"), "{e}");
 }
