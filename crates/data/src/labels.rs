@@ -150,7 +150,10 @@ mod tests {
         let t = encode(&task(Some(vec![0.0, 5.0, 10.0])), &s).unwrap();
         assert_eq!(t.classes, ["[0,5)", "[5,10]"]);
         assert_eq!(t.labels, [Some(0), Some(0), Some(1), Some(1), None]);
-        assert_eq!(t.values, [Some(0.0), Some(4.99), Some(5.0), Some(10.0), None]);
+        assert_eq!(
+            t.values,
+            [Some(0.0), Some(4.99), Some(5.0), Some(10.0), None]
+        );
     }
 
     #[test]

@@ -146,7 +146,11 @@ mod tests {
         // (statrs's erfc is good to about 1e-10 relative.)
         let phi2 = 0.977_249_868_051_820_8; // Φ(2)
         let d = from_value(10.0, 5.0, &[0.0, 10.0, 20.0]);
-        for (p, want) in d.probs.iter().zip([1.0 - phi2, phi2 - 0.5, phi2 - 0.5, 1.0 - phi2]) {
+        for (p, want) in d
+            .probs
+            .iter()
+            .zip([1.0 - phi2, phi2 - 0.5, phi2 - 0.5, 1.0 - phi2])
+        {
             assert!((p - want).abs() < 1e-11, "{p} != {want}");
         }
         // The value lies on edge 10: bins are [lo, hi), so bin 2.
@@ -157,6 +161,10 @@ mod tests {
         // Far in a tail the mass keeps its precision: 1 − Φ(30) ≈ 4.9e-198
         // is 0 as a difference of CDFs, not as a tail.
         let d = from_value(0.0, 1.0, &[30.0]);
-        assert!(d.probs[1] > 4.8e-198 && d.probs[1] < 5.0e-198, "{}", d.probs[1]);
+        assert!(
+            d.probs[1] > 4.8e-198 && d.probs[1] < 5.0e-198,
+            "{}",
+            d.probs[1]
+        );
     }
 }

@@ -103,7 +103,10 @@ impl HeadPredictions {
         }
         if let Some(d) = &self.decoded {
             if d.len() != n {
-                return bad(format!("{n} samples need {n} decoded classes, got {}", d.len()));
+                return bad(format!(
+                    "{n} samples need {n} decoded classes, got {}",
+                    d.len()
+                ));
             }
             if let Some(c) = d.iter().find(|&&c| c >= self.n_classes) {
                 return bad(format!("decoded class {c} outside 0..{}", self.n_classes));
@@ -385,7 +388,11 @@ mod tests {
             decoded: Some(vec![3, 0]),
             ..h.clone()
         };
-        assert!(bad.metrics().unwrap_err().to_string().contains("decoded class 3"));
+        assert!(bad
+            .metrics()
+            .unwrap_err()
+            .to_string()
+            .contains("decoded class 3"));
     }
 
     #[test]

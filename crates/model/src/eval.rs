@@ -184,7 +184,10 @@ pub(crate) fn evaluate(
             let predictions = HeadPredictions {
                 n_classes: k,
                 truth: input.labels[t].clone(),
-                probs: decoded.iter().flat_map(|d| d.probs.iter().copied()).collect(),
+                probs: decoded
+                    .iter()
+                    .flat_map(|d| d.probs.iter().copied())
+                    .collect(),
                 mass: decoded.iter().map(|d| d.mass).collect(),
                 ordered: task.ordered,
                 decoded: own.then(|| decoded.iter().map(|d| d.predicted).collect()),

@@ -289,7 +289,8 @@ pub fn compute(spec: &LossSpec, logits: &Tensor, t: &Targets) -> Losses {
             None => mask,
         };
         let labelled = per_member(&m, &[1]);
-        let mean = |per_sample: Tensor| per_member(&(per_sample * &m), &[1]) / labelled.clamp_min(1e-12);
+        let mean =
+            |per_sample: Tensor| per_member(&(per_sample * &m), &[1]) / labelled.clamp_min(1e-12);
         // 1[y > k] and 1[y ≥ k] for the thresholds k = 0 … K − 2.
         let thresholds = || {
             let k = Tensor::arange(width, (Kind::Int64, device));
@@ -425,11 +426,7 @@ pub fn compute_members(
         } else {
             let idx = Tensor::from_slice(&members.iter().map(|&m| m as i64).collect::<Vec<_>>())
                 .to_device(logits.device());
-            compute(
-                spec,
-                &logits.index_select(0, &idx),
-                &t.members(&idx),
-            )
+            compute(spec, &logits.index_select(0, &idx), &t.members(&idx))
         };
         // Every number of the part in one transfer: row 0 the totals, then
         // one row per task.
@@ -528,8 +525,7 @@ mod tests {
 
     fn targets() -> Targets {
         // Sample 1 has no label for task 0.
-        labels_only(&[vec![Some(1), None], vec![Some(0), Some(0)]], &[3, 2])
-        .expand(1)
+        labels_only(&[vec![Some(1), None], vec![Some(0), Some(0)]], &[3, 2]).expand(1)
     }
 
     fn lse(v: &[f64]) -> f64 {
@@ -547,8 +543,7 @@ mod tests {
 
     #[test]
     fn ce_by_hand() {
-        let Losses { total, terms } =
-            compute(&spec(Loss::Ce, &[1.0, 0.5]), &logits(), &targets());
+        let Losses { total, terms } = compute(&spec(Loss::Ce, &[1.0, 0.5]), &logits(), &targets());
         let l0 = lse(&[1.0, 2.0, 0.5]) - 2.0;
         let l1 = ((lse(&[-1.0, 1.0]) + 1.0) + (lse(&[2.0, -2.0]) - 2.0)) / 2.0;
         assert!((value(&terms[0]) - l0).abs() < 1e-12);
@@ -560,19 +555,13 @@ mod tests {
     fn bce_flat_and_per_task_by_hand() {
         let t0 = bce(1.0, 0.0) + bce(2.0, 1.0) + bce(0.5, 0.0);
         let t1 = bce(-1.0, 1.0) + bce(1.0, 0.0) + bce(2.0, 1.0) + bce(-2.0, 0.0);
-        let Losses { total, terms } = compute(
-            &spec(Loss::BceTask, &[1.0, 2.0]),
-            &logits(),
-            &targets());
+        let Losses { total, terms } =
+            compute(&spec(Loss::BceTask, &[1.0, 2.0]), &logits(), &targets());
         assert!((value(&terms[0]) - t0 / 3.0).abs() < 1e-12);
         assert!((value(&terms[1]) - t1 / 4.0).abs() < 1e-12);
         assert!((value(&total) - (t0 / 3.0 + 2.0 * t1 / 4.0)).abs() < 1e-12);
         // Flat: 7 labelled (sample, output) pairs, weights play no part.
-        let flat = compute(
-            &spec(Loss::Bce, &[1.0, 2.0]),
-            &logits(),
-            &targets())
-        .total;
+        let flat = compute(&spec(Loss::Bce, &[1.0, 2.0]), &logits(), &targets()).total;
         assert!((value(&flat) - (t0 + t1) / 7.0).abs() < 1e-12);
     }
 
@@ -609,8 +598,7 @@ mod tests {
     fn class_weights_by_hand() {
         // Task 1 labels: both samples class 0 → weights cancel; use a
         // target set with both classes.
-        let t = labels_only(&[vec![Some(1), Some(2)], vec![Some(0), Some(1)]], &[3, 2])
-        .expand(1);
+        let t = labels_only(&[vec![Some(1), Some(2)], vec![Some(0), Some(1)]], &[3, 2]).expand(1);
         let mut s = spec(Loss::Ce, &[1.0, 1.0]);
         s.tasks[1].class_weights = Some(vec![1.0, 3.0]);
         let terms = compute(&s, &logits(), &t).terms;
@@ -626,8 +614,7 @@ mod tests {
 
     #[test]
     fn a_task_without_labels_in_the_batch_contributes_zero() {
-        let t = labels_only(&[vec![None, None], vec![Some(0), Some(1)]], &[3, 2])
-        .expand(1);
+        let t = labels_only(&[vec![None, None], vec![Some(0), Some(1)]], &[3, 2]).expand(1);
         let terms = compute(&spec(Loss::Ce, &[1.0, 1.0]), &logits(), &t).terms;
         assert_eq!(value(&terms[0]), 0.0);
     }

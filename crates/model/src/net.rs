@@ -24,7 +24,7 @@
 //! A task's output layer is as wide as its loss needs ([`Head`]): one
 //! logit per class, K − 1 threshold logits, or one value. CORAL's K − 1
 //! thresholds share one weight column, so its layer holds `W` as
-//! `[K, in, 1]` and `b` as `[K, 1, K − 1]` and computes `x·W + b`.
+//! `[K, in, 1]` and `b` as `[K, 1, K − 1]`, and `x·W + b` broadcasts.
 
 use headsweep_spec::{Activation, Architecture, Dtype, ModelConfig, Output};
 use rand_chacha::ChaCha8Rng;
@@ -38,18 +38,24 @@ pub(crate) struct Layer {
     name: String,
     pub(crate) w: Tensor,
     pub(crate) b: Tensor,
-    /// One weight column shared by every output, each with its own bias
-    /// (CORAL); `baddbmm` cannot broadcast that bias.
-    shared_column: bool,
 }
 
 impl Layer {
+    /// A layer of one weight column (a regression output, or CORAL's column
+    /// shared by its K − 1 biases, which the sum broadcasts to) multiplies
+    /// and sums instead of calling a batched product: MKL's batched product
+    /// with one output column rounds differently for several members than
+    /// for one, and a fused run must give the numbers it gives alone.
     fn forward(&self, x: &Tensor) -> Tensor {
-        if self.shared_column {
-            x.bmm(&self.w) + &self.b
+        if self.w.size()[2] == 1 {
+            (x * self.w.transpose(1, 2)).sum_dim_intlist(&[2i64][..], true, self.kind()) + &self.b
         } else {
             self.b.baddbmm(x, &self.w, 1.0, 1.0)
         }
+    }
+
+    fn kind(&self) -> Kind {
+        self.w.kind()
     }
 
     fn fan(&self) -> (usize, usize) {
@@ -138,7 +144,6 @@ fn layer(
         w: init::tensor(&w, &[k, fan_in as i64, fan_out as i64], kind, device)
             .set_requires_grad(true),
         b: init::tensor(&b, &[k, 1, fan_out as i64], kind, device).set_requires_grad(true),
-        shared_column: false,
     }
 }
 
@@ -168,7 +173,6 @@ fn coral_layer(
         name,
         w: init::tensor(&w, &[k, fan_in as i64, 1], kind, device).set_requires_grad(true),
         b: init::tensor(&b, &[k, 1, thresholds as i64], kind, device).set_requires_grad(true),
-        shared_column: true,
     }
 }
 

@@ -415,13 +415,9 @@ fn group(
     tch::set_num_threads(opts.threads.max(1) as i32);
     let device = opts.device;
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
+    // Equal fusion keys mean equal output layers.
     let heads = specs[0].heads();
-    if let Some((i, _)) = specs.iter().enumerate().find(|(_, s)| s.heads() != heads) {
-        return Err(TrainError::Invalid(format!(
-            "runs with seeds {} and {} have output layers of different shapes (their losses differ in kind), so they cannot train as one model",
-            first.seed, members[i].config.seed
-        )));
-    }
+    debug_assert!(specs.iter().all(|s| s.heads() == heads));
     let (tc, p) = (&first.train, data.n_features());
 
     let mut rngs: Vec<ChaCha8Rng> = members
@@ -429,15 +425,7 @@ fn group(
         .map(|m| ChaCha8Rng::seed_from_u64(m.config.seed))
         .collect();
     let dropout: Vec<f64> = members.iter().map(|m| m.config.model.dropout).collect();
-    let net = Net::new(
-        &first.model,
-        p,
-        &heads,
-        &names,
-        device,
-        &mut rngs,
-        &dropout,
-    );
+    let net = Net::new(&first.model, p, &heads, &names, device, &mut rngs, &dropout);
     let hyper = members
         .iter()
         .map(|m| Hyper {
@@ -708,15 +696,7 @@ fn group(
         let mut dummy: Vec<ChaCha8Rng> =
             done.iter().map(|_| ChaCha8Rng::seed_from_u64(0)).collect();
         let zeros = vec![0.0; done.len()];
-        let net = Net::new(
-            &first.model,
-            p,
-            &heads,
-            &names,
-            device,
-            &mut dummy,
-            &zeros,
-        );
+        let net = Net::new(&first.model, p, &heads, &names, device, &mut dummy, &zeros);
         for (j, &m) in done.iter().enumerate() {
             if let Some(Ok(f)) = &finished[m] {
                 net.set_member(j, &f.weights).map_err(TrainError::Invalid)?;

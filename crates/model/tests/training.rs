@@ -520,10 +520,17 @@ fn a_failing_or_stopped_member_leaves_the_others_unchanged() {
 fn runs_that_differ_in_shape_are_refused_as_a_group() {
     let (a, d) = config(|_| {});
     let (b, _) = config(|c| c.model.trunk = vec![8]);
-    let out = train_group(vec![member(&a), member(&b)], &d, &cpu());
-    for r in out {
-        let e = r.unwrap_err().to_string();
-        assert!(e.contains("cannot train as one model"), "{e}");
+    // A loss whose output layer has another width: K − 1 thresholds.
+    let (corn, _) = config(|c| {
+        c.train.loss = Loss::Corn;
+        c.tasks[1].loss = Some(Loss::Ce);
+    });
+    for other in [b, corn] {
+        let out = train_group(vec![member(&a), member(&other)], &d, &cpu());
+        for r in out {
+            let e = r.unwrap_err().to_string();
+            assert!(e.contains("cannot train as one model"), "{e}");
+        }
     }
 }
 
@@ -703,4 +710,158 @@ task_weighting = "uncertainty"
         (learned / truth - 1.0).abs() < 0.15,
         "learned σ ratio {learned:.3}, true {truth:.3}, weights {w:?}"
     );
+}
+
+/// The age task (3 bins) with each ordinal and regression loss, sex with
+/// cross-entropy: the age head learns, its outputs decode into
+/// probabilities and a class, and regression reports its error.
+#[test]
+fn ordinal_and_regression_heads_learn_and_decode() {
+    let (ce, d) = config(|c| c.train.epochs = 20);
+    let ce_age = run(&ce, &d).split(Part::Test).heads[0]
+        .metrics
+        .clone()
+        .unwrap();
+    for loss in [Loss::Coral, Loss::Corn, Loss::Mse, Loss::Huber] {
+        let (c, _) = config(|c| {
+            c.train.epochs = 20;
+            c.train.loss = loss;
+            c.tasks[1].loss = Some(Loss::Ce);
+        });
+        let out = run(&c, &d);
+        let test = out.split(Part::Test);
+        let age = &test.heads[0];
+        let m = age.metrics.as_ref().unwrap();
+        assert!(
+            m.accuracy > 0.6 && m.accuracy > ce_age.accuracy - 0.15,
+            "{loss:?}: age accuracy {} (ce {})",
+            m.accuracy,
+            ce_age.accuracy
+        );
+        assert!(m.mae.unwrap() < 0.5, "{loss:?}: mae {:?}", m.mae);
+        let n = test.ids.len();
+        let width = age.raw.len() / n;
+        assert_eq!(
+            width,
+            if matches!(loss, Loss::Mse | Loss::Huber) {
+                1
+            } else {
+                2
+            }
+        );
+        for (i, row) in age.predictions.probs.chunks(3).enumerate() {
+            assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+            assert!(row.iter().all(|p| (0.0..=1.0).contains(p)));
+            let predicted = age.predictions.predicted(i);
+            match loss {
+                // The rank: how many P(y > k) exceed ½.
+                Loss::Coral | Loss::Corn => {
+                    let z = &age.raw[i * 2..i * 2 + 2];
+                    let s = |v: f64| 1.0 / (1.0 + (-v).exp());
+                    let e = if loss == Loss::Coral {
+                        [s(z[0]), s(z[1])]
+                    } else {
+                        [s(z[0]), s(z[0]) * s(z[1])]
+                    };
+                    assert_eq!(predicted, e.iter().filter(|&&p| p > 0.5).count());
+                    assert!((row[0] - (1.0 - e[0])).abs() < 1e-9 || e[1] > e[0]);
+                }
+                // The bin of the predicted age, ends open.
+                _ => {
+                    let v = age.raw[i];
+                    let bin = usize::from(v >= 30.0) + usize::from(v >= 60.0);
+                    assert_eq!(predicted, bin, "age {v}");
+                }
+            }
+        }
+        let val = out.split(Part::Val);
+        if matches!(loss, Loss::Mse | Loss::Huber) {
+            let rmse = test.heads[0].rmse.unwrap();
+            assert!(rmse > 0.0 && rmse < 30.0, "{loss:?}: rmse {rmse} years");
+            // Every split's probabilities use the validation RMSE.
+            let spread = val.heads[0].rmse.unwrap();
+            for s in &out.splits {
+                assert_eq!(s.heads[0].spread, Some(spread));
+            }
+        } else {
+            assert_eq!((test.heads[0].rmse, test.heads[0].spread), (None, None));
+        }
+        assert_eq!(
+            test.heads[1].raw.len(),
+            n * 2,
+            "sex keeps a logit per class"
+        );
+    }
+}
+
+/// CORAL's output layer: one weight column and K − 1 biases.
+#[test]
+fn a_coral_head_has_one_weight_column() {
+    let (ce, d) = config(|c| c.train.epochs = 1);
+    let (coral, _) = config(|c| {
+        c.train.epochs = 1;
+        c.train.loss = Loss::Coral;
+        c.tasks[1].loss = Some(Loss::Ce);
+    });
+    // trunk 32 → age: 32·3 + 3 with ce, 32 + 2 with coral.
+    assert_eq!(
+        run(&ce, &d).parameters - run(&coral, &d).parameters,
+        (32 * 3 + 3) - (32 + 2)
+    );
+}
+
+/// Ordinal and regression losses fuse: runs whose output layers match
+/// (coral with coral, corn with corn, mse with huber) train together with
+/// every number equal to the run alone.
+#[test]
+fn ordinal_and_regression_losses_fuse_exactly() {
+    for arch in [
+        Architecture::MultiHead,
+        Architecture::Separate,
+        Architecture::MultiLabel,
+    ] {
+        for losses in [
+            [Loss::Corn, Loss::Corn],
+            [Loss::Mse, Loss::Huber],
+            [Loss::Coral, Loss::Coral],
+        ] {
+            if arch == Architecture::MultiLabel && losses[0] == Loss::Coral {
+                continue; // refused by validation
+            }
+            let configs: Vec<RunConfig> = losses
+                .iter()
+                .enumerate()
+                .map(|(i, &loss)| {
+                    config(|c| {
+                        c.model.architecture = arch;
+                        c.model.head_depth = 1;
+                        c.train.epochs = 4;
+                        c.seed = i as u64;
+                        c.train.lr = [0.003, 0.01][i];
+                        c.train.loss = loss;
+                        c.tasks[1].loss = Some(Loss::Ce);
+                        if i == 1 {
+                            c.train.class_weights = headsweep_spec::ClassWeighting::Balanced;
+                        }
+                    })
+                    .0
+                })
+                .collect();
+            let d = config(|_| {}).1;
+            let fused = train_group(configs.iter().map(member).collect(), &d, &cpu());
+            for (c, f) in configs.iter().zip(fused) {
+                let f = f.unwrap();
+                let alone = run(c, &d);
+                assert_eq!(f.fused, 2);
+                assert_eq!(
+                    test_probs(&f),
+                    test_probs(&alone),
+                    "{arch:?} {:?}",
+                    c.train.loss
+                );
+                let raw = |o: &RunOutput| o.split(Part::Test).heads[0].raw.clone();
+                assert_eq!(raw(&f), raw(&alone));
+            }
+        }
+    }
 }

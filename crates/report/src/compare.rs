@@ -23,7 +23,7 @@ pub enum Direction {
 impl Direction {
     pub fn of(metric: &str) -> Direction {
         match metric {
-            "loss" | "log_loss" | "brier" | "ece" | "mae" => Direction::Lower,
+            "loss" | "log_loss" | "brier" | "ece" | "mae" | "rmse" => Direction::Lower,
             "mass" => Direction::ClosestToOne,
             _ => Direction::Higher,
         }

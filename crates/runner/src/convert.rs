@@ -34,6 +34,9 @@ pub fn results_of(out: &RunOutput) -> RunResults {
         for (h, head_loss) in s.heads.iter().zip(&s.head_losses) {
             r.metrics
                 .push(metric(split, &h.name, "loss", Some(*head_loss)));
+            if h.rmse.is_some() {
+                r.metrics.push(metric(split, &h.name, "rmse", h.rmse));
+            }
             let Some(m) = &h.metrics else { continue };
             for (name, value) in m.scalars() {
                 r.metrics.push(metric(split, &h.name, name, value));

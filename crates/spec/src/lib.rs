@@ -14,8 +14,8 @@ mod validate;
 
 pub use config::{
     Activation, Architecture, ClassWeighting, ClassWeights, DataConfig, Dtype, Loss, ModelConfig,
-    Monitor, Optimizer, Output, Preset, RunConfig, Split, SweepSection, SyntheticConfig, TaskConfig,
-    TaskWeighting, TrainConfig, RESERVED_NAMES,
+    Monitor, Optimizer, Output, Preset, RunConfig, Split, SweepSection, SyntheticConfig,
+    TaskConfig, TaskWeighting, TrainConfig, RESERVED_NAMES,
 };
 pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};

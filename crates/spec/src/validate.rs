@@ -208,11 +208,14 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
                     t.name
                 ));
             } else if t.bins.as_ref().is_some_and(|b| b.len() < 3) {
-                bad(&path, format!(
-                    "loss = \"{}\" needs at least two bins, and task {:?} has one",
-                    loss.name(),
-                    t.name
-                ));
+                bad(
+                    &path,
+                    format!(
+                        "loss = \"{}\" needs at least two bins, and task {:?} has one",
+                        loss.name(),
+                        t.name
+                    ),
+                );
             } else if loss == Loss::Coral && doc.model.architecture == Architecture::MultiLabel {
                 bad(&path, format!(
                     "loss = \"coral\" gives task {:?} thresholds that share one weight vector, which needs the task's own output layer, and model.architecture = \"multi_label\" has one output layer for every task; use \"multi_head\", or loss = \"corn\"",

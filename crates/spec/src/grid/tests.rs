@@ -414,14 +414,26 @@ fn ordinal_losses_need_bins_and_their_own_output_layer() {
     assert_eq!(run.train.task_loss(&run.tasks[1]), Loss::Ce);
     // A task's own ordinal loss without bins points at that task's key.
     let e = error(&BASE.replace("name = \"sex\"", "name = \"sex\"\nloss = \"mse\""));
-    assert!(e.contains("tasks[1].loss") && e.contains("has no bins"), "{e}");
+    assert!(
+        e.contains("tasks[1].loss") && e.contains("has no bins"),
+        "{e}"
+    );
     // CORAL shares a weight vector, which multi_label's single layer cannot.
     let e = error(
         &BASE
-            .replace("architecture = \"multi_head\"", "architecture = \"multi_label\"")
-            .replace("bins = [0, 30, 60, 90]", "bins = [0, 30, 60, 90]\nloss = \"coral\""),
+            .replace(
+                "architecture = \"multi_head\"",
+                "architecture = \"multi_label\"",
+            )
+            .replace(
+                "bins = [0, 30, 60, 90]",
+                "bins = [0, 30, 60, 90]\nloss = \"coral\"",
+            ),
     );
-    assert!(e.contains("tasks[0].loss") && e.contains("multi_label"), "{e}");
+    assert!(
+        e.contains("tasks[0].loss") && e.contains("multi_label"),
+        "{e}"
+    );
     // In a grid, the bad combination names its grid point.
     let e = error(&format!(
         "{ok}\n[grid]\n\"model.architecture\" = [\"multi_head\", \"multi_label\"]\n\"train.loss\" = [\"corn\", \"coral\"]\n"
