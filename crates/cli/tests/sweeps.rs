@@ -641,3 +641,112 @@ fn loss_and_task_weighting_axes_run_fused_and_compare() {
         .success()
         .stdout(contains("pcgrad").and(contains("uncertainty")));
 }
+
+/// Ordinal and regression losses as a grid axis: refused by `plan` where
+/// they cannot work, trained fused where they can, decoded into stored
+/// predictions, and compared like any other axis.
+#[test]
+fn ordinal_and_regression_losses_run_as_an_axis() {
+    let d = Dir::new(3);
+    let base = SWEEP
+        .replace("EPOCHS", "3")
+        .replace("name = \"sex\"", "name = \"sex\"\nloss = \"ce\"");
+    // CORAL on multi_label's single output layer cannot work.
+    d.write(
+        "bad.toml",
+        &base.replace(
+            "\"train.loss\" = [\"bce\", \"ce\"]",
+            "\"train.loss\" = [\"ce\", \"coral\"]",
+        ),
+    );
+    d.cmd("o.db")
+        .args(["plan", "bad.toml"])
+        .assert()
+        .code(1)
+        .stderr(contains("coral").and(contains("multi_label")));
+    // Without bins an ordinal loss has nothing to order.
+    d.write(
+        "nobins.toml",
+        &SWEEP.replace("EPOCHS", "3").replace(
+            "\"train.loss\" = [\"bce\", \"ce\"]",
+            "\"train.loss\" = [\"ce\", \"corn\"]",
+        ),
+    );
+    d.cmd("o.db")
+        .args(["plan", "nobins.toml"])
+        .assert()
+        .code(1)
+        .stderr(contains("task \"sex\" has no bins"));
+    assert!(!d.path("o.db").exists(), "a refused plan writes nothing");
+
+    let text = base.replace(
+        "[grid]\n\"model.architecture\" = [\"multi_label\", \"multi_head\"]\n\"train.loss\" = [\"bce\", \"ce\"]\n\"model.head_depth\" = [0, 1]",
+        "[grid]\n\"train.loss\" = [\"ce\", \"coral\", \"corn\", \"mse\", \"huber\"]",
+    );
+    d.write("o.toml", &text);
+    d.cmd("o.db")
+        .args(["run", "o.toml", "--jobs", "1", "--fuse", "auto"])
+        .assert()
+        .success()
+        .stdout(contains("10 done, 0 failed"));
+    let q = |sql: &str| {
+        String::from_utf8(
+            d.cmd("o.db")
+                .args(["query", sql, "--format", "csv"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
+    // Seeds of one loss fuse; mse and huber share an output shape and fuse too.
+    let fused = q("SELECT MAX(fused) FROM runs");
+    assert!(
+        fused
+            .lines()
+            .nth(1)
+            .is_some_and(|v| v.parse::<i64>().unwrap() >= 2),
+        "{fused}"
+    );
+    // rmse for the regression heads only: 2 losses × 2 seeds × 3 splits.
+    let rmse = q("SELECT COUNT(*) FROM metrics WHERE metric = 'rmse' AND head = 'age'");
+    assert_eq!(rmse.lines().nth(1), Some("12"), "{rmse}");
+    // Every stored age prediction has 3 probabilities summing to 1; the raw
+    // outputs are a value, 2 thresholds or 3 logits.
+    let out = d
+        .cmd("o.db")
+        .args([
+            "query",
+            "SELECT probabilities, raw FROM predictions WHERE head = 'age'",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rows.is_empty());
+    let mut widths = std::collections::BTreeSet::new();
+    for row in &rows {
+        let list =
+            |k: &str| -> Vec<f64> { serde_json::from_str(row[k].as_str().unwrap()).unwrap() };
+        let probs = list("probabilities");
+        assert_eq!(probs.len(), 3);
+        assert!((probs.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{row}");
+        widths.insert(list("raw").len());
+    }
+    assert_eq!(widths, [1, 2, 3].into(), "value, thresholds and logits");
+    d.cmd("o.db")
+        .args([
+            "compare",
+            "s",
+            "--rows",
+            "train.loss",
+            "--metrics",
+            "age.mae,age.off_by_one",
+            "--baseline",
+            "train.loss=ce",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("coral").and(contains("huber")));
+}
