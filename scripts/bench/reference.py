@@ -2,7 +2,7 @@
 against (docs/performance.md). Same data files, split sizes, networks,
 optimiser, epochs and per-epoch validation as headsweep's runs.
 
-    python reference.py DATA_DIR [--part I/N] [--threads T]
+    python reference.py DATA_DIR [--part I/N] [--threads T] [--device D]
 
 trains runs I, I+N, I+2N, … of the 36 one after another and prints one JSON
 line: runs trained, seconds of training, training FLOPs (counted as
@@ -119,6 +119,7 @@ def main():
     ap.add_argument("--to-npy", action="store_true", help="only convert the data folder's TSV to .npy")
     ap.add_argument("--part", default="0/1")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda:N: where tensors and networks live")
     a = ap.parse_args()
     if a.to_npy:
         return to_npy(a.data)
@@ -131,12 +132,14 @@ def main():
     mean = x[tr].nanmean(0)
     x = torch.where(torch.isnan(x), mean, x)
     x = (x - mean) / x[tr].std(0).clamp_min(1e-8)
+    dev = torch.device(a.device)
+    x, age, sex = x.to(dev), age.to(dev), sex.to(dev)
     classes = [18, 2]
     runs = list(itertools.product(["multi_label", "multi_head"], ["bce", "ce"], [0, 1, 2], [0, 1, 2]))
     start, flops, done = time.perf_counter(), 0.0, 0
     for arch, kind, depth, seed in runs[part::parts]:
         torch.manual_seed(seed)
-        net = Net(arch, depth, x.shape[1], classes)
+        net = Net(arch, depth, x.shape[1], classes).to(dev)
         opt = torch.optim.Adam(net.parameters(), lr=1e-3)
         for _epoch in range(20):
             net.train()

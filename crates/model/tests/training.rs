@@ -236,8 +236,9 @@ fn trains_on_cuda_when_a_gpu_is_present() {
 }
 
 /// On a GPU a fused group goes through the tensor-operation optimiser and
-/// batched products on the device. Bit-identity is a CPU property; on CUDA
-/// a fused run stays within 1e-4 of the run alone (f64, a few epochs).
+/// batched products on the device. Bit-identity is promised on CPU only;
+/// on CUDA a fused run must stay within 1e-4 of the run alone (f64, a few
+/// epochs; on an H200 the difference measured 0 for every loss here).
 #[test]
 fn a_fused_group_trains_on_cuda_close_to_runs_alone() {
     if headsweep_model::cuda_device_count() == 0 {
@@ -248,29 +249,55 @@ fn a_fused_group_trains_on_cuda_close_to_runs_alone() {
         c.train.epochs = 3;
         c.model.dtype = Dtype::F64;
     });
-    let configs: Vec<RunConfig> = [(0, 0.003, Loss::Ce), (1, 0.01, Loss::Bce)]
-        .iter()
-        .map(|&(seed, lr, loss)| {
-            let mut c = base.clone();
-            c.seed = seed;
-            c.train.lr = lr;
-            c.train.loss = loss;
-            c
-        })
-        .collect();
     let gpu = GroupOptions {
         device: tch::Device::Cuda(0),
         threads: 1,
         stop: None,
     };
-    let fused = train_group(configs.iter().map(member).collect(), &d, &gpu);
-    for (c, f) in configs.iter().zip(fused) {
-        let alone = train_group(vec![member(c)], &d, &gpu)
-            .pop()
-            .unwrap()
-            .unwrap();
-        let diff = max_abs_diff(&test_probs(&f.unwrap()), &test_probs(&alone));
-        assert!(diff < 1e-4, "seed {}: {diff:e}", c.seed);
+    for pair in [
+        [Loss::Ce, Loss::Bce],
+        [Loss::Coral, Loss::Coral],
+        [Loss::Corn, Loss::Corn],
+        [Loss::Mse, Loss::Huber],
+    ] {
+        let configs: Vec<RunConfig> = [(0, 0.003), (1, 0.01)]
+            .iter()
+            .zip(pair)
+            .map(|(&(seed, lr), loss)| {
+                let mut c = base.clone();
+                c.seed = seed;
+                c.train.lr = lr;
+                c.train.loss = loss;
+                if loss.is_ordinal() {
+                    c.tasks[1].loss = Some(Loss::Ce);
+                }
+                c
+            })
+            .collect();
+        let fused = train_group(configs.iter().map(member).collect(), &d, &gpu);
+        for (c, f) in configs.iter().zip(fused) {
+            let f = f.unwrap();
+            let alone = train_group(vec![member(c)], &d, &gpu)
+                .pop()
+                .unwrap()
+                .unwrap();
+            let diff = max_abs_diff(&test_probs(&f), &test_probs(&alone));
+            println!(
+                "cuda fused vs alone, {:?} seed {}: max |Δp| {diff:e}",
+                c.train.loss, c.seed
+            );
+            assert!(diff < 1e-4, "{:?} seed {}: {diff:e}", c.train.loss, c.seed);
+            // And the CUDA run learns what the CPU run learns.
+            let cpu_run = run(c, &d);
+            let acc = |o: &RunOutput| {
+                o.split(Part::Test).heads[1]
+                    .metrics
+                    .as_ref()
+                    .unwrap()
+                    .accuracy
+            };
+            assert!(acc(&f) > 0.8 && (acc(&f) - acc(&cpu_run)).abs() < 0.1);
+        }
     }
 }
 
