@@ -134,6 +134,7 @@ mod tests {
             weight: 1.0,
             loss: None,
             class_weights: None,
+            order: None,
         };
         check_headers(&config, &[task("age"), task("sex")]).unwrap();
         let e = check_headers(&config, &[task("tissue")])

@@ -290,6 +290,7 @@ mod tests {
             weight: 1.0,
             loss: None,
             class_weights: None,
+            order: None,
         }
     }
 

@@ -10,11 +10,13 @@ use crate::sheet::{list, Sheet};
 pub struct TaskLabels {
     pub name: String,
     /// Class names in index order: `[lo,hi)` intervals for binned tasks (the
-    /// last closed), else the column's distinct values sorted.
+    /// last closed), the given order for ordered tasks, else the column's
+    /// distinct values sorted.
     pub classes: Vec<String>,
     pub labels: Vec<Option<usize>>,
     pub weight: f64,
-    /// Classes are bins of a number, in order (ordinal metrics apply).
+    /// Classes are in order — bins of a number, or named in `order` — so
+    /// ordinal metrics and losses apply.
     pub ordered: bool,
     /// The bin edges of a binned task.
     pub edges: Option<Vec<f64>>,
@@ -70,6 +72,27 @@ pub fn encode(task: &TaskConfig, sheet: &Sheet) -> Result<TaskLabels, DataError>
             }
             (classes, labels)
         }
+        None if task.order.is_some() => {
+            let order = task.order.clone().expect("matched");
+            let mut labels = Vec::with_capacity(sheet.ids.len());
+            for (cell, &line) in cells.zip(&sheet.lines) {
+                labels.push(match cell {
+                    None => None,
+                    Some(text) => Some(order.iter().position(|c| c == text).ok_or_else(|| {
+                        DataError::at(
+                            &sheet.source,
+                            line,
+                            format!(
+                                "column {col:?}: {text:?} is not in the order of task {:?} ({})",
+                                task.name,
+                                list(order.iter().map(String::as_str))
+                            ),
+                        )
+                    })?),
+                });
+            }
+            (order, labels)
+        }
         None => {
             let mut classes: Vec<String> = cells.clone().flatten().map(str::to_string).collect();
             classes.sort();
@@ -91,7 +114,7 @@ pub fn encode(task: &TaskConfig, sheet: &Sheet) -> Result<TaskLabels, DataError>
         classes,
         labels,
         weight: task.weight,
-        ordered: task.bins.is_some(),
+        ordered: task.bins.is_some() || task.order.is_some(),
         edges: task.bins.clone(),
         values,
     })
@@ -141,6 +164,7 @@ mod tests {
             weight: 1.0,
             loss: None,
             class_weights: None,
+            order: None,
         }
     }
 
@@ -171,6 +195,26 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("\"old\" is not a number"));
+    }
+
+    #[test]
+    fn an_order_names_the_classes_and_refuses_other_values() {
+        let mut t = task(None);
+        t.order = Some(vec!["young".into(), "adult".into(), "old".into()]);
+        let s = sheet(&[Some("old"), None, Some("young"), Some("adult")]);
+        let e = encode(&t, &s).unwrap();
+        assert_eq!(e.classes, ["young", "adult", "old"]);
+        assert_eq!(e.labels, [Some(2), None, Some(0), Some(1)]);
+        assert!(e.ordered && e.edges.is_none());
+        // Regression fits the class index where there is no number.
+        assert_eq!(e.target(0), Some(2.0));
+        assert_eq!(e.target(1), None);
+        let s = sheet(&[Some("young"), Some("elderly")]);
+        let err = encode(&t, &s).unwrap_err().to_string();
+        assert!(
+            err.starts_with("s.csv:3: column \"v\": \"elderly\" is not in the order of task \"t\""),
+            "{err}"
+        );
     }
 
     #[test]

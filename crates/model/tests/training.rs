@@ -892,3 +892,30 @@ fn ordinal_and_regression_losses_fuse_exactly() {
         }
     }
 }
+
+/// A task ordered by name (`order`, no numbers): regression fits the class
+/// index and decodes around it, thresholds work as with bins.
+#[test]
+fn an_ordered_task_without_numbers_regresses_its_class_index() {
+    for loss in [Loss::Mse, Loss::Corn] {
+        let (c, d) = config(|c| {
+            c.train.epochs = 10;
+            c.tasks[1].order = Some(vec!["F".into(), "M".into()]);
+            c.tasks[1].loss = Some(loss);
+        });
+        assert!(d.tasks[1].ordered && d.tasks[1].edges.is_none());
+        let out = run(&c, &d);
+        let sex = &out.split(Part::Test).heads[1];
+        let m = sex.metrics.as_ref().unwrap();
+        assert!(m.accuracy > 0.85, "{loss:?}: sex accuracy {}", m.accuracy);
+        assert!(m.mae.is_some(), "an ordered task gets ordinal metrics");
+        if loss == Loss::Mse {
+            // The value is on the index scale: the prediction is the index
+            // it rounds to, 0.5 going up.
+            for (i, v) in sex.raw.iter().enumerate() {
+                assert_eq!(sex.predictions.predicted(i), usize::from(*v >= 0.5));
+            }
+            assert!(sex.rmse.unwrap() < 0.5);
+        }
+    }
+}

@@ -119,6 +119,11 @@ pub struct TaskConfig {
     /// Without bins the column's distinct values, sorted, are the classes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bins: Option<Vec<f64>>,
+    /// The classes of a task without bins, in their order (for example
+    /// `["young", "adult", "old"]`): the task is ordered, and every value in
+    /// the column must be one of these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Vec<String>>,
     /// This task's weight w_t in the summed loss.
     #[serde(default = "one")]
     pub weight: f64,

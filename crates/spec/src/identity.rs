@@ -32,6 +32,7 @@ fn default_task() -> TaskConfig {
         weight: 1.0,
         loss: None,
         class_weights: None,
+        order: None,
     }
 }
 

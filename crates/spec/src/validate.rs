@@ -145,6 +145,25 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
         } else if !names.insert(t.name.as_str()) {
             bad(&at("name"), format!("task name {:?} is used twice", t.name));
         }
+        if let Some(order) = &t.order {
+            if t.bins.is_some() {
+                bad(&at("order"), "a task has bins (classes from numbers) or an order (named classes in order), not both".into());
+            } else if order.is_empty() {
+                bad(
+                    &at("order"),
+                    "order must list the task's classes, lowest first".into(),
+                );
+            } else {
+                let mut seen = HashSet::new();
+                for (j, c) in order.iter().enumerate() {
+                    if !seen.insert(c) {
+                        let mut p = at("order");
+                        p.push(j.into());
+                        bad(&p, format!("class {c:?} is listed twice"));
+                    }
+                }
+            }
+        }
         if let Some(bins) = &t.bins {
             if bins.len() < 2 {
                 bad(
@@ -201,17 +220,22 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             } else {
                 vec!["train".into(), "loss".into()]
             };
-            if t.bins.is_none() {
+            let classes = match (&t.bins, &t.order) {
+                (Some(b), _) => Some(b.len().saturating_sub(1)),
+                (None, Some(o)) => Some(o.len()),
+                (None, None) => None,
+            };
+            if classes.is_none() {
                 bad(&path, format!(
-                    "loss = \"{}\" needs ordered classes, and task {:?} has no bins (its classes are the column's values, unordered); give the task bins, or its own loss, e.g. [[tasks]] loss = \"ce\"",
+                    "loss = \"{}\" needs ordered classes, and task {:?} has no bins or order (its classes are the column's values, unordered); give the task bins or an order, or its own loss, e.g. [[tasks]] loss = \"ce\"",
                     loss.name(),
                     t.name
                 ));
-            } else if t.bins.as_ref().is_some_and(|b| b.len() < 3) {
+            } else if classes < Some(2) {
                 bad(
                     &path,
                     format!(
-                        "loss = \"{}\" needs at least two bins, and task {:?} has one",
+                        "loss = \"{}\" needs at least two ordered classes, and task {:?} has one",
                         loss.name(),
                         t.name
                     ),

@@ -441,4 +441,24 @@ fn ordinal_losses_need_bins_and_their_own_output_layer() {
     assert!(e.contains("coral") && e.contains("multi_label"), "{e}");
     let e = error(&BASE.replace("lr = 0.01", "huber_delta = 0.0"));
     assert!(e.contains("train.huber_delta"), "{e}");
+    // An order makes a task without bins ordered.
+    let ordered = BASE
+        .replace("lr = 0.01", "loss = \"corn\"")
+        .replace("name = \"sex\"", "name = \"sex\"\norder = [\"F\", \"M\"]");
+    assert!(parse(&ordered).is_ok());
+    let e = error(&ordered.replace("[\"F\", \"M\"]", "[\"F\"]"));
+    assert!(e.contains("at least two ordered classes"), "{e}");
+    let e = error(&ordered.replace("[\"F\", \"M\"]", "[\"F\", \"M\", \"F\"]"));
+    assert!(
+        e.contains("tasks[1].order[2]") && e.contains("listed twice"),
+        "{e}"
+    );
+    let e = error(&BASE.replace(
+        "bins = [0, 30, 60, 90]",
+        "bins = [0, 30, 60, 90]\norder = [\"a\"]",
+    ));
+    assert!(
+        e.contains("tasks[0].order") && e.contains("not both"),
+        "{e}"
+    );
 }
