@@ -409,14 +409,21 @@ fn a_failing_run_is_its_own_failure() {
 
 #[test]
 fn four_processes_share_forty_runs_each_claimed_once() {
-    let d = Dir::new(3);
+    // Runs claimed one at a time and long enough (20 epochs) that every
+    // process starts before the first has taken everything.
+    let d = Dir::new(20);
     let text = std::fs::read_to_string(d.path("s.toml")).unwrap();
     d.write(
         "forty.toml",
         &text.replace("seeds = [0, 1]", "seeds = [0, 1, 2, 3, 4]"),
     );
     let children: Vec<Group> = (0..4)
-        .map(|_| d.spawn("h.db", &["run", "forty.toml", "--jobs", "1"]))
+        .map(|_| {
+            d.spawn(
+                "h.db",
+                &["run", "forty.toml", "--jobs", "1", "--fuse", "off"],
+            )
+        })
         .collect();
     for mut c in children {
         let status = c.wait().unwrap();
