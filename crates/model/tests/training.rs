@@ -919,3 +919,34 @@ fn an_ordered_task_without_numbers_regresses_its_class_index() {
         }
     }
 }
+
+/// Explain reloads a network whose heads have other widths (CORAL's
+/// thresholds before sex's logits), attributes the class-logit head, and
+/// refuses the threshold head by name.
+#[test]
+fn explain_reads_class_heads_beside_ordinal_ones_and_refuses_the_rest() {
+    use headsweep_model::{explain, ClassChoice, ExplainOptions, Method, Reference};
+    let (c, d) = config(|c| {
+        c.train.epochs = 5;
+        c.train.loss = Loss::Coral;
+        c.tasks[1].loss = Some(Loss::Ce);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("best.safetensors");
+    let opts = TrainOptions {
+        weights: Some(weights.clone()),
+        ..Default::default()
+    };
+    train(&c, &d, &opts).unwrap();
+    let ask = |head: &str| ExplainOptions {
+        head: head.into(),
+        class: ClassChoice::True,
+        method: Method::Saliency,
+        reference: Reference::Zero,
+        device: tch::Device::Cpu,
+    };
+    let sex = explain(&c, &d, &weights, &ask("sex")).unwrap();
+    assert_eq!(sex.ranked.len(), 60);
+    let e = explain(&c, &d, &weights, &ask("age")).unwrap_err().to_string();
+    assert!(e.contains("\"age\"") && e.contains("\"coral\""), "{e}");
+}
