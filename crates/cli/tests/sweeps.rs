@@ -691,6 +691,23 @@ fn ordinal_and_regression_losses_run_as_an_axis() {
         "[grid]\n\"train.loss\" = [\"ce\", \"coral\", \"corn\", \"mse\", \"huber\"]",
     );
     d.write("o.toml", &text);
+    // `train` names each task's loss and prints the ordered head's measures.
+    d.write(
+        "h.toml",
+        &text.replace(
+            "[grid]\n\"train.loss\" = [\"ce\", \"coral\", \"corn\", \"mse\", \"huber\"]",
+            "loss = \"huber\"",
+        ),
+    );
+    d.cmd("o.db")
+        .args(["train", "h.toml"])
+        .assert()
+        .success()
+        .stdout(
+            contains("+ huber (sex: ce)")
+                .and(contains("age: mae "))
+                .and(contains("rmse ")),
+        );
     d.cmd("o.db")
         .args(["run", "o.toml", "--jobs", "1", "--fuse", "auto"])
         .assert()

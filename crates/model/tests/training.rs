@@ -947,6 +947,8 @@ fn explain_reads_class_heads_beside_ordinal_ones_and_refuses_the_rest() {
     };
     let sex = explain(&c, &d, &weights, &ask("sex")).unwrap();
     assert_eq!(sex.ranked.len(), 60);
-    let e = explain(&c, &d, &weights, &ask("age")).unwrap_err().to_string();
+    let e = explain(&c, &d, &weights, &ask("age"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("\"age\"") && e.contains("\"coral\""), "{e}");
 }

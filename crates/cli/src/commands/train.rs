@@ -68,12 +68,22 @@ fn render_table(
     device: &str,
     samples: usize,
 ) -> String {
+    // Tasks with a loss of their own, named after the sweep's.
+    let own: Vec<String> = c
+        .tasks
+        .iter()
+        .filter_map(|t| t.loss.map(|l| format!("{}: {}", t.name, l.name())))
+        .collect();
+    let loss = if own.is_empty() {
+        c.train.loss.name().to_string()
+    } else {
+        format!("{} ({})", c.train.loss.name(), own.join(", "))
+    };
     let mut s = format!(
-        "{} seed {}: {} + {}, head_depth {}, trunk {:?}, {} parameters, {samples} samples, {device}\n",
+        "{} seed {}: {} + {loss}, head_depth {}, trunk {:?}, {} parameters, {samples} samples, {device}\n",
         c.sweep,
         c.seed,
         serde_json::to_value(c.model.architecture).expect("enum").as_str().unwrap_or("?"),
-        serde_json::to_value(c.train.loss).expect("enum").as_str().unwrap_or("?"),
         c.model.head_depth,
         c.model.trunk,
         out.parameters,
@@ -125,6 +135,20 @@ fn render_table(
         joint.extend(COLUMNS[2..].iter().map(|_| String::new()));
         rows.push(joint);
         s += &table::render(&header, &rows);
+        // Ordered and regression heads: their own measures, one line each.
+        for h in &split.heads {
+            let Some(m) = &h.metrics else { continue };
+            let mut parts = Vec::new();
+            if let (Some(mae), Some(off)) = (m.mae, m.off_by_one) {
+                parts.push(format!("mae {mae:.4} classes, off_by_one {off:.4}"));
+            }
+            if let Some(rmse) = h.rmse {
+                parts.push(format!("rmse {rmse:.4} (the target's units)"));
+            }
+            if !parts.is_empty() {
+                s += &format!("{}: {}\n", h.name, parts.join(", "));
+            }
+        }
     }
     s += "\njoint accuracy is exact match: every head right on samples labelled in all heads.\n";
     s
@@ -155,6 +179,9 @@ struct HeadReport {
     head: String,
     classes: Vec<String>,
     metrics: Option<headsweep_metrics::HeadMetrics>,
+    /// Regression heads only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rmse: Option<f64>,
 }
 
 fn report<'a>(c: &'a RunConfig, out: &RunOutput, parts: &[Part]) -> Report<'a> {
@@ -180,6 +207,7 @@ fn report<'a>(c: &'a RunConfig, out: &RunOutput, parts: &[Part]) -> Report<'a> {
                             head: h.name.clone(),
                             classes: h.classes.clone(),
                             metrics: h.metrics.clone(),
+                            rmse: h.rmse,
                         })
                         .collect(),
                     joint_exact_match: s.exact_match,
