@@ -74,6 +74,16 @@ impl Dir {
         c
     }
 
+    /// What `headsweep query SQL --format csv` prints for the store `db`.
+    fn query(&self, db: &str, sql: &str) -> String {
+        let out = self
+            .cmd(db)
+            .args(["query", sql, "--format", "csv"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
     fn spawn(&self, db: &str, args: &[&str]) -> Group {
         let mut c = Std::new(cargo_bin("headsweep"));
         c.current_dir(self.dir.path())
@@ -615,16 +625,7 @@ fn loss_and_task_weighting_axes_run_fused_and_compare() {
         .assert()
         .success()
         .stdout(contains("20 done, 0 failed"));
-    let q = |sql: &str| {
-        String::from_utf8(
-            d.cmd("w.db")
-                .args(["query", sql, "--format", "csv"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-    };
+    let q = |sql: &str| d.query("w.db", sql);
     let weights = q("SELECT COUNT(*) FROM curves WHERE metric = 'task_weight'");
     assert_eq!(
         weights.lines().nth(1),
@@ -658,32 +659,32 @@ fn ordinal_and_regression_losses_run_as_an_axis() {
     let base = SWEEP
         .replace("EPOCHS", "3")
         .replace("name = \"sex\"", "name = \"sex\"\nloss = \"ce\"");
-    // CORAL on multi_label's single output layer cannot work.
-    d.write(
-        "bad.toml",
-        &base.replace(
-            "\"train.loss\" = [\"bce\", \"ce\"]",
-            "\"train.loss\" = [\"ce\", \"coral\"]",
+    let refused = [
+        // CORAL on multi_label's single output layer cannot work.
+        (
+            base.replace(
+                "\"train.loss\" = [\"bce\", \"ce\"]",
+                "\"train.loss\" = [\"ce\", \"coral\"]",
+            ),
+            "\"multi_label\" has one output layer",
         ),
-    );
-    d.cmd("o.db")
-        .args(["plan", "bad.toml"])
-        .assert()
-        .code(1)
-        .stderr(contains("coral").and(contains("multi_label")));
-    // Without bins an ordinal loss has nothing to order.
-    d.write(
-        "nobins.toml",
-        &SWEEP.replace("EPOCHS", "3").replace(
-            "\"train.loss\" = [\"bce\", \"ce\"]",
-            "\"train.loss\" = [\"ce\", \"corn\"]",
+        // Without bins an ordinal loss has nothing to order.
+        (
+            SWEEP.replace("EPOCHS", "3").replace(
+                "\"train.loss\" = [\"bce\", \"ce\"]",
+                "\"train.loss\" = [\"ce\", \"corn\"]",
+            ),
+            "task \"sex\" has no bins",
         ),
-    );
-    d.cmd("o.db")
-        .args(["plan", "nobins.toml"])
-        .assert()
-        .code(1)
-        .stderr(contains("task \"sex\" has no bins"));
+    ];
+    for (text, why) in refused {
+        d.write("bad.toml", &text);
+        d.cmd("o.db")
+            .args(["plan", "bad.toml"])
+            .assert()
+            .code(1)
+            .stderr(contains(why));
+    }
     assert!(!d.path("o.db").exists(), "a refused plan writes nothing");
 
     let text = base.replace(
@@ -713,16 +714,7 @@ fn ordinal_and_regression_losses_run_as_an_axis() {
         .assert()
         .success()
         .stdout(contains("10 done, 0 failed"));
-    let q = |sql: &str| {
-        String::from_utf8(
-            d.cmd("o.db")
-                .args(["query", sql, "--format", "csv"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap()
-    };
+    let q = |sql: &str| d.query("o.db", sql);
     // Seeds of one loss fuse; mse and huber share an output shape and fuse too.
     let fused = q("SELECT MAX(fused) FROM runs");
     assert!(
