@@ -1,10 +1,11 @@
 //! Feature attributions for one head of a trained network: integrated
 //! gradients (Sundararajan et al. 2017), saliency, gradient × input.
 //!
-//! Every method attributes one class logit per sample (the raw output of
-//! that class in that head), in model input space (standardised features).
-//! The reference x′ is given in that space; callers build it from a raw
-//! feature vector transformed like the inputs.
+//! Every method attributes one number per sample, the [`Target`]: a class
+//! logit for heads with one logit per class, the predicted value for a
+//! regression head, the expected class for an ordinal head — in model input
+//! space (standardised features). The reference x′ is given in that space;
+//! callers build it from a raw feature vector transformed like the inputs.
 
 use tch::{Kind, Tensor};
 
@@ -24,6 +25,24 @@ pub enum Method {
     /// from the reference — which is the standardised input itself for the
     /// training-mean reference, and IG with one step for any reference.
     GradInput,
+}
+
+/// The number attributed for each sample.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// The logit of class `classes[i]` for sample i, of the head whose
+    /// outputs start at `offset`.
+    ClassLogit { offset: usize, classes: Vec<usize> },
+    /// A regression head's prediction on the target's scale, mean + sd·z.
+    Value { offset: usize, mean: f64, sd: f64 },
+    /// An ordinal head's expected class Σ_k P(y > k), from its `thresholds`
+    /// logits: P(y > k) = σ(z_k), or Π_{j ≤ k} σ(z_j) when `cumulative`
+    /// (CORN).
+    ExpectedClass {
+        offset: usize,
+        thresholds: usize,
+        cumulative: bool,
+    },
 }
 
 /// Attributions of `n` samples over `p` features.
@@ -51,23 +70,40 @@ impl Attributions {
     }
 }
 
-/// The selected class logit of each sample: `[n]`.
-fn selected(net: &Net, x: &Tensor, offset: i64, classes: &Tensor) -> Tensor {
-    let logits = net.forward_one(x);
-    let k = net.width() as i64;
-    debug_assert!(offset < k);
-    let head = logits.narrow(1, offset, logits.size()[1] - offset);
-    head.gather(1, &classes.unsqueeze(1), false).squeeze_dim(1)
+/// The target of each sample: `[n]`. `classes` holds the class indices of
+/// a `ClassLogit` target as a tensor.
+fn selected(net: &Net, x: &Tensor, target: &Target, classes: &Tensor) -> Tensor {
+    let out = net.forward_one(x);
+    match *target {
+        Target::ClassLogit { offset, .. } => out
+            .narrow(1, offset as i64, out.size()[1] - offset as i64)
+            .gather(1, &classes.unsqueeze(1), false)
+            .squeeze_dim(1),
+        Target::Value { offset, mean, sd } => out.select(1, offset as i64) * sd + mean,
+        Target::ExpectedClass {
+            offset,
+            thresholds,
+            cumulative,
+        } => {
+            let p = out.narrow(1, offset as i64, thresholds as i64).sigmoid();
+            let p = if cumulative {
+                p.cumprod(1, p.kind())
+            } else {
+                p
+            };
+            p.sum_dim_intlist(&[1i64][..], false, p.kind())
+        }
+    }
 }
 
 fn gradient(
     net: &Net,
     x: &Tensor,
-    offset: i64,
+    target: &Target,
     classes: &Tensor,
 ) -> Result<(Tensor, Tensor), TrainError> {
     let xi = x.detach().set_requires_grad(true);
-    let f = selected(net, &xi, offset, classes);
+    let f = selected(net, &xi, target, classes);
     let grads = Tensor::run_backward(&[f.sum(f.kind())], &[&xi], false, false);
     Ok((
         grads
@@ -78,39 +114,40 @@ fn gradient(
     ))
 }
 
-/// Attributes, for each row of `x` (`[n, p]`), the logit of class
-/// `classes[i]` of the head whose outputs start at `offset`.
+/// Attributes `target` for each row of `x` (`[n, p]`).
 pub fn attribute(
     net: &Net,
     x: &Tensor,
     reference: &Tensor,
-    offset: usize,
-    classes: &[usize],
+    target: &Target,
     method: Method,
 ) -> Result<Attributions, TrainError> {
     let (n, p) = (x.size()[0] as usize, x.size()[1] as usize);
     let device = x.device();
+    let classes: &[usize] = match target {
+        Target::ClassLogit { classes, .. } => classes,
+        _ => &[],
+    };
     let cls = Tensor::from_slice(&classes.iter().map(|&c| c as i64).collect::<Vec<_>>())
         .to_device(device);
-    let offset = offset as i64;
     let reference = reference
         .view([1, p as i64])
         .expand([n as i64, p as i64], false);
     let delta = x - &reference;
     let (values, completeness) = match method {
-        Method::Saliency => (gradient(net, x, offset, &cls)?.0.abs(), None),
-        Method::GradInput => (gradient(net, x, offset, &cls)?.0 * &delta, None),
+        Method::Saliency => (gradient(net, x, target, &cls)?.0.abs(), None),
+        Method::GradInput => (gradient(net, x, target, &cls)?.0 * &delta, None),
         Method::IntegratedGradients { steps } => {
             let steps = steps.max(1);
             let mut total = Tensor::zeros([n as i64, p as i64], (x.kind(), device));
             for k in 1..=steps {
                 let alpha = k as f64 / steps as f64;
                 let point = &reference + &delta * alpha;
-                total += gradient(net, &point, offset, &cls)?.0;
+                total += gradient(net, &point, target, &cls)?.0;
             }
             let ig = total / steps as f64 * &delta;
-            let fx = tch::no_grad(|| selected(net, x, offset, &cls));
-            let fr = tch::no_grad(|| selected(net, &reference, offset, &cls));
+            let fx = tch::no_grad(|| selected(net, x, target, &cls));
+            let fr = tch::no_grad(|| selected(net, &reference, target, &cls));
             let diff = tensor_to_vec(&(fx - fr))?;
             let sums = tensor_to_vec(&ig.sum_dim_intlist([1i64].as_slice(), false, Kind::Double))?;
             (ig, Some(diff.into_iter().zip(sums).collect()))
@@ -178,8 +215,10 @@ mod tests {
                 &net,
                 &x,
                 &r,
-                3,
-                &[1, 1],
+                &Target::ClassLogit {
+                    offset: 3,
+                    classes: vec![1, 1],
+                },
                 Method::IntegratedGradients { steps },
             )
             .unwrap();
@@ -199,7 +238,17 @@ mod tests {
                 "completeness is exact for a linear model: {gap}"
             );
         }
-        let s = attribute(&net, &x, &r, 3, &[1, 1], Method::Saliency).unwrap();
+        let s = attribute(
+            &net,
+            &x,
+            &r,
+            &Target::ClassLogit {
+                offset: 3,
+                classes: vec![1, 1],
+            },
+            Method::Saliency,
+        )
+        .unwrap();
         assert!((0..8).all(|k| (s.values[k] - w[k % 4].abs()).abs() < 1e-12));
     }
 
@@ -212,12 +261,24 @@ mod tests {
                 &net,
                 &x,
                 &reference,
-                0,
-                &[2, 0],
+                &Target::ClassLogit {
+                    offset: 0,
+                    classes: vec![2, 0],
+                },
                 Method::IntegratedGradients { steps: 1 },
             )
             .unwrap();
-            let gi = attribute(&net, &x, &reference, 0, &[2, 0], Method::GradInput).unwrap();
+            let gi = attribute(
+                &net,
+                &x,
+                &reference,
+                &Target::ClassLogit {
+                    offset: 0,
+                    classes: vec![2, 0],
+                },
+                Method::GradInput,
+            )
+            .unwrap();
             assert_eq!(ig.values, gi.values);
         }
     }
@@ -231,8 +292,10 @@ mod tests {
                 &net,
                 &x,
                 &r,
-                0,
-                &[2, 0],
+                &Target::ClassLogit {
+                    offset: 0,
+                    classes: vec![2, 0],
+                },
                 Method::IntegratedGradients { steps },
             )
             .unwrap()
@@ -246,5 +309,97 @@ mod tests {
             g200 <= 0.01 * scale.max(1e-9),
             "Σ IG ≈ F(x) − F(x′): gap {g200}, scale {scale}"
         );
+    }
+
+    /// A regression head's value and an ordinal head's expected class: the
+    /// numbers attributed are what they say, and IG keeps completeness.
+    #[test]
+    fn values_and_expected_classes_are_attributed() {
+        use headsweep_spec::Output;
+        let model = ModelConfig {
+            architecture: Architecture::MultiHead,
+            trunk: vec![],
+            dtype: Dtype::F64,
+            dropout: 0.0,
+            ..Default::default()
+        };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let heads = [
+            Head {
+                output: Output::Value,
+                classes: 4,
+            },
+            Head {
+                output: Output::Thresholds,
+                classes: 4,
+            },
+        ];
+        let net = Net::single(
+            &model,
+            4,
+            &heads,
+            &["v".into(), "o".into()],
+            tch::Device::Cpu,
+            &mut rng,
+        );
+        let (x, r) = inputs();
+        // Linear value head: IG = sd·(x − x′)·w exactly, for any step count.
+        let w = tensor_to_vec(
+            &net.member(0)
+                .into_iter()
+                .find(|(n, _)| n == "v.out.weight")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        let value = Target::Value {
+            offset: 0,
+            mean: 40.0,
+            sd: 12.0,
+        };
+        let a = attribute(
+            &net,
+            &x,
+            &r,
+            &value,
+            Method::IntegratedGradients { steps: 3 },
+        )
+        .unwrap();
+        let (xs, rs) = (tensor_to_vec(&x).unwrap(), tensor_to_vec(&r).unwrap());
+        for k in 0..8 {
+            let want = 12.0 * (xs[k] - rs[k % 4]) * w[k % 4];
+            assert!(
+                (a.values[k] - want).abs() < 1e-12,
+                "{} vs {want}",
+                a.values[k]
+            );
+        }
+        // The expected class from the three threshold logits, by hand.
+        let out = tensor_to_vec(&net.forward_one(&x)).unwrap();
+        let s = |z: f64| 1.0 / (1.0 + (-z).exp());
+        let empty = Tensor::from_slice::<i64>(&[]);
+        for cumulative in [false, true] {
+            let t = Target::ExpectedClass {
+                offset: 1,
+                thresholds: 3,
+                cumulative,
+            };
+            let f = tensor_to_vec(&selected(&net, &x, &t, &empty)).unwrap();
+            for i in 0..2 {
+                let z = &out[i * 4 + 1..i * 4 + 4];
+                let want = if cumulative {
+                    s(z[0]) + s(z[0]) * s(z[1]) + s(z[0]) * s(z[1]) * s(z[2])
+                } else {
+                    s(z[0]) + s(z[1]) + s(z[2])
+                };
+                assert!((f[i] - want).abs() < 1e-12);
+            }
+            let (gap, scale) =
+                attribute(&net, &x, &r, &t, Method::IntegratedGradients { steps: 200 })
+                    .unwrap()
+                    .completeness_gap()
+                    .unwrap();
+            assert!(gap <= 0.01 * scale.max(1e-9), "gap {gap}, scale {scale}");
+        }
     }
 }

@@ -3,16 +3,18 @@
 use std::path::Path;
 
 use headsweep_data::{Dataset, Part};
-use headsweep_spec::RunConfig;
+use headsweep_spec::{Output, RunConfig};
 use rand::SeedableRng;
 use serde::Serialize;
 use tch::{Device, Tensor};
 
-use crate::attribution::{attribute, Method};
+use crate::attribution::{attribute, Method, Target};
 use crate::net::Net;
 use crate::TrainError;
 
-/// Which class logit to attribute.
+/// Which class logit to attribute, for a head with one logit per class.
+/// Ordinal and regression heads attribute their expected class or predicted
+/// value instead, over the samples with a label, and take `True` only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClassChoice {
     /// Each sample's true class (samples without this head's label are left out).
@@ -54,6 +56,9 @@ pub struct FeatureScore {
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
     pub head: String,
+    /// What was attributed: a class logit, the predicted value, or the
+    /// expected class.
+    pub target: String,
     pub samples: usize,
     /// Every feature, best first (ties broken by feature order).
     pub ranked: Vec<FeatureScore>,
@@ -126,9 +131,12 @@ pub fn explain(
             ))
         })?;
     let task = &data.tasks[t];
-    let fixed = match &opts.class {
-        ClassChoice::True => None,
-        ClassChoice::Named(c) => Some(
+    let spec = crate::loss::loss_spec(config, data).map_err(TrainError::Invalid)?;
+    let tl = &spec.tasks[t];
+    let output = tl.head().output;
+    let fixed = match (&opts.class, output) {
+        (ClassChoice::True, _) => None,
+        (ClassChoice::Named(c), Output::Classes) => Some(
             task.classes
                 .iter()
                 .position(|k| k == c)
@@ -141,6 +149,14 @@ pub fn explain(
                     ))
                 })?,
         ),
+        (ClassChoice::Named(c), _) => {
+            return Err(TrainError::Invalid(format!(
+                "head {:?} is trained with loss {:?}, which has no logit per class: explain attributes its {}, so a class ({c:?}) does not apply",
+                task.name,
+                tl.kind.name(),
+                if output == Output::Value { "predicted value" } else { "expected class" }
+            )))
+        }
     };
     let mut rows = Vec::new();
     let mut classes = Vec::new();
@@ -160,18 +176,31 @@ pub fn explain(
         )));
     }
     let net = load_net(config, data, weights, opts.device)?;
-    if net.heads[t].output != headsweep_spec::Output::Classes {
-        return Err(TrainError::Invalid(format!(
-            "head {:?} is trained with loss {:?}, whose outputs are thresholds or a value rather than one logit per class, and explain attributes a class logit; explain a run whose head uses bce, bce_task, ce or focal",
-            task.name,
-            config
-                .tasks
-                .iter()
-                .find(|c| c.name == task.name)
-                .map_or(config.train.loss, |c| config.train.task_loss(c))
-                .name()
-        )));
-    }
+    let offset: usize = net.heads[..t].iter().map(|h| h.width()).sum();
+    let (target, what) = match output {
+        Output::Classes => (
+            Target::ClassLogit { offset, classes },
+            match fixed {
+                Some(c) => format!("logit of class {}", task.classes[c]),
+                None => "logit of each sample's true class".to_string(),
+            },
+        ),
+        Output::Value => {
+            let (mean, sd) = tl.target.expect("regression losses are standardised");
+            (
+                Target::Value { offset, mean, sd },
+                "predicted value, in the target's units".to_string(),
+            )
+        }
+        Output::SharedThresholds | Output::Thresholds => (
+            Target::ExpectedClass {
+                offset,
+                thresholds: tl.head().width(),
+                cumulative: output == Output::Thresholds,
+            },
+            "expected class Σ_k P(y > k)".to_string(),
+        ),
+    };
     let p = data.n_features();
     let mut x = Vec::with_capacity(rows.len() * p);
     for &i in &rows {
@@ -190,8 +219,7 @@ pub fn explain(
     let reference = Tensor::from_slice(&reference)
         .to_kind(net.kind())
         .to_device(opts.device);
-    let offset: usize = net.heads[..t].iter().map(|h| h.width()).sum();
-    let a = attribute(&net, &x, &reference, offset, &classes, opts.method)?;
+    let a = attribute(&net, &x, &reference, &target, opts.method)?;
     let n = a.n as f64;
     let mut scores: Vec<FeatureScore> = (0..p)
         .map(|j| {
@@ -211,6 +239,7 @@ pub fn explain(
     }
     Ok(Explanation {
         head: task.name.clone(),
+        target: what,
         samples: a.n,
         ranked: scores,
         completeness_gap: a.completeness_gap(),

@@ -20,7 +20,7 @@ mod net;
 mod optim;
 mod train;
 
-pub use attribution::{attribute, Attributions, Method};
+pub use attribution::{attribute, Attributions, Method, Target};
 pub use device::{cuda_device_count, parse_device};
 pub use error::TrainError;
 pub use eval::{HeadOutput, SplitOutput};

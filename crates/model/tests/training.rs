@@ -920,35 +920,56 @@ fn an_ordered_task_without_numbers_regresses_its_class_index() {
     }
 }
 
-/// Explain reloads a network whose heads have other widths (CORAL's
-/// thresholds before sex's logits), attributes the class-logit head, and
-/// refuses the threshold head by name.
+/// Explain reloads a network whose heads have other widths (thresholds or
+/// a value before sex's logits) and attributes each head: a class logit,
+/// the expected class, the predicted value — the latter two without a class.
 #[test]
-fn explain_reads_class_heads_beside_ordinal_ones_and_refuses_the_rest() {
+fn explain_attributes_class_ordinal_and_regression_heads() {
     use headsweep_model::{explain, ClassChoice, ExplainOptions, Method, Reference};
-    let (c, d) = config(|c| {
-        c.train.epochs = 5;
-        c.train.loss = Loss::Coral;
-        c.tasks[1].loss = Some(Loss::Ce);
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let weights = dir.path().join("best.safetensors");
-    let opts = TrainOptions {
-        weights: Some(weights.clone()),
-        ..Default::default()
-    };
-    train(&c, &d, &opts).unwrap();
-    let ask = |head: &str| ExplainOptions {
-        head: head.into(),
-        class: ClassChoice::True,
-        method: Method::Saliency,
-        reference: Reference::Zero,
-        device: tch::Device::Cpu,
-    };
-    let sex = explain(&c, &d, &weights, &ask("sex")).unwrap();
-    assert_eq!(sex.ranked.len(), 60);
-    let e = explain(&c, &d, &weights, &ask("age"))
+    for (loss, what) in [
+        (Loss::Coral, "expected class"),
+        (Loss::Corn, "expected class"),
+        (Loss::Huber, "predicted value"),
+    ] {
+        let (c, d) = config(|c| {
+            c.train.epochs = 5;
+            c.train.loss = loss;
+            c.tasks[1].loss = Some(Loss::Ce);
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let weights = dir.path().join("best.safetensors");
+        let opts = TrainOptions {
+            weights: Some(weights.clone()),
+            ..Default::default()
+        };
+        train(&c, &d, &opts).unwrap();
+        let ask = |head: &str, class: ClassChoice| ExplainOptions {
+            head: head.into(),
+            class,
+            method: Method::IntegratedGradients { steps: 64 },
+            reference: Reference::Mean,
+            device: tch::Device::Cpu,
+        };
+        let sex = explain(&c, &d, &weights, &ask("sex", ClassChoice::True)).unwrap();
+        assert!(sex.target.contains("logit"), "{}", sex.target);
+        let age = explain(&c, &d, &weights, &ask("age", ClassChoice::True)).unwrap();
+        assert!(age.target.contains(what), "{loss:?}: {}", age.target);
+        let (gap, scale) = age.completeness_gap.unwrap();
+        assert!(gap < 0.05 * scale, "{loss:?}: gap {gap} of {scale}");
+        // The generator's age CpGs drive the age head.
+        let p = age.precision_at(10, "age").unwrap();
+        assert!(p >= 0.5, "{loss:?}: precision@10 {p}");
+        let e = explain(
+            &c,
+            &d,
+            &weights,
+            &ask("age", ClassChoice::Named("0".into())),
+        )
         .unwrap_err()
         .to_string();
-    assert!(e.contains("\"age\"") && e.contains("\"coral\""), "{e}");
+        assert!(
+            e.contains("does not apply") && e.contains(loss.name()),
+            "{e}"
+        );
+    }
 }

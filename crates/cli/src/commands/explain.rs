@@ -95,19 +95,15 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
             MethodArg::Saliency => "saliency".into(),
             MethodArg::GradInput => "gradient × input".into(),
         };
-        let class = if a.class == "true" {
-            "each sample's true class".to_string()
-        } else {
-            format!("class {}", a.class)
-        };
         let reference = if a.reference == ReferenceArg::Mean {
             "training means"
         } else {
             "raw zeros"
         };
         let mut head_lines = format!(
-            "run {} head {head}: {method}, logit of {class}, reference {reference}, {} test samples\n",
+            "run {} head {head}: {method}, {}, reference {reference}, {} test samples\n",
             &run[..12],
+            e.target,
             e.samples
         );
         if let Some((gap, scale)) = e.completeness_gap {
