@@ -765,4 +765,16 @@ fn ordinal_and_regression_losses_run_as_an_axis() {
         .assert()
         .success()
         .stdout(contains("coral").and(contains("huber")));
+    // explain attributes what each kind of head decides by.
+    for (loss, what) in [("huber", "predicted value"), ("corn", "expected class")] {
+        let run = q(&format!(
+            "SELECT DISTINCT run FROM v_results WHERE axis = 'train.loss' AND axis_value = '{loss}'"
+        ));
+        let run = run.lines().nth(1).unwrap().to_string();
+        d.cmd("o.db")
+            .args(["explain", &run, "--head", "age", "--top", "3"])
+            .assert()
+            .success()
+            .stdout(contains(what));
+    }
 }
