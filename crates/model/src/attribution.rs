@@ -198,7 +198,6 @@ mod tests {
     fn a_linear_model_has_exact_attributions() {
         let net = net(vec![]);
         let (x, r) = inputs();
-        // Head b starts at output 3; attribute its class 1.
         let w: Vec<f64> = tensor_to_vec(
             &net.member(0)
                 .into_iter()
@@ -210,18 +209,14 @@ mod tests {
         .unwrap();
         let xs = tensor_to_vec(&x).unwrap();
         let rs = tensor_to_vec(&r).unwrap();
+        // Head b starts at output 3; its class 1 for both samples.
+        let target = Target::ClassLogit {
+            offset: 3,
+            classes: vec![1, 1],
+        };
         for steps in [1, 7] {
-            let a = attribute(
-                &net,
-                &x,
-                &r,
-                &Target::ClassLogit {
-                    offset: 3,
-                    classes: vec![1, 1],
-                },
-                Method::IntegratedGradients { steps },
-            )
-            .unwrap();
+            let a =
+                attribute(&net, &x, &r, &target, Method::IntegratedGradients { steps }).unwrap();
             for i in 0..2 {
                 for j in 0..4 {
                     let want = (xs[i * 4 + j] - rs[j]) * w[j];
@@ -238,18 +233,16 @@ mod tests {
                 "completeness is exact for a linear model: {gap}"
             );
         }
-        let s = attribute(
-            &net,
-            &x,
-            &r,
-            &Target::ClassLogit {
-                offset: 3,
-                classes: vec![1, 1],
-            },
-            Method::Saliency,
-        )
-        .unwrap();
+        let s = attribute(&net, &x, &r, &target, Method::Saliency).unwrap();
         assert!((0..8).all(|k| (s.values[k] - w[k % 4].abs()).abs() < 1e-12));
+    }
+
+    /// Head a's class 2 for sample 0 and class 0 for sample 1.
+    fn first_head() -> Target {
+        Target::ClassLogit {
+            offset: 0,
+            classes: vec![2, 0],
+        }
     }
 
     #[test]
@@ -257,28 +250,9 @@ mod tests {
         let net = net(vec![8, 5]);
         let (x, r) = inputs();
         for reference in [r, Tensor::zeros([4], (Kind::Double, tch::Device::Cpu))] {
-            let ig = attribute(
-                &net,
-                &x,
-                &reference,
-                &Target::ClassLogit {
-                    offset: 0,
-                    classes: vec![2, 0],
-                },
-                Method::IntegratedGradients { steps: 1 },
-            )
-            .unwrap();
-            let gi = attribute(
-                &net,
-                &x,
-                &reference,
-                &Target::ClassLogit {
-                    offset: 0,
-                    classes: vec![2, 0],
-                },
-                Method::GradInput,
-            )
-            .unwrap();
+            let with = |method| attribute(&net, &x, &reference, &first_head(), method).unwrap();
+            let ig = with(Method::IntegratedGradients { steps: 1 });
+            let gi = with(Method::GradInput);
             assert_eq!(ig.values, gi.values);
         }
     }
@@ -292,10 +266,7 @@ mod tests {
                 &net,
                 &x,
                 &r,
-                &Target::ClassLogit {
-                    offset: 0,
-                    classes: vec![2, 0],
-                },
+                &first_head(),
                 Method::IntegratedGradients { steps },
             )
             .unwrap()
