@@ -301,6 +301,62 @@ fn a_fused_group_trains_on_cuda_close_to_runs_alone() {
     }
 }
 
+/// Task weightings on CUDA: the same group trained fused and alone on the
+/// device agrees within 1e-4 (f64), and records finite positive weights and
+/// cosines in [−1, 1].
+#[test]
+fn task_weightings_train_fused_on_cuda() {
+    use headsweep_spec::TaskWeighting;
+    if headsweep_model::cuda_device_count() == 0 {
+        println!("skipped: no CUDA device visible to libtorch");
+        return;
+    }
+    let gpu = GroupOptions {
+        device: tch::Device::Cuda(0),
+        threads: 1,
+        stop: None,
+    };
+    for weighting in [
+        TaskWeighting::Uncertainty,
+        TaskWeighting::Dwa,
+        TaskWeighting::Pcgrad,
+        TaskWeighting::Gradnorm,
+    ] {
+        let configs: Vec<RunConfig> = [(0, Loss::Ce), (1, Loss::Focal)]
+            .iter()
+            .map(|&(seed, loss)| {
+                config(|c| {
+                    c.seed = seed;
+                    c.train.epochs = 4;
+                    c.train.loss = loss;
+                    c.train.task_weighting = weighting;
+                    c.model.dtype = Dtype::F64;
+                })
+                .0
+            })
+            .collect();
+        let d = config(|_| {}).1;
+        let fused = train_group(configs.iter().map(member).collect(), &d, &gpu);
+        for (c, f) in configs.iter().zip(fused) {
+            let f = f.unwrap();
+            let alone = train_group(vec![member(c)], &d, &gpu)
+                .pop()
+                .unwrap()
+                .unwrap();
+            let diff = max_abs_diff(&test_probs(&f), &test_probs(&alone));
+            println!(
+                "cuda {weighting:?} {:?}: fused vs alone max |Δp| {diff:e}",
+                c.train.loss
+            );
+            assert!(diff < 1e-4, "{weighting:?}: {diff:e}");
+            for e in &f.curves {
+                assert!(e.task_weights.iter().all(|w| w.is_finite() && *w > 0.0));
+                assert!(e.grad_cosine.iter().all(|c| (-1.0..=1.0).contains(c)));
+            }
+        }
+    }
+}
+
 #[test]
 fn a_stop_request_cancels_between_batches_and_epochs_are_reported() {
     use std::sync::atomic::{AtomicUsize, Ordering};
