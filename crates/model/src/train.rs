@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 use tracing::{debug, info_span};
 
-use crate::eval::{evaluate, spreads, SplitInput, SplitOutput};
+use crate::eval::{evaluate, spreads, tensor_to_vec, SplitInput, SplitOutput};
 use crate::loss::{self, LossSpec, MemberLosses, Targets};
 use crate::net::Net;
 use crate::optim::{Hyper, Optim};
@@ -591,24 +591,16 @@ fn group(
 
         let vals = evaluate(&active.net, val_in, &specs_of(&active), &data.tasks, None)?;
         let cosines = grad_cosines(&active, val_in, &specs_of(&active), &last_shared)?;
-        let uncertainty: Option<Vec<f64>> = match &active.log_var {
-            Some(s) => Some(Vec::<f64>::try_from(
-                s.detach()
-                    .to_kind(tch::Kind::Double)
-                    .to_device(Device::Cpu)
-                    .flatten(0, -1),
-            )?),
-            None => None,
-        };
-        let multipliers: Option<Vec<f64>> = match &active.lambda {
-            Some(l) => Some(Vec::<f64>::try_from(
-                l.detach()
-                    .to_kind(tch::Kind::Double)
-                    .to_device(Device::Cpu)
-                    .flatten(0, -1),
-            )?),
-            None => None,
-        };
+        let uncertainty = active
+            .log_var
+            .as_ref()
+            .map(|s| tensor_to_vec(&s.detach()))
+            .transpose()?;
+        let multipliers = active
+            .lambda
+            .as_ref()
+            .map(|l| tensor_to_vec(&l.detach()))
+            .transpose()?;
         let mut stopping = Vec::new();
         for (i, (slot, val)) in active.slots.iter_mut().zip(&vals).enumerate() {
             let m = &members[slot.member];
@@ -1007,11 +999,7 @@ fn grad_cosines(
         for j in i + 1..tasks {
             let d = dot(&grads[i], &grads[j], &all);
             let n = (dot(&grads[i], &grads[i], &all) * dot(&grads[j], &grads[j], &all)).sqrt();
-            per_pair.push(Vec::<f64>::try_from(
-                (d / n.clamp_min(1e-30))
-                    .to_kind(tch::Kind::Double)
-                    .to_device(Device::Cpu),
-            )?);
+            per_pair.push(tensor_to_vec(&(d / n.clamp_min(1e-30)))?);
         }
     }
     Ok((0..k as usize)
