@@ -215,8 +215,7 @@ fn early_stopping_keeps_the_best_epoch_and_saves_its_weights() {
 
 #[test]
 fn trains_on_cuda_when_a_gpu_is_present() {
-    if headsweep_model::cuda_device_count() == 0 {
-        println!("skipped: no CUDA device visible to libtorch");
+    if no_cuda() {
         return;
     }
     let (c, d) = config(|c| c.train.epochs = 3);
@@ -235,25 +234,63 @@ fn trains_on_cuda_when_a_gpu_is_present() {
     );
 }
 
+/// Whether no CUDA device is visible (then the caller skips, as printed).
+fn no_cuda() -> bool {
+    let none = headsweep_model::cuda_device_count() == 0;
+    if none {
+        println!("skipped: no CUDA device visible to libtorch");
+    }
+    none
+}
+
+/// Trains `configs` as one fused group on CUDA and each alone on CUDA,
+/// asserts that every member's test probabilities stay within 1e-4 of its
+/// run alone, and returns the fused outputs in order.
+fn fused_on_cuda_close_to_alone(configs: &[RunConfig], d: &Dataset, case: &str) -> Vec<RunOutput> {
+    let gpu = GroupOptions {
+        device: tch::Device::Cuda(0),
+        threads: 1,
+        stop: None,
+    };
+    let fused = train_group(configs.iter().map(member).collect(), d, &gpu);
+    configs
+        .iter()
+        .zip(fused)
+        .map(|(c, f)| {
+            let f = f.unwrap();
+            let alone = train_group(vec![member(c)], d, &gpu)
+                .pop()
+                .unwrap()
+                .unwrap();
+            let diff = max_abs_diff(&test_probs(&f), &test_probs(&alone));
+            println!(
+                "cuda {case}, {:?} seed {}: fused vs alone max |Δp| {diff:e}",
+                c.train.loss, c.seed
+            );
+            assert!(
+                diff < 1e-4,
+                "{case}, {:?} seed {}: {diff:e}",
+                c.train.loss,
+                c.seed
+            );
+            f
+        })
+        .collect()
+}
+
 /// On a GPU a fused group goes through the tensor-operation optimiser and
 /// batched products on the device. Bit-identity is promised on CPU only;
 /// on CUDA a fused run must stay within 1e-4 of the run alone (f64, a few
 /// epochs; on an H200 the difference measured 0 for every loss here).
 #[test]
 fn a_fused_group_trains_on_cuda_close_to_runs_alone() {
-    if headsweep_model::cuda_device_count() == 0 {
-        println!("skipped: no CUDA device visible to libtorch");
+    if no_cuda() {
         return;
     }
     let (base, d) = config(|c| {
         c.train.epochs = 3;
         c.model.dtype = Dtype::F64;
     });
-    let gpu = GroupOptions {
-        device: tch::Device::Cuda(0),
-        threads: 1,
-        stop: None,
-    };
     for pair in [
         [Loss::Ce, Loss::Bce],
         [Loss::Coral, Loss::Coral],
@@ -274,19 +311,8 @@ fn a_fused_group_trains_on_cuda_close_to_runs_alone() {
                 c
             })
             .collect();
-        let fused = train_group(configs.iter().map(member).collect(), &d, &gpu);
+        let fused = fused_on_cuda_close_to_alone(&configs, &d, "fixed weights");
         for (c, f) in configs.iter().zip(fused) {
-            let f = f.unwrap();
-            let alone = train_group(vec![member(c)], &d, &gpu)
-                .pop()
-                .unwrap()
-                .unwrap();
-            let diff = max_abs_diff(&test_probs(&f), &test_probs(&alone));
-            println!(
-                "cuda fused vs alone, {:?} seed {}: max |Δp| {diff:e}",
-                c.train.loss, c.seed
-            );
-            assert!(diff < 1e-4, "{:?} seed {}: {diff:e}", c.train.loss, c.seed);
             // And the CUDA run learns what the CPU run learns.
             let cpu_run = run(c, &d);
             let acc = |o: &RunOutput| {
@@ -307,15 +333,9 @@ fn a_fused_group_trains_on_cuda_close_to_runs_alone() {
 #[test]
 fn task_weightings_train_fused_on_cuda() {
     use headsweep_spec::TaskWeighting;
-    if headsweep_model::cuda_device_count() == 0 {
-        println!("skipped: no CUDA device visible to libtorch");
+    if no_cuda() {
         return;
     }
-    let gpu = GroupOptions {
-        device: tch::Device::Cuda(0),
-        threads: 1,
-        stop: None,
-    };
     for weighting in [
         TaskWeighting::Uncertainty,
         TaskWeighting::Dwa,
@@ -336,19 +356,7 @@ fn task_weightings_train_fused_on_cuda() {
             })
             .collect();
         let d = config(|_| {}).1;
-        let fused = train_group(configs.iter().map(member).collect(), &d, &gpu);
-        for (c, f) in configs.iter().zip(fused) {
-            let f = f.unwrap();
-            let alone = train_group(vec![member(c)], &d, &gpu)
-                .pop()
-                .unwrap()
-                .unwrap();
-            let diff = max_abs_diff(&test_probs(&f), &test_probs(&alone));
-            println!(
-                "cuda {weighting:?} {:?}: fused vs alone max |Δp| {diff:e}",
-                c.train.loss
-            );
-            assert!(diff < 1e-4, "{weighting:?}: {diff:e}");
+        for f in fused_on_cuda_close_to_alone(&configs, &d, &format!("{weighting:?}")) {
             for e in &f.curves {
                 assert!(e.task_weights.iter().all(|w| w.is_finite() && *w > 0.0));
                 assert!(e.grad_cosine.iter().all(|c| (-1.0..=1.0).contains(c)));
