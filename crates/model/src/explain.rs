@@ -9,7 +9,7 @@ use serde::Serialize;
 use tch::{Device, Tensor};
 
 use crate::attribution::{attribute, Method, Target};
-use crate::net::Net;
+use crate::net::{Head, Net};
 use crate::TrainError;
 
 /// Which class logit to attribute, for a head with one logit per class.
@@ -89,13 +89,25 @@ pub fn load_net(
     let heads = crate::loss::loss_spec(config, data)
         .map_err(TrainError::Invalid)?
         .heads();
+    load(config, data, &heads, weights, device)
+}
+
+/// The network of `config` with output layers `heads`, its weights read
+/// from `weights`.
+fn load(
+    config: &RunConfig,
+    data: &Dataset,
+    heads: &[Head],
+    weights: &Path,
+    device: Device,
+) -> Result<Net, TrainError> {
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
     // The initial values are overwritten by the saved weights.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
     let net = Net::single(
         &config.model,
         data.n_features(),
-        &heads,
+        heads,
         &names,
         device,
         &mut rng,
@@ -175,7 +187,7 @@ pub fn explain(
             task.name
         )));
     }
-    let net = load_net(config, data, weights, opts.device)?;
+    let net = load(config, data, &spec.heads(), weights, opts.device)?;
     let offset: usize = net.heads[..t].iter().map(|h| h.width()).sum();
     let (target, what) = match output {
         Output::Classes => (
