@@ -132,11 +132,11 @@ pub(crate) fn evaluate(
         for (t, task) in tasks.iter().enumerate() {
             let tl = &spec.tasks[t];
             let k = tl.classes;
-            let w = tl.head().width();
+            let (output, w) = (tl.head().output, tl.head().width());
             let outputs = |i: usize| &all[i * width + offset..i * width + offset + w];
             let mut raw = Vec::with_capacity(n * w);
             let (mut rmse, mut spread) = (None, None);
-            let decoded: Vec<Decoded> = match tl.kind.output() {
+            let decoded: Vec<Decoded> = match output {
                 Output::Classes => (0..n)
                     .map(|i| {
                         raw.extend_from_slice(outputs(i));
@@ -152,7 +152,7 @@ pub(crate) fn evaluate(
                     .map(|i| {
                         let z = outputs(i);
                         raw.extend_from_slice(z);
-                        from_exceedance(&if tl.kind.output() == Output::Thresholds {
+                        from_exceedance(&if output == Output::Thresholds {
                             corn_exceedance(z)
                         } else {
                             coral_exceedance(z)
@@ -180,7 +180,6 @@ pub(crate) fn evaluate(
                     raw.iter().map(|&v| from_value(v, s, &inner)).collect()
                 }
             };
-            let own = tl.kind.output() != Output::Classes;
             let predictions = HeadPredictions {
                 n_classes: k,
                 truth: input.labels[t].clone(),
@@ -190,7 +189,8 @@ pub(crate) fn evaluate(
                     .collect(),
                 mass: decoded.iter().map(|d| d.mass).collect(),
                 ordered: task.ordered,
-                decoded: own.then(|| decoded.iter().map(|d| d.predicted).collect()),
+                decoded: (output != Output::Classes)
+                    .then(|| decoded.iter().map(|d| d.predicted).collect()),
             };
             let metrics = predictions.metrics()?;
             heads.push(HeadOutput {
