@@ -11,7 +11,7 @@ use tch::{Kind, Tensor};
 
 use crate::eval::tensor_to_vec;
 use crate::net::Net;
-use crate::TrainError;
+use crate::{ExplainError, TrainError};
 
 /// How to attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,10 +106,7 @@ fn gradient(
     let f = selected(net, &xi, target, classes);
     let grads = Tensor::run_backward(&[f.sum(f.kind())], &[&xi], false, false);
     Ok((
-        grads
-            .into_iter()
-            .next()
-            .ok_or_else(|| TrainError::Invalid("no gradient".into()))?,
+        grads.into_iter().next().ok_or(ExplainError::NoGradient)?,
         f.detach(),
     ))
 }

@@ -1,6 +1,6 @@
 use tch::{Cuda, Device};
 
-use crate::TrainError;
+use crate::{DeviceError, TrainError};
 
 /// Parses `cpu`, `cuda`, `cuda:N` or `auto` (the first GPU if any, else CPU).
 pub fn parse_device(s: &str) -> Result<Device, TrainError> {
@@ -13,9 +13,7 @@ pub fn parse_device(s: &str) -> Result<Device, TrainError> {
             .and_then(|n| n.parse::<usize>().ok())
         {
             Some(i) => cuda(i),
-            None => Err(TrainError::Invalid(format!(
-                "unknown device {s:?}; expected cpu, cuda, cuda:N or auto"
-            ))),
+            None => Err(DeviceError::Unknown(s.to_string()).into()),
         },
     }
 }
@@ -25,9 +23,11 @@ fn cuda(i: usize) -> Result<Device, TrainError> {
     if i < n {
         Ok(Device::Cuda(i))
     } else {
-        Err(TrainError::Invalid(format!(
-            "device cuda:{i} requested, but {n} CUDA device(s) are available"
-        )))
+        Err(DeviceError::Unavailable {
+            index: i,
+            available: n,
+        }
+        .into())
     }
 }
 

@@ -8,7 +8,8 @@ use headsweep_metrics::{
 use headsweep_spec::Output;
 use tch::{Kind, Tensor};
 
-use crate::loss::{self, LossSpec, Targets};
+use crate::batch::{padded, SplitInput};
+use crate::loss::{self, LossSpec};
 use crate::net::Net;
 use crate::TrainError;
 
@@ -62,18 +63,6 @@ pub fn probabilities(raw: &[f64], sigmoid: bool) -> (Vec<f64>, f64) {
     }
 }
 
-pub(crate) struct SplitInput {
-    pub part: Part,
-    pub ids: Vec<String>,
-    /// The split's rows, then zero rows without labels (padding).
-    pub x: Tensor,
-    pub targets: Targets,
-    /// Per task, each sample's label.
-    pub labels: Vec<Vec<Option<usize>>>,
-    /// Per task, each sample's regression target (see `TaskLabels::target`).
-    pub values: Vec<Vec<Option<f64>>>,
-}
-
 /// Per member, per task: the spread of a regression head.
 pub(crate) type Spreads = Vec<Vec<Option<f64>>>;
 
@@ -116,7 +105,7 @@ pub(crate) fn evaluate(
 ) -> Result<Vec<SplitOutput>, TrainError> {
     let _guard = tch::no_grad_guard();
     let n = input.ids.len();
-    let rows = crate::train::padded(n) as i64;
+    let rows = padded(n) as i64;
     let logits = net.forward(&input.x.narrow(0, 0, rows), None);
     let members = logits.size()[0];
     let targets = input.targets.narrow(rows).expand(members);

@@ -10,7 +10,7 @@ use tch::{Device, Tensor};
 
 use crate::attribution::{attribute, Method, Target};
 use crate::net::{Head, Net};
-use crate::TrainError;
+use crate::{ExplainError, TrainError, WeightsError};
 
 /// Which class logit to attribute, for a head with one logit per class.
 /// Ordinal and regression heads attribute their expected class or predicted
@@ -86,9 +86,7 @@ pub fn load_net(
     weights: &Path,
     device: Device,
 ) -> Result<Net, TrainError> {
-    let heads = crate::loss::loss_spec(config, data)
-        .map_err(TrainError::Invalid)?
-        .heads();
+    let heads = crate::loss::loss_spec(config, data)?.heads();
     load(config, data, &heads, weights, device)
 }
 
@@ -112,10 +110,12 @@ fn load(
         device,
         &mut rng,
     );
-    let cannot =
-        |e: String| TrainError::Invalid(format!("cannot load weights {}: {e}", weights.display()));
-    let values = Tensor::read_safetensors(weights).map_err(|e| cannot(e.to_string()))?;
-    net.set_member(0, &values).map_err(cannot)?;
+    let cannot = |e: TrainError| WeightsError::Load {
+        path: weights.to_path_buf(),
+        source: Box::new(e),
+    };
+    let values = Tensor::read_safetensors(weights).map_err(|e| cannot(e.into()))?;
+    net.set_member(0, &values).map_err(|e| cannot(e.into()))?;
     Ok(net)
 }
 
@@ -131,19 +131,12 @@ pub fn explain(
         .tasks
         .iter()
         .position(|t| t.name == opts.head)
-        .ok_or_else(|| {
-            TrainError::Invalid(format!(
-                "no head {:?}; the heads are {}",
-                opts.head,
-                data.tasks
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+        .ok_or_else(|| ExplainError::NoHead {
+            head: opts.head.clone(),
+            heads: data.tasks.iter().map(|t| t.name.clone()).collect(),
         })?;
     let task = &data.tasks[t];
-    let spec = crate::loss::loss_spec(config, data).map_err(TrainError::Invalid)?;
+    let spec = crate::loss::loss_spec(config, data)?;
     let tl = &spec.tasks[t];
     let output = tl.head().output;
     let fixed = match (&opts.class, output) {
@@ -153,21 +146,24 @@ pub fn explain(
                 .iter()
                 .position(|k| k == c)
                 .or_else(|| c.parse::<usize>().ok().filter(|&i| i < task.classes.len()))
-                .ok_or_else(|| {
-                    TrainError::Invalid(format!(
-                        "head {:?} has no class {c:?}; its classes are {}",
-                        task.name,
-                        task.classes.join(", ")
-                    ))
+                .ok_or_else(|| ExplainError::NoClass {
+                    head: task.name.clone(),
+                    class: c.clone(),
+                    classes: task.classes.clone(),
                 })?,
         ),
         (ClassChoice::Named(c), _) => {
-            return Err(TrainError::Invalid(format!(
-                "head {:?} is trained with loss {:?}, which has no logit per class: explain attributes its {}, so a class ({c:?}) does not apply",
-                task.name,
-                tl.kind.name(),
-                if output == Output::Value { "predicted value" } else { "expected class" }
-            )))
+            return Err(ExplainError::NoClassLogit {
+                head: task.name.clone(),
+                loss: tl.kind.name().to_string(),
+                what: if output == Output::Value {
+                    "predicted value"
+                } else {
+                    "expected class"
+                },
+                class: c.clone(),
+            }
+            .into())
         }
     };
     let mut rows = Vec::new();
@@ -182,10 +178,7 @@ pub fn explain(
         }
     }
     if rows.is_empty() {
-        return Err(TrainError::Invalid(format!(
-            "no test sample has a {:?} label",
-            task.name
-        )));
+        return Err(ExplainError::NoLabelledSample(task.name.clone()).into());
     }
     let net = load(config, data, &spec.heads(), weights, opts.device)?;
     let offset: usize = net.heads[..t].iter().map(|h| h.width()).sum();

@@ -9,8 +9,13 @@
 //! never from libtorch's process-wide generator. A run's result therefore
 //! does not depend on what else runs in the process.
 
+#![warn(clippy::too_many_lines)]
+
 mod attribution;
+mod batch;
+mod cosine;
 mod device;
+mod epoch;
 mod error;
 mod eval;
 mod explain;
@@ -19,10 +24,11 @@ mod loss;
 mod net;
 mod optim;
 mod train;
+mod weighting;
 
 pub use attribution::{attribute, Attributions, Method, Target};
 pub use device::{cuda_device_count, parse_device};
-pub use error::TrainError;
+pub use error::{DeviceError, ExplainError, LossError, TrainError, WeightsError};
 pub use eval::{HeadOutput, SplitOutput};
 pub use explain::{
     explain, load_net, ClassChoice, ExplainOptions, Explanation, FeatureScore, Reference,

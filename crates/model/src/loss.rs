@@ -5,6 +5,7 @@ use headsweep_data::{Dataset, Part};
 use headsweep_spec::{ClassWeighting, ClassWeights, Loss, Output, RunConfig};
 
 use crate::net::Head;
+use crate::LossError;
 use tch::{Kind, Reduction, Tensor};
 
 /// Targets for a set of samples, on the model's device: `[n, …]` for one
@@ -158,7 +159,7 @@ impl LossSpec {
 
 /// The loss of `config` on `data`: each task's loss kind and class
 /// weights, balanced weights counted on the training split.
-pub fn loss_spec(config: &RunConfig, data: &Dataset) -> Result<LossSpec, String> {
+pub fn loss_spec(config: &RunConfig, data: &Dataset) -> Result<LossSpec, LossError> {
     let tc = &config.train;
     let flat = tc.loss == Loss::Bce;
     let train = data.indices(Part::Train);
@@ -173,11 +174,10 @@ pub fn loss_spec(config: &RunConfig, data: &Dataset) -> Result<LossSpec, String>
                 None => tc.loss,
             };
             if kind.is_ordinal() && !task.ordered {
-                return Err(format!(
-                    "task {:?}: loss {:?} needs ordered classes, and the task's are not",
-                    task.name,
-                    kind.name()
-                ));
+                return Err(LossError::Unordered {
+                    task: task.name.clone(),
+                    loss: kind.name().to_string(),
+                });
             }
             let setting = own
                 .and_then(|t| t.class_weights.clone())
@@ -196,24 +196,36 @@ pub fn loss_spec(config: &RunConfig, data: &Dataset) -> Result<LossSpec, String>
                     Some(
                         counts
                             .iter()
-                            .map(|&c| if c > 0 { n as f64 / (k * c) as f64 } else { 0.0 })
+                            .map(|&c| {
+                                if c > 0 {
+                                    n as f64 / (k * c) as f64
+                                } else {
+                                    0.0
+                                }
+                            })
                             .collect(),
                     )
                 }
                 ClassWeights::List(w) => {
                     if w.len() != k {
-                        return Err(format!(
-                            "task {:?}: class_weights has {} values, but the task has {k} classes ({})",
-                            task.name,
-                            w.len(),
-                            task.classes.join(", ")
-                        ));
+                        return Err(LossError::ClassWeights {
+                            task: task.name.clone(),
+                            given: w.len(),
+                            classes: k,
+                            names: task.classes.clone(),
+                        });
                     }
                     Some(w)
                 }
             };
-            let target = (kind.output() == Output::Value)
-                .then(|| standardisation(&train.iter().filter_map(|&i| task.target(i)).collect::<Vec<_>>()));
+            let target = (kind.output() == Output::Value).then(|| {
+                standardisation(
+                    &train
+                        .iter()
+                        .filter_map(|&i| task.target(i))
+                        .collect::<Vec<_>>(),
+                )
+            });
             Ok(TaskLoss {
                 kind,
                 classes: k,
@@ -221,7 +233,7 @@ pub fn loss_spec(config: &RunConfig, data: &Dataset) -> Result<LossSpec, String>
                 target,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, LossError>>()?;
     Ok(LossSpec {
         flat,
         tasks,

@@ -31,6 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 
 use crate::init;
+use crate::WeightsError;
 
 /// One dense layer of every member.
 pub(crate) struct Layer {
@@ -524,7 +525,7 @@ impl Net {
 
     /// Overwrites member `k`'s parameters with `values` (as [`Net::member`]
     /// returns them). Names must match the architecture.
-    pub fn set_member(&self, k: usize, values: &[(String, Tensor)]) -> Result<(), String> {
+    pub fn set_member(&self, k: usize, values: &[(String, Tensor)]) -> Result<(), WeightsError> {
         let k = k as i64;
         tch::no_grad(|| {
             for l in &self.layers {
@@ -534,17 +535,17 @@ impl Net {
                         .iter()
                         .find(|(n, _)| *n == name)
                         .map(|(_, t)| t)
-                        .ok_or_else(|| format!("no tensor {name}"))?;
+                        .ok_or_else(|| WeightsError::Missing(name.clone()))?;
                     let mut slot = target.get(k);
                     if suffix == "bias" {
                         slot = slot.squeeze_dim(0);
                     }
                     if slot.size() != v.size() {
-                        return Err(format!(
-                            "{name} has shape {:?}, the network needs {:?}",
-                            v.size(),
-                            slot.size()
-                        ));
+                        return Err(WeightsError::Shape {
+                            name,
+                            found: v.size(),
+                            expected: slot.size(),
+                        });
                     }
                     slot.copy_(&v.to_kind(self.kind).to_device(self.device));
                 }

@@ -285,11 +285,7 @@ impl Optim {
                             elements(v),
                         )
                     },
-                    other => {
-                        return Err(TrainError::Invalid(format!(
-                            "parameters of type {other:?} are not supported"
-                        )))
-                    }
+                    other => return Err(TrainError::UnsupportedKind(other)),
                 }
             } else {
                 tch::no_grad(|| self.tensors(scalars, p, g, m, v))?;
