@@ -478,3 +478,61 @@ pub fn init_logging(verbose: u8) {
         .with_target(false)
         .init();
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use clap::Parser;
+    use headsweep_runner::{DbVia, WorkerCommand, WorkerSlot, DB_ENV};
+
+    use super::{Cli, Command};
+
+    fn worker(db_via: DbVia) -> WorkerCommand {
+        WorkerCommand {
+            exe: "/bin/headsweep".into(),
+            db: "postgres://u:p@h/db".into(),
+            db_via,
+            sweep: "age sex".into(),
+            device: "cuda:1".into(),
+            threads: 3,
+            lease_secs: 45,
+            results: "/shared/results".into(),
+            slot: WorkerSlot::Fixed(7),
+            fuse: 6,
+        }
+    }
+
+    /// What `run` and `slurm` write, read back by the parser `worker` uses.
+    #[test]
+    fn the_worker_command_line_parses_back_to_what_was_built() {
+        for via in [DbVia::Argv, DbVia::Env] {
+            let w = worker(via);
+            let mut argv: Vec<OsString> = vec!["headsweep".into()];
+            argv.extend(w.args());
+            let parsed = Cli::try_parse_from(argv).expect("the parser accepts the worker's line");
+            let Command::Worker(a) = parsed.command else {
+                panic!("not a worker command");
+            };
+            assert_eq!(a.sweep, w.sweep);
+            assert_eq!(a.device, w.device);
+            assert_eq!(a.threads, w.threads);
+            assert_eq!(a.lease, w.lease_secs);
+            assert_eq!(a.results.as_deref(), Some(w.results.as_path()));
+            assert_eq!(a.slot, 7);
+            assert_eq!(a.fuse, 6);
+            assert_eq!(parsed.verbose, 1);
+            match via {
+                DbVia::Argv => assert_eq!(a.store.db, w.db),
+                // Without the variable set here the parser falls back to
+                // its default: the store is not on the command line.
+                DbVia::Env => {
+                    assert_eq!(w.envs(), [(DB_ENV, w.db.clone())]);
+                    if std::env::var_os(DB_ENV).is_none() {
+                        assert_eq!(a.store.db, "results/headsweep.db");
+                    }
+                }
+            }
+        }
+    }
+}

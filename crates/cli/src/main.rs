@@ -3,7 +3,6 @@
 mod args;
 mod commands;
 mod exit;
-mod table;
 
 use clap::Parser;
 

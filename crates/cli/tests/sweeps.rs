@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
-use headsweep_store::Store;
+use headsweep_store::{RunStatus, Store};
 use predicates::prelude::*;
 use predicates::str::contains;
 
@@ -132,8 +132,8 @@ fn metrics(db: &Path, sweep: &str) -> BTreeMap<(String, String, String, String),
         let s = Store::open(db.to_str().unwrap()).await.unwrap();
         let mut out = BTreeMap::new();
         for split in ["train", "val", "test"] {
-            for (run, head, metric, v) in s.split_metrics(sweep, split).await.unwrap() {
-                out.insert((run, split.to_string(), head, metric), v);
+            for m in s.split_metrics(sweep, split).await.unwrap() {
+                out.insert((m.run, m.split, m.head, m.metric), m.value);
             }
         }
         out
@@ -210,7 +210,7 @@ fn run_trains_everything_once_and_resumes_to_nothing() {
     assert_eq!(all.len(), 16);
     assert!(all
         .iter()
-        .all(|r| r.status == "done" && r.attempts == 1 && r.threads == Some(1)));
+        .all(|r| r.status == RunStatus::Done && r.attempts == 1 && r.threads == Some(1)));
     for r in &all {
         assert!(d.path(&format!("runs/{}/best.safetensors", r.id)).exists());
         assert!(d.path(&format!("runs/{}/train.log", r.id)).exists());
@@ -333,13 +333,18 @@ fn a_sweep_killed_with_sigkill_resumes_to_the_same_results() {
     let mut child = d.spawn("h.db", &["run", "s.toml", "--jobs", "2"]);
     let db = d.path("h.db");
     wait_until("a few finished runs", Duration::from_secs(120), || {
-        db.exists() && runs(&db, "s").iter().filter(|r| r.status == "done").count() >= 3
+        db.exists()
+            && runs(&db, "s")
+                .iter()
+                .filter(|r| r.status == RunStatus::Done)
+                .count()
+                >= 3
     });
     // SAFETY: kills the process group the test created.
     unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
     child.wait().unwrap();
     let mid = runs(&db, "s");
-    let done_before = mid.iter().filter(|r| r.status == "done").count();
+    let done_before = mid.iter().filter(|r| r.status == RunStatus::Done).count();
     assert!(done_before < 16, "killed before the end");
 
     d.cmd("h.db")
@@ -349,7 +354,7 @@ fn a_sweep_killed_with_sigkill_resumes_to_the_same_results() {
         .stderr(contains("interrupted run(s) will train again"))
         .stdout(contains("16 done, 0 failed"));
     let after = runs(&db, "s");
-    assert!(after.iter().all(|r| r.status == "done"));
+    assert!(after.iter().all(|r| r.status == RunStatus::Done));
     assert_eq!(
         metrics(&db, "s"),
         clean,
@@ -363,7 +368,10 @@ fn sigterm_stops_the_sweep_and_puts_runs_back() {
     let mut child = d.spawn("h.db", &["run", "s.toml", "--jobs", "2"]);
     let db = d.path("h.db");
     wait_until("runs in progress", Duration::from_secs(60), || {
-        db.exists() && runs(&db, "s").iter().any(|r| r.status == "running")
+        db.exists()
+            && runs(&db, "s")
+                .iter()
+                .any(|r| r.status == RunStatus::Running)
     });
     // SAFETY: signals the child this test started.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
@@ -372,7 +380,7 @@ fn sigterm_stops_the_sweep_and_puts_runs_back() {
     let rows = runs(&db, "s");
     assert!(
         rows.iter()
-            .all(|r| r.status == "pending" || r.status == "done"),
+            .all(|r| r.status == RunStatus::Pending || r.status == RunStatus::Done),
         "{:?}",
         rows.iter().map(|r| &r.status).collect::<Vec<_>>()
     );
@@ -442,7 +450,8 @@ fn four_processes_share_forty_runs_each_claimed_once() {
     let rows = runs(&d.path("h.db"), "s");
     assert_eq!(rows.len(), 40);
     assert!(
-        rows.iter().all(|r| r.status == "done" && r.attempts == 1),
+        rows.iter()
+            .all(|r| r.status == RunStatus::Done && r.attempts == 1),
         "each run claimed exactly once"
     );
     let workers: std::collections::HashSet<_> =
@@ -502,7 +511,7 @@ fn a_worker_that_dies_takes_only_its_own_run() {
         } else {
             Vec::new()
         };
-        victim = rows.into_iter().find(|r| r.status == "running");
+        victim = rows.into_iter().find(|r| r.status == RunStatus::Running);
         victim.is_some()
     });
     let victim = victim.unwrap();
@@ -520,7 +529,10 @@ fn a_worker_that_dies_takes_only_its_own_run() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(3), "finished, with a failed run");
     let rows = runs(&db, "s");
-    let failed: Vec<_> = rows.iter().filter(|r| r.status == "failed").collect();
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.status == RunStatus::Failed)
+        .collect();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].id, victim.id);
     assert!(
@@ -528,7 +540,10 @@ fn a_worker_that_dies_takes_only_its_own_run() {
         "{:?}",
         failed[0].error
     );
-    assert_eq!(rows.iter().filter(|r| r.status == "done").count(), 15);
+    assert_eq!(
+        rows.iter().filter(|r| r.status == RunStatus::Done).count(),
+        15
+    );
 }
 
 #[test]

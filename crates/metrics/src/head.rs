@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::{
-    auroc::macro_auroc_ovr, calibration::expected_calibration_error, ClassCounts, Confusion,
+    auroc::macro_auroc_ovr, calibration::expected_calibration_error, ClassCounts, Confusion, Metric,
 };
 
 /// One head's predictions over one split.
@@ -215,24 +215,24 @@ impl HeadPredictions {
 impl HeadMetrics {
     /// The scalar metrics by their stored names, in a fixed order; the
     /// ordinal ones only for an ordered head.
-    pub fn scalars(&self) -> Vec<(&'static str, Option<f64>)> {
+    pub fn scalars(&self) -> Vec<(Metric, Option<f64>)> {
         let mut out = vec![
-            ("n", Some(self.n as f64)),
-            ("accuracy", Some(self.accuracy)),
-            ("balanced_accuracy", Some(self.balanced_accuracy)),
-            ("macro_precision", Some(self.macro_precision)),
-            ("macro_recall", Some(self.macro_recall)),
-            ("macro_f1", Some(self.macro_f1)),
-            ("weighted_f1", Some(self.weighted_f1)),
-            ("log_loss", Some(self.log_loss)),
-            ("brier", Some(self.brier)),
-            ("ece", Some(self.ece)),
-            ("auroc", self.auroc),
-            ("mass", Some(self.mass)),
+            (Metric::N, Some(self.n as f64)),
+            (Metric::Accuracy, Some(self.accuracy)),
+            (Metric::BalancedAccuracy, Some(self.balanced_accuracy)),
+            (Metric::MacroPrecision, Some(self.macro_precision)),
+            (Metric::MacroRecall, Some(self.macro_recall)),
+            (Metric::MacroF1, Some(self.macro_f1)),
+            (Metric::WeightedF1, Some(self.weighted_f1)),
+            (Metric::LogLoss, Some(self.log_loss)),
+            (Metric::Brier, Some(self.brier)),
+            (Metric::Ece, Some(self.ece)),
+            (Metric::Auroc, self.auroc),
+            (Metric::Mass, Some(self.mass)),
         ];
         if let (Some(mae), Some(off)) = (self.mae, self.off_by_one) {
-            out.push(("mae", Some(mae)));
-            out.push(("off_by_one", Some(off)));
+            out.push((Metric::Mae, Some(mae)));
+            out.push((Metric::OffByOne, Some(off)));
         }
         out
     }
@@ -339,7 +339,7 @@ mod tests {
             .unwrap()
             .scalars()
             .iter()
-            .any(|(k, _)| *k == "mae"));
+            .any(|(k, _)| *k == Metric::Mae));
         h.ordered = true;
         let m = h.metrics().unwrap().unwrap();
         close(m.mae.unwrap(), 2.0 / 4.0);
@@ -354,7 +354,7 @@ mod tests {
         assert!(m
             .scalars()
             .iter()
-            .any(|(k, v)| *k == "off_by_one" && *v == Some(0.0)));
+            .any(|(k, v)| *k == Metric::OffByOne && *v == Some(0.0)));
     }
 
     #[test]

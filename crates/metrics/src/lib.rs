@@ -11,6 +11,7 @@ mod calibration;
 mod classes;
 mod decode;
 mod head;
+mod names;
 mod stats;
 
 pub use auroc::macro_auroc_ovr;
@@ -20,6 +21,7 @@ pub use decode::{
     bin_of_value, coral_exceedance, corn_exceedance, from_exceedance, from_value, Decoded,
 };
 pub use head::{exact_match, HeadMetrics, HeadPredictions, InvalidPredictions};
+pub use names::{Direction, Metric, UnknownMetric};
 pub use stats::{
     holm, paired_t, summarize, wilcoxon, wilcoxon_min_p, Summary, Wilcoxon, WILCOXON_EXACT_MAX,
 };

@@ -4,40 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use headsweep_metrics::{holm, paired_t, summarize, wilcoxon, Summary, Wilcoxon};
+use headsweep_metrics::{
+    holm, paired_t, summarize, wilcoxon, Direction, Metric, Summary, Wilcoxon, JOINT,
+};
+use headsweep_spec::RunStatus;
 use serde::Serialize;
 
 use crate::data::{RunData, SweepData};
 use crate::ReportError;
-
-/// Which way a metric improves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    Higher,
-    Lower,
-    /// Probability mass: 1 is ideal.
-    ClosestToOne,
-}
-
-impl Direction {
-    pub fn of(metric: &str) -> Direction {
-        match metric {
-            "loss" | "log_loss" | "brier" | "ece" | "mae" | "rmse" => Direction::Lower,
-            "mass" => Direction::ClosestToOne,
-            _ => Direction::Higher,
-        }
-    }
-
-    /// A score where larger is better.
-    fn score(self, v: f64) -> f64 {
-        match self {
-            Direction::Higher => v,
-            Direction::Lower => -v,
-            Direction::ClosestToOne => -(v - 1.0).abs(),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,20 +27,20 @@ pub struct CompareOptions {
     pub rows: Option<Vec<String>>,
     /// `(head, metric)` columns; default per head accuracy, balanced
     /// accuracy, macro F1, ECE and mass, then joint exact match.
-    pub metrics: Option<Vec<(String, String)>>,
+    pub metrics: Option<Vec<(String, Metric)>>,
     pub split: String,
     /// `(axis, value)` pairs naming the baseline row.
     pub baseline: Option<Vec<(String, String)>>,
     /// `(split, head, metric)`: per row, first pick the best setting of the
     /// axes not shown by this quantity.
-    pub select_by: Option<(String, String, String)>,
+    pub select_by: Option<(String, String, Metric)>,
     pub adjust: Adjust,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Column {
     pub head: String,
-    pub metric: String,
+    pub metric: Metric,
     pub direction: Direction,
 }
 
@@ -120,14 +94,20 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
-fn default_metrics(data: &SweepData) -> Vec<(String, String)> {
+fn default_metrics(data: &SweepData) -> Vec<(String, Metric)> {
     let mut out = Vec::new();
     for h in data.heads() {
-        if h == "joint" {
-            out.push((h, "exact_match".to_string()));
+        if h == JOINT {
+            out.push((h, Metric::ExactMatch));
         } else {
-            for m in ["accuracy", "balanced_accuracy", "macro_f1", "ece", "mass"] {
-                out.push((h.clone(), m.to_string()));
+            for m in [
+                Metric::Accuracy,
+                Metric::BalancedAccuracy,
+                Metric::MacroF1,
+                Metric::Ece,
+                Metric::Mass,
+            ] {
+                out.push((h.clone(), m));
             }
         }
     }
@@ -162,11 +142,11 @@ fn replicates(
     pooled: &[String],
     split: &str,
     head: &str,
-    metric: &str,
+    metric: Metric,
 ) -> BTreeMap<Replicate, f64> {
     let mut acc: BTreeMap<Replicate, (f64, usize)> = BTreeMap::new();
-    for r in runs.iter().filter(|r| r.status == "done") {
-        if let Some(v) = r.metric(split, head, metric) {
+    for r in runs.iter().filter(|r| r.status == RunStatus::Done) {
+        if let Some(v) = r.metric(split, head, metric.name()) {
             let key = (
                 r.seed,
                 pooled
@@ -189,11 +169,11 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     let row_axes = opts.rows.clone().unwrap_or_else(|| varying.clone());
     for a in &row_axes {
         if !data.axes.contains(a) {
-            return Err(ReportError::Invalid(format!(
-                "--rows: {a:?} is not an axis of sweep {}; its axes are {}",
-                data.name,
-                data.axes.join(", ")
-            )));
+            return Err(ReportError::UnknownAxis {
+                axis: a.clone(),
+                sweep: data.name.clone(),
+                axes: data.axes.clone(),
+            });
         }
     }
     let hidden: Vec<String> = varying
@@ -208,18 +188,18 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     let heads = data.heads();
     for (h, _) in &metrics {
         if !heads.contains(h) {
-            return Err(ReportError::Invalid(format!(
-                "--metrics: no head {h:?}; the heads are {}",
-                heads.join(", ")
-            )));
+            return Err(ReportError::UnknownHead {
+                head: h.clone(),
+                heads: heads.clone(),
+            });
         }
     }
     let columns: Vec<Column> = metrics
         .iter()
         .map(|(h, m)| Column {
             head: h.clone(),
-            metric: m.clone(),
-            direction: Direction::of(m),
+            metric: *m,
+            direction: m.direction(),
         })
         .collect();
     let runs: Vec<&RunData> = data.runs.iter().collect();
@@ -235,10 +215,10 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     for (values, group_runs) in group(&runs, &row_axes) {
         let (chosen, selected) = match &opts.select_by {
             Some((split, head, metric)) if !hidden.is_empty() => {
-                let dir = Direction::of(metric);
+                let score = |v: f64| metric.direction().score(v).unwrap_or(v);
                 let mut best: Option<(f64, Vec<String>, Vec<&RunData>)> = None;
                 for (sub_key, sub) in group(&group_runs, &hidden) {
-                    let vals: Vec<f64> = replicates(&sub, &[], split, head, metric)
+                    let vals: Vec<f64> = replicates(&sub, &[], split, head, *metric)
                         .into_values()
                         .collect();
                     let Some(mean) = summarize(&vals).mean else {
@@ -246,7 +226,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                     };
                     if best
                         .as_ref()
-                        .is_none_or(|(b, _, _)| dir.score(mean) > dir.score(*b))
+                        .is_none_or(|(b, _, _)| score(mean) > score(*b))
                     {
                         best = Some((mean, sub_key, sub));
                     }
@@ -269,7 +249,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         let cells = columns
             .iter()
             .map(|c| {
-                let vals: Vec<f64> = replicates(&chosen, &pooled, &opts.split, &c.head, &c.metric)
+                let vals: Vec<f64> = replicates(&chosen, &pooled, &opts.split, &c.head, c.metric)
                     .into_values()
                     .collect();
                 Cell {
@@ -282,8 +262,14 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         rows.push(Row {
             values,
             runs: chosen.len(),
-            done: chosen.iter().filter(|r| r.status == "done").count(),
-            failed: chosen.iter().filter(|r| r.status == "failed").count(),
+            done: chosen
+                .iter()
+                .filter(|r| r.status == RunStatus::Done)
+                .count(),
+            failed: chosen
+                .iter()
+                .filter(|r| r.status == RunStatus::Failed)
+                .count(),
             selected,
             baseline: false,
             cells,
@@ -291,24 +277,22 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         members.push(chosen);
     }
     if rows.is_empty() {
-        return Err(ReportError::Invalid(format!(
-            "sweep {} has no runs",
-            data.name
-        )));
+        return Err(ReportError::NoRuns(data.name.clone()));
     }
 
-    // Best per column; ties all marked.
+    // Best per column; ties all marked; none for a count.
     for (j, c) in columns.iter().enumerate() {
         let best = rows
             .iter()
             .filter_map(|r| r.cells[j].summary.mean)
-            .map(|m| c.direction.score(m))
+            .filter_map(|m| c.direction.score(m))
             .fold(f64::NEG_INFINITY, f64::max);
         for r in &mut rows {
             r.cells[j].best = r.cells[j]
                 .summary
                 .mean
-                .is_some_and(|m| c.direction.score(m) == best);
+                .and_then(|m| c.direction.score(m))
+                .is_some_and(|s| s == best);
         }
     }
 
@@ -317,10 +301,10 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     if let Some(base) = &opts.baseline {
         for (a, _) in base {
             if !row_axes.contains(a) {
-                return Err(ReportError::Invalid(format!(
-                    "--baseline: {a:?} is not a row axis; the rows are {}",
-                    row_axes.join(", ")
-                )));
+                return Err(ReportError::NotARowAxis {
+                    axis: a.clone(),
+                    rows: row_axes.clone(),
+                });
             }
         }
         let bi = rows
@@ -333,14 +317,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                         .is_some_and(|i| &r.values[i] == v)
                 })
             })
-            .ok_or_else(|| {
-                let want = base
-                    .iter()
-                    .map(|(a, v)| format!("{a}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                ReportError::Invalid(format!("--baseline {want} matches no row"))
-            })?;
+            .ok_or_else(|| ReportError::NoBaseline(base.clone()))?;
         rows[bi].baseline = true;
         baseline_label = Some(
             base.iter()
@@ -350,12 +327,12 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         );
         let mut ns = Vec::new();
         for (j, c) in columns.iter().enumerate() {
-            let base_vals = replicates(&members[bi], &pooled, &opts.split, &c.head, &c.metric);
+            let base_vals = replicates(&members[bi], &pooled, &opts.split, &c.head, c.metric);
             for (i, r) in rows.iter_mut().enumerate() {
                 if i == bi {
                     continue;
                 }
-                let mine = replicates(&members[i], &pooled, &opts.split, &c.head, &c.metric);
+                let mine = replicates(&members[i], &pooled, &opts.split, &c.head, c.metric);
                 let diffs: Vec<f64> = mine
                     .iter()
                     .filter_map(|(s, v)| base_vals.get(s).map(|b| v - b))
@@ -470,7 +447,7 @@ pub(crate) mod tests {
                     let mut r = RunData {
                         id: format!("{arch}-{depth}-{seed}"),
                         seed,
-                        status: "done".into(),
+                        status: RunStatus::Done,
                         axes: vec![
                             ("model.architecture".into(), arch.into()),
                             ("model.head_depth".into(), depth.into()),
@@ -478,7 +455,7 @@ pub(crate) mod tests {
                         ..Default::default()
                     };
                     if arch == "multi_label" && depth == "1" && seed == 2 {
-                        r.status = "failed".into();
+                        r.status = RunStatus::Failed;
                     } else {
                         let a = acc(arch, depth, seed);
                         for (split, shift) in [
@@ -530,7 +507,7 @@ pub(crate) mod tests {
         assert!((mh1.cells[0].summary.mean.unwrap() - (0.75 + 0.765 + 0.77) / 3.0).abs() < 1e-12);
         assert!(mh1.cells[0].best && !c.rows[0].cells[0].best);
         // ECE: lower is better → also multi_head depth 1. Mass: closest to 1 → both multi_head rows.
-        let col = |m: &str| c.columns.iter().position(|x| x.metric == m).unwrap();
+        let col = |m: &str| c.columns.iter().position(|x| x.metric.name() == m).unwrap();
         assert!(mh1.cells[col("ece")].best);
         assert!(
             c.rows[2].cells[col("mass")].best
@@ -543,7 +520,7 @@ pub(crate) mod tests {
     fn baseline_pairs_by_seed() {
         let mut o = opts();
         o.rows = Some(vec!["model.architecture".into()]);
-        o.select_by = Some(("val".into(), "age".into(), "accuracy".into()));
+        o.select_by = Some(("val".into(), "age".into(), Metric::Accuracy));
         o.baseline = Some(vec![("model.architecture".into(), "multi_label".into())]);
         let c = compare(&fixture(), &o).unwrap();
         // Validation prefers depth 0 (depth 1 is shifted down by 0.1 there).
@@ -573,7 +550,7 @@ pub(crate) mod tests {
             .to_string()
             .contains("matches no row"));
         let mut o = opts();
-        o.metrics = Some(vec![("sex".into(), "accuracy".into())]);
+        o.metrics = Some(vec![("sex".into(), Metric::Accuracy)]);
         assert!(compare(&fixture(), &o)
             .unwrap_err()
             .to_string()
@@ -594,7 +571,7 @@ mod pooled_tests {
         let o = CompareOptions {
             split: "test".into(),
             rows: Some(vec!["model.architecture".into()]),
-            metrics: Some(vec![("age".into(), "accuracy".into())]),
+            metrics: Some(vec![("age".into(), Metric::Accuracy)]),
             baseline: Some(vec![("model.architecture".into(), "multi_label".into())]),
             ..Default::default()
         };

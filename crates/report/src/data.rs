@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use headsweep_spec::RunStatus;
+
 /// `(split, head, metric)`.
 pub type MetricKey = (String, String, String);
 
@@ -10,7 +12,10 @@ pub type MetricKey = (String, String, String);
 pub struct RunData {
     pub id: String,
     pub seed: i64,
-    pub status: String,
+    /// The grid point the run belongs to (its position among the sweep's
+    /// points).
+    pub point: i64,
+    pub status: RunStatus,
     /// `(axis, value)` in the sweep's axis order.
     pub axes: Vec<(String, String)>,
     pub metrics: HashMap<MetricKey, f64>,
@@ -29,6 +34,17 @@ impl RunData {
             .get(&(split.to_string(), head.to_string(), metric.to_string()))
             .copied()
     }
+}
+
+/// One value of a run's learning curves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurvePoint {
+    /// 1-based.
+    pub epoch: i64,
+    pub split: String,
+    pub head: String,
+    pub metric: String,
+    pub value: Option<f64>,
 }
 
 /// Every run of a sweep, in sweep order.

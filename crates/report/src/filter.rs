@@ -7,12 +7,72 @@
 use crate::data::RunData;
 use crate::ReportError;
 
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    fn holds(self, ord: std::cmp::Ordering) -> bool {
+        match self {
+            Op::Eq => ord.is_eq(),
+            Op::Ne => ord.is_ne(),
+            Op::Lt => ord.is_lt(),
+            Op::Le => ord.is_le(),
+            Op::Gt => ord.is_gt(),
+            Op::Ge => ord.is_ge(),
+        }
+    }
+}
+
+/// A value in a filter or a run: a number where the text reads as one
+/// (parsed once), else text.
+#[derive(Debug, Clone, PartialEq)]
+enum Literal {
+    /// The number and the text it was read from.
+    Num(f64, String),
+    Text(String),
+}
+
+impl Literal {
+    fn of(text: &str) -> Literal {
+        match text.parse::<f64>() {
+            Ok(v) => Literal::Num(v, text.to_string()),
+            Err(_) => Literal::Text(text.to_string()),
+        }
+    }
+
+    fn number(v: f64) -> Literal {
+        Literal::Num(v, v.to_string())
+    }
+
+    /// Numbers compare as numbers, anything else as text.
+    fn cmp(&self, other: &Literal) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Literal::Num(a, _), Literal::Num(b, _)) => a.partial_cmp(b),
+            (a, b) => Some(a.text().cmp(b.text())),
+        }
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            Literal::Num(_, s) | Literal::Text(s) => s,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Ident(String),
     Str(String),
     Num(String),
-    Op(&'static str),
+    Op(Op),
     LParen,
     RParen,
     Comma,
@@ -28,13 +88,13 @@ enum Expr {
     Cmp {
         name: String,
         at: usize,
-        op: &'static str,
-        value: String,
+        op: Op,
+        value: Literal,
     },
     In {
         name: String,
         at: usize,
-        values: Vec<String>,
+        values: Vec<Literal>,
     },
 }
 
@@ -103,28 +163,16 @@ fn metric_key(name: &str) -> Option<(String, String, String)> {
     }
 }
 
-fn lookup(run: &RunData, name: &str) -> Option<String> {
+fn lookup(run: &RunData, name: &str) -> Option<Literal> {
     if let Some(v) = run.axis(name) {
-        return Some(v.to_string());
+        return Some(Literal::of(v));
     }
     let (s, h, m) = metric_key(name)?;
-    run.metric(&s, &h, &m).map(|v| v.to_string())
+    run.metric(&s, &h, &m).map(Literal::number)
 }
 
-fn compare(have: &str, op: &str, want: &str) -> bool {
-    let ord = match (have.parse::<f64>(), want.parse::<f64>()) {
-        (Ok(a), Ok(b)) => a.partial_cmp(&b),
-        _ => Some(have.cmp(want)),
-    };
-    let Some(ord) = ord else { return false };
-    match op {
-        "=" => ord.is_eq(),
-        "!=" => ord.is_ne(),
-        "<" => ord.is_lt(),
-        "<=" => ord.is_le(),
-        ">" => ord.is_gt(),
-        _ => ord.is_ge(),
-    }
+fn compare(have: &Literal, op: Op, want: &Literal) -> bool {
+    have.cmp(want).is_some_and(|ord| op.holds(ord))
 }
 
 fn eval(e: &Expr, run: &RunData) -> bool {
@@ -133,9 +181,9 @@ fn eval(e: &Expr, run: &RunData) -> bool {
         Expr::And(v) => v.iter().all(|x| eval(x, run)),
         Expr::Cmp {
             name, op, value, ..
-        } => lookup(run, name).is_some_and(|have| compare(&have, op, value)),
+        } => lookup(run, name).is_some_and(|have| compare(&have, *op, value)),
         Expr::In { name, values, .. } => {
-            lookup(run, name).is_some_and(|have| values.iter().any(|v| compare(&have, "=", v)))
+            lookup(run, name).is_some_and(|have| values.iter().any(|v| compare(&have, Op::Eq, v)))
         }
     }
 }
@@ -175,20 +223,20 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, ReportError> {
                 i += 1;
             }
             '=' => {
-                out.push((Tok::Op("="), i));
+                out.push((Tok::Op(Op::Eq), i));
                 i += 1;
             }
             '!' if b.get(i + 1) == Some(&b'=') => {
-                out.push((Tok::Op("!="), i));
+                out.push((Tok::Op(Op::Ne), i));
                 i += 2;
             }
             '<' | '>' => {
                 let eq = b.get(i + 1) == Some(&b'=');
                 let op = match (c, eq) {
-                    ('<', true) => "<=",
-                    ('<', false) => "<",
-                    ('>', true) => ">=",
-                    _ => ">",
+                    ('<', true) => Op::Le,
+                    ('<', false) => Op::Lt,
+                    ('>', true) => Op::Ge,
+                    _ => Op::Gt,
                 };
                 out.push((Tok::Op(op), i));
                 i += if eq { 2 } else { 1 };
@@ -280,11 +328,11 @@ impl Parser<'_> {
         })
     }
 
-    fn value(&mut self) -> Result<String, ReportError> {
+    fn value(&mut self) -> Result<Literal, ReportError> {
         match self.peek().cloned() {
             Some(Tok::Str(s)) | Some(Tok::Num(s)) | Some(Tok::Ident(s)) => {
                 self.pos += 1;
-                Ok(s)
+                Ok(Literal::of(&s))
             }
             _ => Err(self.error_at_token("expected a value (a number, a quoted string or a word)")),
         }

@@ -2,6 +2,7 @@
 //! function of the [`Comparison`]; files are the caller's business.
 
 use crate::compare::{Cell, Comparison};
+use crate::table::csv_text;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ComparisonFormat {
@@ -305,11 +306,7 @@ fn csv(c: &Comparison) -> String {
         }
     }
     let f = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
-    let mut lines = vec![header
-        .iter()
-        .map(|h| csv_field(h))
-        .collect::<Vec<_>>()
-        .join(",")];
+    let mut lines = vec![header];
     for r in &c.rows {
         let mut cells: Vec<String> = r.values.clone();
         cells.push(r.selected.clone().unwrap_or_default());
@@ -344,29 +341,16 @@ fn csv(c: &Comparison) -> String {
                 }
             }
         }
-        lines.push(
-            cells
-                .iter()
-                .map(|c| csv_field(c))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        lines.push(cells);
     }
-    lines.join("\n") + "\n"
-}
-
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    csv_text(lines)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::compare::{compare, tests::fixture, Adjust, CompareOptions};
+    use headsweep_metrics::Metric;
 
     fn comparison() -> Comparison {
         let o = CompareOptions {
@@ -377,9 +361,9 @@ mod tests {
             ]),
             adjust: Adjust::Holm,
             metrics: Some(vec![
-                ("age".into(), "accuracy".into()),
-                ("age".into(), "mass".into()),
-                ("joint".into(), "exact_match".into()),
+                ("age".into(), Metric::Accuracy),
+                ("age".into(), Metric::Mass),
+                ("joint".into(), Metric::ExactMatch),
             ]),
             ..Default::default()
         };

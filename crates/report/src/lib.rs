@@ -16,13 +16,12 @@ mod plot;
 mod table;
 mod views;
 
-pub use compare::{
-    compare, Adjust, Cell, Column, CompareOptions, Comparison, Direction, Paired, Row,
-};
-pub use data::{MetricKey, RunData, SweepData};
+pub use compare::{compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Row};
+pub use data::{CurvePoint, MetricKey, RunData, SweepData};
 pub use error::ReportError;
 pub use filter::Filter;
 pub use format::{render_comparison, ComparisonFormat};
+pub use headsweep_metrics::Direction;
 pub use plot::{confusion_svg, curves_svg, metric_svg, svg_to_png, Curve, ErrorBar, MetricPoint};
-pub use table::{Table, TableFormat, Value};
-pub use views::{curve_panels, metric_points, runs_table};
+pub use table::{aligned, fixed4, text_table, Align, Table, TableFormat, Value};
+pub use views::{curve_panels, metric_points, run_summary, runs_table};

@@ -69,14 +69,13 @@ fn fmt_tick(v: f64, step: f64) -> String {
 /// fonts. Fails when no font is installed, since the text would be lost.
 pub fn svg_to_png(svg: &str, scale: f32) -> Result<Vec<u8>, crate::ReportError> {
     use resvg::{tiny_skia, usvg};
-    let err = |m: String| crate::ReportError::Invalid(m);
+    let err = |m: String| crate::ReportError::Png(m);
     let mut opt = usvg::Options::default();
     opt.fontdb_mut().load_system_fonts();
     if opt.fontdb.is_empty() {
-        return Err(err("PNG output needs a font installed (for example Debian's fonts-dejavu-core); write FILE.svg instead".into()));
+        return Err(crate::ReportError::NoFont);
     }
-    let tree =
-        usvg::Tree::from_str(svg, &opt).map_err(|e| err(format!("rendering the chart: {e}")))?;
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| err(e.to_string()))?;
     let size = tree
         .size()
         .to_int_size()

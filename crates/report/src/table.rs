@@ -3,8 +3,6 @@
 
 use serde::Serialize;
 
-use crate::format::csv_field;
-
 /// One cell: SQL's NULL, integer, real or text.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -47,24 +45,13 @@ impl Table {
     pub fn render(&self, format: TableFormat) -> String {
         match format {
             TableFormat::Text => self.text(),
-            TableFormat::Csv => {
-                let mut out = self
-                    .columns
-                    .iter()
-                    .map(|c| csv_field(c))
-                    .collect::<Vec<_>>()
-                    .join(",")
-                    + "\n";
-                for r in &self.rows {
-                    out += &(r
+            TableFormat::Csv => csv_text(
+                std::iter::once(self.columns.clone()).chain(
+                    self.rows
                         .iter()
-                        .map(|v| csv_field(&v.text()))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                        + "\n");
-                }
-                out
-            }
+                        .map(|r| r.iter().map(Value::text).collect()),
+                ),
+            ),
             TableFormat::Json => {
                 let rows: Vec<serde_json::Map<String, serde_json::Value>> = self
                     .rows
@@ -84,6 +71,8 @@ impl Table {
         }
     }
 
+    /// Aligned text: numeric columns to the right, NULL spelled out, reals
+    /// to 4 decimals, and the row count under the table.
     fn text(&self) -> String {
         let cells: Vec<Vec<String>> = self
             .rows
@@ -98,45 +87,21 @@ impl Table {
                     .collect()
             })
             .collect();
-        let mut width: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
-        for r in &cells {
-            for (j, c) in r.iter().enumerate() {
-                width[j] = width[j].max(c.chars().count());
-            }
-        }
-        let numeric: Vec<bool> = (0..self.columns.len())
+        let align: Vec<Align> = (0..self.columns.len())
             .map(|j| {
-                self.rows
-                    .iter()
-                    .all(|r| matches!(r[j], Value::Int(_) | Value::Real(_) | Value::Null))
-                    && !self.rows.is_empty()
+                let numeric = !self.rows.is_empty()
+                    && self
+                        .rows
+                        .iter()
+                        .all(|r| matches!(r[j], Value::Int(_) | Value::Real(_) | Value::Null));
+                if numeric {
+                    Align::Right
+                } else {
+                    Align::Left
+                }
             })
             .collect();
-        let line = |row: &[String]| {
-            row.iter()
-                .enumerate()
-                .map(|(j, c)| {
-                    if numeric[j] {
-                        format!("{c:>w$}", w = width[j])
-                    } else {
-                        format!("{c:<w$}", w = width[j])
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_string()
-        };
-        let mut out = line(&self.columns) + "\n";
-        out += &(width
-            .iter()
-            .map(|&w| "-".repeat(w))
-            .collect::<Vec<_>>()
-            .join("  ")
-            + "\n");
-        for r in &cells {
-            out += &(line(r) + "\n");
-        }
+        let mut out = text_table(&self.columns, &cells, &align);
         out += &format!(
             "({} row{})\n",
             self.rows.len(),
@@ -144,6 +109,74 @@ impl Table {
         );
         out
     }
+}
+
+/// How a column lines up in plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// The one plain-text table layout: columns two spaces apart, each as wide
+/// as its widest cell, a dashed rule under the header, no trailing spaces.
+pub fn text_table(header: &[String], rows: &[Vec<String>], align: &[Align]) -> String {
+    let mut width: Vec<usize> = header.iter().map(|c| c.chars().count()).collect();
+    for r in rows {
+        for (j, c) in r.iter().enumerate() {
+            width[j] = width[j].max(c.chars().count());
+        }
+    }
+    let line = |row: &[String]| {
+        row.iter()
+            .enumerate()
+            .map(|(j, c)| match align[j] {
+                Align::Right => format!("{c:>w$}", w = width[j]),
+                Align::Left => format!("{c:<w$}", w = width[j]),
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(header) + "\n";
+    out += &(width
+        .iter()
+        .map(|&w| "-".repeat(w))
+        .collect::<Vec<_>>()
+        .join("  ")
+        + "\n");
+    for r in rows {
+        out += &(line(r) + "\n");
+    }
+    out
+}
+
+/// [`text_table`] with the first column to the left and the others to the
+/// right: a label, then numbers.
+pub fn aligned(header: &[String], rows: &[Vec<String>]) -> String {
+    let align: Vec<Align> = (0..header.len())
+        .map(|j| if j == 0 { Align::Left } else { Align::Right })
+        .collect();
+    text_table(header, rows, &align)
+}
+
+/// A metric value to 4 decimals, or "—" where it is undefined.
+pub fn fixed4(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".to_string(), |v| format!("{v:.4}"))
+}
+
+/// Records as CSV (RFC 4180: fields quoted where they hold a comma, quote
+/// or line break), one line each.
+pub(crate) fn csv_text(records: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    for r in records {
+        w.write_record(&r).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in, UTF-8 out")
 }
 
 #[cfg(test)]
@@ -162,6 +195,29 @@ mod tests {
                 ],
             ],
         }
+    }
+
+    #[test]
+    fn aligns_a_label_then_numbers() {
+        let t = aligned(
+            &["head".into(), "acc".into()],
+            &[
+                vec!["age".into(), "0.5".into()],
+                vec!["joint".into(), "—".into()],
+            ],
+        );
+        assert_eq!(t, "head   acc\n-----  ---\nage    0.5\njoint    —\n");
+    }
+
+    #[test]
+    fn csv_quotes_only_what_needs_it() {
+        let out = csv_text([vec![
+            "a".into(),
+            "b,c".into(),
+            "say \"hi\"".into(),
+            String::new(),
+        ]]);
+        assert_eq!(out, "a,\"b,c\",\"say \"\"hi\"\"\",\n");
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Shaping sweep data for listings and charts.
 
-use headsweep_metrics::summarize;
+use headsweep_metrics::{summarize, Metric, JOINT};
+use headsweep_spec::RunStatus;
 
-use crate::data::SweepData;
+use crate::data::{CurvePoint, SweepData};
 use crate::filter::Filter;
 use crate::plot::{Curve, ErrorBar, MetricPoint};
-use crate::table::{Table, Value};
+use crate::table::{aligned, fixed4, Table, Value};
 
 /// One row per run (those `filter` keeps): identity (its first 12 hex
 /// digits when `short_ids`), seed, axis values, status, and each
@@ -41,7 +42,7 @@ pub fn runs_table(
                 r.axis(a)
                     .map_or(Value::Null, |v| Value::Text(v.to_string()))
             }));
-            row.push(Value::Text(r.status.clone()));
+            row.push(Value::Text(r.status.to_string()));
             row.extend(
                 metrics
                     .iter()
@@ -51,6 +52,62 @@ pub fn runs_table(
         })
         .collect();
     Table { columns, rows }
+}
+
+/// What `run` prints after a sweep: one row per grid point with its axis
+/// values, runs done and failed, and the mean test accuracy and balanced
+/// accuracy of each head and the joint exact match over its done seeds.
+pub fn run_summary(data: &SweepData) -> String {
+    let heads: Vec<String> = data.heads().into_iter().filter(|h| h != JOINT).collect();
+    let mut header: Vec<String> = data.axes.clone();
+    header.extend(["done".to_string(), "failed".to_string()]);
+    for h in &heads {
+        header.push(format!("{h} acc"));
+        header.push(format!("{h} bal_acc"));
+    }
+    header.push("exact_match".into());
+    let mut points: Vec<i64> = data.runs.iter().map(|r| r.point).collect();
+    points.dedup();
+    let rows: Vec<Vec<String>> = points
+        .iter()
+        .map(|&p| {
+            let of_point: Vec<_> = data.runs.iter().filter(|r| r.point == p).collect();
+            let done: Vec<_> = of_point
+                .iter()
+                .filter(|r| r.status == RunStatus::Done)
+                .collect();
+            let mean = |head: &str, metric: Metric| {
+                let v: Vec<f64> = done
+                    .iter()
+                    .filter_map(|r| r.metric("test", head, metric.name()))
+                    .collect();
+                summarize(&v).mean
+            };
+            let mut row: Vec<String> = data
+                .axes
+                .iter()
+                .map(|a| of_point[0].axis(a).unwrap_or("").to_string())
+                .collect();
+            row.push(done.len().to_string());
+            row.push(
+                of_point
+                    .iter()
+                    .filter(|r| r.status == RunStatus::Failed)
+                    .count()
+                    .to_string(),
+            );
+            for h in &heads {
+                row.push(fixed4(mean(h, Metric::Accuracy)));
+                row.push(fixed4(mean(h, Metric::BalancedAccuracy)));
+            }
+            row.push(fixed4(mean(JOINT, Metric::ExactMatch)));
+            row
+        })
+        .collect();
+    format!(
+        "\ntest split, mean over done seeds\n{}\n",
+        aligned(&header, &rows)
+    )
 }
 
 /// Means with error bars of one metric per value of `x` (and `hue`), over
@@ -64,7 +121,7 @@ pub fn metric_points(
 ) -> Vec<MetricPoint> {
     let (split, head, metric) = key;
     let mut groups: Vec<(String, Option<String>, Vec<f64>)> = Vec::new();
-    for r in data.runs.iter().filter(|r| r.status == "done") {
+    for r in data.runs.iter().filter(|r| r.status == RunStatus::Done) {
         let Some(v) = r.metric(split, head, metric) else {
             continue;
         };
@@ -97,19 +154,17 @@ pub fn metric_points(
 
 /// Learning-curve panels from stored `(epoch, split, head, metric, value)`
 /// rows: losses (training dashed), then validation balanced accuracy.
-pub fn curve_panels(
-    rows: &[(i64, String, String, String, Option<f64>)],
-) -> Vec<(String, Vec<Curve>)> {
+pub fn curve_panels(rows: &[CurvePoint]) -> Vec<(String, Vec<Curve>)> {
     let series = |split: &str, head: &str, metric: &str| -> Vec<(f64, f64)> {
         rows.iter()
-            .filter(|r| r.1 == split && r.2 == head && r.3 == metric)
-            .filter_map(|r| r.4.map(|v| (r.0 as f64, v)))
+            .filter(|r| r.split == split && r.head == head && r.metric == metric)
+            .filter_map(|r| r.value.map(|v| (r.epoch as f64, v)))
             .collect()
     };
     let mut heads: Vec<String> = rows
         .iter()
-        .filter(|r| r.2 != "joint")
-        .map(|r| r.2.clone())
+        .filter(|r| r.head != JOINT)
+        .map(|r| r.head.clone())
         .collect();
     heads.sort();
     heads.dedup();

@@ -1,10 +1,9 @@
 //! Training output → store rows. Values are copied, never recomputed.
 
 use headsweep_data::Part;
+use headsweep_metrics::{Metric, JOINT};
 use headsweep_model::RunOutput;
 use headsweep_store::{ClassRow, ConfusionRow, CurveRow, MetricRow, PredictionRow, RunResults};
-
-const JOINT: &str = "joint";
 
 /// The rows a finished run stores: metrics of every head on every split at
 /// the best epoch, per-class counts, confusion cells, learning curves, and
@@ -20,22 +19,23 @@ pub fn results_of(out: &RunOutput) -> RunResults {
         fused: out.fused as i64,
         ..Default::default()
     };
-    let metric = |split: &str, head: &str, metric: &str, value: Option<f64>| MetricRow {
+    let metric = |split: &str, head: &str, metric: Metric, value: Option<f64>| MetricRow {
         split: split.into(),
         head: head.into(),
-        metric: metric.into(),
+        metric: metric.name().into(),
         value,
     };
     for s in &out.splits {
         let split = s.part.name();
         r.metrics
-            .push(metric(split, JOINT, "exact_match", s.exact_match));
-        r.metrics.push(metric(split, JOINT, "loss", Some(s.loss)));
+            .push(metric(split, JOINT, Metric::ExactMatch, s.exact_match));
+        r.metrics
+            .push(metric(split, JOINT, Metric::Loss, Some(s.loss)));
         for (h, head_loss) in s.heads.iter().zip(&s.head_losses) {
             r.metrics
-                .push(metric(split, &h.name, "loss", Some(*head_loss)));
+                .push(metric(split, &h.name, Metric::Loss, Some(*head_loss)));
             if h.rmse.is_some() {
-                r.metrics.push(metric(split, &h.name, "rmse", h.rmse));
+                r.metrics.push(metric(split, &h.name, Metric::Rmse, h.rmse));
             }
             let Some(m) = &h.metrics else { continue };
             for (name, value) in m.scalars() {

@@ -6,8 +6,20 @@ pub enum RunnerError {
     Data(#[from] headsweep_data::DataError),
     #[error(transparent)]
     Train(#[from] headsweep_model::TrainError),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{what} {value:?} cannot go into an #SBATCH line: no whitespace, quotes, '#', '\\\\', '`' or '$'")]
+    Directive { what: &'static str, value: String },
+    #[error("--array must be at least 1")]
+    EmptyArray,
+    #[error("sbatch failed ({status}): {stderr}")]
+    Sbatch { status: String, stderr: String },
+    #[error("sbatch printed no job id: {0:?}")]
+    NoJobId(String),
+    #[error("unknown device {0:?} in --devices; expected auto, cpu, or cuda:N[,cuda:M…]")]
+    UnknownDevice(String),
+    #[error("--devices names {device}, but {available} CUDA device(s) are available")]
+    Unavailable { device: String, available: usize },
+    #[error("--jobs must be at least 1")]
+    NoJobs,
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -3,7 +3,7 @@
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use headsweep_store::Store;
@@ -11,20 +11,24 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::warn;
 
-use crate::{hostname, RunnerError, Slot};
+use crate::{hostname, RunnerError, Slot, WorkerCommand, WorkerSlot};
 
-/// Everything needed to start the workers of one sweep.
+/// Everything needed to start the workers of one sweep: one per slot,
+/// each `worker` with the slot's device and threads.
 #[derive(Debug, Clone)]
 pub struct Launch {
-    /// The `headsweep` binary; workers are `headsweep worker …`.
-    pub exe: PathBuf,
-    pub db: String,
-    pub sweep: String,
-    pub results: PathBuf,
+    pub worker: WorkerCommand,
     pub slots: Vec<Slot>,
-    pub lease: Duration,
-    /// Most runs a worker trains together (1: unfused).
-    pub fuse: usize,
+}
+
+impl Launch {
+    fn sweep(&self) -> &str {
+        &self.worker.sweep
+    }
+
+    fn logs(&self) -> PathBuf {
+        self.worker.results.join("workers")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,38 +43,24 @@ pub enum LaunchOutcome {
 const STOP_GRACE: Duration = Duration::from_secs(30);
 
 fn spawn(l: &Launch, slot: usize, s: &Slot) -> Result<Child, RunnerError> {
-    let logs = l.results.join("workers");
+    let logs = l.logs();
     std::fs::create_dir_all(&logs).map_err(|source| RunnerError::Io {
         context: format!("creating {}", logs.display()),
         source,
     })?;
-    let log_path = logs.join(format!("{}-{}.log", l.sweep, slot));
+    let log_path = logs.join(format!("{}-{}.log", l.sweep(), slot));
     let log = std::fs::File::create(&log_path).map_err(|source| RunnerError::Io {
         context: format!("creating {}", log_path.display()),
         source,
     })?;
-    let mut cmd = Command::new(&l.exe);
-    cmd.arg("worker")
-        .arg("--db")
-        .arg(&l.db)
-        .arg("--sweep")
-        .arg(&l.sweep)
-        .arg("--device")
-        .arg(&s.device)
-        .arg("--threads")
-        .arg(s.threads.to_string())
-        .arg("--lease")
-        .arg(l.lease.as_secs().max(1).to_string())
-        .arg("--results")
-        .arg(&l.results)
-        .arg("--slot")
-        .arg(slot.to_string())
-        .arg("--fuse")
-        .arg(l.fuse.to_string())
-        .arg("-v")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log);
+    let worker = WorkerCommand {
+        device: s.device.clone(),
+        threads: s.threads as u32,
+        slot: WorkerSlot::Fixed(slot),
+        ..l.worker.clone()
+    };
+    let mut cmd = worker.command();
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
     // SAFETY: prctl is async-signal-safe; it asks the kernel to send this
     // child SIGTERM when its parent dies, so no worker outlives `run`.
     unsafe {
@@ -82,7 +72,7 @@ fn spawn(l: &Launch, slot: usize, s: &Slot) -> Result<Child, RunnerError> {
         });
     }
     cmd.spawn().map_err(|source| RunnerError::Io {
-        context: format!("starting worker {}", l.exe.display()),
+        context: format!("starting worker {}", l.worker.exe.display()),
         source,
     })
 }
@@ -112,7 +102,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
     for (i, s) in l.slots.iter().enumerate() {
         children.push((i, spawn(l, i, s)?));
     }
-    let counts = store.counts(&l.sweep).await?;
+    let counts = store.counts(l.sweep()).await?;
     let bar = ProgressBar::new(counts.total() as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -141,7 +131,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
                         c.id()
                     );
                     let held = store
-                        .fail_runs_of(&l.sweep, &host, c.id() as i64, &reason)
+                        .fail_runs_of(l.sweep(), &host, c.id() as i64, &reason)
                         .await?;
                     warn!(%reason, held, "worker died");
                     // Replace a worker that crashed inside a run, while runs
@@ -149,7 +139,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
                     // open the store) would only fail again.
                     if held > 0
                         && respawns < max_respawns
-                        && store.counts(&l.sweep).await?.pending > 0
+                        && store.counts(l.sweep()).await?.pending > 0
                     {
                         respawns += 1;
                         still.push((slot, spawn(l, slot, &l.slots[slot])?));
@@ -173,7 +163,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
                 }
             }
         }
-        let c = store.counts(&l.sweep).await?;
+        let c = store.counts(l.sweep()).await?;
         bar.set_length(c.total() as u64);
         bar.set_position((c.done + c.failed) as u64);
         bar.set_message(format!("done, {} failed, {} running", c.failed, c.running));
@@ -183,7 +173,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
         warn!(
             worker_errors,
             "worker processes failed outside any run; see {}",
-            l.results.join("workers").display()
+            l.logs().display()
         );
     }
     Ok(if interrupted.is_some() {

@@ -32,11 +32,15 @@ pub fn plan_workers(
             .split(',')
             .map(|d| {
                 let d = d.trim();
-                let i = d.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()).ok_or_else(|| {
-                    RunnerError::Invalid(format!("unknown device {d:?} in --devices; expected auto, cpu, or cuda:N[,cuda:M…]"))
-                })?;
+                let i = d
+                    .strip_prefix("cuda:")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .ok_or_else(|| RunnerError::UnknownDevice(d.to_string()))?;
                 if i >= cuda_count {
-                    return Err(RunnerError::Invalid(format!("--devices names {d}, but {cuda_count} CUDA device(s) are available")));
+                    return Err(RunnerError::Unavailable {
+                        device: d.to_string(),
+                        available: cuda_count,
+                    });
                 }
                 Ok(d.to_string())
             })
@@ -49,7 +53,7 @@ pub fn plan_workers(
         (cores / threads).max(1)
     });
     if n == 0 {
-        return Err(RunnerError::Invalid("--jobs must be at least 1".into()));
+        return Err(RunnerError::NoJobs);
     }
     Ok((0..n)
         .map(|i| Slot {

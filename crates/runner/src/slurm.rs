@@ -4,23 +4,20 @@
 
 use std::path::Path;
 
-use crate::RunnerError;
+use crate::{RunnerError, WorkerCommand};
 
-/// What goes into the batch script.
+/// What goes into the batch script: the worker every array task runs (its
+/// slot should be [`crate::WorkerSlot::SlurmArrayTask`], its device
+/// `cuda:0` with GPUs, else `cpu`, its threads `cpus_per_task`) and the
+/// job's resources.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlurmJob {
-    pub exe: String,
-    pub db: String,
-    pub sweep: String,
-    pub results: String,
+    pub worker: WorkerCommand,
     pub array: usize,
     pub partition: Option<String>,
     pub gpus_per_task: u32,
     pub cpus_per_task: u32,
     pub time: Option<String>,
-    pub lease_secs: u64,
-    /// Most runs each array task trains together (1: unfused).
-    pub fuse: usize,
 }
 
 /// Quotes `s` for a POSIX shell: single quotes, each `'` as `'\''`.
@@ -30,12 +27,15 @@ pub fn shell_quote(s: &str) -> String {
 
 /// `#SBATCH` lines are parsed by sbatch, not a shell: values there must be
 /// plain (no whitespace, quotes or `#`).
-fn directive_value(what: &str, v: &str) -> Result<String, RunnerError> {
+fn directive_value(what: &'static str, v: &str) -> Result<String, RunnerError> {
     if v.is_empty()
         || v.chars()
             .any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '#' | '\\' | '`' | '$'))
     {
-        return Err(RunnerError::Invalid(format!("{what} {v:?} cannot go into an #SBATCH line: no whitespace, quotes, '#', '\\\\', '`' or '$'")));
+        return Err(RunnerError::Directive {
+            what,
+            value: v.to_string(),
+        });
     }
     Ok(v.to_string())
 }
@@ -45,15 +45,14 @@ fn directive_value(what: &str, v: &str) -> Result<String, RunnerError> {
 /// time limit) reaches it and its run goes back to pending.
 pub fn sbatch_script(job: &SlurmJob) -> Result<String, RunnerError> {
     if job.array == 0 {
-        return Err(RunnerError::Invalid("--array must be at least 1".into()));
+        return Err(RunnerError::EmptyArray);
     }
-    let log = Path::new(&job.results)
-        .join(&job.sweep)
-        .join("slurm-%A_%a.out");
+    let w = &job.worker;
+    let log = w.results.join(&w.sweep).join("slurm-%A_%a.out");
     let mut s = String::from("#!/bin/bash\n");
     s += &format!(
         "#SBATCH --job-name=headsweep-{}\n",
-        directive_value("sweep name", &job.sweep)?
+        directive_value("sweep name", &w.sweep)?
     );
     s += &format!("#SBATCH --array=0-{}\n", job.array - 1);
     s += &format!(
@@ -71,22 +70,9 @@ pub fn sbatch_script(job: &SlurmJob) -> Result<String, RunnerError> {
     if let Some(t) = &job.time {
         s += &format!("#SBATCH --time={}\n", directive_value("time", t)?);
     }
-    let device = if job.gpus_per_task > 0 {
-        "cuda:0"
-    } else {
-        "cpu"
-    };
     s += "set -euo pipefail\n";
-    s += &format!(
-        "exec {} worker --db {} --sweep {} --device {device} --threads {} --lease {} --results {} --slot \"${{SLURM_ARRAY_TASK_ID:-0}}\" --fuse {} -v\n",
-        shell_quote(&job.exe),
-        shell_quote(&job.db),
-        shell_quote(&job.sweep),
-        job.cpus_per_task.max(1),
-        job.lease_secs,
-        shell_quote(&job.results),
-        job.fuse.max(1),
-    );
+    s += &w.shell_line();
+    s.push('\n');
     Ok(s)
 }
 
@@ -101,18 +87,15 @@ pub fn submit(script: &Path) -> Result<String, RunnerError> {
             source,
         })?;
     if !out.status.success() {
-        return Err(RunnerError::Invalid(format!(
-            "sbatch failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(RunnerError::Sbatch {
+            status: out.status.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     let text = String::from_utf8_lossy(&out.stdout);
     let id = text.trim().split(';').next().unwrap_or("").to_string();
     if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-        return Err(RunnerError::Invalid(format!(
-            "sbatch printed no job id: {text:?}"
-        )));
+        return Err(RunnerError::NoJobId(text.to_string()));
     }
     Ok(id)
 }
@@ -120,20 +103,27 @@ pub fn submit(script: &Path) -> Result<String, RunnerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{DbVia, WorkerSlot};
 
     fn job() -> SlurmJob {
         SlurmJob {
-            exe: "/opt/my tools/headsweep".into(),
-            db: "postgres://u:p'w@db/x".into(),
-            sweep: "age_sex".into(),
-            results: "/scratch/r".into(),
+            worker: WorkerCommand {
+                exe: "/opt/my tools/headsweep".into(),
+                db: "postgres://u:p'w@db/x".into(),
+                db_via: DbVia::Argv,
+                sweep: "age_sex".into(),
+                device: "cuda:0".into(),
+                threads: 4,
+                lease_secs: 60,
+                results: "/scratch/r".into(),
+                slot: WorkerSlot::SlurmArrayTask,
+                fuse: 1,
+            },
             array: 3,
             partition: Some("gpu".into()),
             gpus_per_task: 1,
             cpus_per_task: 4,
             time: Some("02:00:00".into()),
-            lease_secs: 60,
-            fuse: 1,
         }
     }
 
@@ -143,7 +133,7 @@ mod tests {
         assert!(s.contains("#SBATCH --array=0-2\n"));
         assert!(s.contains("#SBATCH --gpus-per-task=1\n#SBATCH --time=02:00:00\n"));
         assert!(s.contains("#SBATCH --output=/scratch/r/age_sex/slurm-%A_%a.out\n"));
-        assert!(s.contains("exec '/opt/my tools/headsweep' worker --db 'postgres://u:p'\\''w@db/x' --sweep 'age_sex' --device cuda:0 --threads 4"));
+        assert!(s.contains("exec '/opt/my tools/headsweep' worker --db 'postgres://u:p'\\''w@db/x' --sweep age_sex --device cuda:0 --threads 4"));
         // The quoted command line parses back to the original words.
         let line = s.lines().last().unwrap();
         let out = std::process::Command::new("sh")
@@ -163,7 +153,7 @@ mod tests {
     #[test]
     fn unsafe_directive_values_are_refused() {
         let mut j = job();
-        j.results = "/scratch/my results".into();
+        j.worker.results = "/scratch/my results".into();
         assert!(sbatch_script(&j)
             .unwrap_err()
             .to_string()

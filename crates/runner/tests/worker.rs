@@ -9,7 +9,7 @@ use headsweep_data::Dataset;
 use headsweep_model::{GroupOptions, Member, RunOutput, TrainError};
 use headsweep_runner::{register, work, Libtorch, Trainer, WorkerOptions};
 use headsweep_spec::SweepFile;
-use headsweep_store::{Store, Worker};
+use headsweep_store::{RunStatus, Store, Worker};
 
 const SWEEP: &str = r#"
 [sweep]
@@ -98,7 +98,7 @@ async fn panicking_run_fails_alone(fuse: usize) {
         .await
         .unwrap()
         .into_iter()
-        .filter(|r| r.status == "done")
+        .filter(|r| r.status == RunStatus::Done)
         .collect();
     for r in &done {
         let run_dir = dir.path().join("runs").join(&r.id);

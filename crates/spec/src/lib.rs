@@ -10,6 +10,7 @@ mod fusion;
 mod grid;
 mod identity;
 mod locate;
+mod status;
 mod validate;
 
 pub use config::{
@@ -21,3 +22,4 @@ pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};
 pub use grid::{display_value, GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
+pub use status::{RunStatus, UnknownStatus};

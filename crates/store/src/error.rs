@@ -10,6 +10,16 @@ pub enum StoreError {
     },
     #[error("store: {0}")]
     Sql(#[from] sqlx::Error),
-    #[error("{0}")]
-    Invalid(String),
+    #[error("cannot create the store's folder {path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("query failed (the store is opened read-only): {source}")]
+    Query { source: sqlx::Error },
+    #[error("{0:?} is not a run identity or a prefix of at least 8 hex digits")]
+    RunPrefix(String),
+    /// A run status written by another version.
+    #[error("the store holds a run status this version does not know: {0}")]
+    Status(#[from] headsweep_spec::UnknownStatus),
 }

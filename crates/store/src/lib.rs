@@ -20,8 +20,9 @@ mod sweeps;
 
 pub use claims::{Claimed, Worker};
 pub use error::StoreError;
+pub use headsweep_spec::RunStatus;
 pub use open::{now_ms, sqlite_path, Store};
-pub use query::{Cell, Rows};
+pub use query::{Cell, ConfusionMatrix, Export, Rows};
 pub use records::{ClassRow, ConfusionRow, CurveRow, MetricRow, PredictionRow, RunResults};
-pub use status::{FailedRun, RunRow, RunningRun, StatusCounts};
+pub use status::{FailedRun, HostRuns, RunMetric, RunRow, RunningRun, StatusCounts, StoredRun};
 pub use sweeps::{NewRun, NewSweep};

@@ -58,11 +58,9 @@ impl Store {
             None => db.to_string(),
             Some(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        StoreError::Invalid(format!(
-                            "cannot create the store's folder {}: {e}",
-                            dir.display()
-                        ))
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                        path: dir.to_path_buf(),
+                        source,
                     })?;
                 }
                 format!("sqlite://{}?mode=rwc", path.display())

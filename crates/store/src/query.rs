@@ -6,7 +6,27 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{Column, ConnectOptions, Connection, Row};
 
-use crate::{Store, StoreError};
+use crate::status::{run_metric, RunMetric};
+use crate::{CurveRow, Store, StoreError};
+
+/// What `export` writes: one row per run (with each axis as a column), or
+/// every row of one of the per-run tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export {
+    Runs,
+    Metrics,
+    Classes,
+    Confusion,
+    Curves,
+    Predictions,
+}
+
+/// A head's confusion matrix: `counts[true][predicted]`, classes in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfusionMatrix {
+    pub classes: Vec<String>,
+    pub counts: Vec<Vec<u64>>,
+}
 
 /// One cell as read from the database.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,9 +78,7 @@ impl Store {
     /// Runs `sql` on a read-only connection: any statement that writes fails
     /// and changes nothing.
     pub async fn query_read_only(&self, sql: &str) -> Result<Rows, StoreError> {
-        let err = |e: sqlx::Error| {
-            StoreError::Invalid(format!("query failed (the store is opened read-only): {e}"))
-        };
+        let err = |source: sqlx::Error| StoreError::Query { source };
         if self.is_sqlite() {
             let url = format!("sqlite://{}?mode=ro", self.sqlite_file().display());
             let mut conn = AnyConnectOptions::from_str(&url)?
@@ -87,12 +105,11 @@ impl Store {
     }
 
     /// Everything needed to recompute any metric outside the tool, for one
-    /// sweep: `runs` (one row per run, with each axis as a column),
-    /// `metrics`, `classes`, `confusion`, `curves` or `predictions`.
-    pub async fn export(&self, sweep: &str, what: &str) -> Result<Rows, StoreError> {
+    /// sweep: one of its tables (docs/store.md).
+    pub async fn export(&self, sweep: &str, what: Export) -> Result<Rows, StoreError> {
         let join = "JOIN sweep_runs s ON s.run = t.run WHERE s.sweep = $1";
         let sql = match what {
-            "runs" => {
+            Export::Runs => {
                 let axes = self.axes(sweep).await?;
                 let axis_columns: String = axes
                     .iter()
@@ -110,52 +127,48 @@ impl Store {
                      FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 ORDER BY s.position"
                 )
             }
-            "metrics" => format!("SELECT t.run, t.split, t.head, t.metric, t.value FROM metrics t {join} ORDER BY s.position, t.split, t.head, t.metric"),
-            "classes" => format!(
+            Export::Metrics => format!("SELECT t.run, t.split, t.head, t.metric, t.value FROM metrics t {join} ORDER BY s.position, t.split, t.head, t.metric"),
+            Export::Classes => format!(
                 "SELECT t.run, t.split, t.head, t.class_index, t.class, t.tp, t.fp, t.fn, t.tn, t.support, t.precision, t.recall, t.f1
                  FROM class_metrics t {join} ORDER BY s.position, t.split, t.head, t.class_index"
             ),
-            "confusion" => format!(
+            Export::Confusion => format!(
                 "SELECT t.run, t.split, t.head, t.true_class, t.predicted_class, t.count FROM confusion t {join}
                  ORDER BY s.position, t.split, t.head, t.true_class, t.predicted_class"
             ),
-            "curves" => format!("SELECT t.run, t.epoch, t.split, t.head, t.metric, t.value FROM curves t {join} ORDER BY s.position, t.epoch, t.split, t.head, t.metric"),
-            "predictions" => format!(
+            Export::Curves => format!("SELECT t.run, t.epoch, t.split, t.head, t.metric, t.value FROM curves t {join} ORDER BY s.position, t.epoch, t.split, t.head, t.metric"),
+            Export::Predictions => format!(
                 "SELECT t.run, t.head, t.sample, t.true_class, t.predicted_class, t.probabilities, t.raw FROM predictions t {join}
                  ORDER BY s.position, t.head, t.sample"
             ),
-            other => return Err(StoreError::Invalid(format!("cannot export {other:?}; choose runs, metrics, classes, confusion, curves or predictions"))),
         };
         self.rows(&sql, &[sweep]).await
     }
 
-    /// Every metric of every run of `sweep`: `(run, split, head, metric, value)`.
-    pub async fn all_metrics(
-        &self,
-        sweep: &str,
-    ) -> Result<Vec<(String, String, String, String, Option<f64>)>, StoreError> {
+    /// Every metric of every run of `sweep`.
+    pub async fn all_metrics(&self, sweep: &str) -> Result<Vec<RunMetric>, StoreError> {
         let rows = sqlx::query("SELECT t.run, t.split, t.head, t.metric, t.value FROM metrics t JOIN sweep_runs s ON s.run = t.run WHERE s.sweep = $1")
             .bind(sweep)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-            .collect())
+        Ok(rows.iter().map(run_metric).collect())
     }
 
-    /// A run's learning curves: `(epoch, split, head, metric, value)`.
-    pub async fn curves(
-        &self,
-        run: &str,
-    ) -> Result<Vec<(i64, String, String, String, Option<f64>)>, StoreError> {
+    /// A run's learning curves, by epoch.
+    pub async fn curves(&self, run: &str) -> Result<Vec<CurveRow>, StoreError> {
         let rows = sqlx::query("SELECT epoch, split, head, metric, value FROM curves WHERE run = $1 ORDER BY epoch, split, head, metric")
             .bind(run)
             .fetch_all(&self.pool)
             .await?;
         Ok(rows
             .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .map(|r| CurveRow {
+                epoch: r.get(0),
+                split: r.get(1),
+                head: r.get(2),
+                metric: r.get(3),
+                value: r.get(4),
+            })
             .collect())
     }
 
@@ -165,7 +178,7 @@ impl Store {
         run: &str,
         split: &str,
         head: &str,
-    ) -> Result<(Vec<String>, Vec<Vec<u64>>), StoreError> {
+    ) -> Result<ConfusionMatrix, StoreError> {
         let classes: Vec<String> = sqlx::query("SELECT class FROM class_metrics WHERE run = $1 AND split = $2 AND head = $3 ORDER BY class_index")
             .bind(run)
             .bind(split)
@@ -189,7 +202,7 @@ impl Store {
                 m[t as usize][p as usize] = n as u64;
             }
         }
-        Ok((classes, m))
+        Ok(ConfusionMatrix { classes, counts: m })
     }
 
     /// Heads with class counts for a run, in stored order.

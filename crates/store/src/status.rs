@@ -1,8 +1,15 @@
 //! Reading the state of sweeps and runs, and forgetting or resetting runs.
 
+use headsweep_spec::RunStatus;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::{Store, StoreError};
+
+/// A status column read back, refused if this version does not know it.
+pub(crate) fn status_of(row: &AnyRow, i: usize) -> Result<RunStatus, StoreError> {
+    Ok(row.get::<String, _>(i).parse::<RunStatus>()?)
+}
 
 /// Runs of a sweep by status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,6 +24,50 @@ impl StatusCounts {
     pub fn total(&self) -> usize {
         self.pending + self.running + self.done + self.failed
     }
+
+    /// The runs with `status`.
+    pub fn of(&self, status: RunStatus) -> usize {
+        match status {
+            RunStatus::Pending => self.pending,
+            RunStatus::Running => self.running,
+            RunStatus::Done => self.done,
+            RunStatus::Failed => self.failed,
+        }
+    }
+
+    fn slot(&mut self, status: RunStatus) -> &mut usize {
+        match status {
+            RunStatus::Pending => &mut self.pending,
+            RunStatus::Running => &mut self.running,
+            RunStatus::Done => &mut self.done,
+            RunStatus::Failed => &mut self.failed,
+        }
+    }
+}
+
+/// One stored metric value of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMetric {
+    pub run: String,
+    pub split: String,
+    pub head: String,
+    pub metric: String,
+    pub value: Option<f64>,
+}
+
+/// How many of a sweep's runs one host holds or held, by status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostRuns {
+    pub host: String,
+    pub status: RunStatus,
+    pub runs: usize,
+}
+
+/// A run's resolved configuration (JSON) and its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    pub config: String,
+    pub status: RunStatus,
 }
 
 #[derive(Debug, Clone)]
@@ -40,7 +91,7 @@ pub struct FailedRun {
 pub struct RunRow {
     pub id: String,
     pub seed: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub point: i64,
     pub axes: Vec<(String, String)>,
     pub duration_s: Option<f64>,
@@ -65,13 +116,7 @@ impl Store {
         .await?;
         let mut c = StatusCounts::default();
         for row in rows {
-            let n = row.get::<i64, _>(1) as usize;
-            match row.get::<String, _>(0).as_str() {
-                "pending" => c.pending = n,
-                "running" => c.running = n,
-                "done" => c.done = n,
-                _ => c.failed = n,
-            }
+            *c.slot(status_of(&row, 0)?) = row.get::<i64, _>(1) as usize;
         }
         Ok(c)
     }
@@ -129,8 +174,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let axis_order = self.axes(sweep).await?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|r| {
                 let id: String = r.get(0);
                 let mut values: Vec<(String, String)> = axes
@@ -141,10 +185,10 @@ impl Store {
                 values.sort_by_key(|(k, _)| {
                     axis_order.iter().position(|a| a == k).unwrap_or(usize::MAX)
                 });
-                RunRow {
+                Ok(RunRow {
                     id,
                     seed: r.get(1),
-                    status: r.get(2),
+                    status: status_of(r, 2)?,
                     point: r.get(3),
                     axes: values,
                     duration_s: r.get(4),
@@ -154,37 +198,32 @@ impl Store {
                     threads: r.get(8),
                     worker: r.get(9),
                     attempts: r.get(10),
-                }
+                })
             })
-            .collect())
+            .collect()
     }
 
-    /// `(run, head, metric, value)` of one split for every run of `sweep`.
+    /// Every metric of one split for every run of `sweep`.
     pub async fn split_metrics(
         &self,
         sweep: &str,
         split: &str,
-    ) -> Result<Vec<(String, String, String, Option<f64>)>, StoreError> {
+    ) -> Result<Vec<RunMetric>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT m.run, m.head, m.metric, m.value FROM metrics m WHERE m.split = $2 AND m.run IN ({})",
+            "SELECT m.run, m.split, m.head, m.metric, m.value FROM metrics m WHERE m.split = $2 AND m.run IN ({})",
             SWEEP_RUNS
         ))
         .bind(sweep)
         .bind(split)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
+        Ok(rows.iter().map(run_metric).collect())
     }
 
     /// Full identities of the runs whose identity starts with `prefix`.
     pub async fn resolve_run(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         if prefix.len() < 8 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(StoreError::Invalid(format!(
-                "{prefix:?} is not a run identity or a prefix of at least 8 hex digits"
-            )));
+            return Err(StoreError::RunPrefix(prefix.to_string()));
         }
         let rows = sqlx::query("SELECT id FROM runs WHERE id LIKE $1 ORDER BY id")
             .bind(format!("{}%", prefix.to_ascii_lowercase()))
@@ -264,13 +303,19 @@ impl Store {
 }
 
 impl Store {
-    /// A run's resolved configuration (JSON) and status.
-    pub async fn run_config(&self, id: &str) -> Result<Option<(String, String)>, StoreError> {
+    /// A run's resolved configuration and status.
+    pub async fn run_config(&self, id: &str) -> Result<Option<StoredRun>, StoreError> {
         let row = sqlx::query("SELECT config, status FROM runs WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        row.map(|r| {
+            Ok(StoredRun {
+                config: r.get(0),
+                status: status_of(&r, 1)?,
+            })
+        })
+        .transpose()
     }
 }
 
@@ -291,9 +336,8 @@ impl Store {
 }
 
 impl Store {
-    /// `(host, status, runs)` for the runs of `sweep` that some host has
-    /// claimed, by host.
-    pub async fn by_host(&self, sweep: &str) -> Result<Vec<(String, String, i64)>, StoreError> {
+    /// The runs of `sweep` that some host has claimed, by host and status.
+    pub async fn by_host(&self, sweep: &str) -> Result<Vec<HostRuns>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.host, r.status, COUNT(*) FROM runs r JOIN sweep_runs s ON s.run = r.id
              WHERE s.sweep = $1 AND r.host IS NOT NULL GROUP BY r.host, r.status ORDER BY r.host, r.status",
@@ -301,9 +345,24 @@ impl Store {
         .bind(sweep)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect())
+        rows.iter()
+            .map(|r| {
+                Ok(HostRuns {
+                    host: r.get(0),
+                    status: status_of(r, 1)?,
+                    runs: r.get::<i64, _>(2) as usize,
+                })
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn run_metric(r: &AnyRow) -> RunMetric {
+    RunMetric {
+        run: r.get(0),
+        split: r.get(1),
+        head: r.get(2),
+        metric: r.get(3),
+        value: r.get(4),
     }
 }

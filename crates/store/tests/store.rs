@@ -1,6 +1,8 @@
 //! The store on a real SQLite file.
 
-use headsweep_store::{MetricRow, NewRun, NewSweep, PredictionRow, RunResults, Store, Worker};
+use headsweep_store::{
+    MetricRow, NewRun, NewSweep, PredictionRow, RunMetric, RunResults, Store, Worker,
+};
 
 fn sweep(name: &str) -> NewSweep {
     NewSweep {
@@ -133,7 +135,13 @@ async fn register_keeps_existing_runs_and_replaces_the_sweep_set() {
         assert_eq!(s.counts("b").await.unwrap().done, 1);
         assert_eq!(
             s.split_metrics("b", "test").await.unwrap(),
-            [("r1".into(), "sex".into(), "accuracy".into(), Some(0.75))]
+            [RunMetric {
+                run: "r1".into(),
+                split: "test".into(),
+                head: "sex".into(),
+                metric: "accuracy".into(),
+                value: Some(0.75)
+            }]
         );
     }
 }

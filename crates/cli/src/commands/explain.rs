@@ -2,7 +2,7 @@ use anyhow::{bail, Context};
 use headsweep_model::{explain, parse_device, ClassChoice, ExplainOptions, Method, Reference};
 use headsweep_report::{Table, Value};
 use headsweep_spec::RunConfig;
-use headsweep_store::Store;
+use headsweep_store::{RunStatus, Store};
 
 use super::report::{emit, one_run};
 use super::runs::table_format;
@@ -13,14 +13,15 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
     let (run, config) = super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
         let run = one_run(&store, &a.run).await?;
-        let (config, status) = store.run_config(&run).await?.expect("resolved above");
-        if status != "done" {
+        let stored = store.run_config(&run).await?.expect("resolved above");
+        if stored.status != RunStatus::Done {
             bail!(
-                "run {} is {status}; only a done run has saved weights",
-                &run[..12]
+                "run {} is {}; only a done run has saved weights",
+                &run[..12],
+                stored.status
             );
         }
-        anyhow::Ok((run, config))
+        anyhow::Ok((run, stored.config))
     })?;
     let config: RunConfig =
         serde_json::from_str(&config).context("reading the run's stored configuration")?;

@@ -1,17 +1,17 @@
 use headsweep_report::TableFormat;
-use headsweep_store::Store;
+use headsweep_store::{Export, Store};
 
 use super::report::{emit, to_table};
 use crate::args::{ExportArgs, ExportFormat, ExportWhat};
 
 pub fn run(a: ExportArgs) -> anyhow::Result<()> {
     let what = match a.what {
-        ExportWhat::Runs => "runs",
-        ExportWhat::Metrics => "metrics",
-        ExportWhat::Classes => "classes",
-        ExportWhat::Confusion => "confusion",
-        ExportWhat::Curves => "curves",
-        ExportWhat::Predictions => "predictions",
+        ExportWhat::Runs => Export::Runs,
+        ExportWhat::Metrics => Export::Metrics,
+        ExportWhat::Classes => Export::Classes,
+        ExportWhat::Confusion => Export::Confusion,
+        ExportWhat::Curves => Export::Curves,
+        ExportWhat::Predictions => Export::Predictions,
     };
     let rows = super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;

@@ -4,7 +4,7 @@ use headsweep_runner::{group_size, Fuse};
 use headsweep_spec::{display_value, fusion_blockers, fusion_key};
 
 use crate::args::PlanArgs;
-use crate::table;
+use headsweep_report::aligned;
 
 pub fn run(a: PlanArgs) -> anyhow::Result<()> {
     let (sweep, runs) = super::prepare(&a.file)?;
@@ -25,7 +25,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<()> {
         })
         .collect();
     let mut out = format!("sweep {} ({})\n", sweep.name(), a.file.display());
-    out += &table::render(&header, &rows);
+    out += &aligned(&header, &rows);
     let slots = &slots[..slots.len().min(runs.len().max(1))];
     out += &format!(
         "\n{} runs: {} grid point(s) × {} seed(s)\ndevice plan: {}\n",

@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use headsweep_report::{
-    confusion_svg, curve_panels, curves_svg, metric_points, metric_svg, ErrorBar,
+    confusion_svg, curve_panels, curves_svg, metric_points, metric_svg, CurvePoint, ErrorBar,
 };
 use headsweep_store::Store;
 
@@ -37,6 +37,7 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
     match cmd {
         PlotCommand::Metric(a) => {
             let (split, head, metric) = metric_key(&a.metric, "test")?;
+            let metric = metric.name();
             let out = out_path(a.out, &a.store.db, format!("{}-{}.svg", a.sweep, a.metric))?;
             let data = rt
                 .block_on(async { sweep_data(&Store::open(&a.store.db).await?, &a.sweep).await })?;
@@ -58,7 +59,7 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
                 ErrorBarArg::Std => ErrorBar::Std,
                 ErrorBarArg::Ci => ErrorBar::Ci,
             };
-            let points = metric_points(&data, (&split, &head, &metric), &x, hue.as_deref(), bar);
+            let points = metric_points(&data, (&split, &head, metric), &x, hue.as_deref(), bar);
             if points.is_empty() {
                 bail!(
                     "no done run of sweep {} has {split}.{head}.{metric}",
@@ -95,12 +96,22 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
                     &run[..12]
                 );
             }
+            let points: Vec<CurvePoint> = rows
+                .into_iter()
+                .map(|r| CurvePoint {
+                    epoch: r.epoch,
+                    split: r.split,
+                    head: r.head,
+                    metric: r.metric,
+                    value: r.value,
+                })
+                .collect();
             let out = out_path(a.out, &a.store.db, format!("{}-curves.svg", &run[..12]))?;
             write(
                 &out,
                 &curves_svg(
                     &format!("Learning curves of run {}", &run[..12]),
-                    &curve_panels(&rows),
+                    &curve_panels(&points),
                 ),
             )
         }
@@ -108,9 +119,9 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             let (run, classes, counts, heads) = rt.block_on(async {
                 let store = Store::open(&a.store.db).await?;
                 let run = one_run(&store, &a.run).await?;
-                let (classes, counts) = store.confusion(&run, &a.split, &a.head).await?;
+                let m = store.confusion(&run, &a.split, &a.head).await?;
                 let heads = store.heads_of(&run).await?;
-                anyhow::Ok((run, classes, counts, heads))
+                anyhow::Ok((run, m.classes, m.counts, heads))
             })?;
             if classes.is_empty() {
                 bail!(

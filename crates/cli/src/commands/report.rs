@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, Context};
+use headsweep_metrics::Metric;
 use headsweep_report::{RunData, SweepData, Table, Value};
 use headsweep_store::{Cell, Rows, Store};
 
@@ -24,12 +25,12 @@ pub async fn sweep_data(store: &Store, sweep: &str) -> anyhow::Result<SweepData>
         );
     }
     let mut metrics: HashMap<String, HashMap<(String, String, String), f64>> = HashMap::new();
-    for (run, split, head, metric, value) in store.all_metrics(sweep).await? {
-        if let Some(v) = value {
+    for m in store.all_metrics(sweep).await? {
+        if let Some(v) = m.value {
             metrics
-                .entry(run)
+                .entry(m.run)
                 .or_default()
-                .insert((split, head, metric), v);
+                .insert((m.split, m.head, m.metric), v);
         }
     }
     let runs = store
@@ -40,6 +41,7 @@ pub async fn sweep_data(store: &Store, sweep: &str) -> anyhow::Result<SweepData>
             metrics: metrics.remove(&r.id).unwrap_or_default(),
             id: r.id,
             seed: r.seed,
+            point: r.point,
             status: r.status,
             axes: r.axes,
         })
@@ -72,18 +74,18 @@ pub fn to_table(rows: Rows) -> Table {
 }
 
 /// `[SPLIT.]HEAD.METRIC` → `(split, head, metric)`, the split `default`
-/// when not given.
-pub fn metric_key(s: &str, default: &str) -> anyhow::Result<(String, String, String)> {
+/// when not given; the metric must be one the store holds.
+pub fn metric_key(s: &str, default: &str) -> anyhow::Result<(String, String, Metric)> {
     let parts: Vec<&str> = s.split('.').collect();
-    match parts.as_slice() {
-        [h, m] if !h.is_empty() && !m.is_empty() => {
-            Ok((default.to_string(), h.to_string(), m.to_string()))
-        }
-        [sp, h, m] if ["train", "val", "test"].contains(sp) => {
-            Ok((sp.to_string(), h.to_string(), m.to_string()))
-        }
+    let (split, head, metric) = match parts.as_slice() {
+        [h, m] if !h.is_empty() && !m.is_empty() => (default, *h, *m),
+        [sp, h, m] if ["train", "val", "test"].contains(sp) => (*sp, *h, *m),
         _ => bail!("{s:?} is not HEAD.METRIC or SPLIT.HEAD.METRIC (SPLIT: train, val or test)"),
-    }
+    };
+    let metric = metric
+        .parse::<Metric>()
+        .with_context(|| format!("in {s:?}"))?;
+    Ok((split.to_string(), head.to_string(), metric))
 }
 
 /// The one run a prefix names.

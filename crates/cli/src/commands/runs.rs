@@ -19,7 +19,7 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
         .as_ref()
         .map(|m| {
             m.iter()
-                .map(|s| metric_key(s, "test"))
+                .map(|s| metric_key(s, "test").map(|(sp, h, m)| (sp, h, m.name().to_string())))
                 .collect::<Result<Vec<_>, _>>()
         })
         .transpose()?;

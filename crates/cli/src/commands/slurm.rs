@@ -1,5 +1,7 @@
 use anyhow::Context;
-use headsweep_runner::{group_size, register, sbatch_script, submit, SlurmJob};
+use headsweep_runner::{
+    group_size, register, sbatch_script, submit, DbVia, SlurmJob, WorkerCommand, WorkerSlot,
+};
 use headsweep_store::Store;
 
 use super::report::emit_bytes;
@@ -20,17 +22,23 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
     let fuse =
         group_size(a.fuse, &runs, tasks, a.gpus_per_task > 0).map_err(|e| anyhow::anyhow!(e))?;
     let job = |array: usize| SlurmJob {
-        exe: exe.display().to_string(),
-        db: a.store.db.clone(),
-        sweep: name.clone(),
-        results: results.display().to_string(),
+        worker: WorkerCommand {
+            exe: exe.clone(),
+            db: a.store.db.clone(),
+            db_via: DbVia::Argv,
+            sweep: name.clone(),
+            device: if a.gpus_per_task > 0 { "cuda:0" } else { "cpu" }.into(),
+            threads: a.cpus_per_task,
+            lease_secs: a.lease,
+            results: results.clone(),
+            slot: WorkerSlot::SlurmArrayTask,
+            fuse,
+        },
         array,
         partition: a.partition.clone(),
         gpus_per_task: a.gpus_per_task,
         cpus_per_task: a.cpus_per_task,
         time: a.time.clone(),
-        lease_secs: a.lease,
-        fuse,
     };
     let cap = |n: usize| a.array.map_or(n, |k| (k as usize).min(n));
     if a.dry_run {

@@ -3,7 +3,7 @@ use std::io::Write;
 use headsweep_store::{now_ms, Store};
 
 use crate::args::StatusArgs;
-use crate::table;
+use headsweep_report::aligned;
 
 pub fn run(a: StatusArgs) -> anyhow::Result<()> {
     super::runtime()?.block_on(async {
@@ -28,14 +28,14 @@ pub fn run(a: StatusArgs) -> anyhow::Result<()> {
                 c.pending
             );
             let hosts = store.by_host(&s).await?;
-            let mut names: Vec<&str> = hosts.iter().map(|h| h.0.as_str()).collect();
+            let mut names: Vec<&str> = hosts.iter().map(|h| h.host.as_str()).collect();
             names.dedup();
             if names.len() > 1 || !hosts.is_empty() {
                 for h in names {
                     let parts: Vec<String> = hosts
                         .iter()
-                        .filter(|x| x.0 == h)
-                        .map(|x| format!("{} {}", x.2, x.1))
+                        .filter(|x| x.host == h)
+                        .map(|x| format!("{} {}", x.runs, x.status))
                         .collect();
                     out += &format!("  on {h}: {}\n", parts.join(", "));
                 }
@@ -61,7 +61,7 @@ pub fn run(a: StatusArgs) -> anyhow::Result<()> {
                         .iter()
                         .map(|s| s.to_string())
                         .collect();
-                out += &table::render(&header, &rows);
+                out += &aligned(&header, &rows);
             }
             for f in store.failed(&s).await? {
                 out += &format!("failed {}: {}\n", &f.id[..12], f.error);

@@ -7,7 +7,7 @@ use headsweep_spec::{RunConfig, SweepFile};
 use serde::Serialize;
 
 use crate::args::{Format, SplitChoice, TrainArgs};
-use crate::table;
+use headsweep_report::{aligned, fixed4};
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let sweep = SweepFile::load(&a.file)?;
@@ -119,7 +119,12 @@ fn render_table(
                         let scalars = m.scalars();
                         row.push(m.n.to_string());
                         row.extend(COLUMNS[1..].iter().map(|c| {
-                            table::value(scalars.iter().find(|(k, _)| k == c).and_then(|(_, v)| *v))
+                            fixed4(
+                                scalars
+                                    .iter()
+                                    .find(|(k, _)| k.name() == *c)
+                                    .and_then(|(_, v)| *v),
+                            )
                         }));
                     }
                     None => row.extend(COLUMNS.iter().map(|_| "—".to_string())),
@@ -130,11 +135,11 @@ fn render_table(
         let mut joint = vec![
             headsweep_metrics::JOINT.to_string(),
             "".into(),
-            table::value(split.exact_match),
+            fixed4(split.exact_match),
         ];
         joint.extend(COLUMNS[2..].iter().map(|_| String::new()));
         rows.push(joint);
-        s += &table::render(&header, &rows);
+        s += &aligned(&header, &rows);
         // Ordered and regression heads: their own measures, one line each.
         for h in &split.heads {
             let Some(m) = &h.metrics else { continue };
