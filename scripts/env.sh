@@ -61,3 +61,25 @@ hs_setup_torch() {
 hs_build() {
   (cd "$HEADSWEEP_ROOT" && cargo build --release --quiet --bin headsweep)
 }
+
+# cargo-machete (unused dependencies), installed once per machine into the
+# cache beside libtorch; prints the path of the executable.
+HEADSWEEP_MACHETE_VERSION=0.9.2
+hs_machete() {
+  local root=$HEADSWEEP_CACHE/tools/cargo-machete-$HEADSWEEP_MACHETE_VERSION
+  if [ ! -x "$root/bin/cargo-machete" ]; then
+    _hs_say "installing cargo-machete $HEADSWEEP_MACHETE_VERSION into $root (once)"
+    # Its own target folder, so that the project's build is not disturbed.
+    CARGO_TARGET_DIR="$root/build" cargo install --quiet --locked \
+      --version "$HEADSWEEP_MACHETE_VERSION" --root "$root" cargo-machete >&2 &&
+      rm -rf "$root/build" || return 1
+  fi
+  echo "$root/bin/cargo-machete"
+}
+
+# Fails when a crate declares a dependency it does not use.
+hs_unused_deps() {
+  local machete
+  machete=$(hs_machete) || return 1
+  (cd "$HEADSWEEP_ROOT" && "$machete")
+}

@@ -79,11 +79,11 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
             let features = config
                 .features
                 .as_deref()
-                .ok_or_else(|| DataError::Invalid("data.features is not set".into()))?;
+                .ok_or(DataError::NotSet("data.features"))?;
             let labels = config
                 .labels
                 .as_deref()
-                .ok_or_else(|| DataError::Invalid("data.labels is not set".into()))?;
+                .ok_or(DataError::NotSet("data.labels"))?;
             let matrix = Matrix::read(features, config.ids.as_deref())?;
             let sheet = Sheet::read(labels, config.id_column.as_deref())?;
             (matrix, sheet)
@@ -150,9 +150,7 @@ pub(crate) fn assemble(
         info!(dropped, "samples without any label dropped");
     }
     if keep.is_empty() {
-        return Err(DataError::Invalid(
-            "no sample of the feature matrix has a label for any task".into(),
-        ));
+        return Err(DataError::NoLabelledSample);
     }
     let tasks: Vec<TaskLabels> = encoded
         .into_iter()
@@ -184,10 +182,11 @@ pub(crate) fn assemble(
         }
         if let Some(c) = in_train.iter().position(|&b| !b) {
             let total = t.labels.iter().filter(|l| **l == Some(c)).count();
-            return Err(DataError::Invalid(format!(
-                "task {:?} class {} has no training sample ({total} in the whole data set); merge or widen its bins, or add samples",
-                t.name, t.classes[c]
-            )));
+            return Err(DataError::ClassNotInTraining {
+                task: t.name.clone(),
+                class: t.classes[c].clone(),
+                total,
+            });
         }
     }
 

@@ -21,8 +21,16 @@ pub enum DataError {
     },
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
-    #[error("{0}")]
-    Invalid(String),
+    #[error("{0} is not set")]
+    NotSet(&'static str),
+    #[error("no sample of the feature matrix has a label for any task")]
+    NoLabelledSample,
+    #[error("task {task:?} class {class} has no training sample ({total} in the whole data set); merge or widen its bins, or add samples")]
+    ClassNotInTraining {
+        task: String,
+        class: String,
+        total: usize,
+    },
 }
 
 impl DataError {

@@ -13,10 +13,10 @@ use tracing::debug;
 use crate::batch::{batch_rows, SplitInput};
 use crate::cosine::grad_cosines;
 use crate::eval::{evaluate, SplitOutput};
+use crate::job::{EpochRecord, Member, StopFn};
 use crate::loss::{self, LossSpec};
 use crate::net::Net;
 use crate::optim::Optim;
-use crate::train::{EpochRecord, Member};
 use crate::weighting::Weighting;
 use crate::TrainError;
 
@@ -99,7 +99,7 @@ pub(crate) struct Context<'a> {
     pub shared: Vec<bool>,
     pub last_shared: Vec<bool>,
     /// Asked between batches; true cancels the whole group.
-    pub stop: Option<&'a crate::train::StopFn>,
+    pub stop: Option<&'a StopFn>,
 }
 
 /// Whether any member is still training after an epoch.

@@ -20,6 +20,7 @@ mod error;
 mod eval;
 mod explain;
 mod init;
+mod job;
 mod loss;
 mod net;
 mod optim;
@@ -33,11 +34,10 @@ pub use eval::{HeadOutput, SplitOutput};
 pub use explain::{
     explain, load_net, ClassChoice, ExplainOptions, Explanation, FeatureScore, Reference,
 };
+pub use job::{EpochFn, EpochRecord, GroupOptions, Member, RunOutput, StopFn, TrainOptions};
 pub use net::{Head, Net};
 pub use tch::Device;
-pub use train::{
-    train, train_group, EpochFn, EpochRecord, GroupOptions, Member, RunOutput, StopFn, TrainOptions,
-};
+pub use train::{train, train_group};
 
 /// libtorch's version as compiled against, for records.
 pub fn torch_version() -> &'static str {

@@ -20,6 +20,13 @@ pub enum RunnerError {
     Unavailable { device: String, available: usize },
     #[error("--jobs must be at least 1")]
     NoJobs,
+    #[error("--fuse {size}: the run with seed {seed}{at} cannot be fused: {why}; use --fuse auto to train such runs unfused")]
+    NotFusable {
+        size: usize,
+        seed: u64,
+        at: String,
+        why: String,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,

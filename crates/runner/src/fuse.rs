@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use headsweep_spec::{fusion_blockers, fusion_key};
 
-use crate::PlannedRun;
+use crate::{PlannedRun, RunnerError};
 
 /// `--fuse`: `auto`, `off`, or a group size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,16 +14,19 @@ pub enum Fuse {
     Size(usize),
 }
 
+/// A `--fuse` value that is neither `auto`, `off` nor a size.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected auto, off or a group size of at least 1, not {0:?}")]
+pub struct BadFuse(pub String);
+
 impl std::str::FromStr for Fuse {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Fuse, String> {
+    type Err = BadFuse;
+    fn from_str(s: &str) -> Result<Fuse, BadFuse> {
         match s {
             "auto" => Ok(Fuse::Auto),
             "off" => Ok(Fuse::Off),
             n => match n.parse::<usize>() {
-                Ok(0) | Err(_) => Err(format!(
-                    "expected auto, off or a group size of at least 1, not {n:?}"
-                )),
+                Ok(0) | Err(_) => Err(BadFuse(n.to_string())),
                 Ok(1) => Ok(Fuse::Off),
                 Ok(k) => Ok(Fuse::Size(k)),
             },
@@ -48,7 +51,7 @@ pub fn group_size(
     runs: &[PlannedRun],
     workers: usize,
     gpu: bool,
-) -> Result<usize, String> {
+) -> Result<usize, RunnerError> {
     match fuse {
         Fuse::Off => Ok(1),
         Fuse::Size(k) => {
@@ -61,12 +64,16 @@ pub fn group_size(
                         .map(|(k, v)| format!("{k}={v}"))
                         .collect::<Vec<_>>()
                         .join(", ");
-                    return Err(format!(
-                        "--fuse {k}: the run with seed {}{} cannot be fused: {}; use --fuse auto to train such runs unfused",
-                        r.config.seed,
-                        if at.is_empty() { String::new() } else { format!(" at {at}") },
-                        why.join("; ")
-                    ));
+                    return Err(RunnerError::NotFusable {
+                        size: k,
+                        seed: r.config.seed,
+                        at: if at.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" at {at}")
+                        },
+                        why: why.join("; "),
+                    });
                 }
             }
             Ok(k)
@@ -127,25 +134,27 @@ mod tests {
             r#""train.loss" = ["ce", "bce"]
             "model.head_depth" = [0, 1]"#,
         );
-        assert_eq!(group_size(Fuse::Auto, &r, 2, false), Ok(6));
-        assert_eq!(group_size(Fuse::Auto, &r, 4, false), Ok(3));
+        assert_eq!(group_size(Fuse::Auto, &r, 2, false).unwrap(), 6);
+        assert_eq!(group_size(Fuse::Auto, &r, 4, false).unwrap(), 3);
         assert_eq!(
-            group_size(Fuse::Auto, &r, 1, false),
-            Ok(6),
+            group_size(Fuse::Auto, &r, 1, false).unwrap(),
+            6,
             "never beyond the largest group"
         );
-        assert_eq!(group_size(Fuse::Off, &r, 2, false), Ok(1));
+        assert_eq!(group_size(Fuse::Off, &r, 2, false).unwrap(), 1);
     }
 
     #[test]
     fn an_explicit_size_refuses_runs_that_cannot_fuse() {
         let r = runs(r#""model.trunk" = [[8], [9]]"#);
-        let e = group_size(Fuse::Size(4), &r, 1, false).unwrap_err();
+        let e = group_size(Fuse::Size(4), &r, 1, false)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("model.trunk=[9]") && e.contains("width 9"),
             "{e}"
         );
         // auto fuses the runs that can fuse and leaves the others alone.
-        assert_eq!(group_size(Fuse::Auto, &r, 1, false), Ok(3));
+        assert_eq!(group_size(Fuse::Auto, &r, 1, false).unwrap(), 3);
     }
 }

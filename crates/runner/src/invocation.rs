@@ -5,8 +5,6 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::slurm::shell_quote;
-
 /// The environment variable a worker reads its store from when the store
 /// is not on its command line (`headsweep worker --db` falls back to it).
 pub const DB_ENV: &str = "HEADSWEEP_DB";
@@ -144,6 +142,11 @@ impl WorkerCommand {
         }
         words.join(" ")
     }
+}
+
+/// Quotes `s` for a POSIX shell: single quotes, each `'` as `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Needs no quoting in a shell: flags and numbers.

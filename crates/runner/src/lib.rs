@@ -20,13 +20,13 @@ mod worker;
 
 pub use convert::results_of;
 pub use error::RunnerError;
-pub use fuse::{group_size, Fuse, AUTO_MAX_CPU, AUTO_MAX_GPU};
+pub use fuse::{group_size, BadFuse, Fuse, AUTO_MAX_CPU, AUTO_MAX_GPU};
 pub use host::{hostname, pid_alive};
-pub use invocation::{DbVia, WorkerCommand, WorkerSlot, DB_ENV};
+pub use invocation::{shell_quote, DbVia, WorkerCommand, WorkerSlot, DB_ENV};
 pub use launch::{launch, Launch, LaunchOutcome};
 pub use plan::{plan_workers, Slot};
 pub use register::{register, runs_of, PlannedRun};
-pub use slurm::{sbatch_script, shell_quote, submit, SlurmJob};
+pub use slurm::{sbatch_script, submit, SlurmJob};
 pub use worker::{work, Libtorch, Trainer, WorkerOptions, WorkerReport};
 
 /// Version recorded with sweeps and runs.

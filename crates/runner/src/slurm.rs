@@ -20,11 +20,6 @@ pub struct SlurmJob {
     pub time: Option<String>,
 }
 
-/// Quotes `s` for a POSIX shell: single quotes, each `'` as `'\''`.
-pub fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
 /// `#SBATCH` lines are parsed by sbatch, not a shell: values there must be
 /// plain (no whitespace, quotes or `#`).
 fn directive_value(what: &'static str, v: &str) -> Result<String, RunnerError> {

@@ -232,6 +232,7 @@ impl SweepFile {
                 for (key, value, at) in choice {
                     let mut table = base.clone();
                     set_dotted(&mut table, key, value.clone())
+                        .map_err(|e| e.to_string())
                         .and_then(|_| resolve(table).map(|_| ()))
                         .map_err(|m| {
                             at_path(at, format!("grid axis \"{key}\" value {value}: {m}"))
@@ -320,7 +321,7 @@ impl SweepFile {
             let mut table = base.clone();
             for (key, value) in inc {
                 set_dotted(&mut table, key, value.clone())
-                    .map_err(|m| at_path(&include_at(i), m))?;
+                    .map_err(|e| at_path(&include_at(i), e.to_string()))?;
             }
             let d = resolve(table).map_err(|m| at_path(&include_at(i), format!("include: {m}")))?;
             let config = finish(d);
@@ -429,8 +430,21 @@ fn cartesian(factors: &[Factor]) -> Vec<Vec<usize>> {
     out
 }
 
+/// A dotted key whose prefix names a value that is not a table.
+#[derive(Debug)]
+struct NotATable {
+    part: String,
+    key: String,
+}
+
+impl std::fmt::Display for NotATable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "\"{}\" in \"{}\" is not a table", self.part, self.key)
+    }
+}
+
 /// Sets `a.b.c = value` in `table`, creating intermediate tables.
-fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), String> {
+fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<(), NotATable> {
     let mut parts = key.split('.').peekable();
     let mut cur = table;
     while let Some(part) = parts.next() {
@@ -443,7 +457,12 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<
             .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = match entry {
             toml::Value::Table(t) => t,
-            _ => return Err(format!("\"{part}\" in \"{key}\" is not a table")),
+            _ => {
+                return Err(NotATable {
+                    part: part.to_string(),
+                    key: key.to_string(),
+                })
+            }
         };
     }
     Ok(())

@@ -14,7 +14,7 @@ use crate::exit;
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     let (sweep, planned) = super::prepare(&a.file)?;
     // An explicit group size is refused before anything is registered.
-    group_size(a.fuse, &planned, 1, false).map_err(|e| anyhow::anyhow!(e))?;
+    group_size(a.fuse, &planned, 1, false)?;
     let mut slots = super::slots(&a.devices)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     let shown = results.display().to_string();
@@ -45,8 +45,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         if before.pending > 0 {
             slots.truncate(before.pending.max(1));
             let gpu = slots.iter().any(|s| s.device.starts_with("cuda"));
-            let fuse =
-                group_size(a.fuse, &runs, slots.len(), gpu).map_err(|e| anyhow::anyhow!(e))?;
+            let fuse = group_size(a.fuse, &runs, slots.len(), gpu)?;
             eprintln!("{}", super::describe_slots(&slots));
             if fuse > 1 {
                 eprintln!("fusing up to {fuse} compatible runs per model");

@@ -19,8 +19,7 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         .array
         .map_or(runs.len(), |k| (k as usize).min(runs.len()))
         .max(1);
-    let fuse =
-        group_size(a.fuse, &runs, tasks, a.gpus_per_task > 0).map_err(|e| anyhow::anyhow!(e))?;
+    let fuse = group_size(a.fuse, &runs, tasks, a.gpus_per_task > 0)?;
     let job = |array: usize| SlurmJob {
         worker: WorkerCommand {
             exe: exe.clone(),
