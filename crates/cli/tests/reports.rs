@@ -333,9 +333,19 @@ fn query_reads_views_and_refuses_writes() {
         .args(["query", "DELETE FROM runs"])
         .assert()
         .code(1)
-        .stderr(contains("read-only"));
+        .stderr(contains("read-only statement"));
     f.cmd()
         .args(["query", "UPDATE runs SET status = 'pending'"])
+        .assert()
+        .code(1)
+        .stderr(contains("query refused"));
+    // A change behind a WITH clause passes the statement check and is
+    // stopped by the read-only connection.
+    f.cmd()
+        .args([
+            "query",
+            "WITH x AS (SELECT 1) UPDATE runs SET status = 'pending'",
+        ])
         .assert()
         .code(1)
         .stderr(contains("readonly database"));
@@ -348,6 +358,11 @@ fn query_reads_views_and_refuses_writes() {
     assert_eq!(n, "n\n11\n", "nothing changed");
     f.cmd()
         .args(["query", "SELEC 1"])
+        .assert()
+        .code(1)
+        .stderr(contains("a statement beginning \"SELEC\""));
+    f.cmd()
+        .args(["query", "SELECT FROM WHERE"])
         .assert()
         .code(1)
         .stderr(contains("syntax error"));

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
 use assert_cmd::Command;
-use headsweep_store::{RunStatus, Store};
+use headsweep_store::{Access, RunStatus, Store};
 use predicates::prelude::*;
 use predicates::str::contains;
 
@@ -60,6 +60,16 @@ impl Dir {
 
     fn path(&self, p: &str) -> PathBuf {
         self.dir.path().join(p)
+    }
+
+    /// A run's folder in the store `db` (of this folder).
+    fn run_dir(&self, db: &str, run: &str) -> PathBuf {
+        rt().block_on(async {
+            let s = Store::open_with(self.path(db).to_str().unwrap(), Access::Read)
+                .await
+                .unwrap();
+            s.files(self.dir.path()).await.unwrap().run(run).unwrap()
+        })
     }
 
     fn write(&self, name: &str, text: &str) {
@@ -212,8 +222,10 @@ fn run_trains_everything_once_and_resumes_to_nothing() {
         .iter()
         .all(|r| r.status == RunStatus::Done && r.attempts == 1 && r.threads == Some(1)));
     for r in &all {
-        assert!(d.path(&format!("runs/{}/best.safetensors", r.id)).exists());
-        assert!(d.path(&format!("runs/{}/train.log", r.id)).exists());
+        let dir = d.run_dir("h.db", &r.id);
+        assert!(dir.starts_with(d.path("stores")), "{}", dir.display());
+        assert!(dir.join("best.safetensors").exists());
+        assert!(dir.join("train.log").exists());
     }
     // Again: nothing to train, nothing retrained.
     d.cmd("h.db")
@@ -484,7 +496,7 @@ fn rm_forgets_or_resets_runs_by_prefix() {
         .success()
         .stdout(contains("forgot 0 sweep(s) and 1 run(s)"));
     assert!(
-        !d.path(&format!("runs/{first}")).exists(),
+        !d.run_dir("h.db", &first).exists(),
         "its weights and log go too"
     );
     d.cmd("h.db")

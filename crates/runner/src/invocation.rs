@@ -122,10 +122,24 @@ impl WorkerCommand {
     /// the worker: every literal quoted, expansions left to the shell, the
     /// environment as assignments in front.
     pub fn shell_line(&self) -> String {
+        let env: Vec<String> = self
+            .envs()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", shell_quote(&v)))
+            .collect();
+        self.line(env)
+    }
+
+    /// [`Self::shell_line`] without the environment: the variables must
+    /// reach the shell some other way (a batch script whose job inherits
+    /// them), so that their values are written nowhere.
+    pub fn shell_line_without_env(&self) -> String {
+        self.line(Vec::new())
+    }
+
+    fn line(&self, env: Vec<String>) -> String {
         let mut words: Vec<String> = vec!["exec".into()];
-        for (k, v) in self.envs() {
-            words.push(format!("{k}={}", shell_quote(&v)));
-        }
+        words.extend(env);
         words.push(shell_quote(&self.exe.to_string_lossy()));
         for a in self.parts() {
             words.push(match a {

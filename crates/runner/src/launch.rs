@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use headsweep_store::Store;
+use headsweep_store::{Store, StoreFiles};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::warn;
@@ -19,6 +19,8 @@ use crate::{hostname, RunnerError, Slot, WorkerCommand, WorkerSlot};
 pub struct Launch {
     pub worker: WorkerCommand,
     pub slots: Vec<Slot>,
+    /// Where the store keeps its files (worker logs go in its `workers/`).
+    pub files: StoreFiles,
 }
 
 impl Launch {
@@ -27,7 +29,7 @@ impl Launch {
     }
 
     fn logs(&self) -> PathBuf {
-        self.worker.results.join("workers")
+        self.files.workers()
     }
 }
 

@@ -2,9 +2,9 @@
 //! sharing a store. Slurm does the scheduling; the store's claims and
 //! leases make each run train exactly once, whatever tasks start or die.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::{RunnerError, WorkerCommand};
+use crate::{DbVia, RunnerError, WorkerCommand, DB_ENV};
 
 /// What goes into the batch script: the worker every array task runs (its
 /// slot should be [`crate::WorkerSlot::SlurmArrayTask`], its device
@@ -13,6 +13,8 @@ use crate::{RunnerError, WorkerCommand};
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlurmJob {
     pub worker: WorkerCommand,
+    /// Folder for each array task's output (`slurm-JOB_TASK.out`).
+    pub logs: PathBuf,
     pub array: usize,
     pub partition: Option<String>,
     pub gpus_per_task: u32,
@@ -43,7 +45,7 @@ pub fn sbatch_script(job: &SlurmJob) -> Result<String, RunnerError> {
         return Err(RunnerError::EmptyArray);
     }
     let w = &job.worker;
-    let log = w.results.join(&w.sweep).join("slurm-%A_%a.out");
+    let log = job.logs.join("slurm-%A_%a.out");
     let mut s = String::from("#!/bin/bash\n");
     s += &format!(
         "#SBATCH --job-name=headsweep-{}\n",
@@ -66,16 +68,27 @@ pub fn sbatch_script(job: &SlurmJob) -> Result<String, RunnerError> {
         s += &format!("#SBATCH --time={}\n", directive_value("time", t)?);
     }
     s += "set -euo pipefail\n";
-    s += &w.shell_line();
+    if w.db_via == DbVia::Env {
+        // The store's URL (with any password) is not in this file: sbatch
+        // passes it from the submitting environment.
+        s += &format!(
+            ": \"${{{DB_ENV}:?the store must reach this job in {DB_ENV}: submit with sbatch --export=ALL or set it}}\"\n"
+        );
+    }
+    s += &w.shell_line_without_env();
     s.push('\n');
     Ok(s)
 }
 
-/// Submits `script` with `sbatch --parsable`; returns the job id.
-pub fn submit(script: &Path) -> Result<String, RunnerError> {
+/// Submits `script` with `sbatch --parsable --export=ALL`, with `envs` in
+/// sbatch's environment (so that the job gets them without their being
+/// written into the script or onto a command line); returns the job id.
+pub fn submit(script: &Path, envs: &[(&str, String)]) -> Result<String, RunnerError> {
     let out = std::process::Command::new("sbatch")
         .arg("--parsable")
+        .arg("--export=ALL")
         .arg(script)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .output()
         .map_err(|source| RunnerError::Io {
             context: "running sbatch (is Slurm installed and on PATH?)".into(),
@@ -98,7 +111,7 @@ pub fn submit(script: &Path) -> Result<String, RunnerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DbVia, WorkerSlot};
+    use crate::WorkerSlot;
 
     fn job() -> SlurmJob {
         SlurmJob {
@@ -114,6 +127,7 @@ mod tests {
                 slot: WorkerSlot::SlurmArrayTask,
                 fuse: 1,
             },
+            logs: "/scratch/r/age_sex".into(),
             array: 3,
             partition: Some("gpu".into()),
             gpus_per_task: 1,
@@ -146,9 +160,28 @@ mod tests {
     }
 
     #[test]
+    fn with_the_store_in_the_environment_the_script_holds_no_url() {
+        let mut j = job();
+        j.worker.db_via = DbVia::Env;
+        let s = sbatch_script(&j).unwrap();
+        assert!(!s.contains("postgres"), "{s}");
+        assert!(!s.contains("--db"), "{s}");
+        assert!(s.contains(": \"${HEADSWEEP_DB:?"), "{s}");
+        // Without the variable the job stops before starting a worker.
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(s.replace("exec ", "echo "))
+            .env_remove(DB_ENV)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("HEADSWEEP_DB"));
+    }
+
+    #[test]
     fn unsafe_directive_values_are_refused() {
         let mut j = job();
-        j.worker.results = "/scratch/my results".into();
+        j.logs = "/scratch/my results".into();
         assert!(sbatch_script(&j)
             .unwrap_err()
             .to_string()

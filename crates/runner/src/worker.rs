@@ -13,7 +13,7 @@ use headsweep_model::{
     parse_device, Device, EpochRecord, GroupOptions, Member, RunOutput, TrainError,
 };
 use headsweep_spec::RunConfig;
-use headsweep_store::{Store, Worker};
+use headsweep_store::{Store, StoreFiles, Worker};
 use tracing::{info, warn};
 
 use crate::{results_of, RunnerError, CODE_VERSION};
@@ -25,8 +25,9 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// How often the lease is renewed while a run trains.
     pub heartbeat: Duration,
-    /// Folder for `runs/RUN/best.safetensors` and `runs/RUN/train.log`.
-    pub results: PathBuf,
+    /// Where the store keeps its files: `RUN/best.safetensors` and
+    /// `RUN/train.log` under its runs folder.
+    pub files: StoreFiles,
     /// Set to stop: the current run goes back to pending.
     pub stop: Arc<AtomicBool>,
     /// Most runs to train together as one fused model (1: unfused).
@@ -110,10 +111,22 @@ pub async fn work(
         }
         let mut held = Vec::new();
         for claim in claims {
+            // An identity that is not one (a crafted row in a shared store)
+            // must never become a path: that run fails, the worker goes on.
+            let dir = match opts.files.run(&claim.id) {
+                Ok(dir) => dir,
+                Err(e) => {
+                    warn!(%e, "refusing a run");
+                    store
+                        .fail(&claim.id, &opts.worker.name, &e.to_string())
+                        .await?;
+                    report.failed += 1;
+                    continue;
+                }
+            };
             info!(run = %&claim.id[..12], "claimed");
             match serde_json::from_str::<RunConfig>(&claim.config) {
                 Ok(config) => {
-                    let dir = opts.results.join("runs").join(&claim.id);
                     let _ = std::fs::create_dir_all(&dir);
                     let log = Arc::new(Mutex::new(
                         std::fs::File::create(dir.join("train.log")).ok(),

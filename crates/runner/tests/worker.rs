@@ -9,7 +9,7 @@ use headsweep_data::Dataset;
 use headsweep_model::{GroupOptions, Member, RunOutput, TrainError};
 use headsweep_runner::{register, work, Libtorch, Trainer, WorkerOptions};
 use headsweep_spec::SweepFile;
-use headsweep_store::{RunStatus, Store, Worker};
+use headsweep_store::{RunStatus, Store, StoreFiles, Worker};
 
 const SWEEP: &str = r#"
 [sweep]
@@ -37,7 +37,7 @@ fn options(results: &Path, stop: Arc<AtomicBool>) -> WorkerOptions {
         },
         lease: Duration::from_secs(60),
         heartbeat: Duration::from_millis(50),
-        results: results.to_path_buf(),
+        files: StoreFiles::own(results, "0a"),
         stop,
         fuse: 1,
     }
@@ -101,7 +101,7 @@ async fn panicking_run_fails_alone(fuse: usize) {
         .filter(|r| r.status == RunStatus::Done)
         .collect();
     for r in &done {
-        let run_dir = dir.path().join("runs").join(&r.id);
+        let run_dir = dir.path().join("stores/0a/runs").join(&r.id);
         assert!(run_dir.join("best.safetensors").exists());
         let log = std::fs::read_to_string(run_dir.join("train.log")).unwrap();
         assert!(
@@ -111,7 +111,7 @@ async fn panicking_run_fails_alone(fuse: usize) {
     }
     let log = std::fs::read_to_string(
         dir.path()
-            .join("runs")
+            .join("stores/0a/runs")
             .join(&failed[0].id)
             .join("train.log"),
     )

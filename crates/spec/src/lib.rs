@@ -10,6 +10,7 @@ mod fusion;
 mod grid;
 mod identity;
 mod locate;
+mod names;
 mod status;
 mod validate;
 
@@ -22,4 +23,5 @@ pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};
 pub use grid::{display_value, GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
+pub use names::{check_run_id, check_sweep_name, NameError, MAX_SWEEP_NAME};
 pub use status::{RunStatus, UnknownStatus};

@@ -31,14 +31,8 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
     let mut bad = |path: &[Step], msg: String| out.push(problem(path, msg));
 
     let s = &doc.sweep;
-    if !is_plain_name(&s.name) {
-        bad(
-            &["sweep".into(), "name".into()],
-            format!(
-                "sweep name {:?} must be non-empty letters, digits, '_', '-' or '.'",
-                s.name
-            ),
-        );
+    if let Err(e) = crate::check_sweep_name(&s.name) {
+        bad(&["sweep".into(), "name".into()], e.to_string());
     }
     if s.seeds.is_empty() {
         bad(

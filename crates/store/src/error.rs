@@ -19,6 +19,17 @@ pub enum StoreError {
     Query { source: sqlx::Error },
     #[error("{0:?} is not a run identity or a prefix of at least 8 hex digits")]
     RunPrefix(String),
+    #[error("query refused: {0}; `query` runs one read-only statement (SELECT, WITH, VALUES, EXPLAIN, or a pragma that reads)")]
+    NotReadOnly(String),
+    #[error("no store at {}", .0.display())]
+    Missing(std::path::PathBuf),
+    #[error("cannot open the store at {url}: no answer within {seconds} s (HEADSWEEP_CONNECT_TIMEOUT sets the limit)")]
+    Timeout { url: String, seconds: f64 },
+    /// A name read from the store that cannot become part of a path.
+    #[error("the store holds {0}; refused before building any path from it")]
+    Name(#[from] headsweep_spec::NameError),
+    #[error("the store's folder name {0:?} is not hex; refused before building any path from it")]
+    FilesId(String),
     /// A run status written by another version.
     #[error("the store holds a run status this version does not know: {0}")]
     Status(#[from] headsweep_spec::UnknownStatus),

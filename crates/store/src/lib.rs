@@ -12,6 +12,7 @@
 
 mod claims;
 mod error;
+mod files;
 mod open;
 mod query;
 mod records;
@@ -20,9 +21,10 @@ mod sweeps;
 
 pub use claims::{Claimed, Worker};
 pub use error::StoreError;
+pub use files::StoreFiles;
 pub use headsweep_spec::RunStatus;
-pub use open::{now_ms, sqlite_path, Store};
-pub use query::{Cell, ConfusionMatrix, Export, Rows};
+pub use open::{now_ms, redact, sqlite_path, Access, Store, CONNECT_TIMEOUT};
+pub use query::{check_read_only, Cell, ConfusionMatrix, Export, Rows};
 pub use records::{ClassRow, ConfusionRow, CurveRow, MetricRow, PredictionRow, RunResults};
 pub use status::{FailedRun, HostRuns, RunMetric, RunRow, RunningRun, StatusCounts, StoredRun};
 pub use sweeps::{NewRun, NewSweep};

@@ -3,7 +3,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 use crate::StoreError;
 
@@ -17,12 +17,30 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// An open, migrated store.
+/// How long opening a PostgreSQL store waits for the server, unless
+/// `HEADSWEEP_CONNECT_TIMEOUT` (seconds) says otherwise.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a command needs of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read and write; an SQLite file and its folder are created if absent.
+    Create,
+    /// Read and write a store that exists (a worker, `rm`).
+    Existing,
+    /// Read only: nothing is created or changed, and a store on read-only
+    /// media or in a read-only folder can still be read. Migrations are
+    /// not run; a store of an older version is read as it is.
+    Read,
+}
+
+/// An open store (migrated unless opened for reading only).
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pool: AnyPool,
     url: String,
     sqlite: bool,
+    access: Access,
 }
 
 impl std::fmt::Debug for Store {
@@ -46,39 +64,132 @@ pub fn sqlite_path(db: &str) -> Option<PathBuf> {
     ))
 }
 
+/// The connect timeout: `HEADSWEEP_CONNECT_TIMEOUT` seconds, else
+/// [`CONNECT_TIMEOUT`].
+fn connect_timeout() -> Duration {
+    std::env::var("HEADSWEEP_CONNECT_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(CONNECT_TIMEOUT, Duration::from_secs_f64)
+}
+
+/// Whether SQLite can write `path` and the folder its journal goes in.
+fn writable(path: &std::path::Path) -> bool {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let ok = |p: &std::path::Path| {
+        std::ffi::CString::new(p.as_os_str().as_encoded_bytes())
+            // SAFETY: a valid NUL-terminated path; access(2) only reads it.
+            .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
+    };
+    ok(path) && ok(dir)
+}
+
 impl Store {
-    /// Opens the store named by `db`: a `sqlite:` or `postgres://` URL, or a
-    /// path to an SQLite file (created with its folder when absent).
-    /// Migrations run on open.
+    /// Opens the store named by `db` — a `sqlite:` or `postgres://` URL, or
+    /// a path to an SQLite file — read-write, creating an SQLite file and
+    /// its folder when absent. Migrations run on open.
     pub async fn open(db: &str) -> Result<Store, StoreError> {
+        Store::open_with(db, Access::Create).await
+    }
+
+    /// Opens the store named by `db` as `access` asks. Fails at once, in
+    /// one line naming the file or server and the cause, when the store
+    /// cannot be opened: a missing file (unless created), a file that is
+    /// not an SQLite database or is damaged, a server that does not answer
+    /// within the connect timeout.
+    pub async fn open_with(db: &str, access: Access) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let file = sqlite_path(db);
         let sqlite = file.is_some();
+        let mut access = access;
         let url = match &file {
             None => db.to_string(),
             Some(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
-                        path: dir.to_path_buf(),
-                        source,
-                    })?;
+                if access != Access::Create && !path.exists() {
+                    return Err(StoreError::Missing(path.clone()));
                 }
-                format!("sqlite://{}?mode=rwc", path.display())
+                if access == Access::Create {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+                            path: dir.to_path_buf(),
+                            source,
+                        })?;
+                    }
+                }
+                // A store that cannot be written is still read, as immutable:
+                // SQLite then needs no journal or lock files beside it.
+                if access == Access::Read && !writable(path) {
+                    format!("sqlite://{}?mode=ro&immutable=1", path.display())
+                } else {
+                    if access == Access::Read {
+                        access = Access::Existing;
+                    }
+                    let mode = if access == Access::Create {
+                        "rwc"
+                    } else {
+                        "rw"
+                    };
+                    format!("sqlite://{}?mode={mode}", path.display())
+                }
             }
         };
+        let shown = match &file {
+            Some(path) => path.display().to_string(),
+            None => redact(db),
+        };
         let open_err = |source| StoreError::Open {
-            url: db.to_string(),
+            url: shown.clone(),
             source,
         };
         let options = AnyConnectOptions::from_str(&url)
             .map_err(open_err)?
             .disable_statement_logging();
+        let read_only = url.contains("mode=ro");
+        // One connection first, so that a cause is reported at once instead
+        // of the pool retrying until its timeout.
+        let probe = async {
+            let mut conn = options.connect().await?;
+            if sqlite && !read_only {
+                // Another process may be creating the same store: wait for
+                // its lock as the pool's connections do.
+                conn.execute(
+                    format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()).as_str(),
+                )
+                .await?;
+            }
+            // Reads the schema: "file is not a database" and damage show here.
+            conn.execute(if sqlite {
+                "SELECT COUNT(*) FROM sqlite_master"
+            } else {
+                "SELECT 1"
+            })
+            .await?;
+            conn.close().await
+        };
+        let timeout = if sqlite {
+            BUSY_TIMEOUT
+        } else {
+            connect_timeout()
+        };
+        match tokio::time::timeout(timeout, probe).await {
+            Ok(r) => r.map_err(open_err)?,
+            Err(_) => {
+                return Err(StoreError::Timeout {
+                    url: shown,
+                    seconds: timeout.as_secs_f64(),
+                })
+            }
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(if sqlite { 4 } else { 8 })
             .acquire_timeout(BUSY_TIMEOUT * 2)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if sqlite {
+                    if sqlite && !read_only {
                         // WAL lets readers go on while one process writes; the
                         // busy timeout makes writers queue instead of failing.
                         conn.execute("PRAGMA journal_mode = WAL").await?;
@@ -95,12 +206,28 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(open_err)?;
+        let store = Store {
+            pool,
+            url: db.to_string(),
+            sqlite,
+            access,
+        };
+        if access == Access::Read {
+            return Ok(store);
+        }
+        store.migrate(&shown).await?;
+        store.name_files().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, shown: &str) -> Result<(), StoreError> {
+        let (pool, sqlite) = (&self.pool, self.sqlite);
         // SQLite has no migration lock: processes opening a new store at the
         // same moment race to create it. The loser's migration transaction
         // rolls back whole, and a retry finds the work done.
         let mut attempt = 0;
         loop {
-            match MIGRATOR.run(&pool).await {
+            match MIGRATOR.run(pool).await {
                 Ok(()) => break,
                 Err(_) if sqlite && attempt < 10 => {
                     attempt += 1;
@@ -108,17 +235,18 @@ impl Store {
                 }
                 Err(source) => {
                     return Err(StoreError::Migrate {
-                        url: db.to_string(),
+                        url: shown.to_string(),
                         source,
                     })
                 }
             }
         }
-        Ok(Store {
-            pool,
-            url: db.to_string(),
-            sqlite,
-        })
+        Ok(())
+    }
+
+    /// Whether the store was opened for reading only.
+    pub fn access(&self) -> Access {
+        self.access
     }
 
     pub fn url(&self) -> &str {
@@ -149,5 +277,35 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A store's URL fit to print: a PostgreSQL password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some(parts) => parts,
+        None => return url.to_string(),
+    };
+    match auth.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_printed() {
+        assert_eq!(
+            redact("postgres://alice:s3cr@t@db.lab:5432/hs"),
+            "postgres://alice:***@db.lab:5432/hs"
+        );
+        assert_eq!(redact("postgres://db/hs"), "postgres://db/hs");
+        assert_eq!(redact("results/headsweep.db"), "results/headsweep.db");
     }
 }

@@ -74,22 +74,151 @@ fn to_rows(rows: &[AnyRow]) -> Rows {
     }
 }
 
+/// How long one `query` may run on PostgreSQL.
+pub const QUERY_TIMEOUT_MS: u64 = 60_000;
+
+/// Pragmas that only read (with no `=`).
+const READ_PRAGMAS: [&str; 10] = [
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "database_list",
+    "collation_list",
+    "function_list",
+];
+
+/// The statements of `sql`, split at semicolons outside quotes and
+/// comments, comments removed, empty ones dropped.
+fn statements(sql: &str) -> Vec<String> {
+    let (mut out, mut cur) = (Vec::new(), String::new());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' | '[' => {
+                let close = if c == '[' { ']' } else { c };
+                cur.push(c);
+                for d in chars.by_ref() {
+                    cur.push(d);
+                    if d == close {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+                cur.push(' ');
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for d in chars.by_ref() {
+                    if prev == '*' && d == '/' {
+                        break;
+                    }
+                    prev = d;
+                }
+                cur.push(' ');
+            }
+            ';' => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Refuses SQL that could write a file or change state: one statement,
+/// beginning with `SELECT`, `WITH`, `VALUES` or `EXPLAIN`, or a pragma that
+/// only reads (e.g. `PRAGMA table_info(runs)`). `VACUUM INTO`, `ATTACH`,
+/// `COPY`, data changes and setting pragmas are all refused here, before
+/// the database sees them; the connection is read-only besides.
+pub fn check_read_only(sql: &str) -> Result<(), StoreError> {
+    let refuse = |why: String| Err(StoreError::NotReadOnly(why));
+    let parts = statements(sql);
+    let [one] = parts.as_slice() else {
+        return refuse(if parts.is_empty() {
+            "no statement".into()
+        } else {
+            format!("{} statements; give one", parts.len())
+        });
+    };
+    let words: Vec<String> = one
+        .split(|c: char| c.is_whitespace() || c == '(')
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .map(str::to_ascii_lowercase)
+        .collect();
+    match words.first().map(String::as_str) {
+        Some("select" | "with" | "values" | "explain") => {
+            // A data change behind a WITH clause fails on the read-only
+            // connection; a WITH … can only read or change data, never files.
+            Ok(())
+        }
+        Some("pragma") => {
+            let name = words.get(1).map(|w| {
+                w.rsplit('.')
+                    .next()
+                    .unwrap_or(w)
+                    .trim_matches(|c| c == '"' || c == '`')
+                    .to_string()
+            });
+            match name {
+                Some(n) if READ_PRAGMAS.contains(&n.as_str()) && !one.contains('=') => Ok(()),
+                _ => refuse(format!(
+                    "only these pragmas, read without '=': {}",
+                    READ_PRAGMAS.join(", ")
+                )),
+            }
+        }
+        Some(w) => refuse(format!(
+            "a statement beginning {:?}",
+            w.to_ascii_uppercase()
+        )),
+        None => refuse("no statement".into()),
+    }
+}
+
 impl Store {
-    /// Runs `sql` on a read-only connection: any statement that writes fails
-    /// and changes nothing.
+    /// Runs `sql` after [`check_read_only`], on a connection that cannot
+    /// write: SQLite read-only (and `query_only`), PostgreSQL a `READ ONLY`
+    /// transaction with a statement timeout, rolled back.
     pub async fn query_read_only(&self, sql: &str) -> Result<Rows, StoreError> {
+        check_read_only(sql)?;
         let err = |source: sqlx::Error| StoreError::Query { source };
         if self.is_sqlite() {
-            let url = format!("sqlite://{}?mode=ro", self.sqlite_file().display());
+            let file = self.sqlite_file();
+            let url = if self.access() == crate::Access::Read {
+                // Opened read-only: the file may be on read-only media.
+                format!("sqlite://{}?mode=ro&immutable=1", file.display())
+            } else {
+                format!("sqlite://{}?mode=ro", file.display())
+            };
             let mut conn = AnyConnectOptions::from_str(&url)?
                 .disable_statement_logging()
                 .connect()
+                .await?;
+            sqlx::query("PRAGMA query_only = ON")
+                .execute(&mut conn)
                 .await?;
             let rows = sqlx::query(sql).fetch_all(&mut conn).await.map_err(err)?;
             conn.close().await?;
             Ok(to_rows(&rows))
         } else {
             let mut tx = self.pool.begin_with("BEGIN READ ONLY").await?;
+            sqlx::query(&format!("SET LOCAL statement_timeout = {QUERY_TIMEOUT_MS}"))
+                .execute(&mut *tx)
+                .await?;
             let rows = sqlx::query(sql).fetch_all(&mut *tx).await.map_err(err)?;
             tx.rollback().await?;
             Ok(to_rows(&rows))
@@ -227,5 +356,43 @@ impl Store {
                 None => Vec::new(),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_pass_and_anything_that_writes_is_refused() {
+        for ok in [
+            "SELECT * FROM runs",
+            "  select 1 -- a comment; VACUUM INTO 'x'",
+            "WITH a AS (SELECT 1) SELECT * FROM a;",
+            "SELECT ';' AS semicolon, \"a;b\" FROM runs",
+            "EXPLAIN QUERY PLAN SELECT 1",
+            "VALUES (1)",
+            "PRAGMA table_info(runs)",
+            "/* lead */ SELECT 2",
+        ] {
+            assert!(check_read_only(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "VACUUM INTO '/tmp/copy.db'",
+            "vacuum",
+            "ATTACH DATABASE '/tmp/x.db' AS x",
+            "SELECT 1; VACUUM INTO '/tmp/y.db'",
+            "SELECT 1; /* hidden */ DELETE FROM runs",
+            "PRAGMA journal_mode = DELETE",
+            "PRAGMA user_version=3",
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            "COPY runs TO '/tmp/runs.csv'",
+            "DELETE FROM runs",
+            "CREATE TABLE t (x)",
+            "",
+            "  ;  ",
+        ] {
+            assert!(check_read_only(bad).is_err(), "{bad}");
+        }
     }
 }

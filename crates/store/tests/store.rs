@@ -1,7 +1,7 @@
 //! The store on a real SQLite file.
 
 use headsweep_store::{
-    MetricRow, NewRun, NewSweep, PredictionRow, RunMetric, RunResults, Store, Worker,
+    Access, MetricRow, NewRun, NewSweep, PredictionRow, RunMetric, RunResults, Store, Worker,
 };
 
 fn sweep(name: &str) -> NewSweep {
@@ -419,4 +419,85 @@ async fn nulls_and_numbers_in_the_same_column_both_store() {
         }
         assert_eq!(s.counts("n").await.unwrap().done, 2);
     }
+}
+
+/// A store made before store folders: migrations 1–4 only, with a run.
+async fn old_store(path: &std::path::Path) {
+    use sqlx::ConnectOptions;
+    let migrations = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for f in [
+        "0001_init.sql",
+        "0002_views.sql",
+        "0003_fusion.sql",
+        "0004_run_throughput.sql",
+    ] {
+        std::fs::copy(src.join(f), migrations.path().join(f)).unwrap();
+    }
+    let m = sqlx::migrate::Migrator::new(migrations.path())
+        .await
+        .unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .connect()
+        .await
+        .unwrap();
+    m.run(&mut conn).await.unwrap();
+    sqlx::query(
+        "INSERT INTO runs (id, config, seed, status, created_ms) VALUES ('00aa', '{}', 0, 'done', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn stores_made_before_store_folders_keep_their_files_where_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    old_store(&old).await;
+    let results = dir.path();
+    // Read-only, before migrating: the shared layout.
+    let s = Store::open_with(old.to_str().unwrap(), Access::Read)
+        .await
+        .unwrap();
+    assert!(!s.files(results).await.unwrap().owned());
+    s.close().await;
+    // Migrated: still the shared layout, and its run is still there.
+    let s = Store::open(old.to_str().unwrap()).await.unwrap();
+    let files = s.files(results).await.unwrap();
+    assert!(!files.owned());
+    assert_eq!(files.runs(), results.join("runs"));
+    assert_eq!(s.resolve_run("00aa0000").await.unwrap().len(), 0);
+    let id = "0123456789abcdef".repeat(4);
+    assert_eq!(files.run(&id).unwrap(), results.join("runs").join(&id));
+    s.close().await;
+    // A new store in the same folder gets a folder of its own, and keeps it.
+    let new = dir.path().join("new.db");
+    let s = Store::open(new.to_str().unwrap()).await.unwrap();
+    let files = s.files(results).await.unwrap();
+    assert!(files.owned());
+    assert!(files.runs().starts_with(results.join("stores")));
+    s.close().await;
+    let again = Store::open(new.to_str().unwrap()).await.unwrap();
+    assert_eq!(again.files(results).await.unwrap(), files);
+    // Two new stores never share a folder.
+    let other = Store::open(dir.path().join("other.db").to_str().unwrap())
+        .await
+        .unwrap();
+    assert_ne!(other.files(results).await.unwrap().runs(), files.runs());
+}
+
+#[tokio::test]
+async fn a_missing_store_is_not_created_by_a_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no/such.db");
+    for access in [Access::Read, Access::Existing] {
+        let e = Store::open_with(path.to_str().unwrap(), access)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("no store at"), "{e}");
+    }
+    assert!(!dir.path().join("no").exists());
 }

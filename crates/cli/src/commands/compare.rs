@@ -1,5 +1,5 @@
 use headsweep_report::{compare, render_comparison, Adjust, CompareOptions, ComparisonFormat};
-use headsweep_store::Store;
+use headsweep_store::{Access, Store};
 
 use super::report::{emit, metric_key, sweep_data};
 use crate::args::{AdjustArg, CompareArgs, CompareFormat};
@@ -56,7 +56,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         CompareFormat::Html => ComparisonFormat::Html,
     };
     let data = super::runtime()?.block_on(async {
-        let store = Store::open(&a.store.db).await?;
+        let store = Store::open_with(&a.store.db, Access::Read).await?;
         sweep_data(&store, &a.sweep).await
     })?;
     let table = compare(&data, &opts)?;

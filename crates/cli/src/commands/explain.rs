@@ -2,7 +2,7 @@ use anyhow::{bail, Context};
 use headsweep_model::{explain, parse_device, ClassChoice, ExplainOptions, Method, Reference};
 use headsweep_report::{Table, Value};
 use headsweep_spec::RunConfig;
-use headsweep_store::{RunStatus, Store};
+use headsweep_store::{Access, RunStatus, Store};
 
 use super::report::{emit, one_run};
 use super::runs::table_format;
@@ -10,8 +10,9 @@ use crate::args::{ExplainArgs, MethodArg, ReferenceArg, TableFormatArg};
 
 pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
     let device = parse_device(&a.device)?;
-    let (run, config) = super::runtime()?.block_on(async {
-        let store = Store::open(&a.store.db).await?;
+    let results = super::results_dir(&a.store.db, a.results.as_ref());
+    let (run, config, files) = super::runtime()?.block_on(async {
+        let store = Store::open_with(&a.store.db, Access::Read).await?;
         let run = one_run(&store, &a.run).await?;
         let stored = store.run_config(&run).await?.expect("resolved above");
         if stored.status != RunStatus::Done {
@@ -21,14 +22,12 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
                 stored.status
             );
         }
-        anyhow::Ok((run, stored.config))
+        let files = store.files(&results).await?;
+        anyhow::Ok((run, stored.config, files))
     })?;
     let config: RunConfig =
         serde_json::from_str(&config).context("reading the run's stored configuration")?;
-    let weights = super::results_dir(&a.store.db, a.results.as_ref())
-        .join("runs")
-        .join(&run)
-        .join("best.safetensors");
+    let weights = files.run(&run)?.join("best.safetensors");
     if !weights.exists() {
         bail!(
             "no saved weights at {} (pass --results if they were moved)",

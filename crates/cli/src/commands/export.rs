@@ -1,5 +1,5 @@
 use headsweep_report::TableFormat;
-use headsweep_store::{Export, Store};
+use headsweep_store::{Access, Export, Store};
 
 use super::report::{emit, to_table};
 use crate::args::{ExportArgs, ExportFormat, ExportWhat};
@@ -14,7 +14,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<()> {
         ExportWhat::Predictions => Export::Predictions,
     };
     let rows = super::runtime()?.block_on(async {
-        let store = Store::open(&a.store.db).await?;
+        let store = Store::open_with(&a.store.db, Access::Read).await?;
         if !store.has_sweep(&a.sweep).await? {
             anyhow::bail!("no sweep named {:?} in {}", a.sweep, a.store.db);
         }

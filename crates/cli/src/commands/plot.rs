@@ -4,7 +4,7 @@ use anyhow::bail;
 use headsweep_report::{
     confusion_svg, curve_panels, curves_svg, metric_points, metric_svg, CurvePoint, ErrorBar,
 };
-use headsweep_store::Store;
+use headsweep_store::{Access, Store};
 
 use super::report::{emit, emit_bytes, metric_key, one_run, sweep_data};
 use crate::args::{ErrorBarArg, PlotCommand};
@@ -39,8 +39,13 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             let (split, head, metric) = metric_key(&a.metric, "test")?;
             let metric = metric.name();
             let out = out_path(a.out, &a.store.db, format!("{}-{}.svg", a.sweep, a.metric))?;
-            let data = rt
-                .block_on(async { sweep_data(&Store::open(&a.store.db).await?, &a.sweep).await })?;
+            let data = rt.block_on(async {
+                sweep_data(
+                    &Store::open_with(&a.store.db, Access::Read).await?,
+                    &a.sweep,
+                )
+                .await
+            })?;
             let varying = data.varying_axes();
             let x =
                 a.x.or_else(|| varying.first().cloned())
@@ -85,7 +90,7 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
         }
         PlotCommand::Curves(a) => {
             let (run, rows) = rt.block_on(async {
-                let store = Store::open(&a.store.db).await?;
+                let store = Store::open_with(&a.store.db, Access::Read).await?;
                 let run = one_run(&store, &a.run).await?;
                 let rows = store.curves(&run).await?;
                 anyhow::Ok((run, rows))
@@ -117,7 +122,7 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
         }
         PlotCommand::Confusion(a) => {
             let (run, classes, counts, heads) = rt.block_on(async {
-                let store = Store::open(&a.store.db).await?;
+                let store = Store::open_with(&a.store.db, Access::Read).await?;
                 let run = one_run(&store, &a.run).await?;
                 let m = store.confusion(&run, &a.split, &a.head).await?;
                 let heads = store.heads_of(&run).await?;

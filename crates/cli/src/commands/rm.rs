@@ -1,12 +1,13 @@
 use anyhow::bail;
-use headsweep_store::Store;
+use headsweep_store::{redact, Access, Store, StoreFiles};
 
 use crate::args::RmArgs;
 
 pub fn run(a: RmArgs) -> anyhow::Result<()> {
     let results = super::results_dir(&a.store.db, None);
     super::runtime()?.block_on(async {
-        let store = Store::open(&a.store.db).await?;
+        let store = Store::open_with(&a.store.db, Access::Existing).await?;
+        let files = store.files(&results).await?;
         let mut sweeps = Vec::new();
         let mut runs = Vec::new();
         for t in &a.targets {
@@ -15,7 +16,7 @@ pub fn run(a: RmArgs) -> anyhow::Result<()> {
                 continue;
             }
             match store.resolve_run(t).await.map_err(|_| anyhow::anyhow!("{t:?} is neither a sweep nor a run identity (or a prefix of at least 8 hex digits)"))?.as_slice() {
-                [] => bail!("no sweep or run {t:?} in {}", a.store.db),
+                [] => bail!("no sweep or run {t:?} in {}", redact(&a.store.db)),
                 [one] => runs.push(one.clone()),
                 many => bail!("{t:?} matches {} runs; give more of the identity", many.len()),
             }
@@ -41,15 +42,51 @@ pub fn run(a: RmArgs) -> anyhow::Result<()> {
             }
             println!("forgot {} sweep(s) and {forgotten} run(s)", sweeps.len());
         }
-        // Weights and logs of runs no longer in the store.
-        if let Ok(entries) = std::fs::read_dir(results.join("runs")) {
-            for e in entries.flatten() {
-                let id = e.file_name().to_string_lossy().to_string();
-                if store.resolve_run(&id).await.map(|v| v.is_empty()).unwrap_or(false) {
-                    let _ = std::fs::remove_dir_all(e.path());
-                }
+        remove_files(&store, &files, &runs).await
+    })
+}
+
+/// Deletes the folders of runs the store no longer holds, printing each —
+/// only in the store's own folder. In the shared layout of older stores a
+/// run's folder may belong to another store of the same results folder
+/// too, so it is kept and named.
+async fn remove_files(store: &Store, files: &StoreFiles, runs: &[String]) -> anyhow::Result<()> {
+    let mut gone = Vec::new();
+    for id in runs {
+        if store.resolve_run(id).await?.is_empty() {
+            let dir = files.run(id)?;
+            if dir.exists() {
+                gone.push(dir);
             }
         }
-        Ok(())
-    })
+    }
+    if !files.owned() {
+        if !gone.is_empty() {
+            println!(
+                "kept {} run folder(s) under {}: this store predates store folders, and another store of that folder may use them; delete them by hand if none does",
+                gone.len(),
+                files.runs().display()
+            );
+        }
+        return Ok(());
+    }
+    // Also folders left behind by runs forgotten earlier (say, by an
+    // interrupted rm): this folder is the store's alone.
+    if let Ok(entries) = std::fs::read_dir(files.runs()) {
+        for e in entries.flatten() {
+            let id = e.file_name().to_string_lossy().to_string();
+            if headsweep_spec::check_run_id(&id).is_ok()
+                && store.resolve_run(&id).await?.is_empty()
+                && !gone.contains(&e.path())
+            {
+                gone.push(e.path());
+            }
+        }
+    }
+    for dir in gone {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("removing {}: {e}", dir.display()))?;
+        println!("removed {}", dir.display());
+    }
+    Ok(())
 }

@@ -17,10 +17,10 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     group_size(a.fuse, &planned, 1, false)?;
     let mut slots = super::slots(&a.devices)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
-    let shown = results.display().to_string();
     let exe = std::env::current_exe().context("finding the headsweep binary")?;
     super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
+        let files = store.files(&results).await?;
         let name = sweep.name().to_string();
         let (runs, new) = register(&store, &sweep).await?;
         if a.retry_failed {
@@ -65,6 +65,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
                     fuse,
                 },
                 slots,
+                files: files.clone(),
             };
             outcome = launch(&store, &l).await?;
         }
@@ -83,9 +84,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             LaunchOutcome::Finished if after.failed > 0 => exit::SOME_FAILED,
             LaunchOutcome::Finished if after.pending + after.running > 0 => {
                 anyhow::bail!(
-                    "{} run(s) were left unfinished; see {}/workers/",
+                    "{} run(s) were left unfinished; see {}",
                     after.pending + after.running,
-                    shown
+                    files.workers().display()
                 )
             }
             LaunchOutcome::Finished => exit::SUCCESS,

@@ -1,5 +1,5 @@
 use headsweep_report::{runs_table, Filter, Table, TableFormat};
-use headsweep_store::Store;
+use headsweep_store::{Access, Store};
 
 use super::report::{metric_key, sweep_data};
 use crate::args::{RunsArgs, TableFormatArg};
@@ -24,7 +24,7 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
         })
         .transpose()?;
     let out = super::runtime()?.block_on(async {
-        let store = Store::open(&a.store.db).await?;
+        let store = Store::open_with(&a.store.db, Access::Read).await?;
         let sweeps = match &a.sweep {
             Some(s) => vec![s.clone()],
             None => store.sweeps().await?,

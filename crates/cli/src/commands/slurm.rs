@@ -2,7 +2,7 @@ use anyhow::Context;
 use headsweep_runner::{
     group_size, register, sbatch_script, submit, DbVia, SlurmJob, WorkerCommand, WorkerSlot,
 };
-use headsweep_store::Store;
+use headsweep_store::{redact, Access, Store, StoreFiles};
 
 use super::report::emit_bytes;
 use crate::args::SlurmArgs;
@@ -20,32 +20,56 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         .map_or(runs.len(), |k| (k as usize).min(runs.len()))
         .max(1);
     let fuse = group_size(a.fuse, &runs, tasks, a.gpus_per_task > 0)?;
-    let job = |array: usize| SlurmJob {
-        worker: WorkerCommand {
-            exe: exe.clone(),
-            db: a.store.db.clone(),
-            db_via: DbVia::Argv,
-            sweep: name.clone(),
-            device: if a.gpus_per_task > 0 { "cuda:0" } else { "cpu" }.into(),
-            threads: a.cpus_per_task,
-            lease_secs: a.lease,
-            results: results.clone(),
-            slot: WorkerSlot::SlurmArrayTask,
-            fuse,
-        },
-        array,
-        partition: a.partition.clone(),
-        gpus_per_task: a.gpus_per_task,
-        cpus_per_task: a.cpus_per_task,
-        time: a.time.clone(),
+    let job = |array: usize, files: &StoreFiles| -> anyhow::Result<SlurmJob> {
+        Ok(SlurmJob {
+            worker: WorkerCommand {
+                exe: exe.clone(),
+                db: a.store.db.clone(),
+                // Not written into the script on shared disk, nor onto any
+                // command line: sbatch hands it to the job's environment.
+                db_via: DbVia::Env,
+                sweep: name.clone(),
+                device: if a.gpus_per_task > 0 { "cuda:0" } else { "cpu" }.into(),
+                threads: a.cpus_per_task,
+                lease_secs: a.lease,
+                results: results.clone(),
+                slot: WorkerSlot::SlurmArrayTask,
+                fuse,
+            },
+            logs: files.sweep(&name)?,
+            array,
+            partition: a.partition.clone(),
+            gpus_per_task: a.gpus_per_task,
+            cpus_per_task: a.cpus_per_task,
+            time: a.time.clone(),
+        })
     };
     let cap = |n: usize| a.array.map_or(n, |k| (k as usize).min(n));
     if a.dry_run {
-        print!("{}", sbatch_script(&job(cap(runs.len()).max(1)))?);
+        // Nothing is created: an existing store says where its files go.
+        let unnamed = || StoreFiles::own(&results, "NEW-STORE");
+        let files = match headsweep_store::sqlite_path(&a.store.db) {
+            Some(path) if !path.exists() => {
+                eprintln!("note: the store does not exist yet; its folder under {} is named when it is created", results.display());
+                unnamed()
+            }
+            _ => {
+                let read = super::runtime()?.block_on(async {
+                    let store = Store::open_with(&a.store.db, Access::Read).await?;
+                    anyhow::Ok(store.files(&results).await?)
+                });
+                read.unwrap_or_else(|e| {
+                    eprintln!("note: the store cannot be read now ({e:#}); the script shows where a new store's files would go");
+                    unnamed()
+                })
+            }
+        };
+        print!("{}", sbatch_script(&job(cap(runs.len()).max(1), &files)?)?);
         return Ok(());
     }
     super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
+        let files = store.files(&results).await?;
         if store.is_sqlite() {
             eprintln!("note: an SQLite store works only where every node sees the same file system and locks work on it; PostgreSQL (--db postgres://…) is the store for a cluster");
         }
@@ -62,12 +86,13 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
             println!("nothing to submit: sweep {name} has {} done, {} failed and {} running run(s) of {}", c.done, c.failed, c.running, c.total());
             return Ok(());
         }
-        let script = sbatch_script(&job(cap(left)))?;
-        let path = results.join(&name).join("slurm.sbatch");
+        let j = job(cap(left), &files)?;
+        let script = sbatch_script(&j)?;
+        let path = files.sweep(&name)?.join("slurm.sbatch");
         emit_bytes(&path, script.as_bytes())?;
-        let id = submit(&path)?;
+        let id = submit(&path, &j.worker.envs())?;
         println!("submitted job {id}: {} array task(s) for {left} run(s) left of {}", cap(left), c.total());
-        println!("follow it with: headsweep status {name} --db {}", a.store.db);
+        println!("follow it with: headsweep status {name} --db {}", redact(&a.store.db));
         anyhow::Ok(())
     })
 }

@@ -1,13 +1,13 @@
 use std::io::Write;
 
-use headsweep_store::{now_ms, Store};
+use headsweep_store::{now_ms, Access, Store};
 
 use crate::args::StatusArgs;
 use headsweep_report::aligned;
 
 pub fn run(a: StatusArgs) -> anyhow::Result<()> {
     super::runtime()?.block_on(async {
-        let store = Store::open(&a.store.db).await?;
+        let store = Store::open_with(&a.store.db, Access::Read).await?;
         let sweeps = match a.sweep {
             Some(s) if store.has_sweep(&s).await? => vec![s],
             Some(s) => anyhow::bail!("no sweep named {s:?} in {}", a.store.db),

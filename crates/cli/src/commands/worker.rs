@@ -3,7 +3,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use headsweep_runner::{hostname, work, Libtorch, WorkerOptions};
-use headsweep_store::{Store, Worker};
+use headsweep_store::{redact, Access, Store, Worker};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
@@ -13,16 +13,12 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
     // Checked before any claim, so a bad device fails no run.
     headsweep_model::parse_device(&a.device)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
-    // A worker serves a registered sweep: it must not create an empty store.
-    if let Some(path) = headsweep_store::sqlite_path(&a.store.db) {
-        if !path.exists() {
-            anyhow::bail!("no store at {}; `headsweep run` creates it", path.display());
-        }
-    }
     super::runtime()?.block_on(async {
-        let store = Store::open(&a.store.db).await?;
+        // A worker serves a registered sweep: it must not create a store.
+        let store = Store::open_with(&a.store.db, Access::Existing).await?;
+        let files = store.files(&results).await?;
         if !store.has_sweep(&a.sweep).await? {
-            anyhow::bail!("no sweep named {:?} in {}", a.sweep, a.store.db);
+            anyhow::bail!("no sweep named {:?} in {}", a.sweep, redact(&a.store.db));
         }
         let stop = Arc::new(AtomicBool::new(false));
         for kind in [SignalKind::terminate(), SignalKind::interrupt()] {
@@ -47,7 +43,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
             },
             lease,
             heartbeat: (lease / 12).max(Duration::from_millis(500)),
-            results,
+            files,
             stop,
             fuse: a.fuse as usize,
         };

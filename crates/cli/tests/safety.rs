@@ -1,0 +1,326 @@
+//! Files and stores handled safely, through the built binary: no command
+//! touches another store's files, no path is built from what a store holds
+//! without checking it, a damaged store fails at once naming its file, read
+//! commands create and change nothing, and no secret is written to disk.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use headsweep_store::{Access, NewRun, NewSweep, RunStatus, Store};
+use predicates::prelude::*;
+use predicates::str::contains;
+
+const SWEEP: &str = r#"
+[sweep]
+name = "s"
+seeds = [0]
+
+[data]
+synthetic = { preset = "methylation", samples = 120, features = 40 }
+split = { train = 0.6, val = 0.2, test = 0.2 }
+
+[[tasks]]
+name = "sex"
+column = "sex"
+
+[model]
+trunk = [8]
+head_width = 4
+
+[train]
+epochs = 2
+batch_size = 32
+
+[grid]
+"train.loss" = ["bce", "ce"]
+"#;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn hs(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("headsweep").unwrap();
+    c.current_dir(dir)
+        .env_remove("HEADSWEEP_DB")
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// Every run's folder in the store `db` under the results folder `results`.
+fn run_dirs(db: &Path, results: &Path) -> Vec<PathBuf> {
+    rt().block_on(async {
+        let s = Store::open_with(db.to_str().unwrap(), Access::Read)
+            .await
+            .unwrap();
+        let files = s.files(results).await.unwrap();
+        s.runs("s")
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| files.run(&r.id).unwrap())
+            .collect()
+    })
+}
+
+#[test]
+fn rm_on_one_store_leaves_another_stores_files_in_the_same_folder() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    for db in ["res/a.db", "res/b.db"] {
+        hs(d.path())
+            .args(["run", "s.toml", "--db", db])
+            .assert()
+            .success();
+    }
+    let res = d.path().join("res");
+    let (a, b) = (
+        run_dirs(&res.join("a.db"), &res),
+        run_dirs(&res.join("b.db"), &res),
+    );
+    // The same runs by identity, in folders of their own.
+    assert_eq!(a.len(), 2);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x.file_name(), y.file_name());
+        assert_ne!(x, y);
+        assert!(x.join("best.safetensors").exists() && y.join("best.safetensors").exists());
+    }
+    hs(d.path())
+        .args(["rm", "s", "--db", "res/a.db"])
+        .assert()
+        .success()
+        .stdout(contains("removed").and(contains("forgot 1 sweep(s) and 2 run(s)")));
+    assert!(a.iter().all(|x| !x.exists()), "a's run folders are gone");
+    assert!(
+        b.iter().all(|y| y.join("best.safetensors").exists()),
+        "b's weights are untouched"
+    );
+    // And b's runs can still be explained.
+    let id = b[0].file_name().unwrap().to_string_lossy().to_string();
+    hs(d.path())
+        .args(["explain", &id[..12], "--db", "res/b.db", "--top", "3"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_crafted_run_identity_in_the_store_never_becomes_a_path() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("res/h.db");
+    rt().block_on(async {
+        let s = Store::open(db.to_str().unwrap()).await.unwrap();
+        let sweep = NewSweep {
+            name: "evil".into(),
+            file_path: "evil.toml".into(),
+            file_text: String::new(),
+            axes: Vec::new(),
+            code_version: "test".into(),
+            host: "test".into(),
+        };
+        let run = NewRun {
+            id: "../../../escaped".into(),
+            config: "{}".into(),
+            seed: 0,
+            point: 0,
+            axes: Vec::new(),
+            fuse_key: None,
+        };
+        s.register(&sweep, &[run]).await.unwrap();
+    });
+    hs(d.path())
+        .args(["worker", "--sweep", "evil", "--db"])
+        .arg(&db)
+        .assert()
+        .success();
+    assert!(!d.path().join("escaped").exists());
+    assert!(!d.path().parent().unwrap().join("escaped").exists());
+    let runs = rt().block_on(async {
+        let s = Store::open_with(db.to_str().unwrap(), Access::Read)
+            .await
+            .unwrap();
+        s.failed("evil").await.unwrap()
+    });
+    assert_eq!(runs.len(), 1);
+    assert!(
+        runs[0].error.contains("is not a run identity"),
+        "{}",
+        runs[0].error
+    );
+}
+
+#[test]
+fn a_damaged_store_fails_at_once_naming_the_file_and_the_cause() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("broken.db");
+    std::fs::write(&db, vec![0x42u8; 8192]).unwrap();
+    for args in [
+        vec!["status"],
+        vec!["query", "SELECT 1"],
+        vec!["run", "s.toml"],
+    ] {
+        std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+        let start = Instant::now();
+        hs(d.path())
+            .args(&args)
+            .arg("--db")
+            .arg(&db)
+            .assert()
+            .code(1)
+            .stderr(contains("broken.db").and(contains("not a database")))
+            .stderr(contains("timed out").not());
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{args:?} took {:?}",
+            start.elapsed()
+        );
+    }
+}
+
+#[test]
+fn read_commands_create_nothing_and_name_a_missing_store() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["status"],
+        vec!["runs"],
+        vec!["compare", "s"],
+        vec!["query", "SELECT 1"],
+        vec!["export", "s", "--what", "runs"],
+    ] {
+        hs(d.path())
+            .args(&args)
+            .args(["--db", "typo/h.db"])
+            .assert()
+            .code(1)
+            .stderr(contains("no store at typo/h.db"));
+        assert!(!d.path().join("typo").exists(), "{args:?} created a folder");
+    }
+}
+
+#[test]
+fn query_refuses_statements_that_write_files_or_state() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    hs(d.path())
+        .args(["run", "s.toml", "--db", "h.db"])
+        .assert()
+        .success();
+    let before = std::fs::read(d.path().join("h.db")).unwrap().len();
+    for sql in [
+        "VACUUM INTO 'copy.db'",
+        "ATTACH DATABASE 'other.db' AS o",
+        "SELECT 1; VACUUM INTO 'copy2.db'",
+        "PRAGMA journal_mode = DELETE",
+        "DELETE FROM runs",
+    ] {
+        hs(d.path())
+            .args(["query", sql, "--db", "h.db"])
+            .assert()
+            .code(1)
+            .stderr(contains("query refused"));
+    }
+    for f in ["copy.db", "copy2.db", "other.db"] {
+        assert!(!d.path().join(f).exists(), "{f} was written");
+    }
+    hs(d.path())
+        .args(["query", "SELECT COUNT(*) AS n FROM runs", "--db", "h.db"])
+        .assert()
+        .success()
+        .stdout(contains("2"));
+    let s = rt().block_on(async {
+        let s = Store::open_with(d.path().join("h.db").to_str().unwrap(), Access::Read)
+            .await
+            .unwrap();
+        s.counts("s").await.unwrap()
+    });
+    assert_eq!(s.of(RunStatus::Done), 2);
+    assert!(std::fs::read(d.path().join("h.db")).unwrap().len() >= before);
+}
+
+#[test]
+fn a_store_in_a_read_only_folder_is_still_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    hs(d.path())
+        .args(["run", "s.toml", "--db", "ro/h.db"])
+        .assert()
+        .success();
+    let ro = d.path().join("ro");
+    // Checkpoint the WAL into the file, as a store copied to read-only
+    // media would be.
+    rt().block_on(async {
+        let s = Store::open(ro.join("h.db").to_str().unwrap())
+            .await
+            .unwrap();
+        s.close().await;
+    });
+    for f in std::fs::read_dir(&ro).unwrap().flatten() {
+        if f.path().is_file() {
+            std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o444)).unwrap();
+        }
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(&ro)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = listing();
+    hs(d.path())
+        .args(["status", "--db", "ro/h.db"])
+        .assert()
+        .success()
+        .stdout(contains("2 done"));
+    hs(d.path())
+        .args(["compare", "s", "--db", "ro/h.db"])
+        .assert()
+        .success();
+    // Root ignores permissions: SQLite then opens the store read-write as
+    // usual, with its journal files beside it.
+    if std::fs::File::create(ro.join("probe")).is_ok() {
+        eprintln!("permissions are not enforced for this user (root): not checking that nothing was written");
+    } else {
+        assert_eq!(listing(), before, "reading wrote nothing beside the store");
+    }
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn the_slurm_script_holds_no_password_and_sweep_names_stay_inside_results() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    hs(d.path())
+        .args([
+            "slurm",
+            "s.toml",
+            "--db",
+            "postgres://alice:s3cret@127.0.0.1:1/none",
+            "--results",
+            "res",
+            "--dry-run",
+        ])
+        .env("HEADSWEEP_CONNECT_TIMEOUT", "0.5")
+        .assert()
+        .success()
+        .stdout(contains("s3cret").not())
+        .stdout(contains("HEADSWEEP_DB"));
+    std::fs::write(
+        d.path().join("up.toml"),
+        SWEEP.replace("name = \"s\"", "name = \"..\""),
+    )
+    .unwrap();
+    hs(d.path())
+        .args(["slurm", "up.toml", "--db", "h.db", "--dry-run"])
+        .assert()
+        .code(1)
+        .stderr(contains("sweep name \"..\""));
+    assert!(!d.path().join("h.db").exists());
+}
