@@ -9,3 +9,5 @@ pub const ERROR: i32 = 1;
 pub const SOME_FAILED: i32 = 3;
 /// `run`: stopped by Ctrl-C or SIGTERM; interrupted runs went back to pending.
 pub const INTERRUPTED: i32 = 130;
+// 75 — `worker` only: the machine could not keep a run's files or write the
+// store; its runs went back to pending — is headsweep_runner::WORKER_EXIT_MACHINE.

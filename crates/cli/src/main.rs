@@ -4,6 +4,8 @@ mod args;
 mod commands;
 mod exit;
 
+use std::io::Write;
+
 use clap::Parser;
 
 fn main() {
@@ -15,7 +17,9 @@ fn main() {
             if is_broken_pipe(&e) {
                 exit::SUCCESS
             } else {
-                eprintln!("error: {e:#}");
+                // Not eprintln!: it panics when stderr cannot be written (a
+                // worker's log on a full disk).
+                let _ = writeln!(std::io::stderr(), "error: {e:#}");
                 exit::ERROR
             }
         }

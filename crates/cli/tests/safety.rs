@@ -324,3 +324,150 @@ fn the_slurm_script_holds_no_password_and_sweep_names_stay_inside_results() {
         .stderr(contains("sweep name \"..\""));
     assert!(!d.path().join("h.db").exists());
 }
+
+/// Unmounts a test's filesystem whatever happens.
+struct Mount(PathBuf);
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A sweep whose results folder fills a 2 MB filesystem: no run fails for
+/// it, `run` stops naming the cause, and after space is freed a plain rerun
+/// finishes with the metrics of a sweep that never ran out of space. Needs
+/// root (to mount a small tmpfs); skips with the reason otherwise.
+#[test]
+fn a_full_disk_fails_no_run_and_a_rerun_after_freeing_space_finishes() {
+    let d = tempfile::tempdir().unwrap();
+    let small = d.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
+        .arg(&small)
+        .output();
+    match mounted {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            eprintln!(
+                "skipped: cannot mount a small tmpfs here (needs root): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("skipped: no mount command: {e}");
+            return;
+        }
+    }
+    let _mount = Mount(small.clone());
+    // 24 runs whose weights (~0.4 MB each) cannot all fit in 2 MB.
+    let sweep = SWEEP
+        .replace("seeds = [0]", "seeds = [0, 1, 2, 3, 4, 5]")
+        .replace("features = 40", "features = 400")
+        .replace("trunk = [8]", "trunk = [256]")
+        .replace(
+            "\"train.loss\" = [\"bce\", \"ce\"]",
+            "\"train.loss\" = [\"bce\", \"ce\"]\n\"train.lr\" = [1e-3, 2e-3]",
+        );
+    std::fs::write(d.path().join("s.toml"), &sweep).unwrap();
+    // Unfused, so that the comparison at the end is with runs trained the
+    // same way whatever the disk did.
+    let out = hs(d.path())
+        .args(["run", "s.toml", "--db", "small/h.db", "--fuse", "off"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not be written") || stderr.contains("full"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let count = |status: &str| -> String {
+        let out = hs(d.path())
+            .args([
+                "query",
+                &format!("SELECT COUNT(*) AS n FROM runs WHERE status = '{status}'"),
+                "--db",
+                "small/h.db",
+                "--format",
+                "csv",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(count("failed"), "0", "a full disk fails no run");
+    let partial = walk(&small)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".partial"))
+        .collect::<Vec<_>>();
+    assert!(partial.is_empty(), "partial files left: {partial:?}");
+    // Free space, then a plain rerun.
+    let grown = std::process::Command::new("mount")
+        .args(["-o", "remount,size=256m"])
+        .arg(&small)
+        .status()
+        .unwrap();
+    assert!(grown.success());
+    hs(d.path())
+        .args(["run", "s.toml", "--db", "small/h.db", "--fuse", "off"])
+        .assert()
+        .success()
+        .stdout(contains("24 done, 0 failed"));
+    // The same numbers as a sweep that never ran out of space.
+    hs(d.path())
+        .args(["run", "s.toml", "--db", "big/h.db", "--fuse", "off"])
+        .assert()
+        .success();
+    let metrics = |db: &str| {
+        hs(d.path())
+            .args([
+                "query",
+                "SELECT run, split, head, metric, value FROM metrics ORDER BY 1, 2, 3, 4",
+                "--db",
+                db,
+                "--format",
+                "csv",
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let (a, b) = (metrics("small/h.db"), metrics("big/h.db"));
+    let (a, b) = (String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+    assert!(a.lines().count() > 100);
+    let differ: Vec<_> = a
+        .lines()
+        .zip(b.lines())
+        .filter(|(x, y)| x != y)
+        .take(3)
+        .collect();
+    assert!(
+        differ.is_empty() && a.lines().count() == b.lines().count(),
+        "metrics after the interruption differ from an uninterrupted sweep ({} vs {} rows): {differ:?}",
+        a.lines().count(),
+        b.lines().count()
+    );
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}

@@ -548,7 +548,11 @@ fn a_worker_that_dies_takes_only_its_own_run() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].id, victim.id);
     assert!(
-        failed[0].error.as_deref().unwrap().contains("died"),
+        failed[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("was killed (SIGKILL: the kernel's out-of-memory killer, or kill -9)"),
         "{:?}",
         failed[0].error
     );

@@ -23,8 +23,13 @@ pub enum TrainError {
     Explain(#[from] ExplainError),
     #[error(transparent)]
     Device(#[from] DeviceError),
-    #[error("cannot save weights to {path}: {message}")]
-    Save { path: PathBuf, message: String },
+    /// The weights could not be written: a problem of the machine (a full
+    /// disk, an I/O error, a read-only folder), not of the run.
+    #[error("cannot save weights to {path}: {source}")]
+    Save {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("a group needs at least one run")]
     EmptyGroup,
     #[error("runs with seeds {} and {} differ in more than seed, learning rate, weight decay, momentum, loss, dropout or early stopping, so they cannot train as one model", seeds.0, seeds.1)]

@@ -304,16 +304,30 @@ fn evaluate_finished(
     Ok(outputs)
 }
 
-/// Saves through a temporary file renamed into place.
+/// Saves through a temporary file renamed into place; on failure the
+/// temporary file is removed, so nothing half-written stays.
 fn save(weights: &[(String, Tensor)], path: &std::path::Path) -> Result<(), TrainError> {
-    let err = |message: String| TrainError::Save {
+    let err = |source: std::io::Error| TrainError::Save {
         path: path.to_path_buf(),
-        message,
+        source,
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        std::fs::create_dir_all(dir).map_err(err)?;
     }
     let tmp = path.with_extension("partial.safetensors");
-    Tensor::write_safetensors(weights, &tmp).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    let written = Tensor::write_safetensors(weights, &tmp)
+        .map_err(|e| match e {
+            tch::TchError::Io(io)
+            | tch::TchError::SafeTensorError {
+                err: safetensors::SafeTensorError::IoError(io),
+                ..
+            } => io,
+            other => std::io::Error::other(other.to_string()),
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(())
 }

@@ -1037,3 +1037,35 @@ fn explain_attributes_class_ordinal_and_regression_heads() {
         );
     }
 }
+
+/// A disk that is full when the weights are written (a temporary file that
+/// leads to /dev/full, whose writes fail with ENOSPC): the run reports the
+/// path and the cause, and no partial file stays.
+#[test]
+fn weights_that_cannot_be_written_leave_no_partial_file() {
+    if !std::path::Path::new("/dev/full").exists() {
+        eprintln!("skipped: this system has no /dev/full");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("best.safetensors");
+    let partial = dir.path().join("best.partial.safetensors");
+    std::os::unix::fs::symlink("/dev/full", &partial).unwrap();
+    let (c, d) = config(|c| c.train.epochs = 2);
+    let opts = TrainOptions {
+        weights: Some(weights.clone()),
+        ..Default::default()
+    };
+    match train(&c, &d, &opts) {
+        Err(TrainError::Save { path, source }) => {
+            assert_eq!(path, weights);
+            assert_eq!(source.kind(), std::io::ErrorKind::StorageFull, "{source}");
+        }
+        other => panic!("expected a save error, got {other:?}"),
+    }
+    assert!(!weights.exists());
+    assert!(
+        std::fs::symlink_metadata(&partial).is_err(),
+        "the partial file is removed"
+    );
+}

@@ -27,9 +27,29 @@ pub enum RunnerError {
         at: String,
         why: String,
     },
+    /// A run's files could not be written; the run went back to pending.
+    #[error("cannot write {}: {source}; the run went back to pending: free space (or fix the folder) and run again", path.display())]
+    Unsaved {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,
         source: std::io::Error,
     },
+}
+
+impl RunnerError {
+    /// Whether the machine, not the work, is at fault: files or the store
+    /// could not be written (a full disk, an I/O error, a read-only
+    /// folder). Runs are then never marked failed; they go back to pending
+    /// or their claims lapse, and the next `run` trains them.
+    pub fn is_environment(&self) -> bool {
+        match self {
+            RunnerError::Unsaved { .. } | RunnerError::Io { .. } => true,
+            RunnerError::Store(e) => e.is_environment(),
+            _ => false,
+        }
+    }
 }

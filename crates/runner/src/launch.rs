@@ -33,12 +33,20 @@ impl Launch {
     }
 }
 
+/// The exit status of a worker that stopped because the machine could not
+/// keep a run's files or write the store (a full disk, an I/O error): its
+/// runs go back to pending instead of failing (EX_TEMPFAIL).
+pub const WORKER_EXIT_MACHINE: i32 = 75;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LaunchOutcome {
     /// Every worker ran out of runs.
     Finished,
     /// Stopped by a signal; running runs went back to pending.
     Interrupted,
+    /// Workers stopped because files or the store could not be written;
+    /// their runs went back to pending.
+    MachineStopped { workers: usize },
 }
 
 /// How long stopped workers get to put their runs back before being killed.
@@ -113,7 +121,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
         .expect("valid template"),
     );
     let mut interrupted: Option<Instant> = None;
-    let (mut respawns, mut worker_errors) = (0usize, 0usize);
+    let (mut respawns, mut worker_errors, mut machine_stops) = (0usize, 0usize, 0usize);
     let max_respawns = counts.total();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     while !children.is_empty() {
@@ -127,10 +135,26 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
             match c.try_wait() {
                 Ok(None) => still.push((slot, c)),
                 Ok(Some(status)) if status.success() || interrupted.is_some() => {}
+                Ok(Some(status)) if status.code() == Some(WORKER_EXIT_MACHINE) => {
+                    // Not the runs' fault: back to pending, and no new
+                    // worker (it would meet the same full disk). If the
+                    // store itself cannot be written, the claims lapse and
+                    // the next `run` reclaims them.
+                    let back = store
+                        .release_runs_of(l.sweep(), &host, c.id() as i64)
+                        .await
+                        .unwrap_or(0);
+                    warn!(
+                        back,
+                        "a worker stopped: files or the store could not be written"
+                    );
+                    machine_stops += 1;
+                }
                 Ok(Some(status)) => {
                     let reason = format!(
-                        "worker process {} died ({status}) while training this run",
-                        c.id()
+                        "worker process {} {} while training this run",
+                        c.id(),
+                        death_reason(status)
                     );
                     let held = store
                         .fail_runs_of(l.sweep(), &host, c.id() as i64, &reason)
@@ -180,7 +204,30 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
     }
     Ok(if interrupted.is_some() {
         LaunchOutcome::Interrupted
+    } else if machine_stops > 0 {
+        LaunchOutcome::MachineStopped {
+            workers: machine_stops,
+        }
     } else {
         LaunchOutcome::Finished
     })
+}
+
+/// How a worker process ended, in words: killed by the kernel's OOM
+/// killer (SIGKILL), aborted (SIGABRT: libtorch or the allocator gave up,
+/// often for memory), another signal, or an exit status.
+fn death_reason(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status.signal() {
+        Some(libc::SIGKILL) => {
+            "was killed (SIGKILL: the kernel's out-of-memory killer, or kill -9)".into()
+        }
+        Some(libc::SIGABRT) => {
+            "aborted (SIGABRT: libtorch or the memory allocator gave up, often for lack of memory)"
+                .into()
+        }
+        Some(libc::SIGSEGV) => "crashed (SIGSEGV)".into(),
+        Some(sig) => format!("died of signal {sig}"),
+        None => format!("died ({status})"),
+    }
 }

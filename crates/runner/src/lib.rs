@@ -23,7 +23,7 @@ pub use error::RunnerError;
 pub use fuse::{group_size, BadFuse, Fuse, AUTO_MAX_CPU, AUTO_MAX_GPU};
 pub use host::{hostname, pid_alive};
 pub use invocation::{shell_quote, DbVia, WorkerCommand, WorkerSlot, DB_ENV};
-pub use launch::{launch, Launch, LaunchOutcome};
+pub use launch::{launch, Launch, LaunchOutcome, WORKER_EXIT_MACHINE};
 pub use plan::{plan_workers, Slot};
 pub use register::{register, runs_of, PlannedRun};
 pub use slurm::{sbatch_script, submit, SlurmJob};

@@ -81,6 +81,13 @@ enum Outcome {
     Done(Box<RunOutput>),
     Failed(String),
     Released,
+    /// The machine could not keep the run's files (a full disk, an I/O
+    /// error): not the run's fault, so it goes back to pending and the
+    /// worker stops.
+    Unsaved {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// A claimed run, its configuration and its folder.
@@ -128,6 +135,8 @@ pub async fn work(
             match serde_json::from_str::<RunConfig>(&claim.config) {
                 Ok(config) => {
                     let _ = std::fs::create_dir_all(&dir);
+                    // Left by a worker killed while saving.
+                    let _ = std::fs::remove_file(dir.join("best.partial.safetensors"));
                     let log = Arc::new(Mutex::new(
                         std::fs::File::create(dir.join("train.log")).ok(),
                     ));
@@ -181,6 +190,7 @@ pub async fn work(
             }
             Err(panic) => vec![Outcome::Failed(format!("panic: {panic}"))],
         };
+        let mut unsaved = None;
         for (h, outcome) in held.iter().zip(outcomes) {
             log_line(
                 &h.log,
@@ -191,6 +201,10 @@ pub async fn work(
                     ),
                     Outcome::Failed(r) => format!("failed: {r}"),
                     Outcome::Released => "stopped: the run goes back to pending".to_string(),
+                    Outcome::Unsaved { path, source } => format!(
+                        "stopped: cannot write {}: {source}; the run goes back to pending",
+                        path.display()
+                    ),
                 },
             );
             let run = &h.id;
@@ -215,7 +229,18 @@ pub async fn work(
                     store.release(run, &opts.worker.name).await?;
                     report.released += 1;
                 }
+                Outcome::Unsaved { path, source } => {
+                    warn!(run = %&run[..12], path = %path.display(), %source, "cannot keep the run's files");
+                    store.release(run, &opts.worker.name).await?;
+                    report.released += 1;
+                    unsaved.get_or_insert(RunnerError::Unsaved { path, source });
+                }
             }
+        }
+        // Every held run is back in the store; a full disk would fail the
+        // next run too.
+        if let Some(e) = unsaved {
+            return Err(e);
         }
     }
     Ok(report)
@@ -324,6 +349,7 @@ async fn train_held(
             .map(|r| match r {
                 Ok(out) => Outcome::Done(Box::new(out)),
                 Err(TrainError::Cancelled) => Outcome::Released,
+                Err(TrainError::Save { path, source }) => Outcome::Unsaved { path, source },
                 Err(e) => Outcome::Failed(e.to_string()),
             })
             .collect()),

@@ -145,3 +145,59 @@ async fn a_stopped_worker_puts_its_run_back() {
     assert_eq!((report.done, report.failed, report.released), (0, 0, 1));
     assert_eq!(store.counts("w").await.unwrap().pending, 3);
 }
+
+/// Trains for real, but the disk is full when seed 1's weights are saved:
+/// the seam through which a full disk reaches the worker in tests.
+struct DiskFullOnSeedOne;
+
+impl Trainer for DiskFullOnSeedOne {
+    fn train_group(
+        &self,
+        members: Vec<Member>,
+        d: &Dataset,
+        o: &GroupOptions,
+    ) -> Vec<Result<RunOutput, TrainError>> {
+        let full: Vec<bool> = members.iter().map(|m| m.config.seed == 1).collect();
+        let paths: Vec<_> = members.iter().map(|m| m.weights.clone()).collect();
+        Libtorch
+            .train_group(members, d, o)
+            .into_iter()
+            .zip(full.into_iter().zip(paths))
+            .map(|(r, (full, path))| match (r, full) {
+                (Ok(_), true) => Err(TrainError::Save {
+                    path: path.unwrap(),
+                    source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+                }),
+                (r, _) => r,
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_no_run_and_stops_the_worker_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("h.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let sweep = SweepFile::parse(Path::new("w.toml"), SWEEP).unwrap();
+    register(&store, &sweep).await.unwrap();
+    let opts = options(dir.path(), Arc::new(AtomicBool::new(false)));
+    let e = work(&store, &opts, Arc::new(DiskFullOnSeedOne))
+        .await
+        .unwrap_err();
+    assert!(e.is_environment(), "{e}");
+    let message = e.to_string();
+    assert!(
+        message.contains("best.safetensors") && message.contains("No space left on device"),
+        "{message}"
+    );
+    let counts = store.counts("w").await.unwrap();
+    assert_eq!(counts.failed, 0, "a full disk fails no run");
+    assert_eq!(counts.running, 0, "every held run is back");
+    assert_eq!(counts.pending + counts.done, 3);
+    // Space again: a plain rerun finishes everything.
+    let report = work(&store, &opts, Arc::new(Libtorch)).await.unwrap();
+    assert_eq!(report.failed, 0);
+    assert_eq!(store.counts("w").await.unwrap().done, 3);
+}

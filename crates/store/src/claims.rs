@@ -351,6 +351,27 @@ impl Store {
 impl Store {
     /// Fails the runs of `sweep` held by the process `pid` on `host` (a
     /// worker that died). Returns how many.
+    /// Puts back to pending the running runs of `sweep` held by process
+    /// `pid` on `host` (a worker that stopped because the machine could not
+    /// keep its files). Returns how many.
+    pub async fn release_runs_of(
+        &self,
+        sweep: &str,
+        host: &str,
+        pid: i64,
+    ) -> Result<usize, StoreError> {
+        let done = sqlx::query(
+            "UPDATE runs SET status = 'pending', worker = NULL, pid = NULL, lease_expires_ms = NULL, started_ms = NULL
+             WHERE status = 'running' AND host = $1 AND pid = $2 AND id IN (SELECT run FROM sweep_runs WHERE sweep = $3)",
+        )
+        .bind(host)
+        .bind(pid)
+        .bind(sweep)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() as usize)
+    }
+
     pub async fn fail_runs_of(
         &self,
         sweep: &str,

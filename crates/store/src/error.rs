@@ -34,3 +34,27 @@ pub enum StoreError {
     #[error("the store holds a run status this version does not know: {0}")]
     Status(#[from] headsweep_spec::UnknownStatus),
 }
+
+impl StoreError {
+    /// Whether the store could not be written for a reason of the machine:
+    /// SQLite's "database or disk is full", I/O errors, a read-only file,
+    /// or an I/O error on the connection.
+    pub fn is_environment(&self) -> bool {
+        let sql = match self {
+            StoreError::Sql(e) | StoreError::Query { source: e } => e,
+            StoreError::Open { source, .. } => source,
+            StoreError::Folder { .. } => return true,
+            _ => return false,
+        };
+        match sql {
+            sqlx::Error::Io(_) => true,
+            sqlx::Error::Database(d) => d
+                .code()
+                .and_then(|c| c.parse::<i64>().ok())
+                // SQLITE_IOERR, SQLITE_READONLY, SQLITE_FULL, SQLITE_CANTOPEN
+                // (extended codes keep the primary code in the low byte).
+                .is_some_and(|c| matches!(c & 0xff, 10 | 8 | 13 | 14)),
+            _ => false,
+        }
+    }
+}

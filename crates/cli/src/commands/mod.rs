@@ -30,7 +30,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Data(DataCommand::Synth(a)) => ok(synth::run(a)),
         Command::Plan(a) => ok(plan::run(a)),
         Command::Run(a) => run::run(a),
-        Command::Worker(a) => ok(worker::run(a)),
+        Command::Worker(a) => worker::run(a),
         Command::Status(a) => ok(status::run(a)),
         Command::Rm(a) => ok(rm::run(a)),
         Command::Compare(a) => ok(compare::run(a)),

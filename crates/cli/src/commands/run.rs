@@ -81,6 +81,10 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         std::io::stdout().write_all(out.as_bytes())?;
         Ok(match outcome {
             LaunchOutcome::Interrupted => exit::INTERRUPTED,
+            LaunchOutcome::MachineStopped { workers } => anyhow::bail!(
+                "{workers} worker(s) stopped because run files or the store could not be written (a full disk?); their runs went back to pending and nothing failed: free space and run again (logs: {})",
+                files.workers().display()
+            ),
             LaunchOutcome::Finished if after.failed > 0 => exit::SOME_FAILED,
             LaunchOutcome::Finished if after.pending + after.running > 0 => {
                 anyhow::bail!(

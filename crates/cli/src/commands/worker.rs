@@ -2,14 +2,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use headsweep_runner::{hostname, work, Libtorch, WorkerOptions};
+use std::io::Write;
+
+use headsweep_runner::{hostname, work, Libtorch, WorkerOptions, WORKER_EXIT_MACHINE};
 use headsweep_store::{redact, Access, Store, Worker};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
 use crate::args::WorkerArgs;
+use crate::exit;
 
-pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
+/// Trains runs until none is left; exits with
+/// [`headsweep_runner::WORKER_EXIT_MACHINE`] when the machine could not
+/// keep a run's files or write the store, so that `run` puts its runs back
+/// instead of failing them.
+pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
     // Checked before any claim, so a bad device fails no run.
     headsweep_model::parse_device(&a.device)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
@@ -47,7 +54,15 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
             stop,
             fuse: a.fuse as usize,
         };
-        let report = work(&store, &opts, Arc::new(Libtorch)).await?;
+        let report = match work(&store, &opts, Arc::new(Libtorch)).await {
+            Ok(report) => report,
+            Err(e) if e.is_environment() => {
+                // Best effort: the log may be on the full disk too.
+                let _ = writeln!(std::io::stderr(), "error: {e}");
+                return Ok(WORKER_EXIT_MACHINE);
+            }
+            Err(e) => return Err(e.into()),
+        };
         info!(
             done = report.done,
             failed = report.failed,
@@ -55,6 +70,6 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<()> {
             "worker finished"
         );
         store.close().await;
-        Ok(())
+        Ok(exit::SUCCESS)
     })
 }
