@@ -256,7 +256,7 @@ fn sweep_file_errors_name_line_key_and_expectation() {
         (
             "epochs = 3",
             "epochs = \"three\"",
-            "s.toml:19:10: invalid type: string \"three\"",
+            "s.toml:19:10: train.epochs: invalid type: string \"three\", expected a whole number ≥ 0",
         ),
         (
             "epochs = 3",

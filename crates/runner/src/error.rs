@@ -20,6 +20,12 @@ pub enum RunnerError {
     Unavailable { device: String, available: usize },
     #[error("--jobs must be at least 1")]
     NoJobs,
+    #[error("{setting}: {what}; this machine has {available} available")]
+    Memory {
+        setting: String,
+        what: String,
+        available: String,
+    },
     #[error("--fuse {size}: the run with seed {seed}{at} cannot be fused: {why}; use --fuse auto to train such runs unfused")]
     NotFusable {
         size: usize,

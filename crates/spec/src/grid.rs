@@ -68,9 +68,21 @@ const SECTIONS: [&str; 4] = ["sweep", "data", "model", "train"];
 
 impl SweepFile {
     pub fn load(path: &Path) -> Result<Self, SpecError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SpecError::Io {
+        let bytes = std::fs::read(path).map_err(|source| SpecError::Io {
             path: path.to_path_buf(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // Point at the first byte that is not UTF-8.
+            let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let text = String::from_utf8_lossy(good);
+            let (line, column) = locate::line_col(&text, text.len());
+            SpecError::At {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: "the file is not UTF-8 text here; save it as UTF-8".into(),
+            }
         })?;
         Self::parse(path, &text)
     }
@@ -88,9 +100,18 @@ impl SweepFile {
             }
         };
         let toml_error = |e: toml::de::Error| {
-            let message = with_suggestion(e.message());
+            let message = with_suggestion(&humane_types(e.message()));
             match e.span() {
-                Some(span) => at_offset(span.start, message),
+                Some(span) => {
+                    // Name the key a type error is about.
+                    let message = match locate::path_at(text, span.start) {
+                        Some(p) if !p.is_empty() && message.starts_with("invalid ") => {
+                            format!("{}: {message}", locate::render(&p))
+                        }
+                        _ => message,
+                    };
+                    at_offset(span.start, message)
+                }
                 None => SpecError::File {
                     path: path.to_path_buf(),
                     message,
@@ -466,6 +487,24 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<
         };
     }
     Ok(())
+}
+
+/// Serde's Rust type names in words a user of the sweep file knows.
+fn humane_types(message: &str) -> String {
+    let mut m = message.to_string();
+    for (rust, human) in [
+        ("expected usize", "expected a whole number ≥ 0"),
+        ("expected u64", "expected a whole number ≥ 0"),
+        ("expected u32", "expected a whole number ≥ 0"),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("floating point", "the number"),
+    ] {
+        m = m.replace(rust, human);
+    }
+    m
 }
 
 /// Adds "did you mean" to serde's unknown-field and unknown-variant messages,

@@ -88,6 +88,67 @@ pub fn offset(text: &str, path: &[Step]) -> Option<usize> {
     best
 }
 
+/// The key path of the innermost value whose span holds `offset`: the key
+/// a type error at that position is about.
+pub fn path_at(text: &str, offset: usize) -> Option<Vec<Step>> {
+    fn within(span: Option<std::ops::Range<usize>>, offset: usize) -> bool {
+        span.is_some_and(|s| s.start <= offset && offset < s.end.max(s.start + 1))
+    }
+    fn value(v: &Value, offset: usize, path: &mut Vec<Step>) -> bool {
+        if !within(v.span(), offset) {
+            return false;
+        }
+        match v {
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    path.push(Step::Index(i));
+                    if value(x, offset, path) {
+                        return true;
+                    }
+                    path.pop();
+                }
+            }
+            Value::InlineTable(t) => {
+                for (k, x) in t.iter() {
+                    path.push(Step::Key(k.to_string()));
+                    if value(x, offset, path) {
+                        return true;
+                    }
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+        true
+    }
+    fn table(t: &Table, offset: usize, path: &mut Vec<Step>) -> bool {
+        for (k, item) in t.iter() {
+            path.push(Step::Key(k.to_string()));
+            let found = match item {
+                Item::Value(v) => value(v, offset, path),
+                Item::Table(t) => table(t, offset, path),
+                Item::ArrayOfTables(a) => a.iter().enumerate().any(|(i, t)| {
+                    path.push(Step::Index(i));
+                    let found = table(t, offset, path);
+                    if !found {
+                        path.pop();
+                    }
+                    found
+                }),
+                Item::None => false,
+            };
+            if found {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let doc = ImDocument::parse(text).ok()?;
+    let mut path = Vec::new();
+    table(doc.as_table(), offset, &mut path).then_some(path)
+}
+
 /// 1-based line and column of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -111,6 +172,15 @@ mod tests {
         assert_eq!(
             at(&["tasks".into(), 1.into(), "bins".into(), 1.into()]),
             (9, 12)
+        );
+        let off = TEXT.find("[1, 0]").unwrap() + 4;
+        assert_eq!(
+            path_at(TEXT, off),
+            Some(vec!["tasks".into(), 1.into(), "bins".into(), 1.into()])
+        );
+        assert_eq!(
+            path_at(TEXT, TEXT.find("0.1").unwrap()),
+            Some(vec!["train".into(), "lr".into()])
         );
         // A key that is absent points at its closest present parent.
         assert_eq!(at(&["train".into(), "epochs".into()]), (1, 2));

@@ -248,6 +248,22 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             {
                 bad(&at("class_weights"), "class_weights must be \"none\", \"balanced\" or one weight ≥ 0 per class (not all 0)".into());
             }
+            // Where the file fixes the classes, their number is known now.
+            let classes = t
+                .bins
+                .as_ref()
+                .map(|b| b.len().saturating_sub(1))
+                .or(t.order.as_ref().map(Vec::len));
+            if let Some(k) = classes.filter(|&k| k != w.len()) {
+                bad(
+                    &at("class_weights"),
+                    format!(
+                        "class_weights has {} values, but task {:?} has {k} classes",
+                        w.len(),
+                        t.name
+                    ),
+                );
+            }
         }
     }
 

@@ -57,6 +57,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// samples) — then its runs with their identities.
 fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>)> {
     let sweep = SweepFile::load(file)?;
+    // Before any data are generated or networks built.
+    headsweep_runner::check_memory(&sweep, |_| None)
+        .with_context(|| format!("checking what {} needs", file.display()))?;
     let mut seen = std::collections::HashSet::new();
     for p in &sweep.points {
         let key = serde_json::to_string(&(&p.config.data, &p.config.tasks))?;

@@ -86,12 +86,21 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
                 files.workers().display()
             ),
             LaunchOutcome::Finished if after.failed > 0 => exit::SOME_FAILED,
-            LaunchOutcome::Finished if after.pending + after.running > 0 => {
+            // Runs nobody holds: this launch's workers stopped early.
+            LaunchOutcome::Finished if after.pending > 0 => {
                 anyhow::bail!(
                     "{} run(s) were left unfinished; see {}",
-                    after.pending + after.running,
+                    after.pending,
                     files.workers().display()
                 )
+            }
+            // Runs held by workers of another `run` or another machine.
+            LaunchOutcome::Finished if after.running > 0 => {
+                eprintln!(
+                    "{} run(s) are still training in other processes; `headsweep status` follows them",
+                    after.running
+                );
+                exit::SUCCESS
             }
             LaunchOutcome::Finished => exit::SUCCESS,
         })
