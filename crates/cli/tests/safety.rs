@@ -471,3 +471,25 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn an_unreachable_postgresql_store_fails_within_the_connect_timeout_without_its_password() {
+    let d = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    // A non-routable address: either no answer (the timeout) or no route.
+    hs(d.path())
+        .args([
+            "status",
+            "--db",
+            "postgres://alice:s3cret@10.255.255.1:5432/hs",
+        ])
+        .env("HEADSWEEP_CONNECT_TIMEOUT", "1")
+        .assert()
+        .code(1)
+        .stderr(contains("10.255.255.1").and(contains("s3cret").not()));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}
