@@ -157,10 +157,13 @@ pub struct CompareArgs {
     /// Axes that make the rows, comma-separated; default every axis that varies.
     #[arg(long, value_delimiter = ',')]
     pub rows: Option<Vec<String>>,
-    /// HEAD.METRIC columns, comma-separated (joint.exact_match for all heads).
+    /// HEAD.METRIC columns, comma-separated (joint.exact_match for all
+    /// heads). METRIC: n, accuracy, balanced_accuracy, macro_precision,
+    /// macro_recall, macro_f1, weighted_f1, log_loss, brier, ece, auroc,
+    /// mass, mae, off_by_one, rmse, loss, exact_match.
     #[arg(long, value_delimiter = ',')]
     pub metrics: Option<Vec<String>>,
-    #[arg(long, default_value = "test")]
+    #[arg(long, default_value = "test", value_parser = ["train", "val", "test"])]
     pub split: String,
     /// The baseline row: AXIS=VALUE pairs, comma-separated.
     #[arg(long, value_delimiter = ',')]
@@ -292,7 +295,7 @@ pub struct PlotConfusionArgs {
     pub run: String,
     #[arg(long)]
     pub head: String,
-    #[arg(long, default_value = "test")]
+    #[arg(long, default_value = "test", value_parser = ["train", "val", "test"])]
     pub split: String,
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -457,3 +457,60 @@ fn plots_are_svg_with_titles_axes_and_legends() {
         .code(1)
         .stderr(contains("SVG"));
 }
+
+/// Unknown names are errors with the nearest valid one, never an empty
+/// column; a baseline that matches several rows is an error naming them.
+#[test]
+fn unknown_names_are_errors_with_the_nearest_valid_one() {
+    let f = Fixture::new();
+    for (args, want) in [
+        (
+            vec!["compare", "fx", "--metrics", "sex.f1"],
+            "no metric \"f1\"",
+        ),
+        (
+            vec!["compare", "fx", "--metrics", "age.acuracy"],
+            "did you mean \"accuracy\"?",
+        ),
+        (
+            vec!["compare", "fx", "--metrics", "aeg.accuracy"],
+            "no head \"aeg\"; did you mean \"age\"?",
+        ),
+        (
+            vec!["compare", "fx", "--rows", "model.architectur"],
+            "did you mean \"model.architecture\"?",
+        ),
+        (
+            vec!["runs", "fx", "--metrics", "sexx.accuracy"],
+            "no head \"sexx\"; did you mean \"sex\"?",
+        ),
+        (
+            vec!["plot", "metric", "fx", "--metric", "age.acc"],
+            "no metric \"acc\"",
+        ),
+        (
+            vec![
+                "plot",
+                "metric",
+                "fx",
+                "--metric",
+                "age.accuracy",
+                "--x",
+                "train.los",
+            ],
+            "--x: \"train.los\" is not an axis of sweep fx; did you mean \"train.loss\"?",
+        ),
+        (
+            vec!["compare", "fx", "--baseline", "train.loss=ce"],
+            "matches 2 rows",
+        ),
+    ] {
+        f.cmd().args(&args).assert().code(1).stderr(contains(want));
+    }
+    // A split that does not exist is a usage error with the valid ones.
+    f.cmd()
+        .args(["compare", "fx", "--split", "tset"])
+        .assert()
+        .code(2)
+        .stderr(contains("test"));
+}

@@ -21,7 +21,7 @@ pub use decode::{
     bin_of_value, coral_exceedance, corn_exceedance, from_exceedance, from_value, Decoded,
 };
 pub use head::{exact_match, HeadMetrics, HeadPredictions, InvalidPredictions};
-pub use names::{Direction, Metric, UnknownMetric};
+pub use names::{nearest, suggestion, Direction, Metric, UnknownMetric};
 pub use stats::{
     holm, paired_t, summarize, wilcoxon, wilcoxon_min_p, Summary, Wilcoxon, WILCOXON_EXACT_MAX,
 };

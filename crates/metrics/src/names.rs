@@ -131,9 +131,45 @@ impl Serialize for Metric {
     }
 }
 
+/// The candidate closest to `name` by edit distance, if it is close enough
+/// to be a likely misspelling: at most a third of the longer name (at least
+/// 2 edits allowed), and fewer edits than `name` has characters.
+pub fn nearest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    fn distance(a: &str, b: &str) -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let here = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(here + 1);
+                prev = here;
+            }
+        }
+        row[b.len()]
+    }
+    candidates
+        .into_iter()
+        .map(|c| (distance(name, c), c))
+        .min()
+        .filter(|(d, c)| {
+            let n = name.chars().count();
+            *d < n && *d <= (c.chars().count().max(n) / 3).max(2)
+        })
+        .map(|(_, c)| c)
+}
+
+/// `; did you mean "X"?` when a close name exists, else nothing.
+pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    nearest(name, candidates).map_or_else(String::new, |c| format!("; did you mean {c:?}?"))
+}
+
 /// A metric name this version does not store.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no metric {name:?}; the metrics are {}", Metric::names())]
+#[error("no metric {name:?}{}; the metrics are {}", suggestion(name, Metric::ALL.map(Metric::name)), Metric::names())]
 pub struct UnknownMetric {
     pub name: String,
 }
@@ -161,6 +197,21 @@ mod tests {
             assert_eq!(m.name().parse::<Metric>(), Ok(m));
         }
         assert!("f1".parse::<Metric>().is_err());
+    }
+
+    #[test]
+    fn misspellings_get_the_nearest_name() {
+        let e = "balanced_acuracy"
+            .parse::<Metric>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean \"balanced_accuracy\"?"), "{e}");
+        let e = "f1".parse::<Metric>().unwrap_err().to_string();
+        assert!(!e.contains("did you mean"), "{e}");
+        assert_eq!(nearest("sx", ["age", "sex"]), Some("sex"));
+        assert_eq!(nearest("zzzzzz", ["age", "sex"]), None);
+        assert_eq!(nearest("X", ["F", "M"]), None);
+        assert_eq!(nearest("aeg", ["age", "sex"]), Some("age"));
     }
 
     #[test]

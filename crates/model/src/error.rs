@@ -80,9 +80,9 @@ pub enum WeightsError {
 /// An attribution request that does not fit the run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ExplainError {
-    #[error("no head {head:?}; the heads are {}", heads.join(", "))]
+    #[error("no head {head:?}{}; the heads are {}", headsweep_metrics::suggestion(head, heads.iter().map(String::as_str)), heads.join(", "))]
     NoHead { head: String, heads: Vec<String> },
-    #[error("head {head:?} has no class {class:?}; its classes are {}", classes.join(", "))]
+    #[error("head {head:?} has no class {class:?}{}; its classes are {}", headsweep_metrics::suggestion(class, classes.iter().map(String::as_str)), classes.join(", "))]
     NoClass {
         head: String,
         class: String,

@@ -165,6 +165,9 @@ fn replicates(
 }
 
 pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, ReportError> {
+    if !["train", "val", "test"].contains(&opts.split.as_str()) {
+        return Err(ReportError::UnknownSplit(opts.split.clone()));
+    }
     let varying = data.varying_axes();
     let row_axes = opts.rows.clone().unwrap_or_else(|| varying.clone());
     for a in &row_axes {
@@ -189,6 +192,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     for (h, _) in &metrics {
         if !heads.contains(h) {
             return Err(ReportError::UnknownHead {
+                flag: "--metrics",
                 head: h.clone(),
                 heads: heads.clone(),
             });
@@ -307,17 +311,36 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 });
             }
         }
-        let bi = rows
-            .iter()
-            .position(|r| {
+        let matching: Vec<usize> = (0..rows.len())
+            .filter(|&i| {
                 base.iter().all(|(a, v)| {
                     row_axes
                         .iter()
                         .position(|x| x == a)
-                        .is_some_and(|i| &r.values[i] == v)
+                        .is_some_and(|j| &rows[i].values[j] == v)
                 })
             })
-            .ok_or_else(|| ReportError::NoBaseline(base.clone()))?;
+            .collect();
+        let bi = match matching.as_slice() {
+            [] => return Err(ReportError::NoBaseline(base.clone())),
+            [one] => *one,
+            many => {
+                return Err(ReportError::AmbiguousBaseline {
+                    given: base.clone(),
+                    matches: many
+                        .iter()
+                        .map(|&i| {
+                            row_axes
+                                .iter()
+                                .zip(&rows[i].values)
+                                .map(|(a, v)| format!("{a}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .collect(),
+                })
+            }
+        };
         rows[bi].baseline = true;
         baseline_label = Some(
             base.iter()

@@ -56,6 +56,36 @@ pub struct SweepData {
 }
 
 impl SweepData {
+    /// An error naming the nearest head unless `head` is one of this
+    /// sweep's (or `joint`).
+    pub fn check_head(&self, flag: &'static str, head: &str) -> Result<(), crate::ReportError> {
+        let heads = self.heads();
+        if heads.iter().any(|h| h == head) {
+            Ok(())
+        } else {
+            Err(crate::ReportError::UnknownHead {
+                flag,
+                head: head.to_string(),
+                heads,
+            })
+        }
+    }
+
+    /// An error naming the nearest axis unless `axis` is one of this
+    /// sweep's.
+    pub fn check_axis(&self, flag: &'static str, axis: &str) -> Result<(), crate::ReportError> {
+        if self.axes.iter().any(|a| a == axis) {
+            Ok(())
+        } else {
+            Err(crate::ReportError::NotAnAxis {
+                flag,
+                axis: axis.to_string(),
+                sweep: self.name.clone(),
+                axes: self.axes.clone(),
+            })
+        }
+    }
+
     /// Axes that take more than one value among the runs.
     pub fn varying_axes(&self) -> Vec<String> {
         self.axes

@@ -51,14 +51,10 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
                 a.x.or_else(|| varying.first().cloned())
                     .unwrap_or_else(|| data.axes.first().cloned().unwrap_or_default());
             let hue = a.hue.or_else(|| varying.iter().find(|v| **v != x).cloned());
-            for axis in std::iter::once(&x).chain(hue.as_ref()) {
-                if !data.axes.contains(axis) {
-                    bail!(
-                        "{axis:?} is not an axis of sweep {}; its axes are {}",
-                        a.sweep,
-                        data.axes.join(", ")
-                    );
-                }
+            data.check_head("--metric", &head)?;
+            data.check_axis("--x", &x)?;
+            if let Some(h) = &hue {
+                data.check_axis("--hue", h)?;
             }
             let bar = match a.error {
                 ErrorBarArg::Std => ErrorBar::Std,
@@ -130,10 +126,11 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             })?;
             if classes.is_empty() {
                 bail!(
-                    "run {} has no confusion matrix for head {:?} on {} (its heads: {})",
+                    "run {} has no confusion matrix for head {:?} on {}{} (its heads: {})",
                     &run[..12],
                     a.head,
                     a.split,
+                    headsweep_metrics::suggestion(&a.head, heads.iter().map(String::as_str)),
                     heads.join(", ")
                 );
             }

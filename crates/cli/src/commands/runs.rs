@@ -35,6 +35,9 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
             if let Some(f) = &filter {
                 f.check(&data.axes, &data.heads())?;
             }
+            for (_, head, _) in asked.iter().flatten() {
+                data.check_head("--metrics", head)?;
+            }
             let metrics = asked.clone().unwrap_or_else(|| {
                 data.heads()
                     .into_iter()
