@@ -44,11 +44,14 @@ hs_setup_torch() {
         # One installer at a time; a second waits and then finds it done.
         flock 9
         if ! _hs_has_torch "$venv"; then
-          _hs_say "installing PyTorch $HEADSWEEP_TORCH_VERSION into $venv (once; about 5 GB)"
+          _hs_say "installing PyTorch $HEADSWEEP_TORCH_VERSION (libtorch, with its CUDA libraries) into $venv"
+          _hs_say "  once per machine: about 5 GB of disk, a few minutes; LIBTORCH=DIR or HEADSWEEP_VENV=DIR use an existing one"
           rm -rf "$venv"
           python3 -m venv "$venv" &&
-            "$venv/bin/pip" install --quiet --disable-pip-version-check "torch==$HEADSWEEP_TORCH_VERSION" ||
+            "$venv/bin/pip" install --disable-pip-version-check --progress-bar on \
+              "torch==$HEADSWEEP_TORCH_VERSION" >&2 ||
             { rm -rf "$venv"; exit 1; }
+          _hs_say "PyTorch installed: $(du -sh "$venv" 2>/dev/null | cut -f1) in $venv"
         fi
       ) 9>"$HEADSWEEP_CACHE/.install.lock" || { _hs_say "could not install PyTorch"; return 1; }
     fi
