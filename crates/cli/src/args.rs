@@ -335,6 +335,10 @@ pub struct PlanArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub devices: DeviceArgs,
+    /// With a store that exists: per grid point what is done, failed,
+    /// running and left, and an estimate of the time left.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]

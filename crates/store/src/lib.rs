@@ -26,5 +26,7 @@ pub use headsweep_spec::RunStatus;
 pub use open::{now_ms, redact, sqlite_path, Access, Store, CONNECT_TIMEOUT};
 pub use query::{check_read_only, Cell, ConfusionMatrix, Export, Rows};
 pub use records::{ClassRow, ConfusionRow, CurveRow, MetricRow, PredictionRow, RunResults};
-pub use status::{FailedRun, HostRuns, RunMetric, RunRow, RunningRun, StatusCounts, StoredRun};
+pub use status::{
+    FailedRun, HostRuns, RunMetric, RunRow, RunState, RunningRun, StatusCounts, StoredRun,
+};
 pub use sweeps::{NewRun, NewSweep};

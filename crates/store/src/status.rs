@@ -357,6 +357,46 @@ impl Store {
     }
 }
 
+/// What the store knows of one run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunState {
+    pub status: RunStatus,
+    /// Training time of a done run.
+    pub duration_s: Option<f64>,
+}
+
+impl Store {
+    /// The state of each of `ids` the store holds; runs it does not hold
+    /// are absent from the map.
+    pub async fn run_states(
+        &self,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, RunState>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, status, duration_s FROM runs WHERE id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(
+                    r.get::<String, _>(0),
+                    RunState {
+                        status: status_of(&r, 1)?,
+                        duration_s: r.get(2),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
 pub(crate) fn run_metric(r: &AnyRow) -> RunMetric {
     RunMetric {
         run: r.get(0),

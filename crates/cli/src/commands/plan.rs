@@ -3,8 +3,10 @@ use std::io::Write;
 use headsweep_runner::{group_size, Fuse};
 use headsweep_spec::{display_value, fusion_blockers, fusion_key};
 
+use headsweep_store::{redact, Access, RunStatus, Store};
+
 use crate::args::PlanArgs;
-use headsweep_report::aligned;
+use headsweep_report::{aligned, text_table, Align};
 
 pub fn run(a: PlanArgs) -> anyhow::Result<()> {
     let (sweep, runs) = super::prepare(&a.file)?;
@@ -35,8 +37,79 @@ pub fn run(a: PlanArgs) -> anyhow::Result<()> {
         super::describe_slots(slots)
     );
     out += &fusion_plan(&runs, slots);
+    out += &progress(&a.store.db, &sweep, &runs, slots.len())?;
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(())
+}
+
+/// Per grid point: done, failed, running and left in the store (when it
+/// exists; nothing is created), and the time left estimated from the
+/// done runs' mean training time over the workers.
+fn progress(
+    db: &str,
+    sweep: &headsweep_spec::SweepFile,
+    runs: &[headsweep_runner::PlannedRun],
+    workers: usize,
+) -> anyhow::Result<String> {
+    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
+        return Ok(String::new());
+    }
+    let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+    let states = super::runtime()?.block_on(async {
+        let store = Store::open_with(db, Access::Read).await?;
+        anyhow::Ok(store.run_states(&ids).await?)
+    })?;
+    let mut header: Vec<String> = sweep.axes.clone();
+    header.extend(["done", "failed", "running", "left"].map(String::from));
+    let mut rows = Vec::new();
+    let (mut total, mut durations) = ([0usize; 4], Vec::new());
+    for (point, p) in sweep.points.iter().enumerate() {
+        let mut n = [0usize; 4];
+        for r in runs.iter().filter(|r| r.point == point) {
+            let state = states.get(&r.id);
+            let slot = match state.map(|s| s.status) {
+                Some(RunStatus::Done) => 0,
+                Some(RunStatus::Failed) => 1,
+                Some(RunStatus::Running) => 2,
+                Some(RunStatus::Pending) | None => 3,
+            };
+            n[slot] += 1;
+            durations.extend(state.and_then(|s| s.duration_s));
+        }
+        for (t, v) in total.iter_mut().zip(n) {
+            *t += v;
+        }
+        let mut row: Vec<String> = p.values.iter().map(|(_, v)| display_value(v)).collect();
+        row.extend(n.iter().map(|v| v.to_string()));
+        rows.push(row);
+    }
+    let mut out = format!(
+        "\nin {}: {} done, {} failed, {} running, {} left",
+        redact(db),
+        total[0],
+        total[1],
+        total[2],
+        total[3]
+    );
+    if !durations.is_empty() && total[3] + total[2] > 0 {
+        let mean = durations.iter().sum::<f64>() / durations.len() as f64;
+        let left = mean * (total[3] + total[2]) as f64 / workers.max(1) as f64;
+        out += &format!(
+            "; about {left:.0} s of training left at {workers} worker(s) ({mean:.2} s per done run, fused groups train faster)"
+        );
+    }
+    out.push('\n');
+    let align: Vec<Align> = (0..header.len())
+        .map(|j| {
+            if j < sweep.axes.len() {
+                Align::Left
+            } else {
+                Align::Right
+            }
+        })
+        .collect();
+    out += &text_table(&header, &rows, &align);
+    Ok(out)
 }
 
 /// How `--fuse auto` would group the runs: sets of mutually fusable runs,

@@ -2,7 +2,7 @@ use anyhow::Context;
 use headsweep_runner::{
     group_size, register, sbatch_script, submit, DbVia, SlurmJob, WorkerCommand, WorkerSlot,
 };
-use headsweep_store::{redact, Access, Store, StoreFiles};
+use headsweep_store::{redact, Access, RunStatus, Store, StoreFiles};
 
 use super::report::emit_bytes;
 use crate::args::SlurmArgs;
@@ -64,7 +64,15 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
                 })
             }
         };
-        print!("{}", sbatch_script(&job(cap(runs.len()).max(1), &files)?)?);
+        // Only what is left: runs the store holds as done (or failed,
+        // without --retry-failed) need no task.
+        let left = left_in_store(&a.store.db, &runs, a.retry_failed).unwrap_or(runs.len());
+        eprintln!("{left} of {} run(s) left to train", runs.len());
+        if left == 0 {
+            println!("nothing to submit: every run of sweep {name} is done or failed");
+            return Ok(());
+        }
+        print!("{}", sbatch_script(&job(cap(left).max(1), &files)?)?);
         return Ok(());
     }
     super::runtime()?.block_on(async {
@@ -95,4 +103,33 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         println!("follow it with: headsweep status {name} --db {}", redact(&a.store.db));
         anyhow::Ok(())
     })
+}
+
+/// Runs of `runs` a worker would still train, by what an existing store
+/// holds (`None` when there is no store to read).
+fn left_in_store(
+    db: &str,
+    runs: &[headsweep_runner::PlannedRun],
+    retry_failed: bool,
+) -> Option<usize> {
+    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
+        return None;
+    }
+    let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+    let states = super::runtime()
+        .ok()?
+        .block_on(async {
+            let store = Store::open_with(db, Access::Read).await?;
+            anyhow::Ok(store.run_states(&ids).await?)
+        })
+        .ok()?;
+    Some(
+        ids.iter()
+            .filter(|id| match states.get(*id).map(|s| s.status) {
+                Some(RunStatus::Done) => false,
+                Some(RunStatus::Failed) => retry_failed,
+                _ => true,
+            })
+            .count(),
+    )
 }

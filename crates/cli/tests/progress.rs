@@ -1,0 +1,99 @@
+//! What is left of a sweep, before training more: `plan --db` per grid
+//! point, and `slurm --dry-run` sized for the runs left.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use predicates::str::contains;
+
+const SWEEP: &str = r#"
+[sweep]
+name = "s"
+seeds = [0, 1]
+
+[data]
+synthetic = { preset = "methylation", samples = 120, features = 40 }
+split = { train = 0.6, val = 0.2, test = 0.2 }
+
+[[tasks]]
+name = "sex"
+
+[model]
+trunk = [8]
+head_width = 4
+
+[train]
+epochs = 2
+batch_size = 32
+
+[grid]
+"train.loss" = ["bce", "ce"]
+"#;
+
+fn hs(dir: &std::path::Path) -> Command {
+    let mut c = Command::cargo_bin("headsweep").unwrap();
+    c.current_dir(dir)
+        .env_remove("HEADSWEEP_DB")
+        .env_remove("RUST_LOG");
+    c
+}
+
+#[test]
+fn plan_and_a_dry_run_count_what_the_store_has_left() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    // No store yet: plan creates none and says nothing of progress.
+    hs(d.path())
+        .args(["plan", "s.toml", "--db", "h.db"])
+        .assert()
+        .success()
+        .stdout(contains(" left").not());
+    assert!(!d.path().join("h.db").exists());
+    hs(d.path())
+        .args(["run", "s.toml", "--db", "h.db"])
+        .assert()
+        .success();
+    hs(d.path())
+        .args(["plan", "s.toml", "--db", "h.db"])
+        .assert()
+        .success()
+        .stdout(contains("4 done, 0 failed, 0 running, 0 left"));
+    hs(d.path())
+        .args(["slurm", "s.toml", "--db", "h.db", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("nothing to submit"));
+    // One run to train again: one task, and the time left estimated.
+    let out = hs(d.path())
+        .args([
+            "query",
+            "SELECT id FROM runs ORDER BY id LIMIT 1",
+            "--db",
+            "h.db",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    hs(d.path())
+        .args(["rm", &id, "--rerun", "--db", "h.db"])
+        .assert()
+        .success();
+    hs(d.path())
+        .args(["plan", "s.toml", "--db", "h.db"])
+        .assert()
+        .success()
+        .stdout(
+            contains("3 done, 0 failed, 0 running, 1 left").and(contains("s of training left")),
+        );
+    hs(d.path())
+        .args(["slurm", "s.toml", "--db", "h.db", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(contains("#SBATCH --array=0-0"))
+        .stderr(contains("1 of 4 run(s) left"));
+}
