@@ -1,46 +1,16 @@
 //! What is left of a sweep, before training more: `plan --db` per grid
 //! point, and `slurm --dry-run` sized for the runs left.
 
-use assert_cmd::Command;
+mod common;
+
+use common::{hs, small_sweep};
 use predicates::prelude::*;
 use predicates::str::contains;
-
-const SWEEP: &str = r#"
-[sweep]
-name = "s"
-seeds = [0, 1]
-
-[data]
-synthetic = { preset = "methylation", samples = 120, features = 40 }
-split = { train = 0.6, val = 0.2, test = 0.2 }
-
-[[tasks]]
-name = "sex"
-
-[model]
-trunk = [8]
-head_width = 4
-
-[train]
-epochs = 2
-batch_size = 32
-
-[grid]
-"train.loss" = ["bce", "ce"]
-"#;
-
-fn hs(dir: &std::path::Path) -> Command {
-    let mut c = Command::cargo_bin("headsweep").unwrap();
-    c.current_dir(dir)
-        .env_remove("HEADSWEEP_DB")
-        .env_remove("RUST_LOG");
-    c
-}
 
 #[test]
 fn plan_and_a_dry_run_count_what_the_store_has_left() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    std::fs::write(d.path().join("s.toml"), small_sweep("[0, 1]")).unwrap();
     // No store yet: plan creates none and says nothing of progress.
     hs(d.path())
         .args(["plan", "s.toml", "--db", "h.db"])

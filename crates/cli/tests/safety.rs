@@ -6,49 +6,18 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+mod common;
+
+use common::{hs, small_sweep};
 use headsweep_store::{Access, NewRun, NewSweep, RunStatus, Store};
 use predicates::prelude::*;
 use predicates::str::contains;
-
-const SWEEP: &str = r#"
-[sweep]
-name = "s"
-seeds = [0]
-
-[data]
-synthetic = { preset = "methylation", samples = 120, features = 40 }
-split = { train = 0.6, val = 0.2, test = 0.2 }
-
-[[tasks]]
-name = "sex"
-column = "sex"
-
-[model]
-trunk = [8]
-head_width = 4
-
-[train]
-epochs = 2
-batch_size = 32
-
-[grid]
-"train.loss" = ["bce", "ce"]
-"#;
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn hs(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("headsweep").unwrap();
-    c.current_dir(dir)
-        .env_remove("HEADSWEEP_DB")
-        .env_remove("RUST_LOG");
-    c
 }
 
 /// Every run's folder in the store `db` under the results folder `results`.
@@ -70,7 +39,7 @@ fn run_dirs(db: &Path, results: &Path) -> Vec<PathBuf> {
 #[test]
 fn rm_on_one_store_leaves_another_stores_files_in_the_same_folder() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    std::fs::write(d.path().join("s.toml"), small_sweep("[0]")).unwrap();
     for db in ["res/a.db", "res/b.db"] {
         hs(d.path())
             .args(["run", "s.toml", "--db", db])
@@ -162,7 +131,7 @@ fn a_damaged_store_fails_at_once_naming_the_file_and_the_cause() {
         vec!["query", "SELECT 1"],
         vec!["run", "s.toml"],
     ] {
-        std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+        std::fs::write(d.path().join("s.toml"), small_sweep("[0]")).unwrap();
         let start = Instant::now();
         hs(d.path())
             .args(&args)
@@ -203,7 +172,7 @@ fn read_commands_create_nothing_and_name_a_missing_store() {
 #[test]
 fn query_refuses_statements_that_write_files_or_state() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    std::fs::write(d.path().join("s.toml"), small_sweep("[0]")).unwrap();
     hs(d.path())
         .args(["run", "s.toml", "--db", "h.db"])
         .assert()
@@ -244,7 +213,7 @@ fn query_refuses_statements_that_write_files_or_state() {
 fn a_store_in_a_read_only_folder_is_still_read() {
     use std::os::unix::fs::PermissionsExt;
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    std::fs::write(d.path().join("s.toml"), small_sweep("[0]")).unwrap();
     hs(d.path())
         .args(["run", "s.toml", "--db", "ro/h.db"])
         .assert()
@@ -296,7 +265,7 @@ fn a_store_in_a_read_only_folder_is_still_read() {
 #[test]
 fn the_slurm_script_holds_no_password_and_sweep_names_stay_inside_results() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("s.toml"), SWEEP).unwrap();
+    std::fs::write(d.path().join("s.toml"), small_sweep("[0]")).unwrap();
     hs(d.path())
         .args([
             "slurm",
@@ -314,7 +283,7 @@ fn the_slurm_script_holds_no_password_and_sweep_names_stay_inside_results() {
         .stdout(contains("HEADSWEEP_DB"));
     std::fs::write(
         d.path().join("up.toml"),
-        SWEEP.replace("name = \"s\"", "name = \"..\""),
+        small_sweep("[0]").replace("name = \"s\"", "name = \"..\""),
     )
     .unwrap();
     hs(d.path())
@@ -363,7 +332,7 @@ fn a_full_disk_fails_no_run_and_a_rerun_after_freeing_space_finishes() {
     }
     let _mount = Mount(small.clone());
     // 24 runs whose weights (~0.4 MB each) cannot all fit in 2 MB.
-    let sweep = SWEEP
+    let sweep = small_sweep("[0]")
         .replace("seeds = [0]", "seeds = [0, 1, 2, 3, 4, 5]")
         .replace("features = 40", "features = 400")
         .replace("trunk = [8]", "trunk = [256]")

@@ -43,6 +43,16 @@ fn options(results: &Path, stop: Arc<AtomicBool>) -> WorkerOptions {
     }
 }
 
+/// A store in `dir` with sweep "w" registered.
+async fn registered(dir: &Path) -> Store {
+    let store = Store::open(dir.join("h.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let sweep = SweepFile::parse(Path::new("w.toml"), SWEEP).unwrap();
+    register(&store, &sweep).await.unwrap();
+    store
+}
+
 /// Panics when it is given seed 1; trains for real otherwise.
 struct PanicsOnSeedOne;
 
@@ -70,11 +80,7 @@ async fn a_panicking_run_fails_alone_and_the_worker_goes_on() {
 
 async fn panicking_run_fails_alone(fuse: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("h.db").to_str().unwrap())
-        .await
-        .unwrap();
-    let sweep = SweepFile::parse(Path::new("w.toml"), SWEEP).unwrap();
-    register(&store, &sweep).await.unwrap();
+    let store = registered(dir.path()).await;
     let opts = WorkerOptions {
         fuse,
         ..options(dir.path(), Arc::new(AtomicBool::new(false)))
@@ -177,11 +183,7 @@ impl Trainer for DiskFullOnSeedOne {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_fails_no_run_and_stops_the_worker_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path().join("h.db").to_str().unwrap())
-        .await
-        .unwrap();
-    let sweep = SweepFile::parse(Path::new("w.toml"), SWEEP).unwrap();
-    register(&store, &sweep).await.unwrap();
+    let store = registered(dir.path()).await;
     let opts = options(dir.path(), Arc::new(AtomicBool::new(false)));
     let e = work(&store, &opts, Arc::new(DiskFullOnSeedOne))
         .await

@@ -349,8 +349,6 @@ impl Store {
 }
 
 impl Store {
-    /// Fails the runs of `sweep` held by the process `pid` on `host` (a
-    /// worker that died). Returns how many.
     /// Puts back to pending the running runs of `sweep` held by process
     /// `pid` on `host` (a worker that stopped because the machine could not
     /// keep its files). Returns how many.
@@ -360,18 +358,11 @@ impl Store {
         host: &str,
         pid: i64,
     ) -> Result<usize, StoreError> {
-        let done = sqlx::query(
-            "UPDATE runs SET status = 'pending', worker = NULL, pid = NULL, lease_expires_ms = NULL, started_ms = NULL
-             WHERE status = 'running' AND host = $1 AND pid = $2 AND id IN (SELECT run FROM sweep_runs WHERE sweep = $3)",
-        )
-        .bind(host)
-        .bind(pid)
-        .bind(sweep)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() as usize)
+        self.end_runs_of(sweep, host, pid, None).await
     }
 
+    /// Fails the runs of `sweep` held by the process `pid` on `host` (a
+    /// worker that died). Returns how many.
     pub async fn fail_runs_of(
         &self,
         sweep: &str,
@@ -379,18 +370,31 @@ impl Store {
         pid: i64,
         reason: &str,
     ) -> Result<usize, StoreError> {
-        let done = sqlx::query(
-            "UPDATE runs SET status = 'failed', error = $1, finished_ms = $2, lease_expires_ms = NULL
-             WHERE status = 'running' AND host = $3 AND pid = $4 AND id IN (SELECT run FROM sweep_runs WHERE sweep = $5)",
-        )
-        .bind(reason)
-        .bind(now_ms())
-        .bind(host)
-        .bind(pid)
-        .bind(sweep)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() as usize)
+        self.end_runs_of(sweep, host, pid, Some(reason)).await
+    }
+
+    /// The running runs of `sweep` held by process `pid` on `host`: failed
+    /// with `reason`, or back to pending without one.
+    async fn end_runs_of(
+        &self,
+        sweep: &str,
+        host: &str,
+        pid: i64,
+        reason: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        let set = match reason {
+            Some(_) => "status = 'failed', error = $4, finished_ms = $5, lease_expires_ms = NULL",
+            None => "status = 'pending', worker = NULL, pid = NULL, lease_expires_ms = NULL, started_ms = NULL",
+        };
+        let sql = format!(
+            "UPDATE runs SET {set}
+             WHERE status = 'running' AND host = $1 AND pid = $2 AND id IN (SELECT run FROM sweep_runs WHERE sweep = $3)"
+        );
+        let mut q = sqlx::query(&sql).bind(host).bind(pid).bind(sweep);
+        if let Some(reason) = reason {
+            q = q.bind(reason).bind(now_ms());
+        }
+        Ok(q.execute(&self.pool).await?.rows_affected() as usize)
     }
 }
 
