@@ -90,15 +90,17 @@ fn a_crafted_run_identity_in_the_store_never_becomes_a_path() {
             code_version: "test".into(),
             host: "test".into(),
         };
-        let run = NewRun {
-            id: "../../../escaped".into(),
+        let run = |id: &str| NewRun {
+            id: id.into(),
             config: "{}".into(),
             seed: 0,
             point: 0,
             axes: Vec::new(),
             fuse_key: None,
         };
-        s.register(&sweep, &[run]).await.unwrap();
+        s.register(&sweep, &[run("../../../escaped"), run("é")])
+            .await
+            .unwrap();
     });
     hs(d.path())
         .args(["worker", "--sweep", "evil", "--db"])
@@ -113,12 +115,19 @@ fn a_crafted_run_identity_in_the_store_never_becomes_a_path() {
             .unwrap();
         s.failed("evil").await.unwrap()
     });
-    assert_eq!(runs.len(), 1);
+    assert_eq!(runs.len(), 2);
     assert!(
-        runs[0].error.contains("is not a run identity"),
-        "{}",
-        runs[0].error
+        runs.iter()
+            .all(|r| r.error.contains("is not a run identity")),
+        "{runs:?}"
     );
+    // Listing such runs does not trip over them either.
+    hs(d.path())
+        .args(["status", "evil", "--db"])
+        .arg(&db)
+        .assert()
+        .success()
+        .stdout(contains("2 failed"));
 }
 
 #[test]

@@ -131,7 +131,7 @@ pub async fn work(
                     continue;
                 }
             };
-            info!(run = %&claim.id[..12], "claimed");
+            info!(run = %headsweep_spec::short_id(&claim.id), "claimed");
             match serde_json::from_str::<RunConfig>(&claim.config) {
                 Ok(config) => {
                     let _ = std::fs::create_dir_all(&dir);
@@ -217,11 +217,11 @@ pub async fn work(
                     {
                         report.done += 1;
                     } else {
-                        warn!(run = %&run[..12], "lost the claim before finishing; results discarded");
+                        warn!(run = %headsweep_spec::short_id(run), "lost the claim before finishing; results discarded");
                     }
                 }
                 Outcome::Failed(reason) => {
-                    warn!(run = %&run[..12], %reason, "run failed");
+                    warn!(run = %headsweep_spec::short_id(run), %reason, "run failed");
                     store.fail(run, &opts.worker.name, &reason).await?;
                     report.failed += 1;
                 }
@@ -230,7 +230,7 @@ pub async fn work(
                     report.released += 1;
                 }
                 Outcome::Unsaved { path, source } => {
-                    warn!(run = %&run[..12], path = %path.display(), %source, "cannot keep the run's files");
+                    warn!(run = %headsweep_spec::short_id(run), path = %path.display(), %source, "cannot keep the run's files");
                     store.release(run, &opts.worker.name).await?;
                     report.released += 1;
                     unsaved.get_or_insert(RunnerError::Unsaved { path, source });

@@ -23,5 +23,5 @@ pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};
 pub use grid::{display_value, GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
-pub use names::{check_run_id, check_sweep_name, NameError, MAX_SWEEP_NAME};
+pub use names::{check_run_id, check_sweep_name, short_id, NameError, MAX_SWEEP_NAME};
 pub use status::{RunStatus, UnknownStatus};

@@ -43,6 +43,12 @@ pub fn check_run_id(id: &str) -> Result<(), NameError> {
     }
 }
 
+/// The first 12 characters of a run identity, as tables show it; safe on a
+/// malformed identity read from a store (shorter, or not ASCII).
+pub fn short_id(id: &str) -> &str {
+    id.char_indices().nth(12).map_or(id, |(i, _)| &id[..i])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +73,13 @@ mod tests {
         ] {
             assert!(check_sweep_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn short_ids_never_split_or_overrun() {
+        assert_eq!(short_id(&"ab".repeat(32)), "abababababab");
+        assert_eq!(short_id("x"), "x");
+        assert_eq!(short_id("ääääääääääääää"), "ääääääääääää");
     }
 
     #[test]

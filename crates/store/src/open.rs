@@ -28,9 +28,11 @@ pub enum Access {
     Create,
     /// Read and write a store that exists (a worker, `rm`).
     Existing,
-    /// Read only: nothing is created or changed, and a store on read-only
-    /// media or in a read-only folder can still be read. Migrations are
-    /// not run; a store of an older version is read as it is.
+    /// For reading: nothing is created. An SQLite store the user cannot
+    /// write (read-only media or folder) is opened read-only and immutable,
+    /// without migrations, and read as it is; one that can be written is
+    /// opened as [`Access::Existing`], so that an older store is migrated
+    /// and reads with today's views. PostgreSQL stores are not migrated.
     Read,
 }
 

@@ -18,7 +18,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
         if stored.status != RunStatus::Done {
             bail!(
                 "run {} is {}; only a done run has saved weights",
-                &run[..12],
+                headsweep_spec::short_id(&run),
                 stored.status
             );
         }
@@ -102,7 +102,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
         };
         let mut head_lines = format!(
             "run {} head {head}: {method}, {}, reference {reference}, {} test samples\n",
-            &run[..12],
+            headsweep_spec::short_id(&run),
             e.target,
             e.samples
         );

@@ -19,7 +19,7 @@ pub fn run(a: PlanArgs) -> anyhow::Result<()> {
         .map(|(i, r)| {
             let mut row = vec![
                 (i + 1).to_string(),
-                r.id[..12].to_string(),
+                headsweep_spec::short_id(&r.id).to_string(),
                 r.config.seed.to_string(),
             ];
             row.extend(r.axes.iter().map(|(_, v)| display_value(v)));

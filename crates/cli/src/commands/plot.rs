@@ -94,7 +94,7 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             if rows.is_empty() {
                 bail!(
                     "run {} has no learning curves (it has not finished)",
-                    &run[..12]
+                    headsweep_spec::short_id(&run)
                 );
             }
             let points: Vec<CurvePoint> = rows
@@ -107,11 +107,15 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
                     value: r.value,
                 })
                 .collect();
-            let out = out_path(a.out, &a.store.db, format!("{}-curves.svg", &run[..12]))?;
+            let out = out_path(
+                a.out,
+                &a.store.db,
+                format!("{}-curves.svg", headsweep_spec::short_id(&run)),
+            )?;
             write(
                 &out,
                 &curves_svg(
-                    &format!("Learning curves of run {}", &run[..12]),
+                    &format!("Learning curves of run {}", headsweep_spec::short_id(&run)),
                     &curve_panels(&points),
                 ),
             )
@@ -127,7 +131,7 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             if classes.is_empty() {
                 bail!(
                     "run {} has no confusion matrix for head {:?} on {}{} (its heads: {})",
-                    &run[..12],
+                    headsweep_spec::short_id(&run),
                     a.head,
                     a.split,
                     headsweep_metrics::suggestion(&a.head, heads.iter().map(String::as_str)),
@@ -137,9 +141,18 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             let out = out_path(
                 a.out,
                 &a.store.db,
-                format!("{}-{}-confusion.svg", &run[..12], a.head),
+                format!(
+                    "{}-{}-confusion.svg",
+                    headsweep_spec::short_id(&run),
+                    a.head
+                ),
             )?;
-            let title = format!("{} head, {} split, run {}", a.head, a.split, &run[..12]);
+            let title = format!(
+                "{} head, {} split, run {}",
+                a.head,
+                a.split,
+                headsweep_spec::short_id(&run)
+            );
             write(&out, &confusion_svg(&title, &classes, &counts))
         }
     }

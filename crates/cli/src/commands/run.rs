@@ -72,7 +72,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         let after = store.counts(&name).await?;
         let mut out = run_summary(&super::report::sweep_data(&store, &name).await?);
         for f in store.failed(&name).await? {
-            out += &format!("failed {}: {}\n", &f.id[..12], f.error);
+            out += &format!("failed {}: {}\n", headsweep_spec::short_id(&f.id), f.error);
         }
         out += &format!(
             "{} done, {} failed, {} pending, {} running\n",

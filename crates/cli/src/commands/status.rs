@@ -47,7 +47,7 @@ pub fn run(a: StatusArgs) -> anyhow::Result<()> {
                     .iter()
                     .map(|r| {
                         vec![
-                            r.id[..12].to_string(),
+                            headsweep_spec::short_id(&r.id).to_string(),
                             r.host.clone(),
                             r.device.clone(),
                             r.worker.clone(),
@@ -64,7 +64,7 @@ pub fn run(a: StatusArgs) -> anyhow::Result<()> {
                 out += &aligned(&header, &rows);
             }
             for f in store.failed(&s).await? {
-                out += &format!("failed {}: {}\n", &f.id[..12], f.error);
+                out += &format!("failed {}: {}\n", headsweep_spec::short_id(&f.id), f.error);
             }
         }
         std::io::stdout().write_all(out.as_bytes())?;
