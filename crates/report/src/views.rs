@@ -198,7 +198,14 @@ pub fn curve_panels(rows: &[CurvePoint]) -> Vec<(String, Vec<Curve>)> {
         points: series("val", "joint", "exact_match"),
         dashed: true,
     });
-    vec![("loss".into(), loss), ("balanced accuracy".into(), acc)]
+    // Only series with points: a pair of tasks' gradient cosine is stored
+    // under a head "a|b" with no loss or accuracy of its own.
+    let existing =
+        |v: Vec<Curve>| -> Vec<Curve> { v.into_iter().filter(|c| !c.points.is_empty()).collect() };
+    vec![
+        ("loss".into(), existing(loss)),
+        ("balanced accuracy".into(), existing(acc)),
+    ]
 }
 
 #[cfg(test)]
@@ -222,6 +229,42 @@ mod tests {
             .unwrap();
         assert_eq!(p.n, 2, "the failed run is left out");
         assert!((p.mean - 0.655).abs() < 1e-12);
+    }
+
+    #[test]
+    fn curve_legends_name_only_series_that_exist() {
+        let point = |split: &str, head: &str, metric: &str| CurvePoint {
+            epoch: 1,
+            split: split.into(),
+            head: head.into(),
+            metric: metric.into(),
+            value: Some(0.5),
+        };
+        let rows = vec![
+            point("train", "joint", "loss"),
+            point("val", "joint", "loss"),
+            point("val", "age", "loss"),
+            point("val", "age", "balanced_accuracy"),
+            point("val", "sex", "loss"),
+            point("val", "age|sex", "grad_cosine"),
+        ];
+        let panels = curve_panels(&rows);
+        let labels: Vec<Vec<&str>> = panels
+            .iter()
+            .map(|(_, c)| c.iter().map(|c| c.label.as_str()).collect())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                vec![
+                    "train loss (all heads)",
+                    "val loss (all heads)",
+                    "val loss, age",
+                    "val loss, sex"
+                ],
+                vec!["val age"],
+            ]
+        );
     }
 
     #[test]
