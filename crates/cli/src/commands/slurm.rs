@@ -46,27 +46,23 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
     };
     let cap = |n: usize| a.array.map_or(n, |k| (k as usize).min(n));
     if a.dry_run {
-        // Nothing is created: an existing store says where its files go.
+        // Nothing is created: an existing store says where its files go
+        // and which runs are left (done ones, and failed ones without
+        // --retry-failed, need no task).
         let unnamed = || StoreFiles::own(&results, "NEW-STORE");
-        let files = match headsweep_store::sqlite_path(&a.store.db) {
+        let (files, left) = match headsweep_store::sqlite_path(&a.store.db) {
             Some(path) if !path.exists() => {
                 eprintln!("note: the store does not exist yet; its folder under {} is named when it is created", results.display());
-                unnamed()
+                (unnamed(), runs.len())
             }
-            _ => {
-                let read = super::runtime()?.block_on(async {
-                    let store = Store::open_with(&a.store.db, Access::Read).await?;
-                    anyhow::Ok(store.files(&results).await?)
-                });
-                read.unwrap_or_else(|e| {
+            _ => match read_store(&a.store.db, &results, &runs, a.retry_failed) {
+                Ok(found) => found,
+                Err(e) => {
                     eprintln!("note: the store cannot be read now ({e:#}); the script shows where a new store's files would go");
-                    unnamed()
-                })
-            }
+                    (unnamed(), runs.len())
+                }
+            },
         };
-        // Only what is left: runs the store holds as done (or failed,
-        // without --retry-failed) need no task.
-        let left = left_in_store(&a.store.db, &runs, a.retry_failed).unwrap_or(runs.len());
         eprintln!("{left} of {} run(s) left to train", runs.len());
         if left == 0 {
             println!("nothing to submit: every run of sweep {name} is done or failed");
@@ -105,31 +101,26 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
     })
 }
 
-/// Runs of `runs` a worker would still train, by what an existing store
-/// holds (`None` when there is no store to read).
-fn left_in_store(
+/// Where an existing store keeps its files under `results`, and how many
+/// of `runs` a worker would still train by what it holds.
+fn read_store(
     db: &str,
+    results: &std::path::Path,
     runs: &[headsweep_runner::PlannedRun],
     retry_failed: bool,
-) -> Option<usize> {
-    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
-        return None;
-    }
+) -> anyhow::Result<(StoreFiles, usize)> {
     let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
-    let states = super::runtime()
-        .ok()?
-        .block_on(async {
-            let store = Store::open_with(db, Access::Read).await?;
-            anyhow::Ok(store.run_states(&ids).await?)
+    let (files, states) = super::runtime()?.block_on(async {
+        let store = Store::open_with(db, Access::Read).await?;
+        anyhow::Ok((store.files(results).await?, store.run_states(&ids).await?))
+    })?;
+    let left = ids
+        .iter()
+        .filter(|id| match states.get(*id).map(|s| s.status) {
+            Some(RunStatus::Done) => false,
+            Some(RunStatus::Failed) => retry_failed,
+            _ => true,
         })
-        .ok()?;
-    Some(
-        ids.iter()
-            .filter(|id| match states.get(*id).map(|s| s.status) {
-                Some(RunStatus::Done) => false,
-                Some(RunStatus::Failed) => retry_failed,
-                _ => true,
-            })
-            .count(),
-    )
+        .count();
+    Ok((files, left))
 }
