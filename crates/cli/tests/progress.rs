@@ -27,6 +27,24 @@ fn plan_and_a_dry_run_count_what_the_store_has_left() {
         .assert()
         .success()
         .stdout(contains("4 done, 0 failed, 0 running, 0 left"));
+    // Each done run says where and how it was trained.
+    let out = hs(d.path())
+        .args([
+            "export", "s", "--what", "runs", "--format", "json", "--db", "h.db",
+        ])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for r in runs.as_array().unwrap() {
+        let p: serde_json::Value = serde_json::from_str(r["provenance"].as_str().unwrap()).unwrap();
+        assert_eq!(p["libtorch"], "2.11.0");
+        assert_eq!(p["device"], "cpu");
+        assert!(p["rustc"].as_str().unwrap().starts_with("rustc "), "{p}");
+        assert!(
+            p["cpu_isa"].is_array() && p["os"]["kernel"].is_string(),
+            "{p}"
+        );
+    }
     hs(d.path())
         .args(["slurm", "s.toml", "--db", "h.db", "--dry-run"])
         .assert()

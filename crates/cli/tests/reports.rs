@@ -93,6 +93,7 @@ fn fill(db: &Path) {
                 flops: 2e9,
                 train_seconds: 1.2,
                 fused: 1,
+                provenance: Some("{\"headsweep\":\"test\"}".into()),
                 metrics: vec![
                     m("test", "age", "accuracy", acc),
                     m("test", "age", "mass", mass),

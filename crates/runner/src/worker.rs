@@ -13,7 +13,7 @@ use headsweep_model::{
     parse_device, Device, EpochRecord, GroupOptions, Member, RunOutput, TrainError,
 };
 use headsweep_spec::RunConfig;
-use headsweep_store::{Store, StoreFiles, Worker};
+use headsweep_store::{RunResults, Store, StoreFiles, Worker};
 use tracing::{info, warn};
 
 use crate::{results_of, RunnerError, CODE_VERSION};
@@ -109,6 +109,9 @@ pub async fn work(
     let mut datasets: HashMap<String, Arc<Dataset>> = HashMap::new();
     let lease_ms = opts.lease.as_millis() as i64;
     let device = parse_device(&opts.worker.device)?;
+    // The same for every run this worker trains.
+    let provenance =
+        crate::provenance(&opts.worker.device, opts.worker.threads.max(1) as u32).to_string();
     while !opts.stop.load(Ordering::SeqCst) {
         let claims = store
             .claim_group(&opts.sweep, &opts.worker, lease_ms, opts.fuse.max(1))
@@ -210,7 +213,10 @@ pub async fn work(
             let run = &h.id;
             match outcome {
                 Outcome::Done(out) => {
-                    let results = results_of(&out);
+                    let results = RunResults {
+                        provenance: Some(provenance.clone()),
+                        ..results_of(&out)
+                    };
                     if store
                         .complete(run, &opts.worker.name, CODE_VERSION, &results)
                         .await?

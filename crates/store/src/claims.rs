@@ -175,7 +175,7 @@ impl Store {
         let held = sqlx::query(
             "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
                  epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6,
-                 flops = $9, train_seconds = $10, fused = $11
+                 flops = $9, train_seconds = $10, fused = $11, provenance = $12
              WHERE id = $7 AND worker = $8 AND status = 'running'",
         )
         .bind(now_ms())
@@ -189,6 +189,7 @@ impl Store {
         .bind(r.flops)
         .bind(r.train_seconds)
         .bind(r.fused)
+        .bind(r.provenance.as_deref())
         .execute(&mut *tx)
         .await?;
         if held.rows_affected() != 1 {

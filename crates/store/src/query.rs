@@ -252,7 +252,7 @@ impl Store {
                     .collect();
                 format!(
                     "SELECT r.id AS run, r.seed{axis_columns}, r.status, r.device, r.host, r.threads, r.parameters, r.best_epoch,
-                            r.epochs_run, r.duration_s, r.error, r.config
+                            r.epochs_run, r.duration_s, r.error, r.code_version, r.provenance, r.config
                      FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 ORDER BY s.position"
                 )
             }

@@ -69,6 +69,8 @@ pub struct RunResults {
     pub train_seconds: f64,
     /// Runs that training call trained together (1 unfused).
     pub fused: i64,
+    /// Where and how it was trained, a JSON object (docs/store.md).
+    pub provenance: Option<String>,
     pub metrics: Vec<MetricRow>,
     pub classes: Vec<ClassRow>,
     pub confusion: Vec<ConfusionRow>,
