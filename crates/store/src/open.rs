@@ -31,8 +31,9 @@ pub enum Access {
     /// For reading: nothing is created. An SQLite store the user cannot
     /// write (read-only media or folder) is opened read-only and immutable,
     /// without migrations, and read as it is; one that can be written is
-    /// opened as [`Access::Existing`], so that an older store is migrated
-    /// and reads with today's views. PostgreSQL stores are not migrated.
+    /// opened read-write and migrated, so that an older store reads with
+    /// today's views (nothing else is written). PostgreSQL stores are not
+    /// migrated.
     Read,
 }
 
@@ -107,6 +108,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let file = sqlite_path(db);
         let sqlite = file.is_some();
+        let requested = access;
         let mut access = access;
         let url = match &file {
             None => db.to_string(),
@@ -218,7 +220,10 @@ impl Store {
             return Ok(store);
         }
         store.migrate(&shown).await?;
-        store.name_files().await?;
+        // A read names no folder: that is the first writing command's to do.
+        if requested != Access::Read {
+            store.name_files().await?;
+        }
         Ok(store)
     }
 
