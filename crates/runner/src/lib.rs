@@ -26,7 +26,7 @@ pub use fuse::{group_size, BadFuse, Fuse, AUTO_MAX_CPU, AUTO_MAX_GPU};
 pub use host::{hostname, pid_alive};
 pub use invocation::{shell_quote, DbVia, WorkerCommand, WorkerSlot, DB_ENV};
 pub use launch::{launch, Launch, LaunchOutcome, WORKER_EXIT_MACHINE};
-pub use memory::{available_memory, check_memory, parameter_estimate};
+pub use memory::check_memory;
 pub use plan::{plan_workers, Slot};
 pub use provenance::{git_state, provenance};
 pub use register::{register, runs_of, PlannedRun};

@@ -77,13 +77,10 @@ fn gib(bytes: u128) -> String {
 }
 
 /// Refuses a sweep whose generated data or whose networks would not fit in
-/// the memory available now, naming the setting and the estimate.
-/// `features` gives a run's input width where it is known (from the data
-/// files' headers); generated data say their own.
-pub fn check_memory(
-    sweep: &SweepFile,
-    features: impl Fn(&RunConfig) -> Option<usize>,
-) -> Result<(), RunnerError> {
+/// the memory available now, naming the setting and the estimate. Networks
+/// are estimated where the input width is known before reading data: for
+/// generated data.
+pub fn check_memory(sweep: &SweepFile) -> Result<(), RunnerError> {
     let Some(available) = available_memory() else {
         return Ok(());
     };
@@ -104,13 +101,7 @@ pub fn check_memory(
                 });
             }
         }
-        let p_in = c
-            .data
-            .synthetic
-            .as_ref()
-            .map(|s| s.features)
-            .or_else(|| features(c));
-        if let Some(p_in) = p_in {
+        if let Some(p_in) = c.data.synthetic.as_ref().map(|s| s.features) {
             let bytes = training_bytes(c, p_in);
             if bytes > available {
                 return Err(RunnerError::Memory {
@@ -165,11 +156,11 @@ name = "sex"
     #[test]
     fn what_cannot_fit_is_refused_naming_the_setting() {
         let s = sweep("[model]\ntrunk = [4000000, 4000000]\n");
-        let e = check_memory(&s, |_| None).unwrap_err().to_string();
+        let e = check_memory(&s).unwrap_err().to_string();
         if available_memory().is_some() {
             assert!(e.contains("model.trunk") && e.contains("GiB"), "{e}");
         }
         let small = sweep("");
-        assert!(check_memory(&small, |_| None).is_ok());
+        assert!(check_memory(&small).is_ok());
     }
 }

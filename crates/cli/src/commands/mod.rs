@@ -58,7 +58,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>)> {
     let sweep = SweepFile::load(file)?;
     // Before any data are generated or networks built.
-    headsweep_runner::check_memory(&sweep, |_| None)
+    headsweep_runner::check_memory(&sweep)
         .with_context(|| format!("checking what {} needs", file.display()))?;
     let mut seen = std::collections::HashSet::new();
     for p in &sweep.points {
