@@ -35,6 +35,11 @@ impl StatusCounts {
         }
     }
 
+    /// Counts one more run with `status`.
+    pub fn add(&mut self, status: RunStatus) {
+        *self.slot(status) += 1;
+    }
+
     fn slot(&mut self, status: RunStatus) -> &mut usize {
         match status {
             RunStatus::Pending => &mut self.pending,

@@ -1,12 +1,11 @@
 use std::io::Write;
 
+use headsweep_report::{aligned, text_table, Align};
 use headsweep_runner::{group_size, Fuse};
 use headsweep_spec::{display_value, fusion_blockers, fusion_key};
-
-use headsweep_store::{redact, Access, RunStatus, Store};
+use headsweep_store::{redact, Access, RunStatus, StatusCounts, Store};
 
 use crate::args::PlanArgs;
-use headsweep_report::{aligned, text_table, Align};
 
 pub fn run(a: PlanArgs) -> anyhow::Result<()> {
     let (sweep, runs) = super::prepare(&a.file)?;
@@ -62,38 +61,32 @@ fn progress(
     let mut header: Vec<String> = sweep.axes.clone();
     header.extend(["done", "failed", "running", "left"].map(String::from));
     let mut rows = Vec::new();
-    let (mut total, mut durations) = ([0usize; 4], Vec::new());
+    let (mut total, mut durations) = (StatusCounts::default(), Vec::new());
     for (point, p) in sweep.points.iter().enumerate() {
-        let mut n = [0usize; 4];
+        let mut n = StatusCounts::default();
         for r in runs.iter().filter(|r| r.point == point) {
+            // A run the store does not hold yet is left to train.
             let state = states.get(&r.id);
-            let slot = match state.map(|s| s.status) {
-                Some(RunStatus::Done) => 0,
-                Some(RunStatus::Failed) => 1,
-                Some(RunStatus::Running) => 2,
-                Some(RunStatus::Pending) | None => 3,
-            };
-            n[slot] += 1;
+            let status = state.map_or(RunStatus::Pending, |s| s.status);
+            n.add(status);
+            total.add(status);
             durations.extend(state.and_then(|s| s.duration_s));
         }
-        for (t, v) in total.iter_mut().zip(n) {
-            *t += v;
-        }
         let mut row: Vec<String> = p.values.iter().map(|(_, v)| display_value(v)).collect();
-        row.extend(n.iter().map(|v| v.to_string()));
+        row.extend([n.done, n.failed, n.running, n.pending].map(|v| v.to_string()));
         rows.push(row);
     }
     let mut out = format!(
         "\nin {}: {} done, {} failed, {} running, {} left",
         redact(db),
-        total[0],
-        total[1],
-        total[2],
-        total[3]
+        total.done,
+        total.failed,
+        total.running,
+        total.pending
     );
-    if !durations.is_empty() && total[3] + total[2] > 0 {
+    if !durations.is_empty() && total.pending + total.running > 0 {
         let mean = durations.iter().sum::<f64>() / durations.len() as f64;
-        let left = mean * (total[3] + total[2]) as f64 / workers.max(1) as f64;
+        let left = mean * (total.pending + total.running) as f64 / workers.max(1) as f64;
         out += &format!(
             "; about {left:.0} s of training left at {workers} worker(s) ({mean:.2} s per done run, fused groups train faster)"
         );

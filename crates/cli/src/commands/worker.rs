@@ -1,8 +1,7 @@
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::io::Write;
 
 use headsweep_runner::{hostname, work, Libtorch, WorkerOptions, WORKER_EXIT_MACHINE};
 use headsweep_store::{redact, Access, Store, Worker};
