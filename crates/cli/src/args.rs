@@ -148,7 +148,18 @@ pub enum CompareFormat {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum AdjustArg {
     None,
+    /// Holm within each column.
     Holm,
+    /// Holm over every test in the table (one family of claims).
+    HolmAll,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoolArg {
+    /// Per seed, average over the settings of the axes not shown (n = seeds).
+    Seed,
+    /// Each run is an observation (n = runs; not independent within a seed).
+    Run,
 }
 
 #[derive(Debug, clap::Args)]
@@ -173,6 +184,13 @@ pub struct CompareArgs {
     pub select_by: Option<String>,
     #[arg(long, value_enum, default_value_t = AdjustArg::None)]
     pub adjust: AdjustArg,
+    /// The unit of replication when axes not shown vary.
+    #[arg(long, value_enum, default_value_t = PoolArg::Seed)]
+    pub pool: PoolArg,
+    /// With --baseline: test equivalence of each row within ±MARGIN (in the
+    /// metric's units) by two one-sided t-tests.
+    #[arg(long)]
+    pub margin: Option<f64>,
     #[arg(long, value_enum, default_value_t = CompareFormat::Md)]
     pub format: CompareFormat,
     /// Write here instead of standard output.

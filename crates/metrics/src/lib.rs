@@ -23,7 +23,9 @@ pub use decode::{
 pub use head::{exact_match, HeadMetrics, HeadPredictions, InvalidPredictions};
 pub use names::{nearest, suggestion, Direction, Metric, UnknownMetric};
 pub use stats::{
-    holm, paired_t, summarize, wilcoxon, wilcoxon_min_p, Summary, Wilcoxon, WILCOXON_EXACT_MAX,
+    equivalence, holm, paired_differences, paired_t, summarize, wilcoxon, wilcoxon_min_p,
+    Equivalence, Scale, Summary, Wilcoxon, CONTINUOUS_TOLERANCE, COUNT_TOLERANCE,
+    WILCOXON_EXACT_MAX,
 };
 
 /// The name under which metrics over all heads together are reported.

@@ -76,6 +76,17 @@ impl Metric {
         Metric::ExactMatch,
     ];
 
+    /// Whether the metric is a fraction of test samples (its differences
+    /// compared as counts) or a measurement.
+    pub fn scale(self) -> crate::Scale {
+        match self {
+            Metric::N | Metric::Accuracy | Metric::ExactMatch | Metric::OffByOne | Metric::Mae => {
+                crate::Scale::Count
+            }
+            _ => crate::Scale::Continuous,
+        }
+    }
+
     /// The stored name.
     pub fn name(self) -> &'static str {
         match self {

@@ -160,6 +160,105 @@ pub fn wilcoxon_min_p(n: usize) -> f64 {
     (2.0 / 2f64.powi(n as i32)).min(1.0)
 }
 
+/// How a metric's differences are compared: as counts or as measurements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scale {
+    /// A fraction k/N of test samples (accuracy, exact match, off-by-one,
+    /// MAE in classes): two differences are the same when their counts are.
+    Count,
+    /// A measurement (log loss, F1, ECE…): equal within a relative tolerance.
+    Continuous,
+}
+
+/// Differences of count metrics closer than this are one count: float
+/// rounding leaves ~1e-16, while distinct counts differ by at least
+/// 1/(m·N) (N test samples, m settings averaged), far above it.
+pub const COUNT_TOLERANCE: f64 = 1e-12;
+
+/// Differences of continuous metrics closer than this times the largest
+/// |value| compared are equal: f32 training leaves ~1e-7 relative noise in
+/// log loss between runs that made the same decisions.
+pub const CONTINUOUS_TOLERANCE: f64 = 1e-6;
+
+/// Paired differences `a − b` made exact where the metric's scale says
+/// they are equal: a difference within the tolerance of zero becomes 0,
+/// and magnitudes within the tolerance of the smallest magnitude of their
+/// run (sorted ascending) take that magnitude, sign kept. Without this a
+/// Wilcoxon test would see ties, or not, by the last rounding digit.
+pub fn paired_differences(pairs: &[(f64, f64)], scale: Scale) -> Vec<f64> {
+    let tol = match scale {
+        Scale::Count => COUNT_TOLERANCE,
+        Scale::Continuous => {
+            let largest = pairs
+                .iter()
+                .flat_map(|(a, b)| [a.abs(), b.abs()])
+                .fold(0.0f64, f64::max);
+            CONTINUOUS_TOLERANCE * largest
+        }
+    };
+    let mut d: Vec<f64> = pairs
+        .iter()
+        .map(|(a, b)| if (a - b).abs() <= tol { 0.0 } else { a - b })
+        .collect();
+    let mut order: Vec<usize> = (0..d.len()).collect();
+    order.sort_by(|&i, &j| d[i].abs().total_cmp(&d[j].abs()));
+    let mut start: Option<f64> = None;
+    for i in order {
+        let m = d[i].abs();
+        match start {
+            Some(s) if m - s <= tol => d[i] = s.copysign(d[i]),
+            _ => start = Some(m),
+        }
+    }
+    d
+}
+
+/// An equivalence test (two one-sided t-tests, TOST) of paired differences
+/// against a margin δ: the effect is declared within ±δ when both
+/// H₀: μ ≤ −δ and H₀: μ ≥ δ are rejected at α = 0.05, which is the same as
+/// the 90% t interval lying inside (−δ, δ).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Equivalence {
+    pub margin: f64,
+    /// max of the two one-sided p-values.
+    pub p: f64,
+    /// The 90% Student-t interval of the mean difference.
+    pub ci90: (f64, f64),
+    /// p < 0.05.
+    pub equivalent: bool,
+}
+
+/// TOST with margin δ > 0 over n ≥ 2 differences; `None` for n < 2. With
+/// zero variance the interval is the one value d and p is 0 when |d| < δ,
+/// else 1.
+pub fn equivalence(diffs: &[f64], margin: f64) -> Option<Equivalence> {
+    let s = summarize(diffs);
+    let (mean, sd) = (s.mean?, s.std?);
+    let n = s.n as f64;
+    if sd == 0.0 || diffs.iter().all(|d| *d == diffs[0]) {
+        let p = if mean.abs() < margin { 0.0 } else { 1.0 };
+        return Some(Equivalence {
+            margin,
+            p,
+            ci90: (mean, mean),
+            equivalent: p < 0.05,
+        });
+    }
+    let se = sd / n.sqrt();
+    let dist = StudentsT::new(0.0, 1.0, n - 1.0).expect("df > 0");
+    let p_lower = 1.0 - dist.cdf((mean + margin) / se);
+    let p_upper = dist.cdf((mean - margin) / se);
+    let p = p_lower.max(p_upper).min(1.0);
+    let half = t_quantile(0.95, n - 1.0) * se;
+    Some(Equivalence {
+        margin,
+        p,
+        ci90: (mean - half, mean + half),
+        equivalent: p < 0.05,
+    })
+}
+
 /// Holm's step-down adjustment over the p-values present; `None`s stay.
 /// With the m present p sorted ascending, adjusted p_(i) =
 /// max_{j ≤ i} min(1, (m − j + 1)·p_(j)).
@@ -267,6 +366,81 @@ mod tests {
             }
         }
         assert_eq!(holm(&[Some(0.6), Some(0.7)]), [Some(1.0), Some(1.0)]);
+    }
+
+    /// Counts of 150 test samples, as the accuracies a store holds: the
+    /// test sees the ties of the integer count differences, as SciPy does
+    /// on the integers.
+    #[test]
+    fn count_differences_tie_as_integers() {
+        let a = [100, 103, 101, 99, 104, 102, 100, 105, 101, 103];
+        let b = [98, 101, 101, 97, 102, 100, 99, 103, 98, 101];
+        let pairs: Vec<(f64, f64)> = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (f64::from(*x) / 150.0, f64::from(y) / 150.0))
+            .collect();
+        let raw: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
+        let twos: Vec<f64> = raw
+            .iter()
+            .copied()
+            .filter(|d| (d * 150.0 - 2.0).abs() < 1e-6)
+            .collect();
+        assert!(
+            twos.iter().any(|d| *d != twos[0]),
+            "the raw float differences of equal counts differ: {twos:?}"
+        );
+        let d = paired_differences(&pairs, Scale::Count);
+        let w = wilcoxon(&d).unwrap();
+        assert!(!w.exact, "ties force the approximation");
+        close(w.p, SCIPY_COUNT_W_P, 1e-10);
+        close(paired_t(&d).unwrap(), SCIPY_COUNT_T_P, 1e-9);
+        assert_eq!(d.iter().filter(|x| **x == 0.0).count(), 1);
+    }
+
+    /// Log losses whose differences carry f32-sized noise: within 1e-6 of
+    /// the largest value they are the intended differences' ties and zero.
+    #[test]
+    fn continuous_differences_tie_within_the_relative_tolerance() {
+        let want = [0.01, 0.01, -0.02, 0.0, 0.03, 0.01, 0.02, -0.01, 0.02, 0.01];
+        let noise = [
+            3e-8, -2e-8, 1e-8, 4e-8, -3e-8, 2e-8, 1.5e-8, 3e-8, 2.5e-8, -4e-8,
+        ];
+        let pairs: Vec<(f64, f64)> = want
+            .iter()
+            .zip(noise)
+            .enumerate()
+            .map(|(i, (d, e))| {
+                let b = 0.6 + 0.01 * i as f64;
+                (b + d + e, b)
+            })
+            .collect();
+        let d = paired_differences(&pairs, Scale::Continuous);
+        assert_eq!(d[3], 0.0);
+        let w = wilcoxon(&d).unwrap();
+        close(w.p, SCIPY_CONT_W_P, 1e-10);
+        close(paired_t(&d).unwrap(), SCIPY_CONT_T_P, 1e-5);
+        // Raw, the noise breaks every tie and the zero.
+        let raw: Vec<f64> = pairs.iter().map(|(x, y)| x - y).collect();
+        assert!(wilcoxon(&raw).unwrap().exact);
+    }
+
+    #[test]
+    fn equivalence_matches_reference() {
+        let d = [
+            0.002, -0.003, 0.001, 0.004, -0.001, 0.0, 0.003, -0.002, 0.001, 0.002,
+        ];
+        let e = equivalence(&d, 0.01).unwrap();
+        close(e.p, SCIPY_TOST_P, 1e-12);
+        close(e.ci90.0, SCIPY_TOST_CI_LO, 1e-12);
+        close(e.ci90.1, SCIPY_TOST_CI_HI, 1e-12);
+        assert!(e.equivalent);
+        // A margin inside the interval cannot be claimed.
+        let narrow = equivalence(&d, 0.001).unwrap();
+        assert!(!narrow.equivalent && narrow.p > 0.05);
+        let same = equivalence(&[0.0, 0.0, 0.0], 0.01).unwrap();
+        assert_eq!((same.p, same.ci90), (0.0, (0.0, 0.0)));
+        assert_eq!(equivalence(&[0.1], 0.01), None);
     }
 
     include!("stats_reference.rs");

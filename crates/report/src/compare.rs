@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use headsweep_metrics::{
-    holm, paired_t, summarize, wilcoxon, Direction, Metric, Summary, Wilcoxon, JOINT,
+    equivalence, holm, paired_differences, paired_t, summarize, wilcoxon, Direction, Equivalence,
+    Metric, Scale, Summary, Wilcoxon, JOINT,
 };
 use headsweep_spec::RunStatus;
 use serde::Serialize;
@@ -18,7 +19,22 @@ use crate::ReportError;
 pub enum Adjust {
     #[default]
     None,
+    /// Holm within each column, over the rows compared with the baseline.
     Holm,
+    /// Holm over every paired test of the table: one family of claims.
+    HolmAll,
+}
+
+/// What one observation of a row is when axes not shown vary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pool {
+    /// The seed: per seed, the metric is averaged over the pooled settings.
+    #[default]
+    Seed,
+    /// Each run: a seed and a setting of the pooled axes (pseudo-replication
+    /// when settings share a seed's data; stated in the notes).
+    Run,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -35,6 +51,9 @@ pub struct CompareOptions {
     /// axes not shown by this quantity.
     pub select_by: Option<(String, String, Metric)>,
     pub adjust: Adjust,
+    pub pool: Pool,
+    /// With a baseline: test equivalence within ±margin (metric units).
+    pub margin: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +61,8 @@ pub struct Column {
     pub head: String,
     pub metric: Metric,
     pub direction: Direction,
+    /// How differences are compared (counts exactly, else within 1e-6).
+    pub scale: Scale,
 }
 
 /// A row against the baseline, paired by seed.
@@ -53,9 +74,11 @@ pub struct Paired {
     pub mean_diff: Option<f64>,
     pub wilcoxon: Option<Wilcoxon>,
     pub t_p: Option<f64>,
-    /// Holm-adjusted within the column, with `--adjust holm`.
+    /// Holm-adjusted (within the column, or over the table).
     pub wilcoxon_p_adjusted: Option<f64>,
     pub t_p_adjusted: Option<f64>,
+    /// With a margin: the TOST equivalence test.
+    pub equivalence: Option<Equivalence>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,6 +114,10 @@ pub struct Comparison {
     pub baseline: Option<String>,
     pub select_by: Option<String>,
     pub adjust: Adjust,
+    pub pool: Pool,
+    /// What `n` counts, in words.
+    pub n_counts: String,
+    pub margin: Option<f64>,
     pub notes: Vec<String>,
 }
 
@@ -130,31 +157,31 @@ fn group<'a>(runs: &[&'a RunData], axes: &[String]) -> Vec<(Vec<String>, Vec<&'a
     groups
 }
 
-/// A replicate: a seed and the values of the pooled axes.
+/// A replicate: a seed and, pooling by run, the values of the pooled axes.
 type Replicate = (i64, Vec<String>);
 
-/// One value per replicate — a run's seed together with its values of the
-/// `pooled` axes — over the done runs that have the metric. Rows that pool
-/// axes thus count each run as its own observation, and pair with the
-/// baseline run of the same seed and pooled setting.
+/// One value per replicate over the done runs that have the metric. By
+/// seed, the values of a seed's runs across the `pooled` settings are
+/// averaged; by run, each run is its own replicate, keyed by its seed and
+/// pooled setting so it pairs with the baseline run of the same setting.
 fn replicates(
     runs: &[&RunData],
     pooled: &[String],
-    split: &str,
-    head: &str,
-    metric: Metric,
+    pool: Pool,
+    key: (&str, &str, Metric),
 ) -> BTreeMap<Replicate, f64> {
+    let (split, head, metric) = key;
     let mut acc: BTreeMap<Replicate, (f64, usize)> = BTreeMap::new();
     for r in runs.iter().filter(|r| r.status == RunStatus::Done) {
         if let Some(v) = r.metric(split, head, metric.name()) {
-            let key = (
-                r.seed,
-                pooled
+            let setting = match pool {
+                Pool::Seed => Vec::new(),
+                Pool::Run => pooled
                     .iter()
                     .map(|a| r.axis(a).unwrap_or("").to_string())
                     .collect(),
-            );
-            let e = acc.entry(key).or_insert((0.0, 0));
+            };
+            let e = acc.entry((r.seed, setting)).or_insert((0.0, 0));
             e.0 += v;
             e.1 += 1;
         }
@@ -164,13 +191,142 @@ fn replicates(
         .collect()
 }
 
-pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, ReportError> {
+/// Per row, the runs of the hidden axes' setting with the best mean of
+/// the `select_by` quantity (and that setting, `axis=value …`).
+fn select<'a>(
+    group_runs: Vec<&'a RunData>,
+    hidden: &[String],
+    select_by: (&str, &str, Metric),
+) -> (Vec<&'a RunData>, Option<String>) {
+    let metric = select_by.2;
+    let score = |v: f64| metric.direction().score(v).unwrap_or(v);
+    let mut best: Option<(f64, Vec<String>, Vec<&RunData>)> = None;
+    for (sub_key, sub) in group(&group_runs, hidden) {
+        let vals: Vec<f64> = replicates(&sub, &[], Pool::Seed, select_by)
+            .into_values()
+            .collect();
+        let Some(mean) = summarize(&vals).mean else {
+            continue;
+        };
+        if best
+            .as_ref()
+            .is_none_or(|(b, _, _)| score(mean) > score(*b))
+        {
+            best = Some((mean, sub_key, sub));
+        }
+    }
+    match best {
+        Some((_, key, sub)) => {
+            let label = hidden
+                .iter()
+                .zip(&key)
+                .map(|(a, v)| format!("{a}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            (sub, Some(label))
+        }
+        None => (group_runs, None),
+    }
+}
+
+/// The index of the one row `base` names.
+fn baseline_row(
+    rows: &[Row],
+    row_axes: &[String],
+    base: &[(String, String)],
+) -> Result<usize, ReportError> {
+    for (a, _) in base {
+        if !row_axes.contains(a) {
+            return Err(ReportError::NotARowAxis {
+                axis: a.clone(),
+                rows: row_axes.to_vec(),
+            });
+        }
+    }
+    let matching: Vec<usize> = (0..rows.len())
+        .filter(|&i| {
+            base.iter().all(|(a, v)| {
+                row_axes
+                    .iter()
+                    .position(|x| x == a)
+                    .is_some_and(|j| &rows[i].values[j] == v)
+            })
+        })
+        .collect();
+    match matching.as_slice() {
+        [] => Err(ReportError::NoBaseline(base.to_vec())),
+        [one] => Ok(*one),
+        many => Err(ReportError::AmbiguousBaseline {
+            given: base.to_vec(),
+            matches: many
+                .iter()
+                .map(|&i| {
+                    row_axes
+                        .iter()
+                        .zip(&rows[i].values)
+                        .map(|(a, v)| format!("{a}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect(),
+        }),
+    }
+}
+
+/// A row's replicates against the baseline's, paired by replicate key.
+fn pair(
+    mine: &BTreeMap<Replicate, f64>,
+    base: &BTreeMap<Replicate, f64>,
+    scale: Scale,
+    margin: Option<f64>,
+) -> Paired {
+    let pairs: Vec<(f64, f64)> = mine
+        .iter()
+        .filter_map(|(k, v)| base.get(k).map(|b| (*v, *b)))
+        .collect();
+    let diffs = paired_differences(&pairs, scale);
+    Paired {
+        n: diffs.len(),
+        mean_diff: summarize(&diffs).mean,
+        wilcoxon: wilcoxon(&diffs),
+        t_p: paired_t(&diffs),
+        wilcoxon_p_adjusted: None,
+        t_p_adjusted: None,
+        equivalence: margin.and_then(|m| equivalence(&diffs, m)),
+    }
+}
+
+/// Holm over the groups of paired cells `families` names (each a list of
+/// (row, column)), Wilcoxon and t p-values separately.
+fn adjust(rows: &mut [Row], families: &[Vec<(usize, usize)>]) {
+    for family in families {
+        let get = |rows: &[Row], f: &dyn Fn(&Paired) -> Option<f64>| -> Vec<Option<f64>> {
+            family
+                .iter()
+                .map(|&(i, j)| rows[i].cells[j].paired.as_ref().and_then(f))
+                .collect()
+        };
+        let w = holm(&get(rows, &|p| p.wilcoxon.map(|w| w.p)));
+        let t = holm(&get(rows, &|p| p.t_p));
+        for (k, &(i, j)) in family.iter().enumerate() {
+            if let Some(p) = rows[i].cells[j].paired.as_mut() {
+                p.wilcoxon_p_adjusted = w[k];
+                p.t_p_adjusted = t[k];
+            }
+        }
+    }
+}
+
+fn check_options(data: &SweepData, opts: &CompareOptions) -> Result<(), ReportError> {
     if !["train", "val", "test"].contains(&opts.split.as_str()) {
         return Err(ReportError::UnknownSplit(opts.split.clone()));
     }
-    let varying = data.varying_axes();
-    let row_axes = opts.rows.clone().unwrap_or_else(|| varying.clone());
-    for a in &row_axes {
+    if let Some(m) = opts.margin {
+        if !(m.is_finite() && m > 0.0) {
+            return Err(ReportError::BadMargin(m));
+        }
+    }
+    for a in opts.rows.iter().flatten() {
         if !data.axes.contains(a) {
             return Err(ReportError::UnknownAxis {
                 axis: a.clone(),
@@ -179,17 +335,8 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             });
         }
     }
-    let hidden: Vec<String> = varying
-        .iter()
-        .filter(|a| !row_axes.contains(a))
-        .cloned()
-        .collect();
-    let metrics = opts
-        .metrics
-        .clone()
-        .unwrap_or_else(|| default_metrics(data));
     let heads = data.heads();
-    for (h, _) in &metrics {
+    for (h, _) in opts.metrics.iter().flatten() {
         if !heads.contains(h) {
             return Err(ReportError::UnknownHead {
                 flag: "--metrics",
@@ -198,20 +345,44 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             });
         }
     }
-    let columns: Vec<Column> = metrics
+    Ok(())
+}
+
+pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, ReportError> {
+    check_options(data, opts)?;
+    let varying = data.varying_axes();
+    let row_axes = opts.rows.clone().unwrap_or_else(|| varying.clone());
+    let hidden: Vec<String> = varying
         .iter()
-        .map(|(h, m)| Column {
-            head: h.clone(),
-            metric: *m,
-            direction: m.direction(),
+        .filter(|a| !row_axes.contains(a))
+        .cloned()
+        .collect();
+    let columns: Vec<Column> = opts
+        .metrics
+        .clone()
+        .unwrap_or_else(|| default_metrics(data))
+        .into_iter()
+        .map(|(head, metric)| Column {
+            head,
+            metric,
+            direction: metric.direction(),
+            scale: metric.scale(),
         })
         .collect();
     let runs: Vec<&RunData> = data.runs.iter().collect();
-    // Hidden axes not resolved by selection are pooled: part of a replicate.
+    // Hidden axes not resolved by selection are pooled.
     let pooled: Vec<String> = if opts.select_by.is_some() {
         Vec::new()
     } else {
         hidden.clone()
+    };
+    let values_of = |members: &[&RunData], c: &Column| {
+        replicates(
+            members,
+            &pooled,
+            opts.pool,
+            (&opts.split, &c.head, c.metric),
+        )
     };
 
     let mut rows = Vec::new();
@@ -219,61 +390,24 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     for (values, group_runs) in group(&runs, &row_axes) {
         let (chosen, selected) = match &opts.select_by {
             Some((split, head, metric)) if !hidden.is_empty() => {
-                let score = |v: f64| metric.direction().score(v).unwrap_or(v);
-                let mut best: Option<(f64, Vec<String>, Vec<&RunData>)> = None;
-                for (sub_key, sub) in group(&group_runs, &hidden) {
-                    let vals: Vec<f64> = replicates(&sub, &[], split, head, *metric)
-                        .into_values()
-                        .collect();
-                    let Some(mean) = summarize(&vals).mean else {
-                        continue;
-                    };
-                    if best
-                        .as_ref()
-                        .is_none_or(|(b, _, _)| score(mean) > score(*b))
-                    {
-                        best = Some((mean, sub_key, sub));
-                    }
-                }
-                match best {
-                    Some((_, key, sub)) => {
-                        let label = hidden
-                            .iter()
-                            .zip(&key)
-                            .map(|(a, v)| format!("{a}={v}"))
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        (sub, Some(label))
-                    }
-                    None => (group_runs, None),
-                }
+                select(group_runs, &hidden, (split, head, *metric))
             }
             _ => (group_runs, None),
         };
         let cells = columns
             .iter()
-            .map(|c| {
-                let vals: Vec<f64> = replicates(&chosen, &pooled, &opts.split, &c.head, c.metric)
-                    .into_values()
-                    .collect();
-                Cell {
-                    summary: summarize(&vals),
-                    best: false,
-                    paired: None,
-                }
+            .map(|c| Cell {
+                summary: summarize(&values_of(&chosen, c).into_values().collect::<Vec<_>>()),
+                best: false,
+                paired: None,
             })
             .collect();
+        let count = |s: RunStatus| chosen.iter().filter(|r| r.status == s).count();
         rows.push(Row {
             values,
             runs: chosen.len(),
-            done: chosen
-                .iter()
-                .filter(|r| r.status == RunStatus::Done)
-                .count(),
-            failed: chosen
-                .iter()
-                .filter(|r| r.status == RunStatus::Failed)
-                .count(),
+            done: count(RunStatus::Done),
+            failed: count(RunStatus::Failed),
             selected,
             baseline: false,
             cells,
@@ -283,64 +417,12 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     if rows.is_empty() {
         return Err(ReportError::NoRuns(data.name.clone()));
     }
-
-    // Best per column; ties all marked; none for a count.
-    for (j, c) in columns.iter().enumerate() {
-        let best = rows
-            .iter()
-            .filter_map(|r| r.cells[j].summary.mean)
-            .filter_map(|m| c.direction.score(m))
-            .fold(f64::NEG_INFINITY, f64::max);
-        for r in &mut rows {
-            r.cells[j].best = r.cells[j]
-                .summary
-                .mean
-                .and_then(|m| c.direction.score(m))
-                .is_some_and(|s| s == best);
-        }
-    }
+    mark_best(&mut rows, &columns);
 
     let mut notes = Vec::new();
     let mut baseline_label = None;
     if let Some(base) = &opts.baseline {
-        for (a, _) in base {
-            if !row_axes.contains(a) {
-                return Err(ReportError::NotARowAxis {
-                    axis: a.clone(),
-                    rows: row_axes.clone(),
-                });
-            }
-        }
-        let matching: Vec<usize> = (0..rows.len())
-            .filter(|&i| {
-                base.iter().all(|(a, v)| {
-                    row_axes
-                        .iter()
-                        .position(|x| x == a)
-                        .is_some_and(|j| &rows[i].values[j] == v)
-                })
-            })
-            .collect();
-        let bi = match matching.as_slice() {
-            [] => return Err(ReportError::NoBaseline(base.clone())),
-            [one] => *one,
-            many => {
-                return Err(ReportError::AmbiguousBaseline {
-                    given: base.clone(),
-                    matches: many
-                        .iter()
-                        .map(|&i| {
-                            row_axes
-                                .iter()
-                                .zip(&rows[i].values)
-                                .map(|(a, v)| format!("{a}={v}"))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .collect(),
-                })
-            }
-        };
+        let bi = baseline_row(&rows, &row_axes, base)?;
         rows[bi].baseline = true;
         baseline_label = Some(
             base.iter()
@@ -350,78 +432,29 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         );
         let mut ns = Vec::new();
         for (j, c) in columns.iter().enumerate() {
-            let base_vals = replicates(&members[bi], &pooled, &opts.split, &c.head, c.metric);
+            let base_vals = values_of(&members[bi], c);
             for (i, r) in rows.iter_mut().enumerate() {
-                if i == bi {
-                    continue;
-                }
-                let mine = replicates(&members[i], &pooled, &opts.split, &c.head, c.metric);
-                let diffs: Vec<f64> = mine
-                    .iter()
-                    .filter_map(|(s, v)| base_vals.get(s).map(|b| v - b))
-                    .collect();
-                ns.push(diffs.len());
-                r.cells[j].paired = Some(Paired {
-                    n: diffs.len(),
-                    mean_diff: summarize(&diffs).mean,
-                    wilcoxon: wilcoxon(&diffs),
-                    t_p: paired_t(&diffs),
-                    wilcoxon_p_adjusted: None,
-                    t_p_adjusted: None,
-                });
-            }
-            if opts.adjust == Adjust::Holm {
-                let w: Vec<Option<f64>> = rows
-                    .iter()
-                    .map(|r| {
-                        r.cells[j]
-                            .paired
-                            .as_ref()
-                            .and_then(|p| p.wilcoxon.map(|w| w.p))
-                    })
-                    .collect();
-                let t: Vec<Option<f64>> = rows
-                    .iter()
-                    .map(|r| r.cells[j].paired.as_ref().and_then(|p| p.t_p))
-                    .collect();
-                for ((r, wa), ta) in rows.iter_mut().zip(holm(&w)).zip(holm(&t)) {
-                    if let Some(p) = r.cells[j].paired.as_mut() {
-                        p.wilcoxon_p_adjusted = wa;
-                        p.t_p_adjusted = ta;
-                    }
+                if i != bi {
+                    let p = pair(&values_of(&members[i], c), &base_vals, c.scale, opts.margin);
+                    ns.push(p.n);
+                    r.cells[j].paired = Some(p);
                 }
             }
         }
-        ns.sort_unstable();
-        ns.dedup();
-        for n in ns.into_iter().filter(|&n| n > 0) {
-            notes.push(format!(
-                "With {n} pairs the exact two-sided Wilcoxon test cannot give p below 2/2^{n} = {:.3e}.",
-                headsweep_metrics::wilcoxon_min_p(n)
-            ));
-        }
-        let pairing = if pooled.is_empty() {
-            "seed".to_string()
-        } else {
-            format!("seed and {}", pooled.join(", "))
+        let cells = |j: usize| {
+            (0..rows.len())
+                .filter(move |&i| i != bi)
+                .map(move |i| (i, j))
         };
-        notes.push(format!("Paired by {pairing}: Δ = row − baseline; p_W two-sided Wilcoxon signed-rank (zero differences dropped; exact for n ≤ 25 without ties, else normal approximation with tie correction), p_t two-sided paired t."));
-        if opts.adjust == Adjust::Holm {
-            notes.push("p-values Holm-adjusted within each column.".into());
-        }
+        let families: Vec<Vec<(usize, usize)>> = match opts.adjust {
+            Adjust::None => Vec::new(),
+            Adjust::Holm => (0..columns.len()).map(|j| cells(j).collect()).collect(),
+            Adjust::HolmAll => vec![(0..columns.len()).flat_map(cells).collect()],
+        };
+        adjust(&mut rows, &families);
+        notes.extend(test_notes(ns, &pooled, opts));
     }
-    if !hidden.is_empty() {
-        notes.push(match &opts.select_by {
-            Some((s, h, m)) => format!(
-                "Per row, the setting of {} with the best mean {s}.{h}.{m} was selected first.",
-                hidden.join(", ")
-            ),
-            None => format!(
-                "Rows pool the runs of every setting of {}: each run is one observation, paired with the baseline by seed and that setting.",
-                hidden.join(", ")
-            ),
-        });
-    }
+    notes.extend(pool_notes(&hidden, &pooled, opts));
     if rows.iter().any(|r| r.failed > 0 || r.done < r.runs) {
         notes.push(
             "Some rows have runs that failed or are unfinished: n counts the seeds with a value."
@@ -433,6 +466,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         sweep: data.name.clone(),
         split: opts.split.clone(),
         row_axes,
+        n_counts: n_counts(&pooled, opts.pool),
         hidden_axes: hidden,
         columns,
         rows,
@@ -442,8 +476,89 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             .as_ref()
             .map(|(s, h, m)| format!("{s}.{h}.{m}")),
         adjust: opts.adjust,
+        pool: opts.pool,
+        margin: opts.margin,
         notes,
     })
+}
+
+/// Best per column; ties all marked; none for a count.
+fn mark_best(rows: &mut [Row], columns: &[Column]) {
+    for (j, c) in columns.iter().enumerate() {
+        let best = rows
+            .iter()
+            .filter_map(|r| r.cells[j].summary.mean)
+            .filter_map(|m| c.direction.score(m))
+            .fold(f64::NEG_INFINITY, f64::max);
+        for r in rows.iter_mut() {
+            r.cells[j].best = r.cells[j]
+                .summary
+                .mean
+                .and_then(|m| c.direction.score(m))
+                .is_some_and(|s| s == best);
+        }
+    }
+}
+
+fn n_counts(pooled: &[String], pool: Pool) -> String {
+    match (pool, pooled.is_empty()) {
+        (_, true) => "seeds".into(),
+        (Pool::Seed, false) => format!("seeds (each the mean over {})", pooled.join(", ")),
+        (Pool::Run, false) => format!("runs (seeds × settings of {})", pooled.join(", ")),
+    }
+}
+
+fn test_notes(mut ns: Vec<usize>, pooled: &[String], opts: &CompareOptions) -> Vec<String> {
+    let mut notes = Vec::new();
+    ns.sort_unstable();
+    ns.dedup();
+    for n in ns.into_iter().filter(|&n| n > 0) {
+        notes.push(format!(
+            "With {n} pairs the exact two-sided Wilcoxon test cannot give p below 2/2^{n} = {:.3e}.",
+            headsweep_metrics::wilcoxon_min_p(n)
+        ));
+    }
+    let pairing = if pooled.is_empty() || opts.pool == Pool::Seed {
+        "seed".to_string()
+    } else {
+        format!("seed and {}", pooled.join(", "))
+    };
+    notes.push(format!("Paired by {pairing}: Δ = row − baseline; p_W two-sided Wilcoxon signed-rank (zero differences dropped; exact for n ≤ 25 without ties, else normal approximation with tie correction), p_t two-sided paired t."));
+    notes.push(format!(
+        "Differences of count metrics (accuracy, exact_match, off_by_one, mae) are compared as counts; of other metrics, equal within {:e} of the largest value compared.",
+        headsweep_metrics::CONTINUOUS_TOLERANCE
+    ));
+    match opts.adjust {
+        Adjust::None => {}
+        Adjust::Holm => notes.push("p-values Holm-adjusted within each column.".into()),
+        Adjust::HolmAll => notes.push(
+            "p-values Holm-adjusted over every test in the table: one family of claims.".into(),
+        ),
+    }
+    if let Some(m) = opts.margin {
+        notes.push(format!("Equivalence within ±{m}: two one-sided t-tests (TOST); 90% CI of Δ; p_eq < 0.05 (the interval inside ±{m}) supports \"no difference larger than {m}\"."));
+    }
+    notes
+}
+
+fn pool_notes(hidden: &[String], pooled: &[String], opts: &CompareOptions) -> Vec<String> {
+    if hidden.is_empty() {
+        return Vec::new();
+    }
+    vec![match (&opts.select_by, opts.pool) {
+        (Some((s, h, m)), _) => format!(
+            "Per row, the setting of {} with the best mean {s}.{h}.{m} was selected first.",
+            hidden.join(", ")
+        ),
+        (None, Pool::Seed) => format!(
+            "Rows pool {}: per seed, the metric is averaged over their settings, so n counts seeds.",
+            pooled.join(", ")
+        ),
+        (None, Pool::Run) => format!(
+            "Rows pool {} by run: each run is one observation, paired with the baseline by seed and setting; runs sharing a seed are not independent.",
+            pooled.join(", ")
+        ),
+    }]
 }
 
 #[cfg(test)]
@@ -586,19 +701,38 @@ mod pooled_tests {
     use super::tests::fixture;
     use super::*;
 
-    /// Pooling head depth: each run is its own observation, so a row has
-    /// as many values as runs with the metric, and the baseline pairs by
-    /// seed and depth.
-    #[test]
-    fn pooled_axes_count_every_run() {
-        let o = CompareOptions {
+    fn opts(pool: Pool) -> CompareOptions {
+        CompareOptions {
             split: "test".into(),
             rows: Some(vec!["model.architecture".into()]),
             metrics: Some(vec![("age".into(), Metric::Accuracy)]),
             baseline: Some(vec![("model.architecture".into(), "multi_label".into())]),
+            pool,
             ..Default::default()
-        };
-        let c = compare(&fixture(), &o).unwrap();
+        }
+    }
+
+    /// Pooling head depth by seed (the default): a seed's runs are
+    /// averaged, so n counts seeds and pairs are seeds.
+    #[test]
+    fn pooled_axes_are_averaged_per_seed() {
+        let c = compare(&fixture(), &opts(Pool::Seed)).unwrap();
+        assert_eq!(c.rows[0].cells[0].summary.n, 3, "3 seeds (one run failed)");
+        assert_eq!(c.rows[1].cells[0].summary.n, 3);
+        // multi_label seed 2 has only depth 0 (0.62): the seed's value is
+        // that run's; seeds 0 and 1 average depths 0 and 1.
+        let want = ((0.60 + 0.65) / 2.0 + (0.61 + 0.66) / 2.0 + 0.62) / 3.0;
+        assert!((c.rows[0].cells[0].summary.mean.unwrap() - want).abs() < 1e-12);
+        let p = c.rows[1].cells[0].paired.as_ref().unwrap();
+        assert_eq!(p.n, 3);
+        assert!(c.n_counts.starts_with("seeds"));
+        assert!(c.notes.iter().any(|n| n.contains("n counts seeds")));
+    }
+
+    /// By run, each run is its own observation, paired by seed and depth.
+    #[test]
+    fn pooling_by_run_counts_every_run() {
+        let c = compare(&fixture(), &opts(Pool::Run)).unwrap();
         assert_eq!(
             c.rows[0].cells[0].summary.n, 5,
             "multi_label: 6 runs, 1 failed"
@@ -609,9 +743,63 @@ mod pooled_tests {
             5,
             "pairs only where both have the run"
         );
-        assert!(c
-            .notes
-            .iter()
-            .any(|n| n.contains("each run is one observation")));
+        assert!(c.n_counts.starts_with("runs"));
+        assert!(c.notes.iter().any(|n| n.contains("not independent")));
+    }
+
+    /// Holm over the whole table adjusts every test as one family: with
+    /// m tests the smallest p is multiplied by m.
+    #[test]
+    fn holm_over_the_table_is_one_family() {
+        let mut o = opts(Pool::Seed);
+        o.rows = None;
+        o.baseline = Some(vec![
+            ("model.architecture".into(), "multi_label".into()),
+            ("model.head_depth".into(), "0".into()),
+        ]);
+        o.metrics = Some(vec![
+            ("age".into(), Metric::Accuracy),
+            ("age".into(), Metric::Ece),
+        ]);
+        let raw = compare(&fixture(), &o).unwrap();
+        o.adjust = Adjust::HolmAll;
+        let all = compare(&fixture(), &o).unwrap();
+        let ps = |c: &Comparison, f: &dyn Fn(&Paired) -> Option<f64>| -> Vec<Option<f64>> {
+            c.rows
+                .iter()
+                .flat_map(|r| r.cells.iter().map(|c| c.paired.as_ref().and_then(f)))
+                .collect()
+        };
+        let want = holm(&ps(&raw, &|p| p.t_p));
+        assert_eq!(ps(&all, &|p| p.t_p_adjusted), want);
+        assert!(want.iter().flatten().count() >= 4);
+        o.adjust = Adjust::Holm;
+        let per_column = compare(&fixture(), &o).unwrap();
+        assert_ne!(ps(&per_column, &|p| p.t_p_adjusted), want);
+    }
+
+    #[test]
+    fn margins_test_equivalence() {
+        let mut o = opts(Pool::Seed);
+        o.margin = Some(0.2);
+        let c = compare(&fixture(), &o).unwrap();
+        let e = c.rows[1].cells[0]
+            .paired
+            .as_ref()
+            .unwrap()
+            .equivalence
+            .unwrap();
+        assert!(e.ci90.0 > 0.05 && e.ci90.1 < 0.2 && e.equivalent);
+        o.margin = Some(0.05);
+        let c = compare(&fixture(), &o).unwrap();
+        let e = c.rows[1].cells[0]
+            .paired
+            .as_ref()
+            .unwrap()
+            .equivalence
+            .unwrap();
+        assert!(!e.equivalent, "Δ ≈ 0.1 is not within ±0.05");
+        o.margin = Some(-1.0);
+        assert!(compare(&fixture(), &o).is_err());
     }
 }

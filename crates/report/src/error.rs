@@ -31,6 +31,8 @@ pub enum ReportError {
         given: Vec<(String, String)>,
         matches: Vec<String>,
     },
+    #[error("--margin {0}: expected a positive number in the metric's units, e.g. 0.01")]
+    BadMargin(f64),
     #[error("--split {0:?}: expected train, val or test")]
     UnknownSplit(String),
     #[error("PNG output needs a font installed (for example Debian's fonts-dejavu-core); write FILE.svg instead")]

@@ -68,6 +68,10 @@ fn grid(c: &Comparison) -> Grid {
             header.push("Δ".into());
             header.push("p_W".into());
             header.push("p_t".into());
+            if c.margin.is_some() {
+                header.push("90% CI Δ".into());
+                header.push("p_eq".into());
+            }
         }
     }
     let rows = c
@@ -93,11 +97,10 @@ fn grid(c: &Comparison) -> Grid {
                 cells.push((ci(cell), false));
                 if c.baseline.is_some() {
                     match &cell.paired {
-                        None => cells.extend([
-                            (DASH.to_string(), false),
-                            (DASH.to_string(), false),
-                            (DASH.to_string(), false),
-                        ]),
+                        None => {
+                            let k = if c.margin.is_some() { 5 } else { 3 };
+                            cells.extend((0..k).map(|_| (DASH.to_string(), false)));
+                        }
                         Some(p) => {
                             let diff = p
                                 .mean_diff
@@ -107,6 +110,17 @@ fn grid(c: &Comparison) -> Grid {
                             cells.push((diff, false));
                             cells.push((pval(w), false));
                             cells.push((pval(t), false));
+                            if c.margin.is_some() {
+                                let e = p.equivalence;
+                                cells.push((
+                                    e.map_or_else(
+                                        || DASH.to_string(),
+                                        |e| format!("[{:+.4}, {:+.4}]", e.ci90.0, e.ci90.1),
+                                    ),
+                                    false,
+                                ));
+                                cells.push((pval(e.map(|e| e.p)), false));
+                            }
                         }
                     }
                 }
@@ -119,8 +133,8 @@ fn grid(c: &Comparison) -> Grid {
 
 fn title(c: &Comparison) -> String {
     let mut t = format!(
-        "Sweep {}, {} split: mean ± sample std over seeds",
-        c.sweep, c.split
+        "Sweep {}, {} split: mean ± sample std; n counts {}",
+        c.sweep, c.split, c.n_counts
     );
     if let Some(b) = &c.baseline {
         t += &format!("; paired tests against {b}");
@@ -285,7 +299,7 @@ impl Markup for Html {
 /// precision.
 fn csv(c: &Comparison) -> String {
     let mut header: Vec<String> = c.row_axes.clone();
-    header.extend(["selected", "runs", "done", "failed", "baseline"].map(String::from));
+    header.extend(["selected", "runs", "done", "failed", "baseline", "n_counts"].map(String::from));
     for col in &c.columns {
         let p = format!("{}.{}", col.head, col.metric);
         for suffix in ["mean", "std", "n", "ci_low", "ci_high", "best"] {
@@ -303,6 +317,11 @@ fn csv(c: &Comparison) -> String {
             ] {
                 header.push(format!("{p}.{suffix}"));
             }
+            if c.margin.is_some() {
+                for suffix in ["equiv_ci90_low", "equiv_ci90_high", "equiv_p"] {
+                    header.push(format!("{p}.{suffix}"));
+                }
+            }
         }
     }
     let f = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
@@ -315,6 +334,7 @@ fn csv(c: &Comparison) -> String {
             r.done.to_string(),
             r.failed.to_string(),
             r.baseline.to_string(),
+            c.n_counts.clone(),
         ]);
         for cell in &r.cells {
             let s = &cell.summary;
@@ -338,6 +358,14 @@ fn csv(c: &Comparison) -> String {
                         f(p.wilcoxon_p_adjusted),
                         f(p.t_p_adjusted),
                     ]),
+                }
+                if c.margin.is_some() {
+                    let e = cell.paired.as_ref().and_then(|p| p.equivalence);
+                    cells.extend([
+                        f(e.map(|e| e.ci90.0)),
+                        f(e.map(|e| e.ci90.1)),
+                        f(e.map(|e| e.p)),
+                    ]);
                 }
             }
         }
@@ -393,5 +421,41 @@ mod tests {
     #[test]
     fn html() {
         insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Html));
+    }
+
+    /// A margin adds the equivalence interval and p to every paired cell,
+    /// in the table and the CSV alike.
+    #[test]
+    fn margin_columns() {
+        let mut o = CompareOptions {
+            split: "test".into(),
+            baseline: Some(vec![
+                ("model.architecture".into(), "multi_label".into()),
+                ("model.head_depth".into(), "0".into()),
+            ]),
+            metrics: Some(vec![("age".into(), Metric::Accuracy)]),
+            ..Default::default()
+        };
+        o.margin = Some(0.2);
+        let c = compare(&fixture(), &o).unwrap();
+        let md = render_comparison(&c, ComparisonFormat::Markdown);
+        let header = md.lines().find(|l| l.starts_with("| model")).unwrap();
+        assert!(header.ends_with("| 90% CI Δ | p_eq |"), "{header}");
+        let body: Vec<&str> = md.lines().filter(|l| l.starts_with("| multi")).collect();
+        let cols = header.matches(" | ").count();
+        assert!(
+            body.iter().all(|l| l.matches(" | ").count() == cols),
+            "{md}"
+        );
+        assert!(md.contains("±0.2"));
+        let csv = render_comparison(&c, ComparisonFormat::Csv);
+        let mut lines = csv.lines();
+        let n = lines.next().unwrap().split(',').count();
+        assert!(csv
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("age.accuracy.equiv_p"));
+        assert!(lines.all(|l| l.split(',').count() == n));
     }
 }

@@ -16,7 +16,7 @@ mod plot;
 mod table;
 mod views;
 
-pub use compare::{compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Row};
+pub use compare::{compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Pool, Row};
 pub use data::{CurvePoint, MetricKey, RunData, SweepData};
 pub use error::ReportError;
 pub use filter::Filter;

@@ -111,7 +111,8 @@ pub fn run_summary(data: &SweepData) -> String {
 }
 
 /// Means with error bars of one metric per value of `x` (and `hue`), over
-/// the done runs.
+/// seeds: a seed's done runs in the group (other axes' settings) are
+/// averaged first, as `compare` pools by seed, so `n` counts seeds.
 pub fn metric_points(
     data: &SweepData,
     key: (&str, &str, &str),
@@ -120,21 +121,29 @@ pub fn metric_points(
     bar: ErrorBar,
 ) -> Vec<MetricPoint> {
     let (split, head, metric) = key;
-    let mut groups: Vec<(String, Option<String>, Vec<f64>)> = Vec::new();
+    type Seeds = std::collections::BTreeMap<i64, (f64, usize)>;
+    let mut groups: Vec<(String, Option<String>, Seeds)> = Vec::new();
     for r in data.runs.iter().filter(|r| r.status == RunStatus::Done) {
         let Some(v) = r.metric(split, head, metric) else {
             continue;
         };
         let gx = r.axis(x).unwrap_or("").to_string();
         let gh = hue.map(|h| r.axis(h).unwrap_or("").to_string());
-        match groups.iter_mut().find(|(a, b, _)| *a == gx && *b == gh) {
-            Some((_, _, vals)) => vals.push(v),
-            None => groups.push((gx, gh, vec![v])),
-        }
+        let i = match groups.iter().position(|(a, b, _)| *a == gx && *b == gh) {
+            Some(i) => i,
+            None => {
+                groups.push((gx, gh, Seeds::new()));
+                groups.len() - 1
+            }
+        };
+        let e = groups[i].2.entry(r.seed).or_insert((0.0, 0));
+        e.0 += v;
+        e.1 += 1;
     }
     groups
         .into_iter()
-        .filter_map(|(x, hue, vals)| {
+        .filter_map(|(x, hue, seeds)| {
+            let vals: Vec<f64> = seeds.values().map(|(s, n)| s / *n as f64).collect();
             let s = summarize(&vals);
             let mean = s.mean?;
             let bar = match bar {

@@ -1,8 +1,10 @@
-use headsweep_report::{compare, render_comparison, Adjust, CompareOptions, ComparisonFormat};
+use headsweep_report::{
+    compare, render_comparison, Adjust, CompareOptions, ComparisonFormat, Pool,
+};
 use headsweep_store::{Access, Store};
 
 use super::report::{emit, metric_key, sweep_data};
-use crate::args::{AdjustArg, CompareArgs, CompareFormat};
+use crate::args::{AdjustArg, CompareArgs, CompareFormat, PoolArg};
 
 pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     let metrics = a
@@ -46,7 +48,13 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
         adjust: match a.adjust {
             AdjustArg::None => Adjust::None,
             AdjustArg::Holm => Adjust::Holm,
+            AdjustArg::HolmAll => Adjust::HolmAll,
         },
+        pool: match a.pool {
+            PoolArg::Seed => Pool::Seed,
+            PoolArg::Run => Pool::Run,
+        },
+        margin: a.margin,
     };
     let format = match a.format {
         CompareFormat::Md => ComparisonFormat::Markdown,

@@ -72,7 +72,18 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             } else {
                 "mean and 95% CI"
             };
-            let title = format!("{}: {split} {head}.{metric}, {bar_name} over runs", a.sweep);
+            let (lo, hi) = points
+                .iter()
+                .fold((usize::MAX, 0), |(lo, hi), p| (lo.min(p.n), hi.max(p.n)));
+            let n = if lo == hi {
+                format!("n = {lo} seeds")
+            } else {
+                format!("n = {lo}–{hi} seeds")
+            };
+            let title = format!(
+                "{}: {split} {head}.{metric}, {bar_name} over seeds ({n}; other axes averaged per seed)",
+                a.sweep
+            );
             write(
                 &out,
                 &metric_svg(
