@@ -484,6 +484,12 @@ pub struct SynthArgs {
     pub features: u32,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Scales the sex signal (1 as drawn, 0 for none), as data.synthetic.sex_effect.
+    #[arg(long, default_value_t = headsweep_spec::DEFAULT_SEX_EFFECT)]
+    pub sex_effect: f64,
+    /// A,B: Beta shape of the ages, as data.synthetic.age_shape.
+    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = headsweep_spec::DEFAULT_AGE_SHAPE)]
+    pub age_shape: Vec<f64>,
     /// Output folder (created if absent).
     #[arg(long)]
     pub out: PathBuf,

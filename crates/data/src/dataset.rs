@@ -71,7 +71,11 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
     let mut truth = None;
     let (matrix, sheet) = match &config.synthetic {
         Some(s) => {
-            let g = synth::generate(s.preset, s.samples, s.features, config.seed);
+            let tuning = synth::Tuning {
+                sex_effect: s.sex_effect,
+                age_shape: s.age_shape,
+            };
+            let g = synth::generate_tuned(s.preset, s.samples, s.features, config.seed, tuning);
             truth = Some(g.truth.iter().map(|t| t.target().to_string()).collect());
             (g.matrix, g.sheet)
         }

@@ -92,12 +92,33 @@ fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }
 
+/// Settings of the generator beyond its size: how strong the sex signal
+/// is and how the ages are spread. The defaults are the generator as it
+/// always was, draw for draw.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// Multiplies the male shift of X- and Y-linked features.
+    pub sex_effect: f64,
+    /// Beta shape of the ages beyond the guaranteed few per band.
+    pub age_shape: [f64; 2],
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            sex_effect: headsweep_spec::DEFAULT_SEX_EFFECT,
+            age_shape: headsweep_spec::DEFAULT_AGE_SHAPE,
+        }
+    }
+}
+
 /// Ages: a few per 5-year band first, so every band is populated even in
-/// small sets, the rest from a right-skewed Beta(2, 3.5)·90 (median ≈ 30).
-fn ages(rng: &mut ChaCha8Rng, n: usize) -> Vec<f64> {
+/// small sets, the rest from Beta(a, b)·90 — by default Beta(2, 3.5), right
+/// skewed with median ≈ 30.
+fn ages(rng: &mut ChaCha8Rng, n: usize, shape: [f64; 2]) -> Vec<f64> {
     let bands = (MAX_AGE / AGE_BAND) as usize;
     let per_band = (n / (bands * 6)).clamp(1, 4);
-    let skewed = Beta::new(2.0, 3.5).expect("valid shape");
+    let skewed = Beta::new(shape[0], shape[1]).expect("validated shape");
     let mut out = Vec::with_capacity(n);
     for b in 0..bands {
         for _ in 0..per_band {
@@ -142,13 +163,26 @@ fn roles(rng: &mut ChaCha8Rng, p: usize, with_age: bool) -> Vec<Signal> {
 
 /// Generates `samples × features` of `preset` from `seed`.
 pub fn generate(preset: Preset, samples: usize, features: usize, seed: u64) -> Generated {
+    generate_tuned(preset, samples, features, seed, Tuning::default())
+}
+
+/// [`generate`] with the sex signal's strength and the age spread set.
+pub fn generate_tuned(
+    preset: Preset,
+    samples: usize,
+    features: usize,
+    seed: u64,
+    tuning: Tuning,
+) -> Generated {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let age = ages(&mut rng, samples);
+    let age = ages(&mut rng, samples, tuning.age_shape);
     let male: Vec<bool> = (0..samples).map(|_| rng.gen_bool(0.5)).collect();
     let batch: Vec<usize> = (0..samples).map(|_| rng.gen_range(0..BATCHES)).collect();
     let truth = roles(&mut rng, features, preset == Preset::Methylation);
     let values = match preset {
-        Preset::Methylation => methylation(&mut rng, &age, &male, &batch, &truth),
+        Preset::Methylation => {
+            methylation(&mut rng, (&age, &male, &batch), &truth, tuning.sex_effect)
+        }
         Preset::Genotypes => genotypes(&mut rng, &male, &truth),
     };
     let width = samples.to_string().len().max(4);
@@ -194,11 +228,11 @@ pub fn generate(preset: Preset, samples: usize, features: usize, seed: u64) -> G
 /// Beta values quantised to 4 decimals, exactly as written and read back.
 fn methylation(
     rng: &mut ChaCha8Rng,
-    age: &[f64],
-    male: &[bool],
-    batch: &[usize],
+    samples: (&[f64], &[bool], &[usize]),
     roles: &[Signal],
+    sex_effect: f64,
 ) -> Vec<f32> {
+    let (age, male, batch) = samples;
     let p = roles.len();
     let std = |sd: f64| Normal::new(0.0, sd).expect("positive sd");
     // Per-feature parameters.
@@ -241,7 +275,9 @@ fn methylation(
         for j in 0..p {
             let signal = match roles[j] {
                 Signal::AgeUp | Signal::AgeDown => effect[j] * f_age,
-                Signal::XLinked | Signal::YLinked => effect[j] * f64::from(u8::from(male[i])),
+                Signal::XLinked | Signal::YLinked => {
+                    sex_effect * effect[j] * f64::from(u8::from(male[i]))
+                }
                 Signal::None => 0.0,
             };
             let logit = base[j]
@@ -383,6 +419,7 @@ fn write_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use headsweep_spec::DEFAULT_AGE_SHAPE;
 
     #[test]
     fn horvath_is_continuous_at_adulthood() {
@@ -439,6 +476,77 @@ mod tests {
             young > 2 * (ages.len() - young),
             "skewed toward the young: {young}"
         );
+    }
+
+    fn ages_of(g: &Generated) -> Vec<f64> {
+        g.sheet
+            .cells
+            .iter()
+            .map(|r| r[0].as_ref().unwrap().parse().unwrap())
+            .collect()
+    }
+
+    /// Mean |male − female| beta over the X- and Y-linked features.
+    fn sex_gap(g: &Generated) -> f64 {
+        let p = g.matrix.features.len();
+        let male: Vec<bool> = g
+            .sheet
+            .cells
+            .iter()
+            .map(|r| r[1].as_deref() == Some("M"))
+            .collect();
+        let mut gaps = Vec::new();
+        for j in (0..p).filter(|&j| g.truth[j].target() == "sex") {
+            let mean = |want: bool| {
+                let v: Vec<f64> = (0..male.len())
+                    .filter(|&i| male[i] == want)
+                    .map(|i| f64::from(g.matrix.values[i * p + j]))
+                    .filter(|v| !v.is_nan())
+                    .collect();
+                v.iter().sum::<f64>() / v.len() as f64
+            };
+            gaps.push((mean(true) - mean(false)).abs());
+        }
+        gaps.iter().sum::<f64>() / gaps.len() as f64
+    }
+
+    /// The default tuning is the generator as drawn; a weaker sex effect
+    /// narrows the sexes' gap, zero removes it, and a steeper age shape
+    /// leaves old bands with their guaranteed few samples. Only the tuned
+    /// quantity moves: ages do not depend on the sex effect.
+    #[test]
+    fn tuning_moves_only_what_it_names() {
+        let plain = generate(Preset::Methylation, 600, 200, 4);
+        let same = generate_tuned(Preset::Methylation, 600, 200, 4, Tuning::default());
+        assert_eq!(plain.matrix.values.len(), same.matrix.values.len());
+        assert!(plain
+            .matrix
+            .values
+            .iter()
+            .zip(&same.matrix.values)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        let tune = |sex_effect: f64, age_shape: [f64; 2]| {
+            generate_tuned(
+                Preset::Methylation,
+                600,
+                200,
+                4,
+                Tuning {
+                    sex_effect,
+                    age_shape,
+                },
+            )
+        };
+        let weak = tune(0.2, DEFAULT_AGE_SHAPE);
+        let none = tune(0.0, DEFAULT_AGE_SHAPE);
+        let (g1, g02, g0) = (sex_gap(&plain), sex_gap(&weak), sex_gap(&none));
+        assert!(g1 > 0.3 && g02 < g1 / 2.0 && g0 < 0.02, "{g1} {g02} {g0}");
+        assert_eq!(ages_of(&weak), ages_of(&plain));
+        let old = |g: &Generated| ages_of(g).iter().filter(|&&a| a >= 60.0).count();
+        let steep = tune(1.0, [1.0, 8.0]);
+        // 600 samples guarantee 4 per band: 24 in the six bands from 60.
+        assert!(old(&steep) >= 24 && old(&steep) <= 26, "{}", old(&steep));
+        assert!(old(&plain) > 2 * old(&steep), "{}", old(&plain));
     }
 
     /// The mean beta of the signal features differs between groups as the

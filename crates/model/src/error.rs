@@ -43,6 +43,12 @@ pub enum TrainError {
     Group(Arc<TrainError>),
     #[error("training was stopped before it finished")]
     Cancelled,
+    #[error("model.params = {target}: {reason} (nearest {nearest}, more than 2% away)")]
+    Capacity {
+        target: usize,
+        nearest: usize,
+        reason: String,
+    },
 }
 
 /// A run's loss that does not fit its data.

@@ -102,14 +102,8 @@ fn load(
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
     // The initial values are overwritten by the saved weights.
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-    let net = Net::single(
-        &config.model,
-        data.n_features(),
-        heads,
-        &names,
-        device,
-        &mut rng,
-    );
+    let model = crate::capacity::resolve(&config.model, data.n_features(), heads)?;
+    let net = Net::single(&model, data.n_features(), heads, &names, device, &mut rng);
     let cannot = |e: TrainError| WeightsError::Load {
         path: weights.to_path_buf(),
         source: Box::new(e),

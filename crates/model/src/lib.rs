@@ -13,6 +13,7 @@
 
 mod attribution;
 mod batch;
+mod capacity;
 mod cosine;
 mod device;
 mod epoch;
@@ -28,6 +29,7 @@ mod train;
 mod weighting;
 
 pub use attribution::{attribute, Attributions, Method, Target};
+pub use capacity::{parameter_count, resolve as resolve_capacity};
 pub use device::{cuda_device_count, parse_device};
 pub use error::{DeviceError, ExplainError, LossError, TrainError, WeightsError};
 pub use eval::{HeadOutput, SplitOutput};

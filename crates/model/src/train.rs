@@ -124,7 +124,7 @@ fn group(
         .map(|m| ChaCha8Rng::seed_from_u64(m.config.seed))
         .collect();
     let dropout: Vec<f64> = members.iter().map(|m| m.config.model.dropout).collect();
-    let net = build_net(first, data, &heads, device, &mut rngs, &dropout);
+    let net = build_net(first, data, &heads, device, &mut rngs, &dropout)?;
     if members.len() > 1 {
         if let Some(layer) = net.misaligned_layer() {
             return Err(TrainError::Misaligned { layer });
@@ -191,17 +191,18 @@ fn build_net(
     device: Device,
     rngs: &mut [ChaCha8Rng],
     dropout: &[f64],
-) -> Net {
+) -> Result<Net, TrainError> {
     let names: Vec<String> = data.tasks.iter().map(|t| t.name.clone()).collect();
-    Net::new(
-        &first.model,
+    let model = crate::capacity::resolve(&first.model, data.n_features(), heads)?;
+    Ok(Net::new(
+        &model,
         data.n_features(),
         heads,
         &names,
         device,
         rngs,
         dropout,
-    )
+    ))
 }
 
 /// Every member training, with its optimiser settings and task weighting.
@@ -275,7 +276,7 @@ fn evaluate_finished(
     }
     let mut dummy: Vec<ChaCha8Rng> = done.iter().map(|_| ChaCha8Rng::seed_from_u64(0)).collect();
     let zeros = vec![0.0; done.len()];
-    let net = build_net(first, data, heads, device, &mut dummy, &zeros);
+    let net = build_net(first, data, heads, device, &mut dummy, &zeros)?;
     for (j, &m) in done.iter().enumerate() {
         if let Some(Ok(f)) = &ends[m] {
             net.set_member(j, &f.weights)?;

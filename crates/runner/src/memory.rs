@@ -25,8 +25,17 @@ pub fn synthetic_bytes(config: &RunConfig) -> Option<u128> {
 /// Trainable parameters of a run's network, from its shape alone: the
 /// trunk, each task's tower of `head_depth` layers, and output layers (at
 /// most as wide as a task's classes, counted from its bins or order, 2
-/// otherwise). An estimate for refusing what cannot fit, not a count.
+/// otherwise), or `model.params` (plus its 2% tolerance) when that is
+/// larger. An estimate for refusing what cannot fit, not a count.
 pub fn parameter_estimate(config: &RunConfig, features: usize) -> u128 {
+    let shaped = shape_estimate(config, features);
+    config
+        .model
+        .params
+        .map_or(shaped, |p| shaped.max(p as u128 * 102 / 100))
+}
+
+fn shape_estimate(config: &RunConfig, features: usize) -> u128 {
     let m = &config.model;
     let dense = |widths: &[usize]| -> u128 {
         widths

@@ -81,6 +81,40 @@ pub struct SyntheticConfig {
     pub preset: Preset,
     pub samples: usize,
     pub features: usize,
+    /// Scales the male shift of the X- and Y-linked features: 1 as drawn,
+    /// smaller for a sex signal that is not saturated, 0 for none.
+    #[serde(
+        default = "default_sex_effect",
+        skip_serializing_if = "is_default_sex_effect"
+    )]
+    pub sex_effect: f64,
+    /// Beta(a, b) shape of the ages beyond the few guaranteed per 5-year
+    /// band (ages = 90·Beta): [2, 3.5] is right-skewed with median ≈ 30;
+    /// [1, 8] leaves most old bands with only their guaranteed samples.
+    #[serde(
+        default = "default_age_shape",
+        skip_serializing_if = "is_default_age_shape"
+    )]
+    pub age_shape: [f64; 2],
+}
+
+/// The generator's default sex effect (as drawn).
+pub const DEFAULT_SEX_EFFECT: f64 = 1.0;
+/// The generator's default age shape.
+pub const DEFAULT_AGE_SHAPE: [f64; 2] = [2.0, 3.5];
+
+fn default_sex_effect() -> f64 {
+    DEFAULT_SEX_EFFECT
+}
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_sex_effect(v: &f64) -> bool {
+    *v == DEFAULT_SEX_EFFECT
+}
+fn default_age_shape() -> [f64; 2] {
+    DEFAULT_AGE_SHAPE
+}
+fn is_default_age_shape(v: &[f64; 2]) -> bool {
+    *v == DEFAULT_AGE_SHAPE
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +262,11 @@ pub struct ModelConfig {
     pub activation: Activation,
     #[serde(default = "default_dtype")]
     pub dtype: Dtype,
+    /// Match capacity: scale every hidden width (trunk and head_width) by
+    /// one factor so the network has this many trainable parameters, within
+    /// 2%. Resolved when the data's features and classes are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<usize>,
 }
 
 fn default_architecture() -> Architecture {
@@ -258,6 +297,7 @@ impl Default for ModelConfig {
             head_width: default_head_width(),
             dropout: default_dropout(),
             activation: default_activation(),
+            params: None,
             dtype: default_dtype(),
         }
     }

@@ -24,6 +24,8 @@ struct Shape<'a> {
     trunk: &'a [usize],
     head_depth: usize,
     head_width: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<usize>,
     activation: crate::Activation,
     dtype: crate::Dtype,
     optimizer: crate::Optimizer,
@@ -47,6 +49,7 @@ pub fn fusion_key(c: &RunConfig) -> String {
         trunk: &m.trunk,
         head_depth: m.head_depth,
         head_width: m.head_width,
+        params: m.params,
         activation: m.activation,
         dtype: m.dtype,
         optimizer: c.train.optimizer,

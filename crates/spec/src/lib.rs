@@ -17,7 +17,7 @@ mod validate;
 pub use config::{
     Activation, Architecture, ClassWeighting, ClassWeights, DataConfig, Dtype, Loss, ModelConfig,
     Monitor, Optimizer, Output, Preset, RunConfig, Split, SweepSection, SyntheticConfig,
-    TaskConfig, TaskWeighting, TrainConfig, RESERVED_NAMES,
+    TaskConfig, TaskWeighting, TrainConfig, DEFAULT_AGE_SHAPE, DEFAULT_SEX_EFFECT, RESERVED_NAMES,
 };
 pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};

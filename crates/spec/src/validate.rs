@@ -75,6 +75,12 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             if syn.features < 20 {
                 bad(&at("features"), format!("features = {}: at least 20 are needed to place the signal", syn.features));
             }
+            if !(syn.sex_effect.is_finite() && syn.sex_effect >= 0.0) {
+                bad(&at("sex_effect"), format!("sex_effect = {}: expected a number ≥ 0 (1 as drawn, 0 for no sex signal)", syn.sex_effect));
+            }
+            if !syn.age_shape.iter().all(|v| v.is_finite() && *v > 0.0) {
+                bad(&at("age_shape"), format!("age_shape = {:?}: expected two positive Beta shapes [a, b], e.g. [2.0, 3.5]", syn.age_shape));
+            }
             for k in ["labels", "ids", "id_column"] {
                 let given = match k {
                     "labels" => d.labels.is_some(),
@@ -273,6 +279,19 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
         bad(
             &["model".into(), "trunk".into(), i.into()],
             "a layer width must be at least 1".into(),
+        );
+    }
+    if m.params == Some(0) {
+        bad(
+            &model("params"),
+            "params = 0: expected the number of trainable parameters to match, e.g. 60000".into(),
+        );
+    }
+    if m.params.is_some() && m.trunk.is_empty() && m.head_depth == 0 {
+        bad(
+            &model("params"),
+            "params needs a hidden layer to scale: a non-empty model.trunk or model.head_depth ≥ 1"
+                .into(),
         );
     }
     if m.head_width == 0 {

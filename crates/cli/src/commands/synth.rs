@@ -9,7 +9,27 @@ pub fn run(a: SynthArgs) -> anyhow::Result<()> {
         PresetArg::Methylation => Preset::Methylation,
         PresetArg::Genotypes => Preset::Genotypes,
     };
-    let g = synth::generate(preset, a.samples as usize, a.features as usize, a.seed);
+    if !(a.sex_effect.is_finite() && a.sex_effect >= 0.0) {
+        anyhow::bail!("--sex-effect {}: expected a number ≥ 0", a.sex_effect);
+    }
+    let age_shape = [a.age_shape[0], a.age_shape[1]];
+    if !age_shape.iter().all(|v| v.is_finite() && *v > 0.0) {
+        anyhow::bail!(
+            "--age-shape {:?}: expected two positive Beta shapes A,B",
+            a.age_shape
+        );
+    }
+    let tuning = synth::Tuning {
+        sex_effect: a.sex_effect,
+        age_shape,
+    };
+    let g = synth::generate_tuned(
+        preset,
+        a.samples as usize,
+        a.features as usize,
+        a.seed,
+        tuning,
+    );
     let files = g
         .write(&a.out, preset)
         .context("writing the synthetic data set")?;
