@@ -39,6 +39,9 @@ pub enum Command {
     Compare(CompareArgs),
     /// One line per run with its axis values, status and metrics.
     Runs(RunsArgs),
+    /// Per class of one head: TP, FP, FN, TN, precision, recall and how
+    /// often it is predicted, summed over the runs of a design.
+    Classes(ClassesArgs),
     /// Read-only SQL over the store's tables and views (docs/store.md).
     Query(QueryArgs),
     /// Everything needed to recompute any metric outside headsweep.
@@ -205,6 +208,24 @@ pub enum TableFormatArg {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClassesArgs {
+    pub sweep: String,
+    /// The head (task) whose classes to count.
+    #[arg(long)]
+    pub head: String,
+    /// The design's runs, e.g. "model.architecture = 'multi_head' AND train.loss = 'ce'";
+    /// every done run of the sweep when absent.
+    #[arg(long = "where")]
+    pub filter: Option<String>,
+    #[arg(long, default_value = "test", value_parser = ["train", "val", "test"])]
+    pub split: String,
+    #[arg(long, value_enum, default_value_t = TableFormatArg::Table)]
+    pub format: TableFormatArg,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]

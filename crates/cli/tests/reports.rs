@@ -515,3 +515,47 @@ fn unknown_names_are_errors_with_the_nearest_valid_one() {
         .code(2)
         .stderr(contains("test"));
 }
+
+/// `classes` sums a design's confusion matrices: every done run of the
+/// fixture stores the same sex matrix [[9, 0], [1, 10]].
+#[test]
+fn classes_sums_a_designs_counts() {
+    let f = Fixture::new();
+    let out = f.stdout(&[
+        "classes",
+        "fx",
+        "--head",
+        "sex",
+        "--where",
+        "train.loss = 'ce'",
+        "--format",
+        "csv",
+    ]);
+    let runs = f.stdout(&[
+        "runs",
+        "fx",
+        "--where",
+        "train.loss = 'ce'",
+        "--format",
+        "csv",
+    ]);
+    let done = runs.lines().filter(|l| l.contains(",done,")).count() as u64;
+    assert!(done >= 2, "{runs}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "class,support,predicted,tp,fp,fn,tn,precision,recall,f1,predicted/support"
+    );
+    let f_row: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(f_row[0], "F");
+    let counts: Vec<u64> = f_row[1..7].iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(counts, [9, 10, 9, 1, 0, 10].map(|v| v * done));
+    assert_eq!(f_row[8], "1");
+    let err = f
+        .cmd()
+        .args(["classes", "fx", "--head", "sx"])
+        .output()
+        .unwrap();
+    assert!(!err.status.success());
+    assert!(String::from_utf8_lossy(&err.stderr).contains("sex"));
+}

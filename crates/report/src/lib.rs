@@ -7,6 +7,7 @@
 //! exporter is a pure function from data to text, so each format has a
 //! snapshot test that does not depend on training.
 
+mod classes;
 mod compare;
 mod data;
 mod error;
@@ -16,6 +17,7 @@ mod plot;
 mod table;
 mod views;
 
+pub use classes::{add_confusion, class_table};
 pub use compare::{compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Pool, Row};
 pub use data::{CurvePoint, MetricKey, RunData, SweepData};
 pub use error::ReportError;

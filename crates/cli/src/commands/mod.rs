@@ -1,3 +1,4 @@
+mod classes;
 mod compare;
 mod explain;
 mod export;
@@ -35,6 +36,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Rm(a) => ok(rm::run(a)),
         Command::Compare(a) => ok(compare::run(a)),
         Command::Runs(a) => ok(runs::run(a)),
+        Command::Classes(a) => ok(classes::run(a)),
         Command::Query(a) => ok(query::run(a)),
         Command::Export(a) => ok(export::run(a)),
         Command::Plot(a) => ok(plot::run(a)),
