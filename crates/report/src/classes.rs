@@ -93,9 +93,15 @@ mod tests {
         assert_eq!(row(0)[7], (9.0f64 / 15.0).to_string());
         assert_eq!(row(0)[8], (9.0f64 / 11.0).to_string());
         assert_eq!(row(0)[10], (15.0f64 / 11.0).to_string());
-        // Class c is never predicted: precision undefined, recall 0.
+        // Class c is predicted once, wrongly: precision and recall 0.
         assert_eq!(row(2)[..7], ["c", "4", "1", "0", "1", "4", "20"]);
-        assert_eq!(row(2)[7], "");
-        assert_eq!(row(2)[8], "0");
+        assert_eq!((row(2)[7].as_str(), row(2)[8].as_str()), ("0", "0"));
+        // A class never predicted has no precision.
+        let never = Confusion {
+            cells: vec![vec![3, 0], vec![2, 0]],
+        };
+        let t = class_table(&["x".into(), "y".into()], &never);
+        assert_eq!(t.rows[1][7], Value::Null);
+        assert_eq!(t.rows[1][10], Value::Real(0.0));
     }
 }
