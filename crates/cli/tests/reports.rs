@@ -422,7 +422,7 @@ fn plots_are_svg_with_titles_axes_and_legends() {
     let svg = std::fs::read_to_string(f.dir.path().join("plots/fx-age.accuracy.svg")).unwrap();
     assert!(
         svg.starts_with("<svg")
-            && svg.contains("mean and 95% CI over seeds (n = ")
+            && svg.contains("mean and 95% CI (n = ")
             && svg.contains(">model.architecture</text>")
             && svg.contains(">train.loss</text>")
     );

@@ -157,8 +157,14 @@ fn group<'a>(runs: &[&'a RunData], axes: &[String]) -> Vec<(Vec<String>, Vec<&'a
     groups
 }
 
-/// A replicate: a seed and, pooling by run, the values of the pooled axes.
+/// A replicate: a seed and, pooling by run, the values of the pooled axes
+/// (pooling by seed, those of [`DATA_REPLICATE`] only).
 type Replicate = (i64, Vec<String>);
+
+/// The axis that draws a new data set and split: runs that differ in it
+/// are independent replicates, not settings to average, so pooling by seed
+/// keeps it in the replicate.
+pub const DATA_REPLICATE: &str = "data.seed";
 
 /// One value per replicate over the done runs that have the metric. By
 /// seed, the values of a seed's runs across the `pooled` settings are
@@ -175,7 +181,11 @@ fn replicates(
     for r in runs.iter().filter(|r| r.status == RunStatus::Done) {
         if let Some(v) = r.metric(split, head, metric.name()) {
             let setting = match pool {
-                Pool::Seed => Vec::new(),
+                Pool::Seed => pooled
+                    .iter()
+                    .filter(|a| *a == DATA_REPLICATE)
+                    .map(|a| r.axis(a).unwrap_or("").to_string())
+                    .collect(),
                 Pool::Run => pooled
                     .iter()
                     .map(|a| r.axis(a).unwrap_or("").to_string())
@@ -501,10 +511,18 @@ fn mark_best(rows: &mut [Row], columns: &[Column]) {
 }
 
 fn n_counts(pooled: &[String], pool: Pool) -> String {
-    match (pool, pooled.is_empty()) {
-        (_, true) => "seeds".into(),
-        (Pool::Seed, false) => format!("seeds (each the mean over {})", pooled.join(", ")),
-        (Pool::Run, false) => format!("runs (seeds × settings of {})", pooled.join(", ")),
+    let data = pooled.iter().any(|a| a == DATA_REPLICATE);
+    let averaged: Vec<&str> = pooled
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != DATA_REPLICATE)
+        .collect();
+    let unit = if data { "seeds × data sets" } else { "seeds" };
+    match (pool, averaged.is_empty()) {
+        (Pool::Seed, true) => unit.into(),
+        (Pool::Seed, false) => format!("{unit} (each the mean over {})", averaged.join(", ")),
+        (Pool::Run, _) if pooled.is_empty() => "seeds".into(),
+        (Pool::Run, _) => format!("runs (seeds × settings of {})", pooled.join(", ")),
     }
 }
 
@@ -518,10 +536,13 @@ fn test_notes(mut ns: Vec<usize>, pooled: &[String], opts: &CompareOptions) -> V
             headsweep_metrics::wilcoxon_min_p(n)
         ));
     }
-    let pairing = if pooled.is_empty() || opts.pool == Pool::Seed {
-        "seed".to_string()
-    } else {
-        format!("seed and {}", pooled.join(", "))
+    let pairing = match opts.pool {
+        _ if pooled.is_empty() => "seed".to_string(),
+        Pool::Seed if pooled.iter().any(|a| a == DATA_REPLICATE) => {
+            format!("seed and {DATA_REPLICATE}")
+        }
+        Pool::Seed => "seed".to_string(),
+        Pool::Run => format!("seed and {}", pooled.join(", ")),
     };
     notes.push(format!("Paired by {pairing}: Δ = row − baseline; p_W two-sided Wilcoxon signed-rank (zero differences dropped; exact for n ≤ 25 without ties, else normal approximation with tie correction), p_t two-sided paired t."));
     notes.push(format!(
@@ -550,10 +571,25 @@ fn pool_notes(hidden: &[String], pooled: &[String], opts: &CompareOptions) -> Ve
             "Per row, the setting of {} with the best mean {s}.{h}.{m} was selected first.",
             hidden.join(", ")
         ),
-        (None, Pool::Seed) => format!(
-            "Rows pool {}: per seed, the metric is averaged over their settings, so n counts seeds.",
-            pooled.join(", ")
-        ),
+        (None, Pool::Seed) => {
+            let averaged: Vec<&str> = pooled
+                .iter()
+                .map(String::as_str)
+                .filter(|a| *a != DATA_REPLICATE)
+                .collect();
+            let mut note = String::new();
+            if !averaged.is_empty() {
+                note += &format!(
+                    "Rows pool {}: per seed, the metric is averaged over their settings, so n counts seeds",
+                    averaged.join(", ")
+                );
+            }
+            if pooled.iter().any(|a| a == DATA_REPLICATE) {
+                note += if note.is_empty() { "Each" } else { "; each" };
+                note += " data set (data.seed: its own data and split) is an independent replicate, so n counts seeds × data sets";
+            }
+            note + "."
+        }
         (None, Pool::Run) => format!(
             "Rows pool {} by run: each run is one observation, paired with the baseline by seed and setting; runs sharing a seed are not independent.",
             pooled.join(", ")
@@ -801,5 +837,26 @@ mod pooled_tests {
         assert!(!e.equivalent, "Δ ≈ 0.1 is not within ±0.05");
         o.margin = Some(-1.0);
         assert!(compare(&fixture(), &o).is_err());
+    }
+
+    /// A hidden data.seed is a replicate, not a setting to average: with
+    /// one training seed and three data seeds, n is 3.
+    #[test]
+    fn data_seeds_are_replicates() {
+        let mut data = fixture();
+        data.axes.push(DATA_REPLICATE.into());
+        for r in &mut data.runs {
+            let ds = r.seed.to_string();
+            r.axes.push((DATA_REPLICATE.into(), ds));
+            r.seed = 0;
+        }
+        let c = compare(&data, &opts(Pool::Seed)).unwrap();
+        assert_eq!(c.rows[1].cells[0].summary.n, 3, "{:?}", c.n_counts);
+        assert_eq!(
+            c.n_counts,
+            "seeds × data sets (each the mean over model.head_depth)"
+        );
+        assert_eq!(c.rows[1].cells[0].paired.as_ref().unwrap().n, 3);
+        assert!(c.notes.iter().any(|n| n.contains("independent replicate")));
     }
 }

@@ -112,7 +112,8 @@ pub fn run_summary(data: &SweepData) -> String {
 
 /// Means with error bars of one metric per value of `x` (and `hue`), over
 /// seeds: a seed's done runs in the group (other axes' settings) are
-/// averaged first, as `compare` pools by seed, so `n` counts seeds.
+/// averaged first, as `compare` pools by seed, so `n` counts seeds (times
+/// data sets, when `data.seed` varies: each is a replicate of its own).
 pub fn metric_points(
     data: &SweepData,
     key: (&str, &str, &str),
@@ -121,7 +122,7 @@ pub fn metric_points(
     bar: ErrorBar,
 ) -> Vec<MetricPoint> {
     let (split, head, metric) = key;
-    type Seeds = std::collections::BTreeMap<i64, (f64, usize)>;
+    type Seeds = std::collections::BTreeMap<(i64, String), (f64, usize)>;
     let mut groups: Vec<(String, Option<String>, Seeds)> = Vec::new();
     for r in data.runs.iter().filter(|r| r.status == RunStatus::Done) {
         let Some(v) = r.metric(split, head, metric) else {
@@ -136,7 +137,11 @@ pub fn metric_points(
                 groups.len() - 1
             }
         };
-        let e = groups[i].2.entry(r.seed).or_insert((0.0, 0));
+        let data_set = r
+            .axis(crate::compare::DATA_REPLICATE)
+            .unwrap_or("")
+            .to_string();
+        let e = groups[i].2.entry((r.seed, data_set)).or_insert((0.0, 0));
         e.0 += v;
         e.1 += 1;
     }

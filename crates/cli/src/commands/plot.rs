@@ -75,13 +75,18 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             let (lo, hi) = points
                 .iter()
                 .fold((usize::MAX, 0), |(lo, hi), p| (lo.min(p.n), hi.max(p.n)));
-            let n = if lo == hi {
-                format!("n = {lo} seeds")
+            let unit = if data.varying_axes().iter().any(|a| a == "data.seed") {
+                "seeds × data sets"
             } else {
-                format!("n = {lo}–{hi} seeds")
+                "seeds"
+            };
+            let n = if lo == hi {
+                format!("n = {lo} {unit}")
+            } else {
+                format!("n = {lo}–{hi} {unit}")
             };
             let title = format!(
-                "{}: {split} {head}.{metric}, {bar_name} over seeds ({n}; other axes averaged per seed)",
+                "{}: {split} {head}.{metric}, {bar_name} ({n}; other axes averaged per seed)",
                 a.sweep
             );
             write(
