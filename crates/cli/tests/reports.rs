@@ -559,3 +559,59 @@ fn classes_sums_a_designs_counts() {
     assert!(!err.status.success());
     assert!(String::from_utf8_lossy(&err.stderr).contains("sex"));
 }
+
+/// The pooling, adjustment and margin flags reach the table: JSON says what
+/// n counts and how runs were pooled, and an unknown pooling is refused.
+#[test]
+fn compare_pools_adjusts_and_tests_equivalence() {
+    let f = Fixture::new();
+    let base = [
+        "compare",
+        "fx",
+        "--rows",
+        "model.architecture",
+        "--metrics",
+        "age.accuracy",
+        "--baseline",
+        "model.architecture=multi_head",
+        "--adjust",
+        "holm-all",
+        "--margin",
+        "0.5",
+        "--format",
+        "json",
+    ];
+    let by_seed: serde_json::Value = serde_json::from_str(&f.stdout(&base)).unwrap();
+    assert_eq!(by_seed["pool"], "seed");
+    assert!(by_seed["n_counts"]
+        .as_str()
+        .unwrap()
+        .starts_with("seeds (each the mean over train.loss"));
+    let mut args = base.to_vec();
+    args.extend(["--pool", "run"]);
+    let by_run: serde_json::Value = serde_json::from_str(&f.stdout(&args)).unwrap();
+    assert_eq!(by_run["pool"], "run");
+    let n = |v: &serde_json::Value| -> Vec<u64> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["cells"][0]["summary"]["n"].as_u64().unwrap())
+            .collect()
+    };
+    assert!(n(&by_run).iter().zip(n(&by_seed)).all(|(r, s)| *r >= s));
+    assert!(n(&by_run).iter().zip(n(&by_seed)).any(|(r, s)| *r > s));
+    let paired = by_seed["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|r| r["cells"][0]["paired"].as_object().cloned())
+        .unwrap();
+    assert!(paired["equivalence"]["ci90"].is_array());
+    let err = f
+        .cmd()
+        .args(["compare", "fx", "--pool", "each"])
+        .output()
+        .unwrap();
+    assert!(!err.status.success());
+}
