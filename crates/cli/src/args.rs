@@ -39,6 +39,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// One line per run with its axis values, status and metrics.
     Runs(RunsArgs),
+    /// One page to read or share: methods, the comparison, charts per
+    /// metric, per-class counts of the baseline and the best row, learning
+    /// curves, calibration and provenance, as self-contained HTML or Markdown.
+    Report(ReportArgs),
     /// Per class of one head: TP, FP, FN, TN, precision, recall and how
     /// often it is predicted, summed over the runs of a design.
     Classes(ClassesArgs),
@@ -165,9 +169,9 @@ pub enum PoolArg {
     Run,
 }
 
+/// What makes a comparison table: shared by `compare` and `report`.
 #[derive(Debug, clap::Args)]
-pub struct CompareArgs {
-    pub sweep: String,
+pub struct ComparisonArgs {
     /// Axes that make the rows, comma-separated; default every axis that varies.
     #[arg(long, value_delimiter = ',')]
     pub rows: Option<Vec<String>>,
@@ -194,9 +198,45 @@ pub struct CompareArgs {
     /// metric's units) by two one-sided t-tests.
     #[arg(long)]
     pub margin: Option<f64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    pub sweep: String,
+    #[command(flatten)]
+    pub table: ComparisonArgs,
     #[arg(long, value_enum, default_value_t = CompareFormat::Md)]
     pub format: CompareFormat,
+    /// With --format html: the table alone instead of a complete page.
+    #[arg(long)]
+    pub fragment: bool,
+    /// With --format latex: every column (n, interval, Δ, both p) instead
+    /// of mean ± std and one p per metric.
+    #[arg(long)]
+    pub intervals: bool,
     /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    pub sweep: String,
+    #[command(flatten)]
+    pub table: ComparisonArgs,
+    /// html: one self-contained file; md: Markdown with its charts in
+    /// FILE_files/ beside it.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Default: the store's folder, SWEEP-report.html (or .md).
     #[arg(long)]
     pub out: Option<PathBuf>,
     #[command(flatten)]
@@ -296,6 +336,28 @@ pub enum PlotCommand {
     Curves(PlotCurvesArgs),
     /// A confusion-matrix heat map of one head of one run.
     Confusion(PlotConfusionArgs),
+    /// A reliability diagram of one head's test predictions: one run, or a
+    /// sweep's runs pooled per value of an axis (sigmoid vs softmax heads).
+    Calibration(PlotCalibrationArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlotCalibrationArgs {
+    /// A sweep name, or a run identity or unique prefix.
+    pub target: String,
+    #[arg(long)]
+    pub head: String,
+    /// With a sweep: one line per value of this axis; default train.loss
+    /// when it varies, else the first axis that varies.
+    #[arg(long)]
+    pub hue: Option<String>,
+    /// With a sweep: only the runs this filter keeps.
+    #[arg(long = "where")]
+    pub filter: Option<String>,
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]

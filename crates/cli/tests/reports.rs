@@ -615,3 +615,107 @@ fn compare_pools_adjusts_and_tests_equivalence() {
         .unwrap();
     assert!(!err.status.success());
 }
+
+/// `report` writes one self-contained page, or Markdown with its charts
+/// beside it; both hold the methods, the table, the highlighted rows and
+/// provenance.
+#[test]
+fn report_writes_a_self_contained_page() {
+    let f = Fixture::new();
+    let args = [
+        "report",
+        "fx",
+        "--baseline",
+        "model.architecture=multi_head,train.loss=ce",
+        "--metrics",
+        "age.accuracy,sex.accuracy",
+    ];
+    let out = f
+        .cmd()
+        .args(args)
+        .args(["--out", "r.html"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(f.dir.path().join("r.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    for part in [
+        ">Methods",
+        ">Comparison",
+        ">Baseline",
+        ">Calibration",
+        ">Provenance",
+        ">Sweep file",
+        "paired two-sided Wilcoxon",
+    ] {
+        assert!(html.contains(part), "{part} missing");
+    }
+    // multi_head + ce is also the best row on validation here.
+    assert!(html.contains(">Baseline, also best on validation"));
+    // The sex head's summed counts: every done run stores [[9, 0], [1, 10]].
+    assert!(html.contains("<td>F</td>"));
+    assert!(
+        !html.contains("src=") && !html.contains("<link"),
+        "nothing external"
+    );
+    let out = f
+        .cmd()
+        .args(args)
+        .args(["--format", "md", "--out", "doc/r.md"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(f.dir.path().join("doc/r.md")).unwrap();
+    let linked: Vec<&str> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("![").and_then(|l| l.split("](").nth(1)))
+        .map(|l| l.trim_end_matches(')'))
+        .collect();
+    assert!(linked.len() >= 3, "{md}");
+    for l in linked {
+        assert!(f.dir.path().join("doc").join(l).is_file(), "{l}");
+    }
+}
+
+#[test]
+fn calibration_plots_a_sweep_by_loss_and_a_run() {
+    let f = Fixture::new();
+    f.cmd()
+        .args([
+            "plot",
+            "calibration",
+            "fx",
+            "--head",
+            "sex",
+            "--out",
+            "c.svg",
+        ])
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(f.dir.path().join("c.svg")).unwrap();
+    assert!(svg.contains("train.loss=ce") && svg.contains("train.loss=bce"));
+    let run = format!("00{:02x}{}", 0, "ab".repeat(30));
+    let out = f
+        .cmd()
+        .args([
+            "plot",
+            "calibration",
+            &run[..12],
+            "--head",
+            "age",
+            "--out",
+            "c2.svg",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "no age predictions are stored");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no stored test predictions"));
+}

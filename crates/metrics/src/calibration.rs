@@ -3,17 +3,24 @@
 /// Number of equal-width confidence bins.
 pub const ECE_BINS: usize = 15;
 
-/// ECE over top-1 confidences: sample `i` with confidence `c_i` (its largest
-/// class probability) falls in bin `ceil(15·c) − 1`, computed in f64 and
-/// clamped to `[0, 14]`, so bins are `(b/15, (b+1)/15]` and a confidence of
-/// exactly `b/15` belongs to the lower bin. ECE = Σ_b (n_b/n)·|acc_b − conf_b|
-/// with `acc_b` the fraction correct and `conf_b` the mean confidence in bin b.
-/// Returns `None` for no samples.
-pub fn expected_calibration_error(confidence: &[f64], correct: &[bool]) -> Option<f64> {
-    let n = confidence.len();
-    if n == 0 {
-        return None;
-    }
+/// One confidence bin of a reliability diagram.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ReliabilityBin {
+    /// The bin is `(lo, hi]` (the first also holds 0).
+    pub lo: f64,
+    pub hi: f64,
+    pub count: usize,
+    /// Mean confidence of its samples; `None` when empty.
+    pub confidence: Option<f64>,
+    /// Fraction of its samples predicted correctly; `None` when empty.
+    pub accuracy: Option<f64>,
+}
+
+/// The [`ECE_BINS`] bins of top-1 confidences: sample `i` with confidence
+/// `c_i` (its predicted class's probability) falls in bin `ceil(15·c) − 1`,
+/// computed in f64 and clamped to `[0, 14]`, so bins are `(b/15, (b+1)/15]`
+/// and a confidence of exactly `b/15` belongs to the lower bin.
+pub fn reliability(confidence: &[f64], correct: &[bool]) -> Vec<ReliabilityBin> {
     let mut count = [0usize; ECE_BINS];
     let mut conf_sum = [0.0f64; ECE_BINS];
     let mut hits = [0usize; ECE_BINS];
@@ -23,13 +30,32 @@ pub fn expected_calibration_error(confidence: &[f64], correct: &[bool]) -> Optio
         conf_sum[b] += c;
         hits[b] += usize::from(ok);
     }
-    let mut ece = 0.0;
-    for b in 0..ECE_BINS {
-        if count[b] > 0 {
+    (0..ECE_BINS)
+        .map(|b| {
             let m = count[b] as f64;
-            ece += (m / n as f64) * (hits[b] as f64 / m - conf_sum[b] / m).abs();
-        }
+            ReliabilityBin {
+                lo: b as f64 / ECE_BINS as f64,
+                hi: (b + 1) as f64 / ECE_BINS as f64,
+                count: count[b],
+                confidence: (count[b] > 0).then(|| conf_sum[b] / m),
+                accuracy: (count[b] > 0).then(|| hits[b] as f64 / m),
+            }
+        })
+        .collect()
+}
+
+/// ECE over the [`reliability`] bins: Σ_b (n_b/n)·|acc_b − conf_b| with
+/// `acc_b` the fraction correct and `conf_b` the mean confidence in bin b.
+/// Returns `None` for no samples.
+pub fn expected_calibration_error(confidence: &[f64], correct: &[bool]) -> Option<f64> {
+    let n = confidence.len();
+    if n == 0 {
+        return None;
     }
+    let ece = reliability(confidence, correct)
+        .iter()
+        .filter_map(|b| Some((b.count as f64 / n as f64) * (b.accuracy? - b.confidence?).abs()))
+        .sum();
     Some(ece)
 }
 
@@ -56,6 +82,17 @@ mod tests {
         // A wrong edge sample distinguishes the bins: lower bin → |½ − mean conf|.
         let e2 = expected_calibration_error(&[0.5, edge], &[true, false]).unwrap();
         assert!((e2 - (0.5 - (0.5 + edge) / 2.0).abs()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn reliability_bins_by_hand() {
+        let bins = reliability(&[1.0, 0.95, 0.5], &[true, false, true]);
+        assert_eq!(bins.len(), ECE_BINS);
+        assert_eq!((bins[14].count, bins[14].accuracy), (2, Some(0.5)));
+        assert!((bins[14].confidence.unwrap() - 0.975).abs() < 1e-15);
+        assert_eq!((bins[7].count, bins[7].accuracy), (1, Some(1.0)));
+        assert_eq!((bins[0].count, bins[0].confidence), (0, None));
+        assert!((bins[7].lo - 7.0 / 15.0).abs() < 1e-15 && (bins[7].hi - 8.0 / 15.0).abs() < 1e-15);
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod names;
 mod stats;
 
 pub use auroc::macro_auroc_ovr;
-pub use calibration::{expected_calibration_error, ECE_BINS};
+pub use calibration::{expected_calibration_error, reliability, ReliabilityBin, ECE_BINS};
 pub use classes::{ClassCounts, Confusion};
 pub use decode::{
     bin_of_value, coral_exceedance, corn_exceedance, from_exceedance, from_value, Decoded,

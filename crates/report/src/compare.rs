@@ -100,6 +100,10 @@ pub struct Row {
     pub selected: Option<String>,
     pub baseline: bool,
     pub cells: Vec<Cell>,
+    /// The row's runs (after selection), for callers that show more of
+    /// them; not part of the exported table.
+    #[serde(skip)]
+    pub run_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -421,6 +425,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             selected,
             baseline: false,
             cells,
+            run_ids: chosen.iter().map(|r| r.id.clone()).collect(),
         });
         members.push(chosen);
     }

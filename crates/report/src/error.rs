@@ -33,6 +33,8 @@ pub enum ReportError {
     },
     #[error("--margin {0}: expected a positive number in the metric's units, e.g. 0.01")]
     BadMargin(f64),
+    #[error("stored predictions: {0}")]
+    Predictions(String),
     #[error("--split {0:?}: expected train, val or test")]
     UnknownSplit(String),
     #[error("PNG output needs a font installed (for example Debian's fonts-dejavu-core); write FILE.svg instead")]

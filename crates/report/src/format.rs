@@ -9,15 +9,24 @@ pub enum ComparisonFormat {
     Markdown,
     Csv,
     Json,
+    /// booktabs, one column of mean ± std and one p per metric: fits a page
+    /// for three metrics.
     Latex,
+    /// booktabs with every column (n, interval, Δ, both p).
+    LatexFull,
+    /// A complete, styled HTML document.
     Html,
+    /// The table alone, to paste into a page of one's own.
+    HtmlFragment,
 }
 
 pub fn render_comparison(c: &Comparison, format: ComparisonFormat) -> String {
     match format {
         ComparisonFormat::Markdown => markup(c, &Markdown),
-        ComparisonFormat::Latex => markup(c, &Latex),
-        ComparisonFormat::Html => markup(c, &Html),
+        ComparisonFormat::Latex => compact_latex(c),
+        ComparisonFormat::LatexFull => markup(c, &Latex),
+        ComparisonFormat::Html => crate::page::html_document(&title(c), &markup(c, &Html)),
+        ComparisonFormat::HtmlFragment => markup(c, &Html),
         ComparisonFormat::Csv => csv(c),
         ComparisonFormat::Json => serde_json::to_string_pretty(c).expect("serialisable") + "\n",
     }
@@ -129,6 +138,75 @@ fn grid(c: &Comparison) -> Grid {
         })
         .collect();
     Grid { header, rows }
+}
+
+/// The compact LaTeX table: per metric the mean ± std (best in bold) and,
+/// against a baseline, the Wilcoxon p (Holm-adjusted when asked). n goes
+/// into the caption when every cell has the same, else beside each mean.
+fn compact_latex(c: &Comparison) -> String {
+    let m = Latex;
+    let ns: Vec<usize> = c
+        .rows
+        .iter()
+        .flat_map(|r| r.cells.iter().map(|x| x.summary.n))
+        .collect();
+    let uniform = ns.windows(2).all(|w| w[0] == w[1]);
+    let mut header: Vec<String> = c.row_axes.iter().map(|a| m.escape(a)).collect();
+    if c.select_by.is_some() {
+        header.push("selected".into());
+    }
+    for col in &c.columns {
+        header.push(m.escape(&format!("{}.{}", col.head, col.metric)));
+        if c.baseline.is_some() {
+            header.push("$p_W$".into());
+        }
+    }
+    let rows: Vec<Vec<(String, bool)>> = c
+        .rows
+        .iter()
+        .map(|r| {
+            let mut cells: Vec<(String, bool)> =
+                r.values.iter().map(|v| (m.escape(v), false)).collect();
+            if let Some(first) = cells.first_mut() {
+                if r.baseline {
+                    first.0 += " (baseline)";
+                }
+            }
+            if c.select_by.is_some() {
+                cells.push((m.escape(r.selected.as_deref().unwrap_or(DASH)), false));
+            }
+            for cell in &r.cells {
+                let mut text = m.escape(&mean_std(cell));
+                if !uniform {
+                    text += &format!(" ({})", cell.summary.n);
+                }
+                cells.push((if cell.best { m.bold(&text) } else { text }, false));
+                if c.baseline.is_some() {
+                    let p = cell
+                        .paired
+                        .as_ref()
+                        .and_then(|p| p.wilcoxon_p_adjusted.or(p.wilcoxon.map(|w| w.p)));
+                    cells.push((m.escape(&pval(p)), false));
+                }
+            }
+            cells
+        })
+        .collect();
+    let mut caption = title(c);
+    if uniform {
+        if let Some(n) = ns.first() {
+            caption += &format!("; n = {n} per row");
+        }
+    }
+    let mut notes = vec![m.escape("Best value per column in bold.")];
+    if c.baseline.is_some() {
+        notes.push(m.escape(match c.adjust {
+            crate::compare::Adjust::None => "p_W: two-sided Wilcoxon signed-rank against the baseline, paired by seed.",
+            crate::compare::Adjust::Holm => "p_W: two-sided Wilcoxon signed-rank against the baseline, paired by seed, Holm-adjusted within each column.",
+            crate::compare::Adjust::HolmAll => "p_W: two-sided Wilcoxon signed-rank against the baseline, paired by seed, Holm-adjusted over the table.",
+        }));
+    }
+    m.table(&m.escape(&caption), &Grid { header, rows }, &notes)
 }
 
 fn title(c: &Comparison) -> String {
@@ -415,12 +493,49 @@ mod tests {
 
     #[test]
     fn latex() {
-        insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Latex));
+        insta::assert_snapshot!(render_comparison(
+            &comparison(),
+            ComparisonFormat::LatexFull
+        ));
+    }
+
+    /// The compact table: axes, then per metric mean ± std and p_W — 2 + 3·2
+    /// columns for three metrics.
+    #[test]
+    fn latex_compact() {
+        let t = render_comparison(&comparison(), ComparisonFormat::Latex);
+        assert!(t.contains("\\begin{tabular}{llllllll}"), "{t}");
+        assert!(t.contains("\\usepackage{booktabs}") && t.contains("\\toprule"));
+        assert!(t.contains("multi\\_label (baseline)"));
+        // The fixture's cells do not all have n = 3 (one run failed), so n
+        // sits beside the means.
+        assert!(t.contains("(2)") && t.contains("(3)"));
+    }
+
+    /// HTML is a complete page unless a fragment is asked for.
+    #[test]
+    fn html_document_and_fragment() {
+        let doc = render_comparison(&comparison(), ComparisonFormat::Html);
+        assert!(
+            doc.starts_with("<!DOCTYPE html>")
+                && doc.contains("<style>")
+                && doc.trim_end().ends_with("</html>")
+        );
+        assert!(
+            !doc.contains("http://") && !doc.contains("https://"),
+            "nothing fetched from a network"
+        );
+        let frag = render_comparison(&comparison(), ComparisonFormat::HtmlFragment);
+        assert!(frag.starts_with("<table>"));
+        assert!(doc.contains(&frag));
     }
 
     #[test]
     fn html() {
-        insta::assert_snapshot!(render_comparison(&comparison(), ComparisonFormat::Html));
+        insta::assert_snapshot!(render_comparison(
+            &comparison(),
+            ComparisonFormat::HtmlFragment
+        ));
     }
 
     /// A margin adds the equivalence interval and p to every paired cell,

@@ -7,16 +7,19 @@
 //! exporter is a pure function from data to text, so each format has a
 //! snapshot test that does not depend on training.
 
+mod calibration;
 mod classes;
 mod compare;
 mod data;
 mod error;
 mod filter;
 mod format;
+mod page;
 mod plot;
 mod table;
 mod views;
 
+pub use calibration::{reliability_of, PredictionRef};
 pub use classes::{add_confusion, class_table};
 pub use compare::{compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Pool, Row};
 pub use data::{CurvePoint, MetricKey, RunData, SweepData};
@@ -24,6 +27,10 @@ pub use error::ReportError;
 pub use filter::Filter;
 pub use format::{render_comparison, ComparisonFormat};
 pub use headsweep_metrics::Direction;
-pub use plot::{confusion_svg, curves_svg, metric_svg, svg_to_png, Curve, ErrorBar, MetricPoint};
+pub use page::{html_document, Chart, Highlight, Report};
+pub use plot::{
+    calibration_svg, confusion_svg, curves_svg, metric_svg, svg_to_png, Curve, ErrorBar,
+    MetricPoint,
+};
 pub use table::{aligned, fixed4, text_table, Align, Table, TableFormat, Value};
 pub use views::{curve_panels, metric_points, run_summary, runs_table};

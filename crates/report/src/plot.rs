@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+use headsweep_metrics::ReliabilityBin;
+
 /// Okabe–Ito: distinguishable with the common colour-vision deficiencies.
 const PALETTE: [&str; 8] = [
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000",
@@ -384,13 +386,93 @@ pub fn curves_svg(title: &str, panels: &[(String, Vec<Curve>)]) -> String {
     svg + "</svg>\n"
 }
 
+/// A reliability diagram: per series, the accuracy of each confidence bin
+/// against its mean confidence (empty bins left out), the diagonal of
+/// perfect calibration dashed, and each series' ECE in the legend.
+pub fn calibration_svg(title: &str, series: &[(String, Vec<ReliabilityBin>)]) -> String {
+    let (w, h) = (560.0, 480.0 + 18.0 * series.len() as f64);
+    let mut svg = open(w, h, title);
+    let f = Frame {
+        x0: 90.0,
+        y0: 50.0,
+        w: 360.0,
+        h: 360.0,
+        lo: 0.0,
+        hi: 1.0,
+    };
+    y_axis(&mut svg, &f, "accuracy");
+    let px = |x: f64| f.x0 + x * f.w;
+    for i in 0..=5 {
+        let t = f64::from(i) / 5.0;
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="12">{t:.1}</text>"#,
+            px(t),
+            f.y0 + f.h + 18.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="13">confidence (predicted class's probability)</text>"#,
+        f.x0 + f.w / 2.0,
+        f.y0 + f.h + 40.0
+    );
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#888" stroke-dasharray="4 4"/>"##,
+        px(0.0),
+        f.y(0.0),
+        px(1.0),
+        f.y(1.0)
+    );
+    let mut entries = Vec::new();
+    for (k, (label, bins)) in series.iter().enumerate() {
+        let color = PALETTE[k % PALETTE.len()];
+        let pts: Vec<(f64, f64, usize)> = bins
+            .iter()
+            .filter_map(|b| Some((b.confidence?, b.accuracy?, b.count)))
+            .collect();
+        let path: Vec<String> = pts
+            .iter()
+            .map(|(c, a, _)| format!("{:.1},{:.1}", px(*c), f.y(*a)))
+            .collect();
+        let _ = writeln!(
+            svg,
+            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+            path.join(" ")
+        );
+        for (c, a, n) in &pts {
+            let _ = writeln!(
+                svg,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{color}"><title>{}: confidence {c:.3}, accuracy {a:.3}, n={n}</title></circle>"#,
+                px(*c),
+                f.y(*a),
+                esc(label)
+            );
+        }
+        let n: usize = bins.iter().map(|b| b.count).sum();
+        let ece: f64 = bins
+            .iter()
+            .filter_map(|b| {
+                Some(b.count as f64 / n.max(1) as f64 * (b.accuracy? - b.confidence?).abs())
+            })
+            .sum();
+        entries.push((format!("{label} (ECE {ece:.3}, n={n})"), color, false));
+    }
+    legend(&mut svg, f.x0, f.y0 + f.h + 62.0, &entries);
+    svg + "</svg>\n"
+}
+
 /// A confusion matrix heat map: rows true classes, columns predicted;
 /// colour is the share of the row, the number the count.
 pub fn confusion_svg(title: &str, classes: &[String], counts: &[Vec<u64>]) -> String {
     let k = classes.len().max(1);
     let cell = (560.0 / k as f64).clamp(22.0, 60.0);
     let (x0, y0) = (150.0, 60.0);
-    let (w, h) = (x0 + cell * k as f64 + 40.0, y0 + cell * k as f64 + 130.0);
+    let (w, h) = (
+        (x0 + cell * k as f64 + 40.0).max(title.chars().count() as f64 * 9.5 + 40.0),
+        y0 + cell * k as f64 + 130.0,
+    );
     let mut svg = open(w, h, title);
     let font = (cell * 0.32).clamp(8.0, 14.0);
     for (t, row) in counts.iter().enumerate() {
@@ -525,5 +607,17 @@ mod tests {
             &["F".into(), "M".into()],
             &[vec![9, 1], vec![0, 10]]
         ));
+    }
+
+    #[test]
+    fn calibration_chart() {
+        let bins =
+            headsweep_metrics::reliability(&[0.9, 0.95, 0.6, 0.3], &[true, false, true, false]);
+        let svg = calibration_svg("c", &[("ce".into(), bins.clone()), ("bce".into(), bins)]);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        // 0.9 and 0.95 fall in bins 13 and 14: four non-empty bins per series.
+        assert_eq!(svg.matches("<circle").count(), 8);
+        assert!(svg.contains("ce (ECE ") && svg.contains("n=4)"));
     }
 }

@@ -24,7 +24,7 @@ pub use error::StoreError;
 pub use files::StoreFiles;
 pub use headsweep_spec::RunStatus;
 pub use open::{now_ms, redact, sqlite_path, Access, Store, CONNECT_TIMEOUT};
-pub use query::{check_read_only, Cell, ConfusionMatrix, Export, Rows};
+pub use query::{check_read_only, Cell, ConfusionMatrix, Export, Rows, StoredPrediction};
 pub use records::{ClassRow, ConfusionRow, CurveRow, MetricRow, PredictionRow, RunResults};
 pub use status::{
     FailedRun, HostRuns, RunMetric, RunRow, RunState, RunningRun, StatusCounts, StoredRun,

@@ -28,6 +28,15 @@ pub struct ConfusionMatrix {
     pub counts: Vec<Vec<u64>>,
 }
 
+/// One stored test prediction of one head.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPrediction {
+    pub true_class: Option<i64>,
+    pub predicted_class: i64,
+    /// Class probabilities as a JSON array.
+    pub probabilities: String,
+}
+
 /// One cell as read from the database.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -332,6 +341,59 @@ impl Store {
             }
         }
         Ok(ConfusionMatrix { classes, counts: m })
+    }
+
+    /// A run's test predictions for one head, in sample order: the true
+    /// class (NULL when unlabelled), the predicted class and the class
+    /// probabilities (a JSON array).
+    pub async fn predictions_of(
+        &self,
+        run: &str,
+        head: &str,
+    ) -> Result<Vec<StoredPrediction>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT true_class, predicted_class, probabilities FROM predictions
+             WHERE run = $1 AND head = $2 ORDER BY sample",
+        )
+        .bind(run)
+        .bind(head)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredPrediction {
+                true_class: r.get(0),
+                predicted_class: r.get(1),
+                probabilities: r.get(2),
+            })
+            .collect())
+    }
+
+    /// The provenance records of a sweep's done runs (JSON, or NULL for
+    /// runs stored before provenance was kept), each with how many runs
+    /// share it, most common first.
+    pub async fn provenance_counts(
+        &self,
+        sweep: &str,
+    ) -> Result<Vec<(Option<String>, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.provenance, COUNT(*) FROM runs r JOIN sweep_runs s ON s.run = r.id
+             WHERE s.sweep = $1 AND r.status = 'done'
+             GROUP BY r.provenance ORDER BY COUNT(*) DESC, r.provenance",
+        )
+        .bind(sweep)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// The sweep file a sweep was registered from, as it was then.
+    pub async fn sweep_file(&self, sweep: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query("SELECT file_text FROM sweeps WHERE name = $1")
+            .bind(sweep)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get(0)))
     }
 
     /// Heads with class counts for a run, in stored order.

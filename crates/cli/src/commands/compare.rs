@@ -4,9 +4,10 @@ use headsweep_report::{
 use headsweep_store::{Access, Store};
 
 use super::report::{emit, metric_key, sweep_data};
-use crate::args::{AdjustArg, CompareArgs, CompareFormat, PoolArg};
+use crate::args::{AdjustArg, CompareArgs, CompareFormat, ComparisonArgs, PoolArg};
 
-pub fn run(a: CompareArgs) -> anyhow::Result<()> {
+/// The comparison the flags describe.
+pub fn options(a: &ComparisonArgs) -> anyhow::Result<CompareOptions> {
     let metrics = a
         .metrics
         .as_ref()
@@ -39,7 +40,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             ),
         })
         .transpose()?;
-    let opts = CompareOptions {
+    Ok(CompareOptions {
         rows: a.rows.clone(),
         metrics,
         split: a.split.clone(),
@@ -55,14 +56,26 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
             PoolArg::Run => Pool::Run,
         },
         margin: a.margin,
-    };
+    })
+}
+
+pub fn run(a: CompareArgs) -> anyhow::Result<()> {
+    let opts = options(&a.table)?;
     let format = match a.format {
         CompareFormat::Md => ComparisonFormat::Markdown,
         CompareFormat::Csv => ComparisonFormat::Csv,
         CompareFormat::Json => ComparisonFormat::Json,
+        CompareFormat::Latex if a.intervals => ComparisonFormat::LatexFull,
         CompareFormat::Latex => ComparisonFormat::Latex,
+        CompareFormat::Html if a.fragment => ComparisonFormat::HtmlFragment,
         CompareFormat::Html => ComparisonFormat::Html,
     };
+    if a.fragment && a.format != CompareFormat::Html {
+        anyhow::bail!("--fragment applies to --format html");
+    }
+    if a.intervals && a.format != CompareFormat::Latex {
+        anyhow::bail!("--intervals applies to --format latex");
+    }
     let data = super::runtime()?.block_on(async {
         let store = Store::open_with(&a.store.db, Access::Read).await?;
         sweep_data(&store, &a.sweep).await

@@ -6,6 +6,7 @@ mod plan;
 mod plot;
 mod query;
 mod report;
+mod report_page;
 mod rm;
 mod run;
 mod runs;
@@ -37,6 +38,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Compare(a) => ok(compare::run(a)),
         Command::Runs(a) => ok(runs::run(a)),
         Command::Classes(a) => ok(classes::run(a)),
+        Command::Report(a) => ok(report_page::run(a)),
         Command::Query(a) => ok(query::run(a)),
         Command::Export(a) => ok(export::run(a)),
         Command::Plot(a) => ok(plot::run(a)),

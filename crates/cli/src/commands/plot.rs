@@ -2,12 +2,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use headsweep_report::{
-    confusion_svg, curve_panels, curves_svg, metric_points, metric_svg, CurvePoint, ErrorBar,
+    calibration_svg, confusion_svg, curve_panels, curves_svg, metric_points, metric_svg,
+    reliability_of, CurvePoint, ErrorBar, Filter, PredictionRef,
 };
 use headsweep_store::{Access, Store};
 
 use super::report::{emit, emit_bytes, metric_key, one_run, sweep_data};
-use crate::args::{ErrorBarArg, PlotCommand};
+use crate::args::{ErrorBarArg, PlotCalibrationArgs, PlotCommand};
 
 fn out_path(out: Option<PathBuf>, db: &str, default: String) -> anyhow::Result<PathBuf> {
     let path = out.unwrap_or_else(|| super::results_dir(db, None).join("plots").join(default));
@@ -171,5 +172,89 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             );
             write(&out, &confusion_svg(&title, &classes, &counts))
         }
+        PlotCommand::Calibration(a) => calibration(&rt, a),
     }
+}
+
+/// Reliability diagram of a run, or of a sweep's runs pooled per hue value.
+fn calibration(rt: &tokio::runtime::Runtime, a: PlotCalibrationArgs) -> anyhow::Result<()> {
+    let filter = a.filter.as_deref().map(Filter::parse).transpose()?;
+    let (name, series) = rt.block_on(async {
+        let store = Store::open_with(&a.store.db, Access::Read).await?;
+        // (label, runs) per series.
+        let (name, groups): (String, Vec<(String, Vec<String>)>) =
+            if store.has_sweep(&a.target).await? {
+                let data = sweep_data(&store, &a.target).await?;
+                data.check_head("--head", &a.head)?;
+                if let Some(f) = &filter {
+                    f.check(&data.axes, &data.heads())?;
+                }
+                let varying = data.varying_axes();
+                let hue = a.hue.clone().or_else(|| {
+                    varying
+                        .iter()
+                        .find(|v| *v == "train.loss")
+                        .or(varying.first())
+                        .cloned()
+                });
+                if let Some(h) = &hue {
+                    data.check_axis("--hue", h)?;
+                }
+                let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+                for r in data.runs.iter().filter(|r| {
+                    r.status == headsweep_spec::RunStatus::Done
+                        && filter.as_ref().is_none_or(|f| f.matches(r))
+                }) {
+                    let label = hue.as_deref().map_or_else(
+                        || "all runs".to_string(),
+                        |h| format!("{h}={}", r.axis(h).unwrap_or("")),
+                    );
+                    match groups.iter_mut().find(|(l, _)| *l == label) {
+                        Some((_, ids)) => ids.push(r.id.clone()),
+                        None => groups.push((label, vec![r.id.clone()])),
+                    }
+                }
+                (a.target.clone(), groups)
+            } else {
+                if a.hue.is_some() || a.filter.is_some() {
+                    bail!(
+                        "--hue and --where apply to a sweep; {:?} is not one",
+                        a.target
+                    );
+                }
+                let run = one_run(&store, &a.target).await?;
+                let short = headsweep_spec::short_id(&run).to_string();
+                (short.clone(), vec![(format!("run {short}"), vec![run])])
+            };
+        let mut series = Vec::new();
+        for (label, runs) in groups {
+            let mut rows = Vec::new();
+            for run in &runs {
+                rows.extend(store.predictions_of(run, &a.head).await?);
+            }
+            let bins = reliability_of(rows.iter().map(|p| PredictionRef {
+                true_class: p.true_class,
+                predicted_class: p.predicted_class,
+                probabilities: &p.probabilities,
+            }))?;
+            if bins.iter().any(|b| b.count > 0) {
+                series.push((format!("{label} ({} runs)", runs.len()), bins));
+            }
+        }
+        anyhow::Ok((name, series))
+    })?;
+    if series.is_empty() {
+        bail!(
+            "no stored test predictions of head {:?} in {}",
+            a.head,
+            a.target
+        );
+    }
+    let out = out_path(
+        a.out,
+        &a.store.db,
+        format!("{name}-{}-calibration.svg", a.head),
+    )?;
+    let title = format!("{name}: {} head, test split, reliability", a.head);
+    write(&out, &calibration_svg(&title, &series))
 }
