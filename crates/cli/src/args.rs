@@ -43,6 +43,9 @@ pub enum Command {
     /// metric, per-class counts of the baseline and the best row, learning
     /// curves, calibration and provenance, as self-contained HTML or Markdown.
     Report(ReportArgs),
+    /// A local, read-only web view of the store: sweeps, live progress,
+    /// comparisons, charts and runs.
+    Serve(ServeArgs),
     /// Per class of one head: TP, FP, FN, TN, precision, recall and how
     /// often it is predicted, summed over the runs of a design.
     Classes(ClassesArgs),
@@ -248,6 +251,22 @@ pub enum TableFormatArg {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The port; 0 picks a free one (printed when listening).
+    #[arg(long, default_value_t = 8765)]
+    pub port: u16,
+    /// The address to listen on; the default keeps the view on this machine.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: String,
+    /// Folder holding the store's run folders (for training logs); default
+    /// the store's folder.
+    #[arg(long)]
+    pub results: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -16,6 +16,7 @@ mod filter;
 mod format;
 mod page;
 mod plot;
+mod site;
 mod table;
 mod views;
 
@@ -31,6 +32,9 @@ pub use page::{html_document, Chart, Highlight, Report};
 pub use plot::{
     calibration_svg, confusion_svg, curves_svg, metric_svg, svg_to_png, Curve, ErrorBar,
     MetricPoint,
+};
+pub use site::{
+    error_page, run_page, sweep_page, sweeps_page, Progress, RunView, SweepView, REFRESH_SECONDS,
 };
 pub use table::{aligned, fixed4, text_table, Align, Table, TableFormat, Value};
 pub use views::{curve_panels, metric_points, run_summary, runs_table};

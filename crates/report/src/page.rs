@@ -24,6 +24,9 @@ pre { background: #f6f6f6; padding: 0.8rem; overflow-x: auto; font-size: 0.8rem;
 .charts svg { max-width: 100%; height: auto; border: 1px solid #eee; }
 .note { color: #555; font-size: 0.85rem; }
 .wide { overflow-x: auto; }
+.error { color: #b00020; font-weight: bold; }
+.done { color: #1b7f3b; } .running { color: #0b5394; } .failed { color: #b00020; } .pending { color: #777; }
+form label { display: inline-block; margin: 0.2rem 0.8rem 0.2rem 0; }
 small { color: #555; }
 ";
 
@@ -108,7 +111,12 @@ fn charts_html(out: &mut String, charts: &[Chart]) {
     out.push_str("</div>\n");
 }
 
-fn table_html(t: &Table) -> String {
+pub(crate) fn table_html(t: &Table) -> String {
+    table_html_linked(t, usize::MAX, "")
+}
+
+/// A table whose column `link` holds names that `prefix` + name links to.
+pub(crate) fn table_html_linked(t: &Table, link: usize, prefix: &str) -> String {
     let mut out = String::from("<table>\n<thead><tr>");
     for c in &t.columns {
         let _ = write!(out, "<th>{}</th>", escape(c));
@@ -116,12 +124,20 @@ fn table_html(t: &Table) -> String {
     out.push_str("</tr></thead>\n<tbody>\n");
     for r in &t.rows {
         out.push_str("<tr>");
-        for v in r {
+        for (i, v) in r.iter().enumerate() {
             let text = match v {
                 crate::table::Value::Real(x) => format!("{x:.4}"),
                 other => other.text(),
             };
-            let _ = write!(out, "<td>{}</td>", escape(&text));
+            if i == link {
+                let _ = write!(
+                    out,
+                    "<td><a href=\"{prefix}{t}\">{t}</a></td>",
+                    t = escape(&text)
+                );
+            } else {
+                let _ = write!(out, "<td>{}</td>", escape(&text));
+            }
         }
         out.push_str("</tr>\n");
     }

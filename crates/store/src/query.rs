@@ -387,6 +387,35 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
+    /// A run's error (if it failed) and provenance (if it finished).
+    pub async fn run_outcome(
+        &self,
+        run: &str,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        Ok(
+            match sqlx::query("SELECT error, provenance FROM runs WHERE id = $1")
+                .bind(run)
+                .fetch_optional(&self.pool)
+                .await?
+            {
+                Some(r) => (r.get(0), r.get(1)),
+                None => (None, None),
+            },
+        )
+    }
+
+    /// Every stored metric of one run, by split, head and metric.
+    pub async fn run_metrics(&self, run: &str) -> Result<Vec<RunMetric>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT run, split, head, metric, value FROM metrics WHERE run = $1
+             ORDER BY split, head, metric",
+        )
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(run_metric).collect())
+    }
+
     /// The sweep file a sweep was registered from, as it was then.
     pub async fn sweep_file(&self, sweep: &str) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query("SELECT file_text FROM sweeps WHERE name = $1")

@@ -10,6 +10,7 @@ mod report_page;
 mod rm;
 mod run;
 mod runs;
+mod serve;
 mod slurm;
 mod status;
 mod synth;
@@ -39,6 +40,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Runs(a) => ok(runs::run(a)),
         Command::Classes(a) => ok(classes::run(a)),
         Command::Report(a) => ok(report_page::run(a)),
+        Command::Serve(a) => ok(serve::run(a)),
         Command::Query(a) => ok(query::run(a)),
         Command::Export(a) => ok(export::run(a)),
         Command::Plot(a) => ok(plot::run(a)),
