@@ -628,6 +628,13 @@ fn explain_ranks_features_from_saved_weights() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&csv.stdout).lines().count(), 4);
+    // Each ranking is kept for reports: 5 features by integrated gradients,
+    // 3 by gradient × input of class M.
+    let kept = d.query(
+        "h.db",
+        "SELECT head, COUNT(*) AS n FROM attributions GROUP BY method, head ORDER BY n",
+    );
+    assert_eq!(kept, "head,n\nsex,3\nsex,5\n", "{kept}");
     d.cmd("h.db")
         .args(["explain", &run, "--head", "height"])
         .assert()

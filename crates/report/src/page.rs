@@ -78,6 +78,9 @@ pub struct Highlight {
     /// Per head: the per-class table and its confusion chart.
     pub heads: Vec<(String, Table, Chart)>,
     pub curves: Option<Chart>,
+    /// Rankings `explain` stored for the row's representative run: a
+    /// title and the top features.
+    pub attributions: Vec<(String, Table)>,
 }
 
 /// Everything `headsweep report` shows, read from the store by the caller.
@@ -180,6 +183,10 @@ impl Report {
                 b.push_str("<h3>Learning curves</h3>\n");
                 charts_html(&mut b, std::slice::from_ref(c));
             }
+            for (title, table) in &h.attributions {
+                let _ = writeln!(b, "<h3>{}</h3>", escape(title));
+                b.push_str(&table_html(table));
+            }
         }
         if !self.calibration.is_empty() {
             b.push_str("<h2>Calibration</h2>\n");
@@ -233,6 +240,13 @@ impl Report {
             if let Some(c) = &h.curves {
                 m.push_str("### Learning curves\n\n");
                 link(&mut m, c);
+            }
+            for (title, table) in &h.attributions {
+                let _ = write!(
+                    m,
+                    "### {title}\n\n```text\n{}```\n\n",
+                    table.render(TableFormat::Text)
+                );
             }
         }
         if !self.calibration.is_empty() {
@@ -290,6 +304,7 @@ mod tests {
                 why: "chosen by val.age.accuracy".into(),
                 heads: vec![("age".into(), table.clone(), chart("best-age-confusion"))],
                 curves: Some(chart("best-curves")),
+                attributions: vec![("age head: top features".into(), table.clone())],
             }],
             calibration: vec![chart("age-calibration")],
             provenance: table,

@@ -400,7 +400,8 @@ impl Store {
 }
 
 /// Tables holding a run's results.
-const RESULT_TABLES: [&str; 5] = [
+const RESULT_TABLES: [&str; 6] = [
+    "attributions",
     "metrics",
     "class_metrics",
     "confusion",

@@ -10,6 +10,7 @@
 //! renews, and writes the run's results in the same transaction that marks
 //! it done — only if it still holds the claim.
 
+mod attributions;
 mod claims;
 mod error;
 mod files;
@@ -19,6 +20,7 @@ mod records;
 mod status;
 mod sweeps;
 
+pub use attributions::Attribution;
 pub use claims::{Claimed, Worker};
 pub use error::StoreError;
 pub use files::StoreFiles;

@@ -1,7 +1,8 @@
 //! The store on a real SQLite file.
 
 use headsweep_store::{
-    Access, MetricRow, NewRun, NewSweep, PredictionRow, RunMetric, RunResults, Store, Worker,
+    Access, Attribution, MetricRow, NewRun, NewSweep, PredictionRow, RunMetric, RunResults, Store,
+    Worker,
 };
 
 fn sweep(name: &str) -> NewSweep {
@@ -500,4 +501,70 @@ async fn a_missing_store_is_not_created_by_a_read() {
         assert!(e.to_string().contains("no store at"), "{e}");
     }
     assert!(!dir.path().join("no").exists());
+}
+
+/// A ranking replaces the previous one of the same method, sits beside
+/// other methods', and goes when the run is trained again.
+#[tokio::test]
+async fn attributions_are_kept_per_method_and_dropped_on_rerun() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path().join("a.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let sweep = NewSweep {
+        name: "a".into(),
+        file_path: "a.toml".into(),
+        file_text: String::new(),
+        axes: Vec::new(),
+        code_version: "test".into(),
+        host: "test".into(),
+    };
+    let id = "ab".repeat(32);
+    s.register(
+        &sweep,
+        &[NewRun {
+            id: id.clone(),
+            config: "{}".into(),
+            seed: 0,
+            point: 0,
+            axes: Vec::new(),
+            fuse_key: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let ranked = |names: &[&str]| -> Vec<Attribution> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Attribution {
+                rank: i as i64 + 1,
+                feature: (*f).into(),
+                mean_abs: 1.0 / (i as f64 + 1.0),
+                mean: 0.1,
+                truth: (i == 0).then(|| "age".to_string()),
+            })
+            .collect()
+    };
+    s.save_attributions(&id, "age", "ig", &ranked(&["cg1", "cg2", "cg3"]))
+        .await
+        .unwrap();
+    s.save_attributions(&id, "age", "ig", &ranked(&["cg9", "cg8"]))
+        .await
+        .unwrap();
+    s.save_attributions(&id, "age", "saliency", &ranked(&["cg5"]))
+        .await
+        .unwrap();
+    let got = s.attributions(&id, "age").await.unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].0, "ig");
+    let names: Vec<&str> = got[0].1.iter().map(|a| a.feature.as_str()).collect();
+    assert_eq!(names, ["cg9", "cg8"], "replaced, in rank order");
+    assert_eq!(got[0].1[0].truth.as_deref(), Some("age"));
+    assert!(s.attributions(&id, "sex").await.unwrap().is_empty());
+    s.rerun(&[id.clone()]).await.unwrap();
+    assert!(
+        s.attributions(&id, "age").await.unwrap().is_empty(),
+        "a run trained again has new weights"
+    );
 }

@@ -2,7 +2,7 @@ use anyhow::{bail, Context};
 use headsweep_model::{explain, parse_device, ClassChoice, ExplainOptions, Method, Reference};
 use headsweep_report::{Table, Value};
 use headsweep_spec::RunConfig;
-use headsweep_store::{Access, RunStatus, Store};
+use headsweep_store::{Access, Attribution, RunStatus, Store};
 
 use super::report::{emit, one_run};
 use super::runs::table_format;
@@ -89,17 +89,40 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
         })
         .collect();
     let table = Table { columns, rows };
+    let method = match a.method {
+        MethodArg::Ig => format!("integrated gradients, {} steps", a.steps),
+        MethodArg::Saliency => "saliency".into(),
+        MethodArg::GradInput => "gradient × input".into(),
+    };
+    let reference = if a.reference == ReferenceArg::Mean {
+        "training means"
+    } else {
+        "raw zeros"
+    };
+    // Kept in the store for reports, which do not load libtorch; a store
+    // that cannot be written only loses that.
+    let ranking: Vec<Attribution> = e.ranked[..top]
+        .iter()
+        .map(|f| Attribution {
+            rank: f.rank as i64,
+            feature: f.feature.clone(),
+            mean_abs: f.mean_abs,
+            mean: f.mean,
+            truth: f.truth.clone(),
+        })
+        .collect();
+    let described = format!("{method}, {}, reference {reference}", e.target);
+    let saved = super::runtime()?.block_on(async {
+        let store = Store::open_with(&a.store.db, Access::Existing).await?;
+        store
+            .save_attributions(&run, &head, &described, &ranking)
+            .await?;
+        anyhow::Ok(())
+    });
+    if let Err(err) = saved {
+        tracing::warn!("the ranking was not stored ({err:#}); reports will not show it");
+    }
     let text = if a.format == TableFormatArg::Table {
-        let method = match a.method {
-            MethodArg::Ig => format!("integrated gradients, {} steps", a.steps),
-            MethodArg::Saliency => "saliency".into(),
-            MethodArg::GradInput => "gradient × input".into(),
-        };
-        let reference = if a.reference == ReferenceArg::Mean {
-            "training means"
-        } else {
-            "raw zeros"
-        };
         let mut head_lines = format!(
             "run {} head {head}: {method}, {}, reference {reference}, {} test samples\n",
             headsweep_spec::short_id(&run),

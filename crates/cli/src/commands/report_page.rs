@@ -98,10 +98,12 @@ async fn gather(a: &ReportArgs, opts: &CompareOptions) -> anyhow::Result<Report>
             });
         }
     }
-    notes.push(
-        "Attributions are not part of the report: `headsweep explain RUN` ranks features from a run's saved weights."
-            .into(),
-    );
+    if highlights.iter().all(|h| h.attributions.is_empty()) {
+        notes.push(
+            "No feature ranking is stored for the runs shown: `headsweep explain RUN --head HEAD` computes one from a run's saved weights and keeps it for this report."
+                .into(),
+        );
+    }
     Ok(Report {
         sweep: a.sweep.clone(),
         methods: methods(&data, &comparison, config.as_ref()),
@@ -220,7 +222,39 @@ async fn highlight(
         per_head.push((head.clone(), class_table(&classes, &total), chart));
     }
     // The row's run with the lowest seed stands for it.
-    let curves = match done.iter().min_by_key(|r| (r.seed, r.id.clone())) {
+    let representative = done.iter().min_by_key(|r| (r.seed, r.id.clone()));
+    let mut attributions = Vec::new();
+    if let Some(r) = representative {
+        for head in heads {
+            for (method, list) in store.attributions(&r.id, head).await? {
+                let table = Table {
+                    columns: ["rank", "feature", "mean_abs", "mean", "truth"]
+                        .map(String::from)
+                        .to_vec(),
+                    rows: list
+                        .into_iter()
+                        .map(|a| {
+                            vec![
+                                Value::Int(a.rank),
+                                Value::Text(a.feature),
+                                Value::Real(a.mean_abs),
+                                Value::Real(a.mean),
+                                a.truth.map_or(Value::Null, Value::Text),
+                            ]
+                        })
+                        .collect(),
+                };
+                attributions.push((
+                    format!(
+                        "{head} head: top features of run {} ({method})",
+                        headsweep_spec::short_id(&r.id)
+                    ),
+                    table,
+                ));
+            }
+        }
+    }
+    let curves = match representative {
         None => None,
         Some(r) => {
             let rows: Vec<CurvePoint> = store
@@ -254,6 +288,7 @@ async fn highlight(
         why,
         heads: per_head,
         curves,
+        attributions,
     })
 }
 
