@@ -562,7 +562,7 @@ async fn attributions_are_kept_per_method_and_dropped_on_rerun() {
     assert_eq!(names, ["cg9", "cg8"], "replaced, in rank order");
     assert_eq!(got[0].1[0].truth.as_deref(), Some("age"));
     assert!(s.attributions(&id, "sex").await.unwrap().is_empty());
-    s.rerun(&[id.clone()]).await.unwrap();
+    s.rerun(std::slice::from_ref(&id)).await.unwrap();
     assert!(
         s.attributions(&id, "age").await.unwrap().is_empty(),
         "a run trained again has new weights"
