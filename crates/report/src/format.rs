@@ -25,7 +25,7 @@ pub fn render_comparison(c: &Comparison, format: ComparisonFormat) -> String {
         ComparisonFormat::Markdown => markup(c, &Markdown),
         ComparisonFormat::Latex => compact_latex(c),
         ComparisonFormat::LatexFull => markup(c, &Latex),
-        ComparisonFormat::Html => crate::page::html_document(&title(c), &markup(c, &Html)),
+        ComparisonFormat::Html => crate::html::html_document(&title(c), &markup(c, &Html)),
         ComparisonFormat::HtmlFragment => markup(c, &Html),
         ComparisonFormat::Csv => csv(c),
         ComparisonFormat::Json => serde_json::to_string_pretty(c).expect("serialisable") + "\n",

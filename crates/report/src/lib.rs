@@ -14,6 +14,7 @@ mod data;
 mod error;
 mod filter;
 mod format;
+mod html;
 mod page;
 mod plot;
 mod site;
@@ -28,7 +29,8 @@ pub use error::ReportError;
 pub use filter::Filter;
 pub use format::{render_comparison, ComparisonFormat};
 pub use headsweep_metrics::Direction;
-pub use page::{html_document, Chart, Highlight, Report};
+pub use html::html_document;
+pub use page::{Chart, Highlight, Report};
 pub use plot::{
     calibration_svg, confusion_svg, curves_svg, metric_svg, svg_to_png, Curve, ErrorBar,
     MetricPoint,

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use crate::compare::Comparison;
 use crate::format::{render_comparison, ComparisonFormat};
-use crate::page::{escape, html_document};
+use crate::html::{escape, html_document, table_html, table_html_linked};
 use crate::table::Table;
 
 /// Runs of a sweep by status.
@@ -124,7 +124,7 @@ pub fn sweep_page(v: &SweepView) -> String {
     }
     if !v.hosts.rows.is_empty() {
         b.push_str("<h2>By host and device</h2>\n");
-        b.push_str(&crate::page::table_html(&v.hosts));
+        b.push_str(&table_html(&v.hosts));
     }
     b.push_str("<h2>Comparison</h2>\n<form method=\"get\">\n");
     b.push_str(&input(
@@ -166,7 +166,7 @@ pub fn sweep_page(v: &SweepView) -> String {
         v.page + 1,
         v.pages.max(1)
     );
-    b.push_str(&crate::page::table_html_linked(&v.runs, 0, "/run/"));
+    b.push_str(&table_html_linked(&v.runs, 0, "/run/"));
     // Paging keeps the comparison as it is.
     let mut keep = String::new();
     for (k, val) in [
@@ -225,7 +225,7 @@ pub fn run_page(v: &RunView) -> String {
     }
     if !v.metrics.rows.is_empty() {
         b.push_str("<h2>Metrics</h2>\n");
-        b.push_str(&crate::page::table_html(&v.metrics));
+        b.push_str(&table_html(&v.metrics));
     }
     if let Some(svg) = &v.curves {
         let _ = writeln!(
