@@ -125,20 +125,25 @@ pub struct Comparison {
     pub notes: Vec<String>,
 }
 
+/// The columns of a comparison that names none, per head (joint: exact
+/// match only).
+pub const DEFAULT_METRICS: [Metric; 6] = [
+    Metric::Accuracy,
+    Metric::BalancedAccuracy,
+    Metric::MacroF1,
+    Metric::Ece,
+    Metric::Mass,
+    Metric::ExactMatch,
+];
+
 fn default_metrics(data: &SweepData) -> Vec<(String, Metric)> {
     let mut out = Vec::new();
     for h in data.heads() {
         if h == JOINT {
             out.push((h, Metric::ExactMatch));
         } else {
-            for m in [
-                Metric::Accuracy,
-                Metric::BalancedAccuracy,
-                Metric::MacroF1,
-                Metric::Ece,
-                Metric::Mass,
-            ] {
-                out.push((h.clone(), m));
+            for m in DEFAULT_METRICS.iter().filter(|m| **m != Metric::ExactMatch) {
+                out.push((h.clone(), *m));
             }
         }
     }

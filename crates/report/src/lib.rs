@@ -23,7 +23,9 @@ mod views;
 
 pub use calibration::{reliability_of, PredictionRef};
 pub use classes::{add_confusion, class_table};
-pub use compare::{compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Pool, Row};
+pub use compare::{
+    compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Pool, Row, DEFAULT_METRICS,
+};
 pub use data::{CurvePoint, MetricKey, RunData, SweepData};
 pub use error::ReportError;
 pub use filter::Filter;

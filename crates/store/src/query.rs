@@ -285,10 +285,51 @@ impl Store {
 
     /// Every metric of every run of `sweep`.
     pub async fn all_metrics(&self, sweep: &str) -> Result<Vec<RunMetric>, StoreError> {
-        let rows = sqlx::query("SELECT t.run, t.split, t.head, t.metric, t.value FROM metrics t JOIN sweep_runs s ON s.run = t.run WHERE s.sweep = $1")
-            .bind(sweep)
-            .fetch_all(&self.pool)
-            .await?;
+        self.some_metrics(sweep, &[], &[]).await
+    }
+
+    /// The (head, metric) names a sweep's runs have on `split`.
+    pub async fn metric_names(
+        &self,
+        sweep: &str,
+        split: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT t.head, t.metric FROM metrics t JOIN sweep_runs s ON s.run = t.run
+             WHERE s.sweep = $1 AND t.split = $2 ORDER BY t.head, t.metric",
+        )
+        .bind(sweep)
+        .bind(split)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// The metrics of a sweep's runs on `splits` named `metrics` (each
+    /// unrestricted when empty): what a comparison reads, without the rest
+    /// of a large sweep's rows.
+    pub async fn some_metrics(
+        &self,
+        sweep: &str,
+        splits: &[String],
+        metrics: &[String],
+    ) -> Result<Vec<RunMetric>, StoreError> {
+        let mut sql = String::from("SELECT t.run, t.split, t.head, t.metric, t.value FROM metrics t JOIN sweep_runs s ON s.run = t.run WHERE s.sweep = $1");
+        let mut n = 1;
+        for (column, values) in [("split", splits), ("metric", metrics)] {
+            if !values.is_empty() {
+                let marks: Vec<String> = (0..values.len())
+                    .map(|i| format!("${}", n + i + 1))
+                    .collect();
+                n += values.len();
+                sql += &format!(" AND t.{column} IN ({})", marks.join(", "));
+            }
+        }
+        let mut q = sqlx::query(&sql).bind(sweep);
+        for v in splits.iter().chain(metrics) {
+            q = q.bind(v);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         Ok(rows.iter().map(run_metric).collect())
     }
 

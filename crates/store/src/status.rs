@@ -179,14 +179,19 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let axis_order = self.axes(sweep).await?;
+        // Grouped once by run: a lookup per run, not a scan of every row.
+        let mut by_run: std::collections::HashMap<String, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for a in &axes {
+            by_run
+                .entry(a.get::<String, _>(0))
+                .or_default()
+                .push((a.get::<String, _>(1), a.get::<String, _>(2)));
+        }
         rows.iter()
             .map(|r| {
                 let id: String = r.get(0);
-                let mut values: Vec<(String, String)> = axes
-                    .iter()
-                    .filter(|a| a.get::<String, _>(0) == id)
-                    .map(|a| (a.get::<String, _>(1), a.get::<String, _>(2)))
-                    .collect();
+                let mut values: Vec<(String, String)> = by_run.remove(&id).unwrap_or_default();
                 values.sort_by_key(|(k, _)| {
                     axis_order.iter().position(|a| a == k).unwrap_or(usize::MAX)
                 });

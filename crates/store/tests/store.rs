@@ -568,3 +568,72 @@ async fn attributions_are_kept_per_method_and_dropped_on_rerun() {
         "a run trained again has new weights"
     );
 }
+
+/// The reads behind compare, report and serve: metrics filtered by split
+/// and name, the names present, a run's predictions, outcome and metrics,
+/// and a sweep's provenance and file — on SQLite and PostgreSQL alike.
+#[tokio::test]
+async fn filtered_and_per_run_reads() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("m"), &runs(&["m1"])).await.unwrap();
+        let c = s.claim("m", &worker("w"), 60_000).await.unwrap().unwrap();
+        let mut r = results();
+        let m = |split: &str, metric: &str, v: f64| MetricRow {
+            split: split.into(),
+            head: "sex".into(),
+            metric: metric.into(),
+            value: Some(v),
+        };
+        r.metrics = vec![
+            m("test", "accuracy", 0.75),
+            m("val", "accuracy", 0.7),
+            m("test", "ece", 0.1),
+        ];
+        r.provenance = Some("{\"headsweep\":\"t\"}".into());
+        assert!(s.complete(&c.id, "w", "v", &r).await.unwrap());
+        let strs = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(s.all_metrics("m").await.unwrap().len(), 3);
+        let one = s
+            .some_metrics("m", &strs(&["test"]), &strs(&["accuracy"]))
+            .await
+            .unwrap();
+        assert_eq!((one.len(), one[0].value), (1, Some(0.75)));
+        let both = s
+            .some_metrics("m", &strs(&["val", "test"]), &strs(&["accuracy"]))
+            .await
+            .unwrap();
+        assert_eq!(both.len(), 2);
+        assert_eq!(
+            s.some_metrics("m", &[], &strs(&["ece"]))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            s.metric_names("m", "test").await.unwrap(),
+            [
+                ("sex".to_string(), "accuracy".to_string()),
+                ("sex".into(), "ece".into())
+            ]
+        );
+        let p = s.predictions_of("m1", "sex").await.unwrap();
+        assert_eq!(
+            (p.len(), p[0].true_class, p[0].predicted_class),
+            (1, Some(1), 1)
+        );
+        assert_eq!(
+            s.run_outcome("m1").await.unwrap(),
+            (None, r.provenance.clone())
+        );
+        assert_eq!(s.run_metrics("m1").await.unwrap().len(), 3);
+        assert_eq!(
+            s.provenance_counts("m").await.unwrap(),
+            [(r.provenance.clone(), 1)]
+        );
+        assert_eq!(s.sweep_file("m").await.unwrap().as_deref(), Some("[sweep]"));
+        assert_eq!(s.sweep_file("nope").await.unwrap(), None);
+    }
+}

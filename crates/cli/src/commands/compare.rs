@@ -3,7 +3,7 @@ use headsweep_report::{
 };
 use headsweep_store::{Access, Store};
 
-use super::report::{emit, metric_key, sweep_data};
+use super::report::{emit, metric_key, sweep_data_for, Needed};
 use crate::args::{AdjustArg, CompareArgs, CompareFormat, ComparisonArgs, PoolArg};
 
 /// The comparison the flags describe.
@@ -78,7 +78,7 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     }
     let data = super::runtime()?.block_on(async {
         let store = Store::open_with(&a.store.db, Access::Read).await?;
-        sweep_data(&store, &a.sweep).await
+        sweep_data_for(&store, &a.sweep, Some(&Needed::of(&opts))).await
     })?;
     let table = compare(&data, &opts)?;
     emit(a.out.as_deref(), &render_comparison(&table, format))

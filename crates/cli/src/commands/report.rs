@@ -12,6 +12,49 @@ use headsweep_store::{Cell, Rows, Store};
 
 /// A registered sweep's runs with their axis values and metrics.
 pub async fn sweep_data(store: &Store, sweep: &str) -> anyhow::Result<SweepData> {
+    sweep_data_for(store, sweep, None).await
+}
+
+/// The splits and metric names a comparison reads.
+pub struct Needed {
+    pub splits: Vec<String>,
+    pub metrics: Vec<String>,
+}
+
+impl Needed {
+    /// What `compare` with `opts` reads (its default columns included).
+    pub fn of(opts: &headsweep_report::CompareOptions) -> Needed {
+        let mut splits = vec![opts.split.clone()];
+        let mut metrics: Vec<String> = match &opts.metrics {
+            Some(m) => m.iter().map(|(_, m)| m.name().to_string()).collect(),
+            None => headsweep_report::DEFAULT_METRICS
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect(),
+        };
+        // Every head has exact match or accuracy, so every head is seen.
+        metrics.push("exact_match".into());
+        metrics.push("accuracy".into());
+        if let Some((split, _, m)) = &opts.select_by {
+            splits.push(split.clone());
+            metrics.push(m.name().to_string());
+        }
+        // Selection on validation by the first column (report's best row).
+        splits.push("val".into());
+        splits.sort();
+        splits.dedup();
+        metrics.sort();
+        metrics.dedup();
+        Needed { splits, metrics }
+    }
+}
+
+/// [`sweep_data`] reading only the metrics `only` names (all when `None`).
+pub async fn sweep_data_for(
+    store: &Store,
+    sweep: &str,
+    only: Option<&Needed>,
+) -> anyhow::Result<SweepData> {
     if !store.has_sweep(sweep).await? {
         let known = store.sweeps().await?;
         bail!(
@@ -25,7 +68,11 @@ pub async fn sweep_data(store: &Store, sweep: &str) -> anyhow::Result<SweepData>
         );
     }
     let mut metrics: HashMap<String, HashMap<(String, String, String), f64>> = HashMap::new();
-    for m in store.all_metrics(sweep).await? {
+    let rows = match only {
+        Some(n) => store.some_metrics(sweep, &n.splits, &n.metrics).await?,
+        None => store.all_metrics(sweep).await?,
+    };
+    for m in rows {
         if let Some(v) = m.value {
             metrics
                 .entry(m.run)

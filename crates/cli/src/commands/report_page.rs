@@ -12,7 +12,7 @@ use headsweep_report::{
 use headsweep_spec::{RunConfig, RunStatus};
 use headsweep_store::{Access, Store};
 
-use super::report::{emit, emit_bytes, sweep_data};
+use super::report::{emit, emit_bytes, sweep_data_for, Needed};
 use crate::args::{ReportArgs, ReportFormat};
 
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
@@ -48,7 +48,7 @@ fn write_markdown(out: &Path, report: &Report) -> anyhow::Result<()> {
 
 async fn gather(a: &ReportArgs, opts: &CompareOptions) -> anyhow::Result<Report> {
     let store = Store::open_with(&a.store.db, Access::Read).await?;
-    let data = sweep_data(&store, &a.sweep).await?;
+    let data = sweep_data_for(&store, &a.sweep, Some(&Needed::of(opts))).await?;
     let comparison = compare(&data, opts)?;
     let config = first_config(&store, &data).await?;
     let heads: Vec<String> = data.heads().into_iter().filter(|h| h != JOINT).collect();
@@ -198,8 +198,14 @@ async fn highlight(
     for head in heads {
         let mut classes: Vec<String> = Vec::new();
         let mut total = Confusion { cells: Vec::new() };
+        let mut summed = 0;
         for r in &done {
             let m = store.confusion(&r.id, "test", head).await?;
+            if m.classes.is_empty() {
+                // No class counts stored for this run and head.
+                continue;
+            }
+            summed += 1;
             if classes.is_empty() {
                 total.cells = vec![vec![0; m.classes.len()]; m.classes.len()];
                 classes.clone_from(&m.classes);
@@ -213,10 +219,7 @@ async fn highlight(
         }
         let chart = Chart {
             name: format!("{}-{head}-confusion", slug(title)),
-            caption: format!(
-                "{title}: {head} head, test counts summed over {} runs",
-                done.len()
-            ),
+            caption: format!("{title}: {head} head, test counts summed over {summed} runs"),
             svg: confusion_svg(&format!("{title}: {head} head"), &classes, &total.cells),
         };
         per_head.push((head.clone(), class_table(&classes, &total), chart));

@@ -20,7 +20,7 @@ use headsweep_report::{
 use headsweep_spec::RunStatus;
 use headsweep_store::{Access, StatusCounts, Store};
 
-use super::report::sweep_data;
+use super::report::{sweep_data_for, Needed};
 use crate::args::{AdjustArg, ComparisonArgs, PoolArg, ServeArgs};
 
 /// Runs listed per page of a sweep.
@@ -138,7 +138,6 @@ async fn sweep(
             .parse()
             .map_err(|_| Fail::Bad(format!("page={p:?}: expected a page number")))?,
     };
-    let data = sweep_data(&app.store, &name).await?;
     let mut metrics = param(&q, "metrics");
     let added = param(&q, "metric");
     if !added.is_empty() && !metrics.split(',').any(|m| m.trim() == added) {
@@ -170,6 +169,7 @@ async fn sweep(
     // A malformed request is the client's error; a comparison the data
     // cannot make (no done run yet) is shown on the page.
     let opts = super::compare::options(&args).map_err(|e| Fail::Bad(format!("{e:#}")))?;
+    let data = sweep_data_for(&app.store, &name, Some(&Needed::of(&opts))).await?;
     let comparison = compare(&data, &opts);
     if let Err(e) = &comparison {
         if !matches!(e, headsweep_report::ReportError::NoRuns(_)) {
