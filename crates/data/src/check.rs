@@ -7,8 +7,8 @@ use std::path::Path;
 use headsweep_spec::{DataConfig, TaskConfig};
 
 use crate::error::DataError;
-use crate::matrix::{delimiter, open};
 use crate::sheet::list;
+use crate::text::{delimiter, open};
 
 /// BLAKE3 of a file's content, hex.
 pub fn content_hash(path: &Path) -> Result<String, DataError> {
@@ -50,10 +50,30 @@ fn header(path: &Path) -> Result<Vec<String>, DataError> {
 /// That the data files exist, their headers parse, and the sheet has the id
 /// column and every task's column. Generated data needs no check.
 pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), DataError> {
-    let (Some(features), Some(labels)) = (&config.features, &config.labels) else {
+    let Some(features) = &config.features else {
         return Ok(());
     };
-    if features.extension().is_some_and(|e| e == "npy") {
+    let format = crate::formats::detect(features)?;
+    if format == crate::formats::Format::GeoSeriesMatrix {
+        let Some(labels) = &config.labels else {
+            // The series' own characteristics are the labels.
+            let columns = crate::geo::label_columns(features)?;
+            return check_task_columns(
+                features,
+                &columns,
+                tasks,
+                "the series' sample characteristics",
+            );
+        };
+        return check_sheet(labels, config, tasks);
+    }
+    let Some(labels) = &config.labels else {
+        return Err(DataError::file(
+            features,
+            "this matrix carries no labels: set data.labels, the sample sheet",
+        ));
+    };
+    if format == crate::formats::Format::Npy {
         let file = std::fs::File::open(features).map_err(|source| DataError::Io {
             path: features.clone(),
             source,
@@ -81,6 +101,11 @@ pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), Da
             "the header needs an id column and at least one feature column",
         ));
     }
+    check_sheet(labels, config, tasks)
+}
+
+/// The sample sheet's header has the id column and every task's column.
+fn check_sheet(labels: &Path, config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), DataError> {
     let columns = header(labels)?;
     if let Some(id) = &config.id_column {
         if !columns.contains(id) {
@@ -94,13 +119,22 @@ pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), Da
             ));
         }
     }
+    check_task_columns(labels, &columns, tasks, "the sheet")
+}
+
+fn check_task_columns(
+    path: &Path,
+    columns: &[String],
+    tasks: &[TaskConfig],
+    what: &str,
+) -> Result<(), DataError> {
     for t in tasks {
         if !columns.iter().any(|c| c == t.column()) {
             return Err(DataError::at(
-                labels,
+                path,
                 1,
                 format!(
-                    "task {:?} needs column {:?}, which the sheet lacks; its columns are {}",
+                    "task {:?} needs column {:?}, which {what} lacks; its columns are {}",
                     t.name,
                     t.column(),
                     list(columns.iter().map(String::as_str))

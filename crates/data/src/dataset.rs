@@ -84,12 +84,13 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
                 .features
                 .as_deref()
                 .ok_or(DataError::NotSet("data.features"))?;
-            let labels = config
-                .labels
-                .as_deref()
-                .ok_or(DataError::NotSet("data.labels"))?;
-            let matrix = Matrix::read(features, config.ids.as_deref())?;
-            let sheet = Sheet::read(labels, config.id_column.as_deref())?;
+            let (matrix, carried) = crate::source::read_features(features, config.ids.as_deref())?;
+            // A sample sheet, when given, is the labels; else the file's own.
+            let sheet = match (config.labels.as_deref(), carried) {
+                (Some(labels), _) => Sheet::read(labels, config.id_column.as_deref())?,
+                (None, Some(sheet)) => sheet,
+                (None, None) => return Err(DataError::NotSet("data.labels")),
+            };
             (matrix, sheet)
         }
     };

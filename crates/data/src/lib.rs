@@ -7,16 +7,22 @@
 mod check;
 mod dataset;
 mod error;
+mod formats;
+mod geo;
 mod labels;
 mod matrix;
 mod sheet;
+mod source;
 mod split;
 pub mod synth;
+mod text;
 
 pub use check::{check_headers, content_hash};
 pub use dataset::{load, Dataset, Scaler};
 pub use error::DataError;
+pub use formats::{detect, Format, SUPPORTED};
 pub use labels::TaskLabels;
 pub use matrix::Matrix;
 pub use sheet::Sheet;
+pub use source::read_features;
 pub use split::Part;

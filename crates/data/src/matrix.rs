@@ -2,10 +2,11 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
+use crate::text::{checked_line, delimiter, is_missing, open};
 
 /// A dense matrix of feature values; `NaN` marks a missing value.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,71 +19,9 @@ pub struct Matrix {
     pub source: PathBuf,
 }
 
-/// Cells read as missing. Anything else must parse as a finite number.
-pub(crate) fn is_missing(cell: &str) -> bool {
-    matches!(cell.trim(), "" | "NA" | "NaN" | "nan" | "NAN" | "na")
-}
-
-/// Opens `path`, decompressing when its name ends in `.gz`.
-pub(crate) fn open(path: &Path) -> Result<Box<dyn Read>, DataError> {
-    let file = File::open(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let reader = BufReader::with_capacity(1 << 20, file);
-    if path.extension().is_some_and(|e| e == "gz") {
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(reader)))
-    } else {
-        Ok(Box::new(reader))
-    }
-}
-
-/// The file line of `record`, after checking that it has as many fields as
-/// the header.
-pub(crate) fn checked_line(
-    path: &Path,
-    record: &csv::StringRecord,
-    header: &csv::StringRecord,
-) -> Result<u64, DataError> {
-    let line = record.position().map_or(0, |p| p.line());
-    if record.len() != header.len() {
-        return Err(DataError::at(
-            path,
-            line,
-            format!(
-                "ragged row: {} fields, the header has {}",
-                record.len(),
-                header.len()
-            ),
-        ));
-    }
-    Ok(line)
-}
-
-/// Tab for `.tsv`/`.txt` (also under `.gz`), comma otherwise.
-pub(crate) fn delimiter(path: &Path) -> u8 {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    let name = name.strip_suffix(".gz").unwrap_or(name);
-    if name.ends_with(".tsv") || name.ends_with(".txt") {
-        b'\t'
-    } else {
-        b','
-    }
-}
-
 impl Matrix {
-    /// Reads a CSV/TSV (optionally .gz) matrix, or an .npy one with `ids`.
-    pub fn read(path: &Path, ids: Option<&Path>) -> Result<Matrix, DataError> {
-        if path.extension().is_some_and(|e| e == "npy") {
-            let ids =
-                ids.ok_or_else(|| DataError::file(path, "an .npy matrix needs an ids file"))?;
-            Self::read_npy(path, ids)
-        } else {
-            Self::read_delimited(path)
-        }
-    }
-
-    fn read_delimited(path: &Path) -> Result<Matrix, DataError> {
+    /// Reads a CSV/TSV (optionally .gz) matrix.
+    pub(crate) fn read_delimited(path: &Path) -> Result<Matrix, DataError> {
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(delimiter(path))
             .has_headers(true)
@@ -131,7 +70,7 @@ impl Matrix {
         Ok(m)
     }
 
-    fn read_npy(path: &Path, ids_path: &Path) -> Result<Matrix, DataError> {
+    pub(crate) fn read_npy(path: &Path, ids_path: &Path) -> Result<Matrix, DataError> {
         let io = |source| DataError::Io {
             path: path.to_path_buf(),
             source,
@@ -218,7 +157,7 @@ impl Matrix {
         Ok(m)
     }
 
-    fn check_unique_ids(&self, line_of: impl Fn(usize) -> u64) -> Result<(), DataError> {
+    pub(crate) fn check_unique_ids(&self, line_of: impl Fn(usize) -> u64) -> Result<(), DataError> {
         let mut seen = HashMap::with_capacity(self.ids.len());
         for (i, id) in self.ids.iter().enumerate() {
             if let Some(first) = seen.insert(id.as_str(), i) {
@@ -275,7 +214,7 @@ mod tests {
             "m.tsv",
             "id\ta\tb\ns1\t0.5\tNA\ns2\t\t1e-3\ns3\tNaN\t2\n",
         );
-        let m = Matrix::read(&p, None).unwrap();
+        let m = Matrix::read_delimited(&p).unwrap();
         assert_eq!(m.ids, ["s1", "s2", "s3"]);
         assert_eq!(m.features, ["a", "b"]);
         assert_eq!(m.row(0)[0], 0.5);
@@ -291,7 +230,7 @@ mod tests {
             flate2::write::GzEncoder::new(File::create(&p).unwrap(), flate2::Compression::fast());
         gz.write_all(b"id,a\nx,1\ny,2\n").unwrap();
         gz.finish().unwrap();
-        let m = Matrix::read(&p, None).unwrap();
+        let m = Matrix::read_delimited(&p).unwrap();
         assert_eq!(m.values, [1.0, 2.0]);
     }
 
@@ -299,19 +238,19 @@ mod tests {
     fn ragged_and_non_numeric_rows_name_file_and_line() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "m.csv", "id,a,b\ns1,1,2\ns2,3\n");
-        let e = Matrix::read(&p, None).unwrap_err().to_string();
+        let e = Matrix::read_delimited(&p).unwrap_err().to_string();
         assert!(
             e.ends_with("m.csv:3: ragged row: 2 fields, the header has 3"),
             "{e}"
         );
         let p = write(d.path(), "n.csv", "id,a,b\ns1,1,2\ns2,3,high\n");
-        let e = Matrix::read(&p, None).unwrap_err().to_string();
+        let e = Matrix::read_delimited(&p).unwrap_err().to_string();
         assert!(
             e.ends_with("n.csv:3: column 3 (b): \"high\" is not a number"),
             "{e}"
         );
         let p = write(d.path(), "i.csv", "id,a\ns1,inf\n");
-        assert!(Matrix::read(&p, None)
+        assert!(Matrix::read_delimited(&p)
             .unwrap_err()
             .to_string()
             .contains("i.csv:2:"));
@@ -321,7 +260,7 @@ mod tests {
     fn duplicate_ids_are_refused() {
         let d = tempfile::tempdir().unwrap();
         let p = write(d.path(), "m.csv", "id,a\ns1,1\ns2,2\ns1,3\n");
-        let e = Matrix::read(&p, None).unwrap_err().to_string();
+        let e = Matrix::read_delimited(&p).unwrap_err().to_string();
         assert!(
             e.ends_with("m.csv:4: duplicate sample id \"s1\" (first on line 2)"),
             "{e}"
@@ -341,13 +280,13 @@ mod tests {
         w.extend([1.0f64, 2.0, f64::NAN, 4.0, 5.0, 6.0]).unwrap();
         w.finish().unwrap();
         let ids = write(d.path(), "ids.txt", "a\nb\n");
-        let m = Matrix::read(&p, Some(&ids)).unwrap();
+        let m = Matrix::read_npy(&p, &ids).unwrap();
         assert_eq!(m.ids, ["a", "b"]);
         assert_eq!(m.features, ["f0", "f1", "f2"]);
         assert_eq!(m.row(1), [4.0, 5.0, 6.0]);
         assert!(m.row(0)[2].is_nan());
         let short = write(d.path(), "short.txt", "a\n");
-        assert!(Matrix::read(&p, Some(&short))
+        assert!(Matrix::read_npy(&p, &short)
             .unwrap_err()
             .to_string()
             .contains("1 ids for 2 matrix rows"));

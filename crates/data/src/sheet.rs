@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::DataError;
-use crate::matrix::{checked_line, delimiter, is_missing, open};
+use crate::text::{checked_line, delimiter, is_missing, open};
 
 /// A sample sheet read as text; `None` marks a missing cell.
 #[derive(Debug, Clone, PartialEq)]

@@ -626,7 +626,7 @@ mod tests {
             let b = std::fs::read(d.path().join("b").join(name)).unwrap();
             assert_eq!(a, b, "{name:?}");
         }
-        let m = Matrix::read(&files[0], None).unwrap();
+        let m = Matrix::read_delimited(&files[0]).unwrap();
         assert_eq!(m.ids, g.matrix.ids);
         let same = m
             .values

@@ -56,8 +56,12 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
         (Some(_), Some(_)) => bad(&data("features"), "give either data.synthetic or data.features, not both".into()),
         (None, None) => bad(&["data".into()], "data needs either synthetic = { preset, samples, features } or features = \"FILE\" with labels = \"FILE\"".into()),
         (None, Some(f)) => {
-            if d.labels.is_none() {
-                bad(&data("features"), "data.features needs data.labels, the sample sheet".into());
+            let series = f
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains("series_matrix"));
+            if d.labels.is_none() && !series {
+                bad(&data("features"), "data.features needs data.labels, the sample sheet (a GEO *_series_matrix.txt(.gz) carries its own)".into());
             }
             let npy = f.extension().is_some_and(|e| e == "npy");
             if npy && d.ids.is_none() {
