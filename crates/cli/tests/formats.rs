@@ -175,3 +175,116 @@ lr = 0.01
         String::from_utf8_lossy(&e.stdout)
     );
 }
+
+/// `PREFIX.bed/.bim/.fam` for `n` samples × 8 SNPs: rs0 is 2 copies in
+/// males and 0 in females (sex from the .fam); the rest follow a fixed
+/// sequence, a few calls missing.
+fn plink(dir: &std::path::Path, n: usize) {
+    let snps = 8;
+    let male = |i: usize| !i.is_multiple_of(3);
+    let mut fam = String::new();
+    for i in 0..n {
+        fam += &format!("fam{i} ind{i} 0 0 {} -9\n", if male(i) { 1 } else { 2 });
+    }
+    std::fs::write(dir.join("g.fam"), fam).unwrap();
+    let bim: String = (0..snps)
+        .map(|j| format!("1 rs{j} 0 {} A G\n", 1000 + j))
+        .collect();
+    std::fs::write(dir.join("g.bim"), bim).unwrap();
+    let mut bed = vec![0x6c, 0x1b, 0x01];
+    let mut state = 7u64;
+    for j in 0..snps {
+        let mut block = vec![0u8; n.div_ceil(4)];
+        for i in 0..n {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let code = if j == 0 {
+                if male(i) {
+                    0b00
+                } else {
+                    0b11
+                }
+            } else {
+                [0b00, 0b10, 0b11, 0b01][(state >> 60) as usize % 4]
+            };
+            block[i / 4] |= code << (2 * (i % 4));
+        }
+        bed.extend(block);
+    }
+    std::fs::write(dir.join("g.bed"), bed).unwrap();
+}
+
+#[test]
+fn plink_genotypes_train_with_the_fam_as_labels() {
+    let d = tempfile::tempdir().unwrap();
+    plink(d.path(), 150);
+    std::fs::write(
+        d.path().join("g.toml"),
+        r#"
+[sweep]
+name = "g"
+seeds = [0]
+
+[data]
+features = "g.bed"
+split = { train = 0.6, val = 0.2, test = 0.2 }
+
+[[tasks]]
+name = "sex"
+
+[model]
+trunk = [8]
+head_width = 4
+
+[train]
+epochs = 30
+batch_size = 32
+lr = 0.01
+"#,
+    )
+    .unwrap();
+    let out = hs(d.path())
+        .args(["run", "g.toml", "--db", "h.db"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let q = hs(d.path())
+        .args([
+            "query",
+            "--db",
+            "h.db",
+            "--format",
+            "csv",
+            "SELECT value FROM metrics WHERE split = 'test' AND head = 'sex' AND metric = 'accuracy'",
+        ])
+        .output()
+        .unwrap();
+    let acc: f64 = String::from_utf8_lossy(&q.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(acc > 0.9, "rs0 marks males: {acc}");
+    // Editing the .fam changes the data, so the run is a new one.
+    let fam = std::fs::read_to_string(d.path().join("g.fam")).unwrap();
+    std::fs::write(
+        d.path().join("g.fam"),
+        fam.replacen("ind0 0 0 2", "ind0 0 0 1", 1),
+    )
+    .unwrap();
+    let plan = hs(d.path())
+        .args(["plan", "g.toml", "--db", "h.db"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        text.contains("0 done, 0 failed, 0 running, 1 left"),
+        "{text}"
+    );
+}

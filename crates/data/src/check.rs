@@ -10,21 +10,32 @@ use crate::error::DataError;
 use crate::sheet::list;
 use crate::text::{delimiter, open};
 
-/// BLAKE3 of a file's content, hex.
+/// BLAKE3 of a file's content, hex. A PLINK `.bed` is hashed with its
+/// `.bim` and `.fam`, which name its SNPs and samples: editing either
+/// changes the data.
 pub fn content_hash(path: &Path) -> Result<String, DataError> {
-    let io = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
     let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
+    let plink = path.extension().is_some_and(|e| e == "bed");
+    let (bim, fam) = crate::plink::sidecars(path);
+    let files: Vec<&Path> = if plink {
+        vec![path, &bim, &fam]
+    } else {
+        vec![path]
+    };
+    for p in files {
+        let io = |source| DataError::Io {
+            path: p.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::File::open(p).map_err(io)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
         }
-        hasher.update(&buf[..n]);
     }
     Ok(hasher.finalize().to_hex().to_string())
 }
@@ -54,6 +65,23 @@ pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), Da
         return Ok(());
     };
     let format = crate::formats::detect(features)?;
+    if format == crate::formats::Format::PlinkBed {
+        let (bim, fam) = crate::plink::sidecars(features);
+        for p in [&bim, &fam] {
+            std::fs::metadata(p).map_err(|source| DataError::Io {
+                path: p.clone(),
+                source,
+            })?;
+        }
+        let Some(labels) = &config.labels else {
+            let columns: Vec<String> = crate::plink::LABEL_COLUMNS
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            return check_task_columns(&fam, &columns, tasks, "the .fam");
+        };
+        return check_sheet(labels, config, tasks);
+    }
     if format == crate::formats::Format::GeoSeriesMatrix {
         let Some(labels) = &config.labels else {
             // The series' own characteristics are the labels.

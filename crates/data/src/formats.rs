@@ -19,10 +19,12 @@ pub enum Format {
     /// A GEO series matrix (`*_series_matrix.txt(.gz)`): metadata lines,
     /// then a features × samples table between its markers.
     GeoSeriesMatrix,
+    /// PLINK 1 binary genotypes: `.bed` with its `.bim` and `.fam`.
+    PlinkBed,
 }
 
 /// What headsweep reads, for error messages.
-pub const SUPPORTED: &str = "CSV/TSV matrices (optionally .gz; first column the sample id), NumPy .npy with data.ids, and GEO series matrices (*_series_matrix.txt.gz)";
+pub const SUPPORTED: &str = "CSV/TSV matrices (optionally .gz; first column the sample id), NumPy .npy with data.ids, GEO series matrices (*_series_matrix.txt.gz) and PLINK .bed/.bim/.fam";
 
 /// Formats recognised but not read, with what to do instead.
 fn unsupported(head: &[u8]) -> Option<&'static str> {
@@ -30,8 +32,6 @@ fn unsupported(head: &[u8]) -> Option<&'static str> {
         Some("an HDF5 file (AnnData .h5ad, or .h5), which headsweep does not read yet; write X as TSV from Python, e.g. adata.to_df().to_csv(\"x.tsv.gz\", sep=\"\\t\") and adata.obs.to_csv(\"samples.tsv\", sep=\"\\t\")")
     } else if head.starts_with(b"PAR1") {
         Some("a Parquet file, which headsweep does not read yet; write it as TSV (pandas: pd.read_parquet(f).to_csv(\"x.tsv.gz\", sep=\"\\t\"))")
-    } else if head.starts_with(&[0x6c, 0x1b]) {
-        Some("a PLINK .bed genotype file, which headsweep does not read yet; `plink --bfile PREFIX --recode A` writes dosages as text")
     } else if head.starts_with(b"PK\x03\x04") {
         Some("a ZIP archive (an .npz or .xlsx?); unpack it or save the matrix as TSV")
     } else {
@@ -57,6 +57,19 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
     }
     if head.starts_with(b"\x93NUMPY") {
         return Ok(Format::Npy);
+    }
+    if head.starts_with(&crate::plink::MAGIC) {
+        return Ok(Format::PlinkBed);
+    }
+    if path.extension().is_some_and(|e| e == "bed") {
+        // A PLINK name without PLINK's magic number (a BED interval file?).
+        return Err(DataError::file(
+            path,
+            format!(
+                "not a PLINK .bed: it starts {:02x?}, a .bed starts 6c 1b 01. Supported: {SUPPORTED}",
+                &head[..head.len().min(3)]
+            ),
+        ));
     }
     if head.starts_with(b"!Series_") || head.starts_with(b"!Sample_") {
         return Ok(Format::GeoSeriesMatrix);
@@ -104,9 +117,15 @@ mod tests {
         assert!(detect_bytes("x.parquet", b"PAR1\x15\x04")
             .unwrap_err()
             .contains("Parquet"));
-        assert!(detect_bytes("x.bed", &[0x6c, 0x1b, 0x01, 0xff])
-            .unwrap_err()
-            .contains("PLINK"));
+        assert_eq!(
+            detect_bytes("x.bed", &[0x6c, 0x1b, 0x01, 0xff]),
+            Ok(Format::PlinkBed)
+        );
+        let e = detect_bytes("x.bed", b"chr1\t100\t200\n").unwrap_err();
+        assert!(
+            e.contains("not a PLINK .bed: it starts [63, 68, 72]"),
+            "{e}"
+        );
         let e = detect_bytes("x.bin", &[0, 159, 146, 150, 0, 1, 2, 3]).unwrap_err();
         assert!(
             e.contains("binary file of no format headsweep knows"),

@@ -11,6 +11,7 @@ mod formats;
 mod geo;
 mod labels;
 mod matrix;
+mod plink;
 mod sheet;
 mod source;
 mod split;

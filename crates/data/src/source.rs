@@ -1,5 +1,6 @@
 //! Reading a feature file by the format its content shows, with the labels
-//! the file itself carries (a GEO series matrix's characteristics).
+//! the file itself carries (a GEO series matrix's characteristics, a PLINK
+//! `.fam`'s sex and phenotype).
 
 use std::path::Path;
 
@@ -21,6 +22,10 @@ pub fn read_features(
         }
         Format::GeoSeriesMatrix => {
             let (m, s) = crate::geo::read(path)?;
+            Ok((m, Some(s)))
+        }
+        Format::PlinkBed => {
+            let (m, s) = crate::plink::read(path)?;
             Ok((m, Some(s)))
         }
         Format::Delimited => Ok((Matrix::read_delimited(path)?, None)),

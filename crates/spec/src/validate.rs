@@ -60,8 +60,9 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.contains("series_matrix"));
-            if d.labels.is_none() && !series {
-                bad(&data("features"), "data.features needs data.labels, the sample sheet (a GEO *_series_matrix.txt(.gz) carries its own)".into());
+            let plink = f.extension().is_some_and(|e| e == "bed");
+            if d.labels.is_none() && !series && !plink {
+                bad(&data("features"), "data.features needs data.labels, the sample sheet (a GEO *_series_matrix.txt(.gz) or a PLINK .bed with its .fam carries its own)".into());
             }
             let npy = f.extension().is_some_and(|e| e == "npy");
             if npy && d.ids.is_none() {
