@@ -202,7 +202,22 @@ pub(crate) fn assemble(
         .filter(|(_, &pt)| pt == Part::Train)
         .map(|(&(r, _), _)| r)
         .collect();
-    let scaler = fit_scaler(&matrix, &train_rows);
+    let (scaler, missing, constant) = fit_scaler(&matrix, &train_rows);
+    if missing + constant == p {
+        return Err(DataError::NoInformativeFeature {
+            path: matrix.source.clone(),
+            total: p,
+            missing,
+            constant,
+            train: train_rows.len(),
+        });
+    }
+    if missing > 0 {
+        info!(
+            missing,
+            "features missing in every training sample (imputed as 0 after scaling)"
+        );
+    }
     let mut x = Vec::with_capacity(keep.len() * p);
     for &(r, _) in &keep {
         x.extend(
@@ -227,8 +242,9 @@ pub(crate) fn assemble(
 
 /// Means and population standard deviations over the training rows,
 /// ignoring missing cells. A feature missing in every training row gets mean
-/// 0; one that does not vary gets scale 1.
-fn fit_scaler(m: &Matrix, rows: &[usize]) -> Scaler {
+/// 0; one that does not vary gets scale 1. Also how many features are
+/// missing in every training row, and how many others are constant there.
+fn fit_scaler(m: &Matrix, rows: &[usize]) -> (Scaler, usize, usize) {
     let p = m.cols();
     let mut sum = vec![0.0f64; p];
     let mut count = vec![0usize; p];
@@ -255,12 +271,18 @@ fn fit_scaler(m: &Matrix, rows: &[usize]) -> Scaler {
         }
     }
     let n = rows.len().max(1) as f64;
+    let missing = count.iter().filter(|&&c| c == 0).count();
+    let constant = sq
+        .iter()
+        .zip(&count)
+        .filter(|&(s, &c)| c > 0 && *s == 0.0)
+        .count();
     let scale = sq
         .iter()
         .map(|s| (s / n).sqrt())
         .map(|sd| if sd > 0.0 { sd } else { 1.0 })
         .collect();
-    Scaler { mean, scale }
+    (Scaler { mean, scale }, missing, constant)
 }
 
 #[cfg(test)]
@@ -373,6 +395,36 @@ mod tests {
         assert_eq!(d.x[c * 2], 0.0);
     }
 
+    /// All-missing or constant features teach nothing: a matrix with no
+    /// other is refused, naming the counts; one varying feature suffices.
+    #[test]
+    fn a_matrix_with_no_varying_training_feature_is_refused() {
+        let ids = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> =
+            ids.iter().map(|&i| (i, Some("x"), Some("p"))).collect();
+        let nan_and_constant: Vec<f32> = ids.iter().flat_map(|_| [f32::NAN, 3.0]).collect();
+        let e = assemble(
+            matrix(&ids, nan_and_constant),
+            &sheet(&rows),
+            &config(),
+            &[task("a")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("m.csv: no feature varies in the 4 training samples (1 of 2 features are missing in all of them, 1 are constant)"),
+            "{e}"
+        );
+        let one_varies: Vec<f32> = (0..8).flat_map(|i| [f32::NAN, i as f32]).collect();
+        assert!(assemble(
+            matrix(&ids, one_varies),
+            &sheet(&rows),
+            &config(),
+            &[task("a")]
+        )
+        .is_ok());
+    }
+
     #[test]
     fn sheet_ids_missing_from_the_matrix_are_refused() {
         let m = matrix(&["s1"], vec![0.0]);
@@ -389,7 +441,7 @@ mod tests {
     #[test]
     fn a_class_without_training_samples_is_refused() {
         let ids = ["a", "b", "c", "d", "e", "f"];
-        let m = matrix(&ids, vec![0.0; 6]);
+        let m = matrix(&ids, (0..6).map(|v| v as f32).collect());
         let rows: Vec<(&str, Option<&str>, Option<&str>)> = ids
             .iter()
             .map(|&i| (i, Some(if i == "f" { "rare" } else { "x" }), None))

@@ -23,6 +23,14 @@ pub enum DataError {
     File { path: PathBuf, message: String },
     #[error("{0} is not set")]
     NotSet(&'static str),
+    #[error("{path}: no feature varies in the {train} training samples ({missing} of {total} features are missing in all of them, {constant} are constant); nothing can be learned")]
+    NoInformativeFeature {
+        path: PathBuf,
+        total: usize,
+        missing: usize,
+        constant: usize,
+        train: usize,
+    },
     #[error("no sample of the feature matrix has a label for any task")]
     NoLabelledSample,
     #[error("task {task:?} class {class} has no training sample ({total} in the whole data set); merge or widen its bins, or add samples")]
