@@ -568,6 +568,24 @@ pub enum Format {
 pub enum DataCommand {
     /// Write a synthetic data set: features.tsv.gz, samples.tsv, truth.tsv.
     Synth(SynthArgs),
+    /// What a feature file (and a sample sheet) hold: format, samples ×
+    /// features, orientation, missing values, id matches and label classes.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The feature matrix (CSV/TSV(.gz), .npy, GEO series matrix, PLINK .bed).
+    pub features: PathBuf,
+    /// A sample sheet to match against the matrix.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// The sheet's id column; default its first.
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// For an .npy matrix: its sample ids, one per line.
+    #[arg(long)]
+    pub ids: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

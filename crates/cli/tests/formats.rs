@@ -109,6 +109,21 @@ lr = 0.01
 "#,
     )
     .unwrap();
+    // What a user runs first: the file's shape and its label columns.
+    let inspected = hs(d.path())
+        .args(["data", "inspect", "GSE0001_series_matrix.txt.gz"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&inspected.stdout);
+    assert!(
+        text.contains("GEO series matrix: 160 samples × 12 features"),
+        "{text}"
+    );
+    assert!(text.contains("missing: 1 of 1920 cells"), "{text}");
+    assert!(
+        text.contains("gender: 2 classes: F 80, M 80; 0 missing"),
+        "{text}"
+    );
     let out = hs(d.path())
         .args(["run", "geo.toml", "--db", "h.db"])
         .output()

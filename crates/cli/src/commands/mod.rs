@@ -31,6 +31,7 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Train(a) => ok(train::run(a)),
         Command::Data(DataCommand::Synth(a)) => ok(synth::run(a)),
+        Command::Data(DataCommand::Inspect(a)) => ok(inspect(&a)),
         Command::Plan(a) => ok(plan::run(a)),
         Command::Run(a) => run::run(a),
         Command::Worker(a) => worker::run(a),
@@ -129,4 +130,16 @@ fn describe_slots(slots: &[Slot]) -> String {
         slots.len(),
         parts.join(", ")
     )
+}
+
+/// `data inspect`: the report of what the files hold.
+fn inspect(a: &crate::args::InspectArgs) -> anyhow::Result<()> {
+    let r = headsweep_data::inspect(
+        &a.features,
+        a.ids.as_deref(),
+        a.labels.as_deref(),
+        a.id_column.as_deref(),
+    )?;
+    print!("{}: {r}", a.features.display());
+    Ok(())
 }
