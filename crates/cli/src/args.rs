@@ -135,6 +135,10 @@ pub struct ExplainArgs {
     pub reference: ReferenceArg,
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
     pub top: u32,
+    /// Known features to score the ranking against (one per line, or
+    /// feature,head): hits in the top K, as for the generator's truth.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = TableFormatArg::Table)]
     pub format: TableFormatArg,
     #[arg(long, default_value = "cpu")]

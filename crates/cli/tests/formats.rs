@@ -189,6 +189,33 @@ lr = 0.01
         "{}",
         String::from_utf8_lossy(&e.stdout)
     );
+    // Scored against the researcher's own list of known CpGs.
+    std::fs::write(
+        d.path().join("known.txt"),
+        "# known markers\ncg01,sex\ncg00,age\ncg99\n",
+    )
+    .unwrap();
+    let k = hs(d.path())
+        .args([
+            "explain",
+            &run[..12],
+            "--db",
+            "h.db",
+            "--head",
+            "sex",
+            "--top",
+            "1",
+            "--truth",
+            "known.txt",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&k.stdout);
+    assert!(text.contains("top 1 against known.txt: 1 known"), "{text}");
+    assert!(
+        text.contains("known.txt: 2 features listed for head sex, 1 of them not in the data"),
+        "{text}"
+    );
 }
 
 /// `PREFIX.bed/.bim/.fam` for `n` samples × 8 SNPs: rs0 is 2 copies in

@@ -18,6 +18,7 @@ mod source;
 mod split;
 pub mod synth;
 mod text;
+mod truth;
 
 pub use check::{check_headers, content_hash};
 pub use dataset::{load, Dataset, Scaler};
@@ -29,3 +30,4 @@ pub use matrix::Matrix;
 pub use sheet::Sheet;
 pub use source::read_features;
 pub use split::Part;
+pub use truth::{read_truth, KnownFeature};

@@ -10,6 +10,11 @@ use crate::args::{ExplainArgs, MethodArg, ReferenceArg, TableFormatArg};
 
 pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
     let device = parse_device(&a.device)?;
+    let known = a
+        .truth
+        .as_deref()
+        .map(headsweep_data::read_truth)
+        .transpose()?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     let (run, config, files) = super::runtime()?.block_on(async {
         let store = Store::open_with(&a.store.db, Access::Read).await?;
@@ -61,7 +66,34 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
         },
         device,
     };
-    let e = explain(&config, &data, &weights, &opts)?;
+    let mut e = explain(&config, &data, &weights, &opts)?;
+    // A user's list of known features replaces the generator's truth.
+    let mut known_note = None;
+    if let (Some(list), Some(path)) = (&known, &a.truth) {
+        let for_head: std::collections::HashSet<&str> = list
+            .iter()
+            .filter(|k| k.head.as_deref().is_none_or(|h| h == head))
+            .map(|k| k.feature.as_str())
+            .collect();
+        let present: std::collections::HashSet<&str> =
+            data.feature_names.iter().map(String::as_str).collect();
+        let absent = for_head.iter().filter(|f| !present.contains(**f)).count();
+        for f in &mut e.ranked {
+            f.truth = Some(
+                if for_head.contains(f.feature.as_str()) {
+                    "known"
+                } else {
+                    "other"
+                }
+                .into(),
+            );
+        }
+        known_note = Some(format!(
+            "{}: {} features listed for head {head}, {absent} of them not in the data",
+            path.display(),
+            for_head.len()
+        ));
+    }
     let top = (a.top as usize).min(e.ranked.len());
     let has_truth = e.ranked.iter().any(|f| f.truth.is_some());
     let mut columns = vec![
@@ -142,10 +174,14 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
                 }
             }
             let parts: Vec<String> = counts.iter().map(|(t, n)| format!("{n} {t}")).collect();
-            head_lines += &format!(
-                "top {top} against the generator's ground truth: {}\n",
-                parts.join(", ")
-            );
+            let against = match &a.truth {
+                Some(p) => p.display().to_string(),
+                None => "the generator's ground truth".into(),
+            };
+            head_lines += &format!("top {top} against {against}: {}\n", parts.join(", "));
+            if let Some(n) = &known_note {
+                head_lines += &format!("{n}\n");
+            }
         }
         head_lines + "\n" + &table.render(table_format(a.format))
     } else {
