@@ -57,6 +57,47 @@ impl Dataset {
         self.feature_names.len()
     }
 
+    /// What the data set holds, in a few lines: samples and features, what
+    /// was dropped, the split, and each task's classes with their training
+    /// counts (and its unlabelled samples).
+    pub fn summary(&self) -> String {
+        let count = |part: Part| self.parts.iter().filter(|p| **p == part).count();
+        let mut out = format!(
+            "{} samples × {} features ({} dropped: no label for any task); train {}, val {}, test {}\n",
+            self.n_samples(),
+            self.n_features(),
+            self.dropped,
+            count(Part::Train),
+            count(Part::Val),
+            count(Part::Test)
+        );
+        for t in &self.tasks {
+            let mut train = vec![0usize; t.classes.len()];
+            let mut unlabelled = 0;
+            for (l, p) in t.labels.iter().zip(&self.parts) {
+                match l {
+                    Some(c) if *p == Part::Train => train[*c] += 1,
+                    None => unlabelled += 1,
+                    _ => {}
+                }
+            }
+            let classes: Vec<String> = t
+                .classes
+                .iter()
+                .zip(&train)
+                .map(|(c, n)| format!("{c} {n}"))
+                .collect();
+            out += &format!(
+                "  {}: {} classes, training counts {}; {} samples unlabelled\n",
+                t.name,
+                t.classes.len(),
+                classes.join(", "),
+                unlabelled
+            );
+        }
+        out
+    }
+
     /// Sample indices of one part, in data order.
     pub fn indices(&self, part: Part) -> Vec<usize> {
         (0..self.n_samples())
@@ -362,6 +403,16 @@ mod tests {
         let d = assemble(m, &s, &config(), &[task("a"), task("b")]).unwrap();
         // s4 has no label, s9 is not in the sheet.
         assert_eq!(d.dropped, 2);
+        let text = d.summary();
+        assert!(
+            text.starts_with("7 samples × 1 features (2 dropped: no label for any task)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  b: 2 classes, training counts p "),
+            "{text}"
+        );
+        assert!(text.contains("; 1 samples unlabelled"), "{text}");
         assert_eq!(d.n_samples(), 7);
         assert_eq!(d.tasks[1].labels[2], None);
         assert_eq!(d.tasks[0].labels[2], Some(0));

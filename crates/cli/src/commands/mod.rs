@@ -62,12 +62,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// the schema, every grid value, the data files' headers, and every
 /// distinct data set loaded once (catching, say, a class without training
 /// samples) — then its runs with their identities.
-fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>)> {
+fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>, Vec<String>)> {
     let sweep = SweepFile::load(file)?;
     // Before any data are generated or networks built.
     headsweep_runner::check_memory(&sweep)
         .with_context(|| format!("checking what {} needs", file.display()))?;
     let mut seen = std::collections::HashSet::new();
+    let mut summaries = Vec::new();
     for p in &sweep.points {
         let key = serde_json::to_string(&(&p.config.data, &p.config.tasks))?;
         if seen.insert(key) {
@@ -79,11 +80,24 @@ fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>)> {
                 )
             };
             headsweep_data::check_headers(&p.config.data, &p.config.tasks).with_context(what)?;
-            headsweep_data::load(&p.config.data, &p.config.tasks).with_context(what)?;
+            let data = headsweep_data::load(&p.config.data, &p.config.tasks).with_context(what)?;
+            summaries.push((p.label(), data.summary()));
         }
     }
     let runs = runs_of(&sweep)?;
-    Ok((sweep, runs))
+    // One data set for the whole sweep (the usual case) needs no label.
+    let summaries = if summaries.len() == 1 {
+        summaries
+            .into_iter()
+            .map(|(_, s)| format!("data: {s}"))
+            .collect()
+    } else {
+        summaries
+            .into_iter()
+            .map(|(l, s)| format!("data of {l} (and the points that share it): {s}"))
+            .collect()
+    };
+    Ok((sweep, runs, summaries))
 }
 
 fn slots(d: &DeviceArgs) -> anyhow::Result<Vec<Slot>> {

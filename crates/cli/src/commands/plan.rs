@@ -8,7 +8,7 @@ use headsweep_store::{redact, Access, RunStatus, StatusCounts, Store};
 use crate::args::PlanArgs;
 
 pub fn run(a: PlanArgs) -> anyhow::Result<()> {
-    let (sweep, runs) = super::prepare(&a.file)?;
+    let (sweep, runs, data) = super::prepare(&a.file)?;
     let slots = super::slots(&a.devices)?;
     let mut header = vec!["#".to_string(), "run".into(), "seed".into()];
     header.extend(sweep.axes.iter().cloned());
@@ -36,6 +36,9 @@ pub fn run(a: PlanArgs) -> anyhow::Result<()> {
         super::describe_slots(slots)
     );
     out += &fusion_plan(&runs, slots);
+    for d in &data {
+        out += d;
+    }
     out += &progress(&a.store.db, &sweep, &runs, slots.len())?;
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(())

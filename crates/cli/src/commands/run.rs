@@ -12,7 +12,7 @@ use crate::args::RunArgs;
 use crate::exit;
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let (sweep, planned) = super::prepare(&a.file)?;
+    let (sweep, planned, data) = super::prepare(&a.file)?;
     // An explicit group size is refused before anything is registered.
     group_size(a.fuse, &planned, 1, false)?;
     let mut slots = super::slots(&a.devices)?;
@@ -41,6 +41,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
             before.failed,
             before.pending + before.running
         );
+        for d in &data {
+            eprint!("{d}");
+        }
         let mut outcome = LaunchOutcome::Finished;
         if before.pending > 0 {
             slots.truncate(before.pending.max(1));

@@ -8,7 +8,7 @@ use super::report::emit_bytes;
 use crate::args::SlurmArgs;
 
 pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
-    let (sweep, runs) = super::prepare(&a.file)?;
+    let (sweep, runs, _) = super::prepare(&a.file)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     let results = std::path::absolute(&results).context("resolving the results folder")?;
     let exe = std::env::current_exe()

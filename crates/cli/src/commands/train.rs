@@ -15,12 +15,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     let device = parse_device(&a.device)?;
     let data = headsweep_data::load(&config.data, &config.tasks)
         .with_context(|| format!("loading the data of {}", a.file.display()))?;
-    if data.dropped > 0 {
-        eprintln!(
-            "note: {} sample(s) without any label were dropped",
-            data.dropped
-        );
-    }
+    eprint!("data: {}", data.summary());
     let opts = TrainOptions {
         device,
         threads: a.threads as usize,
