@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use headsweep_spec::{DataConfig, TaskConfig};
+use headsweep_spec::{DataConfig, TaskConfig, Unmatched};
 use tracing::info;
 
 use crate::error::DataError;
@@ -43,6 +43,8 @@ pub struct Dataset {
     pub scaler: Scaler,
     /// Matrix rows dropped because they had no label for any task.
     pub dropped: usize,
+    /// Sheet ids the matrix lacks, left out (`data.unmatched = "drop"`).
+    pub unmatched: usize,
     /// For generated data, what each feature carries: "age", "sex" or
     /// "none" (the generator's ground truth).
     pub truth: Option<Vec<String>>,
@@ -62,8 +64,13 @@ impl Dataset {
     /// counts (and its unlabelled samples).
     pub fn summary(&self) -> String {
         let count = |part: Part| self.parts.iter().filter(|p| **p == part).count();
+        let unmatched = if self.unmatched > 0 {
+            format!("; {} sheet ids not in the matrix left out", self.unmatched)
+        } else {
+            String::new()
+        };
         let mut out = format!(
-            "{} samples × {} features ({} dropped: no label for any task); train {}, val {}, test {}\n",
+            "{} samples × {} features ({} dropped: no label for any task{unmatched}); train {}, val {}, test {}\n",
             self.n_samples(),
             self.n_features(),
             self.dropped,
@@ -125,7 +132,8 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
                 .features
                 .as_deref()
                 .ok_or(DataError::NotSet("data.features"))?;
-            let (matrix, carried) = crate::source::read_features(features, config.ids.as_deref())?;
+            let (matrix, carried) =
+                crate::source::read_oriented(features, config.ids.as_deref(), config.orientation)?;
             // A sample sheet, when given, is the labels; else the file's own.
             let sheet = match (config.labels.as_deref(), carried) {
                 (Some(labels), _) => Sheet::read(labels, config.id_column.as_deref())?,
@@ -159,18 +167,39 @@ pub(crate) fn assemble(
         .filter(|(id, _)| !row_of.contains_key(id.as_str()))
         .map(|(id, &l)| (id, l))
         .collect();
-    if let Some(&(id, line)) = missing.first() {
-        return Err(DataError::at(
-            &sheet.source,
-            line,
-            format!(
-                "sample {id:?} is not in the feature matrix {} ({} of {} sheet ids are missing from it)",
-                matrix.source.display(),
-                missing.len(),
-                sheet.ids.len()
-            ),
-        ));
+    match (missing.first(), config.unmatched) {
+        (Some(&(id, line)), Unmatched::Error) => {
+            let columns: std::collections::HashSet<&str> =
+                matrix.features.iter().map(String::as_str).collect();
+            let as_columns = missing
+                .iter()
+                .filter(|(id, _)| columns.contains(id.as_str()))
+                .count();
+            let hint = if as_columns * 2 > missing.len() {
+                format!("; {as_columns} of them are column names of the matrix, so it looks like features × samples: set data.orientation = \"features_by_samples\"")
+            } else {
+                "; data.unmatched = \"drop\" leaves them out".to_string()
+            };
+            return Err(DataError::at(
+                &sheet.source,
+                line,
+                format!(
+                    "sample {id:?} is not in the feature matrix {} ({} of {} sheet ids are missing from it){hint}",
+                    matrix.source.display(),
+                    missing.len(),
+                    sheet.ids.len()
+                ),
+            ));
+        }
+        (Some(_), Unmatched::Drop) => {
+            info!(
+                unmatched = missing.len(),
+                "sheet ids not in the matrix left out"
+            );
+        }
+        (None, _) => {}
     }
+    let unmatched = missing.len();
     let encoded: Vec<TaskLabels> = tasks
         .iter()
         .map(|t| encode(t, sheet))
@@ -277,6 +306,7 @@ pub(crate) fn assemble(
         parts,
         scaler,
         dropped,
+        unmatched,
         truth: None,
     })
 }
@@ -346,6 +376,7 @@ mod tests {
             },
             folds: None,
             fold: None,
+            ..Default::default()
         }
     }
 
@@ -485,6 +516,47 @@ mod tests {
             .to_string();
         assert!(
             e.starts_with("s.csv:3: sample \"zz\" is not in the feature matrix m.csv"),
+            "{e}"
+        );
+    }
+
+    /// Sheet ids the matrix lacks: dropped and counted when asked; a hint
+    /// to transpose when they are the matrix's column names.
+    #[test]
+    fn unmatched_sheet_ids_are_dropped_or_explained() {
+        let ids = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let mut rows: Vec<(&str, Option<&str>, Option<&str>)> =
+            ids.iter().map(|&i| (i, Some("x"), Some("p"))).collect();
+        rows.push(("zz", Some("x"), None));
+        let m = matrix(&ids, (0..8).map(|v| v as f32).collect());
+        let e = assemble(m.clone(), &sheet(&rows), &config(), &[task("a")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("; data.unmatched = \"drop\" leaves them out"),
+            "{e}"
+        );
+        let mut cfg = config();
+        cfg.unmatched = Unmatched::Drop;
+        let d = assemble(m, &sheet(&rows), &cfg, &[task("a")]).unwrap();
+        assert_eq!((d.unmatched, d.n_samples()), (1, 8));
+        assert!(d
+            .summary()
+            .contains("1 sheet ids not in the matrix left out"));
+        // Features × samples: the sheet's ids are the matrix's columns.
+        let t = Matrix {
+            ids: vec!["cg1".into(), "cg2".into()],
+            features: ids.iter().map(|s| s.to_string()).collect(),
+            values: (0..16).map(|v| v as f32).collect(),
+            source: "t.tsv".into(),
+        };
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> =
+            ids.iter().map(|&i| (i, Some("x"), None)).collect();
+        let e = assemble(t, &sheet(&rows), &config(), &[task("a")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("8 of them are column names of the matrix, so it looks like features × samples: set data.orientation = \"features_by_samples\""),
             "{e}"
         );
     }

@@ -157,6 +157,28 @@ impl Matrix {
         Ok(m)
     }
 
+    /// The matrix with rows and columns swapped: a file written a column
+    /// per sample, read as a row per sample (its header names the samples,
+    /// its first column the features).
+    pub(crate) fn transposed(self) -> Result<Matrix, DataError> {
+        let (n, p) = (self.rows(), self.cols());
+        let mut values = vec![0f32; n * p];
+        for i in 0..n {
+            for j in 0..p {
+                values[j * n + i] = self.values[i * p + j];
+            }
+        }
+        let m = Matrix {
+            ids: self.features,
+            features: self.ids,
+            values,
+            source: self.source,
+        };
+        // Sample ids now come from the header, line 1.
+        m.check_unique_ids(|_| 1)?;
+        Ok(m)
+    }
+
     pub(crate) fn check_unique_ids(&self, line_of: impl Fn(usize) -> u64) -> Result<(), DataError> {
         let mut seen = HashMap::with_capacity(self.ids.len());
         for (i, id) in self.ids.iter().enumerate() {

@@ -73,6 +73,34 @@ pub struct DataConfig {
     pub folds: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold: Option<u32>,
+    /// How a CSV/TSV matrix is laid out: a row per sample (the default), or
+    /// a column per sample, as GEO and most array pipelines write them.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub orientation: Orientation,
+    /// Sample-sheet ids the matrix does not have: an error (the default),
+    /// or left out and counted.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub unmatched: Unmatched,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Orientation {
+    #[default]
+    SamplesByFeatures,
+    FeaturesBySamples,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmatched {
+    #[default]
+    Error,
+    Drop,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
