@@ -89,6 +89,7 @@ seeds = [0]
 [data]
 features = "GSE0001_series_matrix.txt.gz"
 split = { train = 0.6, val = 0.2, test = 0.2 }
+missing = { max_fraction = 0.0 }
 
 [[tasks]]
 name = "age"
@@ -134,6 +135,12 @@ lr = 0.01
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 done, 0 failed"));
+    // cg05's one missing cell falls in training, so max_fraction = 0 drops it.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("160 samples × 11 features (0 dropped: no label for any task; 1 features dropped for missing values)"),
+        "{err}"
+    );
     let q = hs(d.path())
         .args([
             "query",

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use headsweep_spec::{DataConfig, TaskConfig, Unmatched};
+use headsweep_spec::{DataConfig, Missing, TaskConfig, Unmatched};
 use tracing::info;
 
 use crate::error::DataError;
@@ -45,6 +45,8 @@ pub struct Dataset {
     pub dropped: usize,
     /// Sheet ids the matrix lacks, left out (`data.unmatched = "drop"`).
     pub unmatched: usize,
+    /// Features dropped for missing too often in training (`data.missing`).
+    pub dropped_features: usize,
     /// For generated data, what each feature carries: "age", "sex" or
     /// "none" (the generator's ground truth).
     pub truth: Option<Vec<String>>,
@@ -64,13 +66,19 @@ impl Dataset {
     /// counts (and its unlabelled samples).
     pub fn summary(&self) -> String {
         let count = |part: Part| self.parts.iter().filter(|p| **p == part).count();
-        let unmatched = if self.unmatched > 0 {
+        let mut extra = if self.unmatched > 0 {
             format!("; {} sheet ids not in the matrix left out", self.unmatched)
         } else {
             String::new()
         };
+        if self.dropped_features > 0 {
+            extra += &format!(
+                "; {} features dropped for missing values",
+                self.dropped_features
+            );
+        }
         let mut out = format!(
-            "{} samples × {} features ({} dropped: no label for any task{unmatched}); train {}, val {}, test {}\n",
+            "{} samples × {} features ({} dropped: no label for any task{extra}); train {}, val {}, test {}\n",
             self.n_samples(),
             self.n_features(),
             self.dropped,
@@ -265,13 +273,16 @@ pub(crate) fn assemble(
         }
     }
 
-    let p = matrix.cols();
     let train_rows: Vec<usize> = keep
         .iter()
         .zip(&parts)
         .filter(|(_, &pt)| pt == Part::Train)
         .map(|(&(r, _), _)| r)
         .collect();
+    let kept_rows: Vec<usize> = keep.iter().map(|&(r, _)| r).collect();
+    let (matrix, dropped_features) =
+        apply_missing(matrix, config.missing, &kept_rows, &train_rows)?;
+    let p = matrix.cols();
     let (scaler, missing, constant) = fit_scaler(&matrix, &train_rows);
     if missing + constant == p {
         return Err(DataError::NoInformativeFeature {
@@ -307,8 +318,84 @@ pub(crate) fn assemble(
         scaler,
         dropped,
         unmatched,
+        dropped_features,
         truth: None,
     })
+}
+
+/// `data.missing`: refuse any missing cell of the kept samples, or drop the
+/// features missing in more than a fraction of the training samples (how
+/// many, returned); imputation itself happens when scaling.
+fn apply_missing(
+    matrix: Matrix,
+    policy: Missing,
+    kept: &[usize],
+    train: &[usize],
+) -> Result<(Matrix, usize), DataError> {
+    let p = matrix.cols();
+    match policy {
+        Missing::Impute => Ok((matrix, 0)),
+        Missing::Error => {
+            let cells = kept
+                .iter()
+                .flat_map(|&r| {
+                    matrix
+                        .row(r)
+                        .iter()
+                        .enumerate()
+                        .map(move |(j, v)| (r, j, *v))
+                })
+                .filter(|(_, _, v)| v.is_nan());
+            let mut count = 0;
+            let mut first = None;
+            for (r, j, _) in cells {
+                count += 1;
+                first.get_or_insert((r, j));
+            }
+            match first {
+                None => Ok((matrix, 0)),
+                Some((r, j)) => Err(DataError::file(
+                    &matrix.source,
+                    format!(
+                        "sample {:?}, feature {:?} is missing ({count} missing cells in all) and data.missing = \"error\"; \"impute\" fills them with the training mean, {{ max_fraction = F }} drops the features missing most",
+                        matrix.ids[r], matrix.features[j]
+                    ),
+                )),
+            }
+        }
+        Missing::Drop { max_fraction } => {
+            let n = train.len().max(1) as f64;
+            let keep: Vec<usize> = (0..p)
+                .filter(|&j| {
+                    let missing = train.iter().filter(|&&r| matrix.row(r)[j].is_nan()).count();
+                    missing as f64 / n <= max_fraction
+                })
+                .collect();
+            if keep.is_empty() {
+                return Err(DataError::file(
+                    &matrix.source,
+                    format!("every one of the {p} features is missing in more than {max_fraction} of the training samples (data.missing)"),
+                ));
+            }
+            let dropped = p - keep.len();
+            if dropped == 0 {
+                return Ok((matrix, 0));
+            }
+            let values = (0..matrix.rows())
+                .flat_map(|r| keep.iter().map(move |&j| (r, j)))
+                .map(|(r, j)| matrix.values[r * p + j])
+                .collect();
+            Ok((
+                Matrix {
+                    features: keep.iter().map(|&j| matrix.features[j].clone()).collect(),
+                    values,
+                    ids: matrix.ids,
+                    source: matrix.source,
+                },
+                dropped,
+            ))
+        }
+    }
 }
 
 /// Means and population standard deviations over the training rows,
@@ -558,6 +645,50 @@ mod tests {
         assert!(
             e.contains("8 of them are column names of the matrix, so it looks like features × samples: set data.orientation = \"features_by_samples\""),
             "{e}"
+        );
+    }
+
+    /// data.missing: an error names a missing cell; max_fraction drops the
+    /// features missing in more of the training samples, and says so.
+    #[test]
+    fn missing_cells_by_policy() {
+        let ids = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let rows: Vec<(&str, Option<&str>, Option<&str>)> =
+            ids.iter().map(|&i| (i, Some("x"), Some("p"))).collect();
+        // f0 complete, f1 missing in every other sample, f2 in one.
+        let values: Vec<f32> = (0..8)
+            .flat_map(|i| {
+                let f1 = if i % 2 == 0 { f32::NAN } else { 1.0 + i as f32 };
+                let f2 = if i == 7 { f32::NAN } else { i as f32 * 0.5 };
+                [i as f32, f1, f2]
+            })
+            .collect();
+        let m = matrix(&ids, values);
+        let mut cfg = config();
+        cfg.missing = Missing::Error;
+        let e = assemble(m.clone(), &sheet(&rows), &cfg, &[task("a")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("m.csv: sample \"a\", feature \"f1\" is missing (5 missing cells in all)"),
+            "{e}"
+        );
+        cfg.missing = Missing::Drop { max_fraction: 0.3 };
+        let d = assemble(m.clone(), &sheet(&rows), &cfg, &[task("a")]).unwrap();
+        assert_eq!(
+            d.feature_names,
+            ["f0", "f2"],
+            "f1 is missing in half the training samples"
+        );
+        assert_eq!(d.dropped_features, 1);
+        assert!(d
+            .summary()
+            .contains("1 features dropped for missing values"));
+        cfg.missing = Missing::Drop { max_fraction: 0.0 };
+        let kept = assemble(m, &sheet(&rows), &cfg, &[task("a")]).unwrap();
+        assert!(
+            kept.feature_names.contains(&"f0".to_string())
+                && !kept.feature_names.contains(&"f1".to_string())
         );
     }
 

@@ -81,6 +81,82 @@ pub struct DataConfig {
     /// or left out and counted.
     #[serde(default, skip_serializing_if = "is_default")]
     pub unmatched: Unmatched,
+    /// Missing cells: imputed with the training mean (the default), an
+    /// error, or features missing in more than a fraction of the training
+    /// samples dropped first (`{ max_fraction = 0.2 }`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub missing: Missing,
+}
+
+/// What to do with missing cells.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Missing {
+    /// Impute with the training split's feature mean.
+    #[default]
+    Impute,
+    /// Refuse a matrix with any missing cell.
+    Error,
+    /// Drop features missing in more than this fraction of the training
+    /// samples, then impute the rest.
+    Drop { max_fraction: f64 },
+}
+
+impl Serialize for Missing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Missing::Impute => s.serialize_str("impute"),
+            Missing::Error => s.serialize_str("error"),
+            Missing::Drop { max_fraction } => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("max_fraction", max_fraction)?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Missing {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        const EXPECTED: &str = "\"impute\", \"error\", or { max_fraction = F } with F in [0, 1)";
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Missing;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(EXPECTED)
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Missing, E> {
+                match v {
+                    "impute" => Ok(Missing::Impute),
+                    "error" => Ok(Missing::Error),
+                    other => Err(E::custom(format!("{other:?}: expected {EXPECTED}"))),
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Missing, A::Error> {
+                let mut fraction = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "max_fraction" {
+                        fraction = Some(map.next_value::<f64>()?);
+                    } else {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown key {key:?}: expected {EXPECTED}"
+                        )));
+                    }
+                }
+                match fraction {
+                    Some(f) if (0.0..1.0).contains(&f) => Ok(Missing::Drop { max_fraction: f }),
+                    Some(f) => Err(serde::de::Error::custom(format!(
+                        "max_fraction = {f}: expected a fraction in [0, 1)"
+                    ))),
+                    None => Err(serde::de::Error::custom(format!("expected {EXPECTED}"))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {

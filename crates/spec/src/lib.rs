@@ -15,8 +15,8 @@ mod status;
 mod validate;
 
 pub use config::{
-    Activation, Architecture, ClassWeighting, ClassWeights, DataConfig, Dtype, Loss, ModelConfig,
-    Monitor, Optimizer, Orientation, Output, Preset, RunConfig, Split, SweepSection,
+    Activation, Architecture, ClassWeighting, ClassWeights, DataConfig, Dtype, Loss, Missing,
+    ModelConfig, Monitor, Optimizer, Orientation, Output, Preset, RunConfig, Split, SweepSection,
     SyntheticConfig, TaskConfig, TaskWeighting, TrainConfig, Unmatched, DEFAULT_AGE_SHAPE,
     DEFAULT_SEX_EFFECT, RESERVED_NAMES,
 };
