@@ -367,6 +367,27 @@ fn check_options(data: &SweepData, opts: &CompareOptions) -> Result<(), ReportEr
     Ok(())
 }
 
+impl Comparison {
+    /// `data` restricted to the runs the rows hold (after any selection on
+    /// validation): what charts beside the table should show.
+    pub fn shown(&self, data: &SweepData) -> SweepData {
+        let ids: std::collections::HashSet<&str> = self
+            .rows
+            .iter()
+            .flat_map(|r| r.run_ids.iter().map(String::as_str))
+            .collect();
+        SweepData {
+            runs: data
+                .runs
+                .iter()
+                .filter(|r| ids.contains(r.id.as_str()))
+                .cloned()
+                .collect(),
+            ..data.clone()
+        }
+    }
+}
+
 pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, ReportError> {
     check_options(data, opts)?;
     let varying = data.varying_axes();

@@ -1,10 +1,9 @@
 use anyhow::bail;
-use headsweep_metrics::Confusion;
-use headsweep_report::{add_confusion, class_table, Filter};
+use headsweep_report::{class_table, Filter};
 use headsweep_spec::RunStatus;
 use headsweep_store::{Access, Store};
 
-use super::report::sweep_data;
+use super::report::{summed_confusion, sweep_data};
 use super::runs::table_format;
 use crate::args::{ClassesArgs, TableFormatArg};
 
@@ -35,27 +34,21 @@ pub fn run(a: ClassesArgs) -> anyhow::Result<()> {
                     .map_or_else(String::new, |f| format!(" {f:?}"))
             );
         }
-        let mut classes: Vec<String> = Vec::new();
-        let mut total = Confusion { cells: Vec::new() };
-        for r in &chosen {
-            let m = store.confusion(&r.id, &a.split, &a.head).await?;
-            if classes.is_empty() {
-                total.cells = vec![vec![0; m.classes.len()]; m.classes.len()];
-                classes.clone_from(&m.classes);
-            }
-            if m.classes != classes || !add_confusion(&mut total, &m.counts) {
-                bail!(
-                    "run {} has other classes for head {} than run {}: the runs do not share a data set; narrow --where",
-                    headsweep_spec::short_id(&r.id),
+        let ids: Vec<&str> = chosen.iter().map(|r| r.id.as_str()).collect();
+        let (classes, total, summed) = summed_confusion(&store, &ids, &a.split, &a.head)
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no run of sweep {} that matches has class counts for head {} on {}",
+                    a.sweep,
                     a.head,
-                    headsweep_spec::short_id(&chosen[0].id)
-                );
-            }
-        }
+                    a.split
+                )
+            })?;
         let mut seeds: Vec<i64> = chosen.iter().map(|r| r.seed).collect();
         seeds.sort_unstable();
         seeds.dedup();
-        anyhow::Ok((classes, total, chosen.len(), seeds.len()))
+        anyhow::Ok((classes, total, summed, seeds.len()))
     })?;
     let table = class_table(&classes, &total);
     if a.format == TableFormatArg::Table {

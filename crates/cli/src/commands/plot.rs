@@ -2,12 +2,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use headsweep_report::{
-    calibration_svg, confusion_svg, curve_panels, curves_svg, metric_points, metric_svg,
-    reliability_of, CurvePoint, ErrorBar, Filter, PredictionRef,
+    calibration_svg, confusion_svg, curve_panels, curves_svg, metric_points, metric_svg, ErrorBar,
+    Filter,
 };
 use headsweep_store::{Access, Store};
 
-use super::report::{emit, emit_bytes, metric_key, one_run, sweep_data};
+use super::report::{
+    curve_points, emit, emit_bytes, metric_key, one_run, reliability_series, runs_by_axis,
+    sweep_data,
+};
 use crate::args::{ErrorBarArg, PlotCalibrationArgs, PlotCommand};
 
 fn out_path(out: Option<PathBuf>, db: &str, default: String) -> anyhow::Result<PathBuf> {
@@ -102,28 +105,18 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             )
         }
         PlotCommand::Curves(a) => {
-            let (run, rows) = rt.block_on(async {
+            let (run, points) = rt.block_on(async {
                 let store = Store::open_with(&a.store.db, Access::Read).await?;
                 let run = one_run(&store, &a.run).await?;
-                let rows = store.curves(&run).await?;
-                anyhow::Ok((run, rows))
+                let points = curve_points(&store, &run).await?;
+                anyhow::Ok((run, points))
             })?;
-            if rows.is_empty() {
+            if points.is_empty() {
                 bail!(
                     "run {} has no learning curves (it has not finished)",
                     headsweep_spec::short_id(&run)
                 );
             }
-            let points: Vec<CurvePoint> = rows
-                .into_iter()
-                .map(|r| CurvePoint {
-                    epoch: r.epoch,
-                    split: r.split,
-                    head: r.head,
-                    metric: r.metric,
-                    value: r.value,
-                })
-                .collect();
             let out = out_path(
                 a.out,
                 &a.store.db,
@@ -200,20 +193,9 @@ fn calibration(rt: &tokio::runtime::Runtime, a: PlotCalibrationArgs) -> anyhow::
                 if let Some(h) = &hue {
                     data.check_axis("--hue", h)?;
                 }
-                let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-                for r in data.runs.iter().filter(|r| {
-                    r.status == headsweep_spec::RunStatus::Done
-                        && filter.as_ref().is_none_or(|f| f.matches(r))
-                }) {
-                    let label = hue.as_deref().map_or_else(
-                        || "all runs".to_string(),
-                        |h| format!("{h}={}", r.axis(h).unwrap_or("")),
-                    );
-                    match groups.iter_mut().find(|(l, _)| *l == label) {
-                        Some((_, ids)) => ids.push(r.id.clone()),
-                        None => groups.push((label, vec![r.id.clone()])),
-                    }
-                }
+                let groups = runs_by_axis(&data, hue.as_deref(), |r| {
+                    filter.as_ref().is_none_or(|f| f.matches(r))
+                });
                 (a.target.clone(), groups)
             } else {
                 if a.hue.is_some() || a.filter.is_some() {
@@ -226,21 +208,7 @@ fn calibration(rt: &tokio::runtime::Runtime, a: PlotCalibrationArgs) -> anyhow::
                 let short = headsweep_spec::short_id(&run).to_string();
                 (short.clone(), vec![(format!("run {short}"), vec![run])])
             };
-        let mut series = Vec::new();
-        for (label, runs) in groups {
-            let mut rows = Vec::new();
-            for run in &runs {
-                rows.extend(store.predictions_of(run, &a.head).await?);
-            }
-            let bins = reliability_of(rows.iter().map(|p| PredictionRef {
-                true_class: p.true_class,
-                predicted_class: p.predicted_class,
-                probabilities: &p.probabilities,
-            }))?;
-            if bins.iter().any(|b| b.count > 0) {
-                series.push((format!("{label} ({} runs)", runs.len()), bins));
-            }
-        }
+        let series = reliability_series(&store, &groups, &a.head).await?;
         anyhow::Ok((name, series))
     })?;
     if series.is_empty() {

@@ -167,3 +167,109 @@ pub fn emit_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     eprintln!("wrote {}", path.display());
     Ok(())
 }
+
+/// A run's learning curves as the report crate takes them.
+pub async fn curve_points(
+    store: &Store,
+    run: &str,
+) -> anyhow::Result<Vec<headsweep_report::CurvePoint>> {
+    Ok(store
+        .curves(run)
+        .await?
+        .into_iter()
+        .map(|c| headsweep_report::CurvePoint {
+            epoch: c.epoch,
+            split: c.split,
+            head: c.head,
+            metric: c.metric,
+            value: c.value,
+        })
+        .collect())
+}
+
+/// A head's confusion matrices on `split`, summed over `runs`: the classes,
+/// the sum, and how many runs had one (runs without stored class counts
+/// are left out). `None` when no run has one; an error when two runs have
+/// different classes, i.e. do not share a data set.
+pub async fn summed_confusion(
+    store: &Store,
+    runs: &[&str],
+    split: &str,
+    head: &str,
+) -> anyhow::Result<Option<(Vec<String>, headsweep_metrics::Confusion, usize)>> {
+    let mut first: Option<(&str, Vec<String>)> = None;
+    let mut total = headsweep_metrics::Confusion { cells: Vec::new() };
+    let mut summed = 0;
+    for &run in runs {
+        let m = store.confusion(run, split, head).await?;
+        if m.classes.is_empty() {
+            continue;
+        }
+        let (first_run, classes) = first.get_or_insert_with(|| {
+            total.cells = vec![vec![0; m.classes.len()]; m.classes.len()];
+            (run, m.classes.clone())
+        });
+        if m.classes != *classes || !headsweep_report::add_confusion(&mut total, &m.counts) {
+            bail!(
+                "run {} has other classes for head {head} than run {}: the runs do not share a data set (with `classes`, narrow --where)",
+                headsweep_spec::short_id(run),
+                headsweep_spec::short_id(first_run)
+            );
+        }
+        summed += 1;
+    }
+    Ok(first.map(|(_, classes)| (classes, total, summed)))
+}
+
+/// Reliability bins of `head`'s stored test predictions, one series per
+/// `(label, runs)` group, each pooling its runs; groups without
+/// predictions are left out.
+pub async fn reliability_series(
+    store: &Store,
+    groups: &[(String, Vec<String>)],
+    head: &str,
+) -> anyhow::Result<Vec<(String, Vec<headsweep_metrics::ReliabilityBin>)>> {
+    let mut series = Vec::new();
+    for (label, runs) in groups {
+        let mut rows = Vec::new();
+        for run in runs {
+            rows.extend(store.predictions_of(run, head).await?);
+        }
+        let bins = headsweep_report::reliability_of(rows.iter().map(|p| {
+            headsweep_report::PredictionRef {
+                true_class: p.true_class,
+                predicted_class: p.predicted_class,
+                probabilities: &p.probabilities,
+            }
+        }))?;
+        if bins.iter().any(|b| b.count > 0) {
+            series.push((format!("{label} ({} runs)", runs.len()), bins));
+        }
+    }
+    Ok(series)
+}
+
+/// The done runs `keep` accepts, grouped by their value of `axis`
+/// (labelled `axis=value`, in first-seen order), or all in one group.
+pub fn runs_by_axis(
+    data: &SweepData,
+    axis: Option<&str>,
+    keep: impl Fn(&RunData) -> bool,
+) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for r in data
+        .runs
+        .iter()
+        .filter(|r| r.status == headsweep_spec::RunStatus::Done && keep(r))
+    {
+        let label = axis.map_or_else(
+            || "all runs".to_string(),
+            |a| format!("{a}={}", r.axis(a).unwrap_or("")),
+        );
+        match groups.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, ids)) => ids.push(r.id.clone()),
+            None => groups.push((label, vec![r.id.clone()])),
+        }
+    }
+    groups
+}

@@ -3,16 +3,19 @@
 
 use std::path::{Path, PathBuf};
 
-use headsweep_metrics::{Confusion, ReliabilityBin, JOINT};
+use headsweep_metrics::JOINT;
 use headsweep_report::{
-    add_confusion, calibration_svg, class_table, compare, confusion_svg, curve_panels, curves_svg,
-    metric_points, metric_svg, reliability_of, Chart, CompareOptions, Comparison, CurvePoint,
-    ErrorBar, Highlight, PredictionRef, Report, Row, SweepData, Table, Value,
+    calibration_svg, class_table, compare, confusion_svg, curve_panels, curves_svg, metric_points,
+    metric_svg, Chart, CompareOptions, Comparison, ErrorBar, Highlight, Report, Row, SweepData,
+    Table, Value,
 };
 use headsweep_spec::{RunConfig, RunStatus};
 use headsweep_store::{Access, Store};
 
-use super::report::{emit, emit_bytes, sweep_data_for, Needed};
+use super::report::{
+    curve_points, emit, emit_bytes, reliability_series, runs_by_axis, summed_confusion,
+    sweep_data_for, Needed,
+};
 use crate::args::{ReportArgs, ReportFormat};
 
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
@@ -87,8 +90,8 @@ async fn gather(a: &ReportArgs, opts: &CompareOptions) -> anyhow::Result<Report>
     }
 
     let mut calibration = Vec::new();
+    let groups = calibration_groups(&data, &comparison);
     for head in &heads {
-        let groups = calibration_groups(&data, &comparison);
         let series = reliability_series(&store, &groups, head).await?;
         if !series.is_empty() {
             calibration.push(Chart {
@@ -195,28 +198,12 @@ async fn highlight(
         .filter(|r| r.status == RunStatus::Done && row.run_ids.contains(&r.id))
         .collect();
     let mut per_head = Vec::new();
+    let ids: Vec<&str> = done.iter().map(|r| r.id.as_str()).collect();
     for head in heads {
-        let mut classes: Vec<String> = Vec::new();
-        let mut total = Confusion { cells: Vec::new() };
-        let mut summed = 0;
-        for r in &done {
-            let m = store.confusion(&r.id, "test", head).await?;
-            if m.classes.is_empty() {
-                // No class counts stored for this run and head.
-                continue;
-            }
-            summed += 1;
-            if classes.is_empty() {
-                total.cells = vec![vec![0; m.classes.len()]; m.classes.len()];
-                classes.clone_from(&m.classes);
-            }
-            if m.classes != classes || !add_confusion(&mut total, &m.counts) {
-                anyhow::bail!("runs of one row have different classes for head {head}");
-            }
-        }
-        if classes.is_empty() {
+        let Some((classes, total, summed)) = summed_confusion(store, &ids, "test", head).await?
+        else {
             continue;
-        }
+        };
         let chart = Chart {
             name: format!("{}-{head}-confusion", slug(title)),
             caption: format!("{title}: {head} head, test counts summed over {summed} runs"),
@@ -260,18 +247,7 @@ async fn highlight(
     let curves = match representative {
         None => None,
         Some(r) => {
-            let rows: Vec<CurvePoint> = store
-                .curves(&r.id)
-                .await?
-                .into_iter()
-                .map(|c| CurvePoint {
-                    epoch: c.epoch,
-                    split: c.split,
-                    head: c.head,
-                    metric: c.metric,
-                    value: c.value,
-                })
-                .collect();
+            let rows = curve_points(store, &r.id).await?;
             (!rows.is_empty()).then(|| Chart {
                 name: format!("{}-curves", slug(title)),
                 caption: format!(
@@ -302,17 +278,8 @@ fn slug(s: &str) -> String {
 /// Lines of the reliability diagrams: one per loss when the loss varies
 /// (sigmoid against softmax heads), else one per row of the table.
 fn calibration_groups(data: &SweepData, c: &Comparison) -> Vec<(String, Vec<String>)> {
-    let done = |r: &&headsweep_report::RunData| r.status == RunStatus::Done;
     if data.varying_axes().iter().any(|a| a == "train.loss") {
-        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-        for r in data.runs.iter().filter(done) {
-            let label = format!("train.loss={}", r.axis("train.loss").unwrap_or(""));
-            match groups.iter_mut().find(|(l, _)| *l == label) {
-                Some((_, ids)) => ids.push(r.id.clone()),
-                None => groups.push((label, vec![r.id.clone()])),
-            }
-        }
-        groups
+        runs_by_axis(data, Some("train.loss"), |_| true)
     } else {
         c.rows
             .iter()
@@ -322,29 +289,6 @@ fn calibration_groups(data: &SweepData, c: &Comparison) -> Vec<(String, Vec<Stri
     }
 }
 
-async fn reliability_series(
-    store: &Store,
-    groups: &[(String, Vec<String>)],
-    head: &str,
-) -> anyhow::Result<Vec<(String, Vec<ReliabilityBin>)>> {
-    let mut series = Vec::new();
-    for (label, runs) in groups {
-        let mut rows = Vec::new();
-        for run in runs {
-            rows.extend(store.predictions_of(run, head).await?);
-        }
-        let bins = reliability_of(rows.iter().map(|p| PredictionRef {
-            true_class: p.true_class,
-            predicted_class: p.predicted_class,
-            probabilities: &p.probabilities,
-        }))?;
-        if bins.iter().any(|b| b.count > 0) {
-            series.push((format!("{label} ({} runs)", runs.len()), bins));
-        }
-    }
-    Ok(series)
-}
-
 /// Per compared quality metric, its means over seeds with 95% intervals
 /// along the first row axis, coloured by the second — over the runs the
 /// table's rows hold (after any selection on validation).
@@ -352,20 +296,7 @@ fn metric_charts(data: &SweepData, c: &Comparison) -> Vec<Chart> {
     let Some(x) = c.row_axes.first() else {
         return Vec::new();
     };
-    let shown: std::collections::HashSet<&str> = c
-        .rows
-        .iter()
-        .flat_map(|r| r.run_ids.iter().map(String::as_str))
-        .collect();
-    let data = &SweepData {
-        runs: data
-            .runs
-            .iter()
-            .filter(|r| shown.contains(r.id.as_str()))
-            .cloned()
-            .collect(),
-        ..data.clone()
-    };
+    let data = &c.shown(data);
     let hue = c.row_axes.get(1).map(String::as_str);
     c.columns
         .iter()

@@ -14,13 +14,12 @@ use axum::Router;
 use headsweep_metrics::Metric;
 use headsweep_report::{
     compare, confusion_svg, curve_panels, curves_svg, error_page, metric_points, metric_svg,
-    run_page, sweep_page, sweeps_page, CurvePoint, ErrorBar, Progress, RunView, SweepView, Table,
-    Value,
+    run_page, sweep_page, sweeps_page, ErrorBar, Progress, RunView, SweepView, Table, Value,
 };
 use headsweep_spec::RunStatus;
 use headsweep_store::{Access, StatusCounts, Store};
 
-use super::report::{sweep_data_for, Needed};
+use super::report::{curve_points, sweep_data_for, Needed};
 use crate::args::{AdjustArg, ComparisonArgs, PoolArg, ServeArgs};
 
 /// Runs listed per page of a sweep.
@@ -180,20 +179,7 @@ async fn sweep(
         let col = c.columns.first()?;
         let x = c.row_axes.first()?;
         // The runs the table's rows hold (after any selection).
-        let shown: std::collections::HashSet<&str> = c
-            .rows
-            .iter()
-            .flat_map(|r| r.run_ids.iter().map(String::as_str))
-            .collect();
-        let data = headsweep_report::SweepData {
-            runs: data
-                .runs
-                .iter()
-                .filter(|r| shown.contains(r.id.as_str()))
-                .cloned()
-                .collect(),
-            ..data.clone()
-        };
+        let data = c.shown(&data);
         let points = metric_points(
             &data,
             (&c.split, &col.head, col.metric.name()),
@@ -337,19 +323,7 @@ async fn run_view(
             m.value.map_or(Value::Null, Value::Real),
         ]);
     }
-    let curve_rows: Vec<CurvePoint> = app
-        .store
-        .curves(&run)
-        .await?
-        .into_iter()
-        .map(|c| CurvePoint {
-            epoch: c.epoch,
-            split: c.split,
-            head: c.head,
-            metric: c.metric,
-            value: c.value,
-        })
-        .collect();
+    let curve_rows = curve_points(&app.store, &run).await?;
     let short = headsweep_spec::short_id(&run).to_string();
     let curves = (!curve_rows.is_empty())
         .then(|| curves_svg(&format!("run {short}"), &curve_panels(&curve_rows)));
