@@ -579,7 +579,8 @@ pub enum DataCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// The feature matrix (CSV/TSV(.gz), .npy, GEO series matrix, PLINK .bed).
+    /// The feature matrix (CSV/TSV(.gz), .npy, GEO series matrix, PLINK
+    /// .bed, AnnData .h5ad).
     pub features: PathBuf,
     /// A sample sheet to match against the matrix.
     #[arg(long)]
@@ -590,6 +591,12 @@ pub struct InspectArgs {
     /// For an .npy matrix: its sample ids, one per line.
     #[arg(long)]
     pub ids: Option<PathBuf>,
+    /// For an .npy matrix: its feature names, one per line.
+    #[arg(long)]
+    pub feature_names: Option<PathBuf>,
+    /// For an AnnData file: the layer to read instead of X.
+    #[arg(long)]
+    pub layer: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -617,6 +624,17 @@ pub struct SynthArgs {
     /// Output folder (created if absent).
     #[arg(long)]
     pub out: PathBuf,
+    /// tsv: features.tsv.gz + samples.tsv; npy: features.npy + ids.txt +
+    /// feature_names.txt + samples.tsv; h5ad: features.h5ad, labels in obs.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: SynthFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SynthFormat {
+    Tsv,
+    Npy,
+    H5ad,
 }
 
 pub fn init_logging(verbose: u8) {

@@ -337,3 +337,103 @@ lr = 0.01
         "{text}"
     );
 }
+
+#[test]
+fn an_anndata_file_trains_with_its_obs_as_labels() {
+    let d = tempfile::tempdir().unwrap();
+    let synth = hs(d.path())
+        .args([
+            "data",
+            "synth",
+            "--preset",
+            "methylation",
+            "--samples",
+            "150",
+            "--features",
+            "40",
+            "--format",
+            "h5ad",
+            "--out",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        synth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synth.stderr)
+    );
+    let inspected = hs(d.path())
+        .args(["data", "inspect", "x/features.h5ad"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&inspected.stdout);
+    assert!(
+        text.contains("AnnData .h5ad: 150 samples × 40 features"),
+        "{text}"
+    );
+    assert!(text.contains("sex: 2 classes"), "{text}");
+    std::fs::write(
+        d.path().join("h.toml"),
+        r#"
+[sweep]
+name = "h5ad"
+seeds = [0]
+
+[data]
+features = "x/features.h5ad"
+
+[[tasks]]
+name = "age"
+bins = [0, 40, 60, 100]
+
+[[tasks]]
+name = "sex"
+
+[model]
+trunk = [8]
+head_width = 4
+
+[train]
+epochs = 3
+batch_size = 32
+"#,
+    )
+    .unwrap();
+    let out = hs(d.path())
+        .args(["run", "h.toml", "--db", "h.db"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 done, 0 failed"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("150 samples × 40 features"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A layer that is not there is named with the ones that are.
+    let toml = std::fs::read_to_string(d.path().join("h.toml")).unwrap();
+    std::fs::write(
+        d.path().join("l.toml"),
+        toml.replace(
+            "features = \"x/features.h5ad\"",
+            "features = \"x/features.h5ad\"\nlayer = \"counts\"",
+        ),
+    )
+    .unwrap();
+    let out = hs(d.path())
+        .args(["run", "l.toml", "--db", "l.db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no layer \"counts\"; the file's layers are none"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -82,6 +82,29 @@ pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), Da
         };
         return check_sheet(labels, config, tasks);
     }
+    if format == crate::formats::Format::AnnData {
+        if let Some(layer) = &config.layer {
+            let layers = crate::h5ad::layers(features)?;
+            if !layers.contains(layer) {
+                return Err(DataError::file(
+                    features,
+                    format!(
+                        "no layer {layer:?}; the file's layers are {}",
+                        if layers.is_empty() {
+                            "none".to_string()
+                        } else {
+                            layers.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        let Some(labels) = &config.labels else {
+            let columns = crate::h5ad::label_columns(features)?;
+            return check_task_columns(features, &columns, tasks, "the file's obs");
+        };
+        return check_sheet(labels, config, tasks);
+    }
     if format == crate::formats::Format::GeoSeriesMatrix {
         let Some(labels) = &config.labels else {
             // The series' own characteristics are the labels.
@@ -116,7 +139,7 @@ pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), Da
                 format!("expected a 2-D array, found shape {:?}", npy.shape()),
             ));
         }
-        if let Some(ids) = &config.ids {
+        for ids in [&config.ids, &config.feature_names].into_iter().flatten() {
             std::fs::metadata(ids).map_err(|source| DataError::Io {
                 path: ids.clone(),
                 source,

@@ -141,7 +141,7 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
                 .as_deref()
                 .ok_or(DataError::NotSet("data.features"))?;
             let (matrix, carried) =
-                crate::source::read_oriented(features, config.ids.as_deref(), config.orientation)?;
+                crate::source::read_features(features, &crate::source::ReadOptions::of(config))?;
             // A sample sheet, when given, is the labels; else the file's own.
             let sheet = match (config.labels.as_deref(), carried) {
                 (Some(labels), _) => Sheet::read(labels, config.id_column.as_deref())?,

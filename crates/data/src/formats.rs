@@ -21,16 +21,16 @@ pub enum Format {
     GeoSeriesMatrix,
     /// PLINK 1 binary genotypes: `.bed` with its `.bim` and `.fam`.
     PlinkBed,
+    /// AnnData `.h5ad` (HDF5): X or a layer, with `obs` as labels.
+    AnnData,
 }
 
 /// What headsweep reads, for error messages.
-pub const SUPPORTED: &str = "CSV/TSV matrices (optionally .gz; first column the sample id), NumPy .npy with data.ids, GEO series matrices (*_series_matrix.txt.gz) and PLINK .bed/.bim/.fam";
+pub const SUPPORTED: &str = "CSV/TSV matrices (optionally .gz; first column the sample id), NumPy .npy with data.ids, GEO series matrices (*_series_matrix.txt.gz), PLINK .bed/.bim/.fam and AnnData .h5ad";
 
 /// Formats recognised but not read, with what to do instead.
 fn unsupported(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
-        Some("an HDF5 file (AnnData .h5ad, or .h5), which headsweep does not read yet; write X as TSV from Python, e.g. adata.to_df().to_csv(\"x.tsv.gz\", sep=\"\\t\") and adata.obs.to_csv(\"samples.tsv\", sep=\"\\t\")")
-    } else if head.starts_with(b"PAR1") {
+    if head.starts_with(b"PAR1") {
         Some("a Parquet file, which headsweep does not read yet; write it as TSV (pandas: pd.read_parquet(f).to_csv(\"x.tsv.gz\", sep=\"\\t\"))")
     } else if head.starts_with(b"PK\x03\x04") {
         Some("a ZIP archive (an .npz or .xlsx?); unpack it or save the matrix as TSV")
@@ -54,6 +54,9 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
             path,
             format!("this is {what}. Supported: {SUPPORTED}"),
         ));
+    }
+    if head.starts_with(b"\x89HDF\r\n\x1a\n") {
+        return Ok(Format::AnnData);
     }
     if head.starts_with(b"\x93NUMPY") {
         return Ok(Format::Npy);
@@ -111,8 +114,12 @@ mod tests {
             detect_bytes("GSE1_series_matrix.txt", b"!Series_title\t\"x\"\n"),
             Ok(Format::GeoSeriesMatrix)
         );
-        let e = detect_bytes("x.h5ad", b"\x89HDF\r\n\x1a\n\0\0\0").unwrap_err();
-        assert!(e.contains("x.h5ad: this is an HDF5 file (AnnData"), "{e}");
+        assert_eq!(
+            detect_bytes("x.h5ad", b"\x89HDF\r\n\x1a\n\0\0\0"),
+            Ok(Format::AnnData)
+        );
+        let e = detect_bytes("x.npz", b"PK\x03\x04\0\0").unwrap_err();
+        assert!(e.contains("x.npz: this is a ZIP archive"), "{e}");
         assert!(e.contains("Supported: CSV/TSV"), "{e}");
         assert!(detect_bytes("x.parquet", b"PAR1\x15\x04")
             .unwrap_err()

@@ -76,16 +76,16 @@ fn label_columns(sheet: &Sheet) -> Vec<LabelColumn> {
         .collect()
 }
 
-/// Inspects `features` (with `ids` for .npy) and, if given, the sheet
+/// Inspects `features` (read as `options` say) and, if given, the sheet
 /// `labels` (its id column `id_column`).
 pub fn inspect(
     features: &Path,
-    ids: Option<&Path>,
+    options: &crate::source::ReadOptions,
     labels: Option<&Path>,
     id_column: Option<&str>,
 ) -> Result<Inspection, DataError> {
     let format = detect(features)?;
-    let (m, carried): (Matrix, Option<Sheet>) = crate::source::read_features(features, ids)?;
+    let (m, carried): (Matrix, Option<Sheet>) = crate::source::read_features(features, options)?;
     let (n, p) = (m.rows(), m.cols());
     let mut all_missing = 0;
     let mut constant = 0;
@@ -173,6 +173,7 @@ impl std::fmt::Display for Inspection {
             Format::Npy => "NumPy .npy matrix",
             Format::GeoSeriesMatrix => "GEO series matrix",
             Format::PlinkBed => "PLINK .bed genotypes",
+            Format::AnnData => "AnnData .h5ad",
         };
         let cells = (self.samples * self.features).max(1);
         writeln!(
@@ -246,7 +247,7 @@ mod tests {
         .unwrap();
         let y = d.path().join("y.csv");
         std::fs::write(&y, "id,age,sex\ns1,30,F\ns2,40,M\ns9,50,F\nb,60,\n").unwrap();
-        let r = inspect(&x, None, Some(&y), None).unwrap();
+        let r = inspect(&x, &Default::default(), Some(&y), None).unwrap();
         assert_eq!((r.samples, r.features, r.missing_cells), (3, 3, 4));
         assert_eq!((r.all_missing, r.constant), (1, 1));
         // s1, s2 are rows; "b" is a feature name; s9 nowhere; s3 unlabelled.
@@ -280,7 +281,7 @@ mod tests {
         .unwrap();
         let y = d.path().join("s.csv");
         std::fs::write(&y, "id,sex\nS1,F\nS2,M\nS3,F\n").unwrap();
-        let r = inspect(&x, None, Some(&y), None).unwrap();
+        let r = inspect(&x, &Default::default(), Some(&y), None).unwrap();
         let hint = r.orientation_hint.unwrap();
         assert!(hint.contains("3 sheet ids are feature names"), "{hint}");
         assert!(hint.contains("features × samples"), "{hint}");

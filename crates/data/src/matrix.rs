@@ -19,6 +19,23 @@ pub struct Matrix {
     pub source: PathBuf,
 }
 
+/// A file's non-empty lines, trimmed: ids or names, one per line.
+fn read_lines(path: &Path) -> Result<Vec<String>, DataError> {
+    let io = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = BufReader::new(File::open(path).map_err(io)?);
+    Ok(text
+        .lines()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?
+        .into_iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
 impl Matrix {
     /// Reads a CSV/TSV (optionally .gz) matrix.
     pub(crate) fn read_delimited(path: &Path) -> Result<Matrix, DataError> {
@@ -70,7 +87,11 @@ impl Matrix {
         Ok(m)
     }
 
-    pub(crate) fn read_npy(path: &Path, ids_path: &Path) -> Result<Matrix, DataError> {
+    pub(crate) fn read_npy(
+        path: &Path,
+        ids_path: &Path,
+        names_path: Option<&Path>,
+    ) -> Result<Matrix, DataError> {
         let io = |source| DataError::Io {
             path: path.to_path_buf(),
             source,
@@ -113,21 +134,7 @@ impl Matrix {
                 format!("row {} column {}: infinite value", i / cols, i % cols),
             ));
         }
-        let text = BufReader::new(File::open(ids_path).map_err(|source| DataError::Io {
-            path: ids_path.to_path_buf(),
-            source,
-        })?);
-        let ids: Vec<String> = text
-            .lines()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| DataError::Io {
-                path: ids_path.to_path_buf(),
-                source,
-            })?
-            .into_iter()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
+        let ids = read_lines(ids_path)?;
         if ids.len() != rows {
             return Err(DataError::file(
                 ids_path,
@@ -138,7 +145,23 @@ impl Matrix {
                 ),
             ));
         }
-        let features = (0..cols).map(|j| format!("f{j}")).collect();
+        let features = match names_path {
+            None => (0..cols).map(|j| format!("f{j}")).collect(),
+            Some(names_path) => {
+                let names = read_lines(names_path)?;
+                if names.len() != cols {
+                    return Err(DataError::file(
+                        names_path,
+                        format!(
+                            "{} feature names for {cols} matrix columns in {}",
+                            names.len(),
+                            path.display()
+                        ),
+                    ));
+                }
+                names
+            }
+        };
         let m = Matrix {
             ids,
             features,
@@ -302,15 +325,25 @@ mod tests {
         w.extend([1.0f64, 2.0, f64::NAN, 4.0, 5.0, 6.0]).unwrap();
         w.finish().unwrap();
         let ids = write(d.path(), "ids.txt", "a\nb\n");
-        let m = Matrix::read_npy(&p, &ids).unwrap();
+        let m = Matrix::read_npy(&p, &ids, None).unwrap();
         assert_eq!(m.ids, ["a", "b"]);
         assert_eq!(m.features, ["f0", "f1", "f2"]);
         assert_eq!(m.row(1), [4.0, 5.0, 6.0]);
         assert!(m.row(0)[2].is_nan());
         let short = write(d.path(), "short.txt", "a\n");
-        assert!(Matrix::read_npy(&p, &short)
+        assert!(Matrix::read_npy(&p, &short, None)
             .unwrap_err()
             .to_string()
             .contains("1 ids for 2 matrix rows"));
+        let names = write(d.path(), "names.txt", "cg1\ncg2\ncg3\n");
+        let m = Matrix::read_npy(&p, &ids, Some(&names)).unwrap();
+        assert_eq!(m.features, ["cg1", "cg2", "cg3"]);
+        let e = Matrix::read_npy(&p, &ids, Some(&short))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("short.txt: 1 feature names for 3 matrix columns"),
+            "{e}"
+        );
     }
 }

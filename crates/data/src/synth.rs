@@ -327,16 +327,95 @@ fn genotypes(rng: &mut ChaCha8Rng, male: &[bool], roles: &[Signal]) -> Vec<f32> 
     out
 }
 
+/// The file layout `data synth` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    /// `features.tsv.gz` and `samples.tsv`.
+    #[default]
+    Tsv,
+    /// `features.npy` (float32) with `ids.txt`, `feature_names.txt` and
+    /// `samples.tsv`.
+    Npy,
+    /// `features.h5ad`, its obs holding the labels.
+    H5ad,
+}
+
 impl Generated {
-    /// Writes `features.tsv.gz`, `samples.tsv` and `truth.tsv` into `dir`.
-    pub fn write(&self, dir: &Path, preset: Preset) -> Result<Vec<PathBuf>, DataError> {
+    /// Writes the matrix and labels in `format`, and `truth.tsv`, into `dir`.
+    pub fn write(
+        &self,
+        dir: &Path,
+        preset: Preset,
+        format: OutputFormat,
+    ) -> Result<Vec<PathBuf>, DataError> {
         std::fs::create_dir_all(dir).map_err(|source| DataError::Write {
             path: dir.to_path_buf(),
             source,
         })?;
-        let features = dir.join("features.tsv.gz");
         let samples = dir.join("samples.tsv");
         let truth = dir.join("truth.tsv");
+        let mut written = match format {
+            OutputFormat::Tsv => vec![self.write_tsv(dir, preset)?, samples.clone()],
+            OutputFormat::Npy => {
+                let mut files = self.write_npy(dir)?;
+                files.push(samples.clone());
+                files
+            }
+            OutputFormat::H5ad => {
+                let path = dir.join("features.h5ad");
+                crate::h5ad_write::write(&path, &self.matrix, &self.sheet)?;
+                vec![path]
+            }
+        };
+        if format != OutputFormat::H5ad {
+            write_file(&samples, false, |w| {
+                writeln!(w, "id\t{}", self.sheet.columns.join("\t"))?;
+                for (id, row) in self.sheet.ids.iter().zip(&self.sheet.cells) {
+                    let cells: Vec<&str> =
+                        row.iter().map(|c| c.as_deref().unwrap_or("NA")).collect();
+                    writeln!(w, "{id}\t{}", cells.join("\t"))?;
+                }
+                Ok(())
+            })?;
+        }
+        write_file(&truth, false, |w| {
+            writeln!(w, "feature\ttarget\tkind")?;
+            for (f, s) in self.matrix.features.iter().zip(&self.truth) {
+                writeln!(w, "{f}\t{}\t{}", s.target(), s.kind())?;
+            }
+            Ok(())
+        })?;
+        written.push(truth);
+        Ok(written)
+    }
+
+    fn write_npy(&self, dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+        let features = dir.join("features.npy");
+        let ids = dir.join("ids.txt");
+        let names = dir.join("feature_names.txt");
+        write_file(&features, false, |w| {
+            use npyz::WriterBuilder;
+            let mut npy = npyz::WriteOptions::<f32>::new()
+                .default_dtype()
+                .shape(&[self.matrix.rows() as u64, self.matrix.cols() as u64])
+                .writer(w)
+                .begin_nd()?;
+            npy.extend(self.matrix.values.iter().copied())?;
+            npy.finish()
+        })?;
+        for (path, lines) in [(&ids, &self.matrix.ids), (&names, &self.matrix.features)] {
+            write_file(path, false, |w| {
+                for l in lines {
+                    writeln!(w, "{l}")?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(vec![features, ids, names])
+    }
+
+    fn write_tsv(&self, dir: &Path, preset: Preset) -> Result<PathBuf, DataError> {
+        let features = dir.join("features.tsv.gz");
         write_file(&features, true, |w| {
             let mut line = String::from("id");
             for f in &self.matrix.features {
@@ -364,22 +443,7 @@ impl Generated {
             }
             Ok(())
         })?;
-        write_file(&samples, false, |w| {
-            writeln!(w, "id\t{}", self.sheet.columns.join("\t"))?;
-            for (id, row) in self.sheet.ids.iter().zip(&self.sheet.cells) {
-                let cells: Vec<&str> = row.iter().map(|c| c.as_deref().unwrap_or("NA")).collect();
-                writeln!(w, "{id}\t{}", cells.join("\t"))?;
-            }
-            Ok(())
-        })?;
-        write_file(&truth, false, |w| {
-            writeln!(w, "feature\ttarget\tkind")?;
-            for (f, s) in self.matrix.features.iter().zip(&self.truth) {
-                writeln!(w, "{f}\t{}\t{}", s.target(), s.kind())?;
-            }
-            Ok(())
-        })?;
-        Ok(vec![features, samples, truth])
+        Ok(features)
     }
 }
 
@@ -618,8 +682,11 @@ mod tests {
     fn written_files_read_back_identically_and_are_byte_stable() {
         let d = tempfile::tempdir().unwrap();
         let g = generate(Preset::Methylation, 80, 30, 9);
-        let files = g.write(&d.path().join("a"), Preset::Methylation).unwrap();
-        g.write(&d.path().join("b"), Preset::Methylation).unwrap();
+        let files = g
+            .write(&d.path().join("a"), Preset::Methylation, OutputFormat::Tsv)
+            .unwrap();
+        g.write(&d.path().join("b"), Preset::Methylation, OutputFormat::Tsv)
+            .unwrap();
         for f in &files {
             let name = f.file_name().unwrap();
             let a = std::fs::read(d.path().join("a").join(name)).unwrap();
@@ -636,5 +703,40 @@ mod tests {
         assert!(same, "values read back equal the generated ones");
         let s = Sheet::read(&files[1], None).unwrap();
         assert_eq!(s.cells, g.sheet.cells);
+    }
+
+    #[test]
+    fn npy_and_h5ad_hold_the_same_data_set() {
+        let d = tempfile::tempdir().unwrap();
+        let g = generate(Preset::Methylation, 70, 25, 3);
+        let same = |m: &Matrix| {
+            m.ids == g.matrix.ids
+                && m.features == g.matrix.features
+                && m.values
+                    .iter()
+                    .zip(&g.matrix.values)
+                    .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
+        };
+        let npy = g
+            .write(d.path(), Preset::Methylation, OutputFormat::Npy)
+            .unwrap();
+        let m = Matrix::read_npy(&npy[0], &npy[1], Some(&npy[2])).unwrap();
+        assert!(same(&m));
+        let h5 = g
+            .write(d.path(), Preset::Methylation, OutputFormat::H5ad)
+            .unwrap();
+        let (m, obs) = crate::h5ad::read(&h5[0], None).unwrap();
+        assert!(same(&m));
+        assert_eq!(obs.columns, g.sheet.columns);
+        // Ages are written as numbers: "45.0" reads back as "45".
+        for (a, b) in obs.cells.iter().zip(&g.sheet.cells) {
+            for (x, y) in a.iter().zip(b) {
+                let num = |v: &Option<String>| v.as_deref().map(|t| t.parse::<f64>().ok());
+                match (num(x), num(y)) {
+                    (Some(Some(p)), Some(Some(q))) => assert_eq!(p, q),
+                    _ => assert_eq!(x, y),
+                }
+            }
+        }
     }
 }

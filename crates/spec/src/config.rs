@@ -57,6 +57,12 @@ pub struct DataConfig {
     /// One sample id per line, in the row order of an .npy matrix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ids: Option<PathBuf>,
+    /// One feature name per line, in the column order of an .npy matrix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_names: Option<PathBuf>,
+    /// An AnnData layer (`layers/NAME`) to read instead of X.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
     /// Sample sheet: CSV/TSV with an id column and label columns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<PathBuf>,

@@ -290,6 +290,7 @@ impl SweepFile {
                 &mut config.data.features,
                 &mut config.data.labels,
                 &mut config.data.ids,
+                &mut config.data.feature_names,
             ]
             .into_iter()
             .flatten()

@@ -61,11 +61,12 @@ impl RunConfig {
             v
         };
         let mut data = section(json(&self.data), json(&DataConfig::default()));
-        for key in ["features", "labels", "ids"] {
+        for key in ["features", "labels", "ids", "feature_names"] {
             let path = match key {
                 "features" => &self.data.features,
                 "labels" => &self.data.labels,
-                _ => &self.data.ids,
+                "ids" => &self.data.ids,
+                _ => &self.data.feature_names,
             };
             if let (Some(p), Value::Object(m)) = (path, &mut data) {
                 m.insert(

@@ -61,8 +61,12 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.contains("series_matrix"));
             let plink = f.extension().is_some_and(|e| e == "bed");
-            if d.labels.is_none() && !series && !plink {
-                bad(&data("features"), "data.features needs data.labels, the sample sheet (a GEO *_series_matrix.txt(.gz) or a PLINK .bed with its .fam carries its own)".into());
+            let h5ad = f.extension().is_some_and(|e| e == "h5ad" || e == "h5");
+            if d.labels.is_none() && !series && !plink && !h5ad {
+                bad(&data("features"), "data.features needs data.labels, the sample sheet (a GEO *_series_matrix.txt(.gz), a PLINK .bed with its .fam and an AnnData .h5ad with its obs carry their own)".into());
+            }
+            if d.layer.is_some() && !h5ad {
+                bad(&data("layer"), "data.layer names a layer of an AnnData .h5ad file".into());
             }
             let npy = f.extension().is_some_and(|e| e == "npy");
             if npy && d.ids.is_none() {
@@ -70,6 +74,9 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             }
             if !npy && d.ids.is_some() {
                 bad(&data("ids"), "data.ids is only for an .npy feature matrix".into());
+            }
+            if !npy && d.feature_names.is_some() {
+                bad(&data("feature_names"), "data.feature_names is only for an .npy feature matrix; other formats name their features".into());
             }
         }
         (Some(syn), None) => {
@@ -86,10 +93,12 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             if !syn.age_shape.iter().all(|v| v.is_finite() && *v > 0.0) {
                 bad(&at("age_shape"), format!("age_shape = {:?}: expected two positive Beta shapes [a, b], e.g. [2.0, 3.5]", syn.age_shape));
             }
-            for k in ["labels", "ids", "id_column"] {
+            for k in ["labels", "ids", "id_column", "feature_names", "layer"] {
                 let given = match k {
                     "labels" => d.labels.is_some(),
                     "ids" => d.ids.is_some(),
+                    "feature_names" => d.feature_names.is_some(),
+                    "layer" => d.layer.is_some(),
                     _ => d.id_column.is_some(),
                 };
                 if given {

@@ -150,7 +150,12 @@ fn describe_slots(slots: &[Slot]) -> String {
 fn inspect(a: &crate::args::InspectArgs) -> anyhow::Result<()> {
     let r = headsweep_data::inspect(
         &a.features,
-        a.ids.as_deref(),
+        &headsweep_data::ReadOptions {
+            ids: a.ids.as_deref(),
+            feature_names: a.feature_names.as_deref(),
+            layer: a.layer.as_deref(),
+            ..Default::default()
+        },
         a.labels.as_deref(),
         a.id_column.as_deref(),
     )?;

@@ -31,7 +31,15 @@ pub fn run(a: SynthArgs) -> anyhow::Result<()> {
         tuning,
     );
     let files = g
-        .write(&a.out, preset)
+        .write(
+            &a.out,
+            preset,
+            match a.format {
+                crate::args::SynthFormat::Tsv => synth::OutputFormat::Tsv,
+                crate::args::SynthFormat::Npy => synth::OutputFormat::Npy,
+                crate::args::SynthFormat::H5ad => synth::OutputFormat::H5ad,
+            },
+        )
         .context("writing the synthetic data set")?;
     let count = |target| g.truth.iter().filter(|s| s.target() == target).count();
     println!(

@@ -1,0 +1,571 @@
+//! AnnData `.h5ad` files, read with a pure-Rust HDF5 decoder following
+//! anndata's on-disk layout: `X` (dense, CSR or CSC) or a layer is the
+//! matrix, `obs_names` the sample ids, `var_names` the feature names and
+//! `obs` columns the labels. Both dataframe encodings anndata has written
+//! are read: 0.2.0 (anndata ≥ 0.8: categoricals as groups of `codes` and
+//! `categories`, nullable columns as `values` and `mask`) and 0.1.0
+//! (anndata 0.7: codes with their categories in `obs/__categories`).
+
+use std::path::Path;
+
+use hdf5_reader::error::Error as H5Error;
+use hdf5_reader::group::Group;
+use hdf5_reader::{Dataset, Datatype, Hdf5File};
+
+use crate::error::DataError;
+use crate::matrix::Matrix;
+use crate::sheet::Sheet;
+
+/// A file's matrix (X, or `layer`) and its `obs` columns as labels.
+pub fn read(path: &Path, layer: Option<&str>) -> Result<(Matrix, Sheet), DataError> {
+    let h5 = H5::open(path)?;
+    let obs = h5.frame("obs", true)?;
+    let var = h5.frame("var", false)?;
+    let name = match layer {
+        Some(l) => format!("layers/{l}"),
+        None => "X".to_string(),
+    };
+    let values = h5.matrix(&name, obs.index.len(), var.index.len(), layer)?;
+    let matrix = Matrix {
+        ids: obs.index,
+        features: var.index,
+        values,
+        source: path.to_path_buf(),
+    };
+    // Rows are numbered from 1 in messages: obs row i is "line" i + 1.
+    matrix.check_unique_ids(|i| i as u64 + 1)?;
+    let n = matrix.ids.len();
+    let mut cells = vec![Vec::with_capacity(obs.columns.len()); n];
+    for column in &obs.cells {
+        for (row, cell) in cells.iter_mut().zip(column) {
+            row.push(cell.clone());
+        }
+    }
+    let sheet = Sheet {
+        ids: matrix.ids.clone(),
+        columns: obs.columns,
+        cells,
+        lines: (1..=n as u64).collect(),
+        source: path.to_path_buf(),
+    };
+    Ok((matrix, sheet))
+}
+
+/// The `obs` column names (the labels a task may use), reading no values.
+pub fn label_columns(path: &Path) -> Result<Vec<String>, DataError> {
+    let h5 = H5::open(path)?;
+    Ok(h5.frame("obs", false)?.columns)
+}
+
+/// The layers a file holds, for error messages and `data inspect`.
+pub fn layers(path: &Path) -> Result<Vec<String>, DataError> {
+    let h5 = H5::open(path)?;
+    h5.layer_names()
+}
+
+/// A data frame: its index and, when asked for, its columns as text.
+struct Frame {
+    index: Vec<String>,
+    columns: Vec<String>,
+    /// `cells[column][row]`; `None` is missing.
+    cells: Vec<Vec<Option<String>>>,
+}
+
+struct H5<'a> {
+    file: Hdf5File,
+    path: &'a Path,
+}
+
+impl<'a> H5<'a> {
+    fn open(path: &'a Path) -> Result<Self, DataError> {
+        let file = Hdf5File::open(path)
+            .map_err(|e| DataError::file(path, format!("not a readable HDF5 (.h5ad) file: {e}")))?;
+        // The superblock records where the file ends, as libhdf5 checks.
+        let eof = file.superblock().base_address + file.superblock().eof_address;
+        let size = std::fs::metadata(path)
+            .map_err(|source| DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        if size < eof {
+            return Err(DataError::file(
+                path,
+                format!("truncated HDF5 file: {size} bytes where its superblock says {eof}; was the copy or download cut short?"),
+            ));
+        }
+        Ok(H5 { file, path })
+    }
+
+    fn err(&self, at: &str, message: impl std::fmt::Display) -> DataError {
+        DataError::file(self.path, format!("{at}: {message}"))
+    }
+
+    fn group(&self, at: &str) -> Result<Group, DataError> {
+        self.file.group(at).map_err(|e| {
+            if self.file.dataset(at).is_ok() {
+                self.err(
+                    at,
+                    "a table stored as one compound dataset (anndata < 0.7), which headsweep does not read; open and save the file with a recent anndata",
+                )
+            } else {
+                self.err(at, format!("expected the AnnData group {at:?}: {e}"))
+            }
+        })
+    }
+
+    fn layer_names(&self) -> Result<Vec<String>, DataError> {
+        let Ok(layers) = self.file.group("layers") else {
+            return Ok(Vec::new());
+        };
+        let (groups, datasets) = layers.member_names().map_err(|e| self.err("layers", e))?;
+        let mut names: Vec<String> = groups.into_iter().chain(datasets).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The data frame at `at` (`obs` or `var`).
+    fn frame(&self, at: &str, with_columns: bool) -> Result<Frame, DataError> {
+        let group = self.group(at)?;
+        let index_name = string_attr(&group, "_index").unwrap_or_else(|| "_index".to_string());
+        let index = self
+            .text(&group, &format!("{at}/{index_name}"), &index_name)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.ok_or_else(|| {
+                    self.err(
+                        &format!("{at}/{index_name}"),
+                        format!("row {} has no name", i + 1),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (groups, datasets) = group.member_names().map_err(|e| self.err(at, e))?;
+        let order = group
+            .attribute("column-order")
+            .ok()
+            .and_then(|a| a.read_strings().ok());
+        let columns: Vec<String> = match order {
+            Some(o) => o,
+            // An empty column order is written as an empty float array.
+            None => groups
+                .iter()
+                .chain(&datasets)
+                .filter(|n| *n != &index_name && *n != "__categories")
+                .cloned()
+                .collect(),
+        };
+        let mut cells = Vec::new();
+        if with_columns {
+            for c in &columns {
+                let values = self.text(&group, &format!("{at}/{c}"), c)?;
+                if values.len() != index.len() {
+                    return Err(self.err(
+                        &format!("{at}/{c}"),
+                        format!("{} values for {} rows", values.len(), index.len()),
+                    ));
+                }
+                cells.push(values);
+            }
+        }
+        Ok(Frame {
+            index,
+            columns,
+            cells,
+        })
+    }
+
+    /// A column (or index) of a data frame as text, in any of anndata's
+    /// encodings.
+    fn text(&self, frame: &Group, at: &str, name: &str) -> Result<Vec<Option<String>>, DataError> {
+        let e = |m: H5Error| self.err(at, m);
+        if let Ok(g) = frame.group(name) {
+            let kind = string_attr(&g, "encoding-type").unwrap_or_default();
+            return match kind.as_str() {
+                "categorical" => {
+                    let categories = column_text(&g.dataset("categories").map_err(e)?).map_err(e)?;
+                    let codes = ints(&g.dataset("codes").map_err(e)?).map_err(e)?;
+                    self.decode(at, &codes, &categories)
+                }
+                "nullable-integer" | "nullable-boolean" | "nullable-string-array" => {
+                    let values = column_text(&g.dataset("values").map_err(e)?).map_err(e)?;
+                    let mask = ints(&g.dataset("mask").map_err(e)?).map_err(e)?;
+                    Ok(values
+                        .into_iter()
+                        .zip(mask)
+                        .map(|(v, m)| if m != 0 { None } else { v })
+                        .collect())
+                }
+                other => Err(self.err(
+                    at,
+                    format!("a column encoded as {other:?}, which headsweep does not read (it reads arrays, strings, categoricals and nullable columns)"),
+                )),
+            };
+        }
+        let ds = frame.dataset(name).map_err(e)?;
+        // anndata 0.7: codes, with their categories in __categories.
+        if ds.attribute("categories").is_ok() {
+            let categories = frame
+                .group("__categories")
+                .and_then(|c| c.dataset(name))
+                .and_then(|d| column_text(&d))
+                .map_err(e)?;
+            let codes = ints(&ds).map_err(e)?;
+            return self.decode(at, &codes, &categories);
+        }
+        column_text(&ds).map_err(e)
+    }
+
+    fn decode(
+        &self,
+        at: &str,
+        codes: &[i64],
+        categories: &[Option<String>],
+    ) -> Result<Vec<Option<String>>, DataError> {
+        codes
+            .iter()
+            .enumerate()
+            .map(|(row, &c)| match c {
+                c if c < 0 => Ok(None),
+                c => categories.get(c as usize).cloned().ok_or_else(|| {
+                    self.err(
+                        at,
+                        format!(
+                            "row {}: category code {c} is out of range for {} categories",
+                            row + 1,
+                            categories.len()
+                        ),
+                    )
+                }),
+            })
+            .collect()
+    }
+
+    /// The matrix at `at`, `rows × cols`, row-major; a sparse matrix's
+    /// absent entries are zero.
+    fn matrix(
+        &self,
+        at: &str,
+        rows: usize,
+        cols: usize,
+        layer: Option<&str>,
+    ) -> Result<Vec<f32>, DataError> {
+        let e = |m: H5Error| self.err(at, m);
+        if let Ok(ds) = self.file.dataset(at) {
+            let shape = ds.shape();
+            if shape != [rows as u64, cols as u64] {
+                return Err(self.err(
+                    at,
+                    format!("shape {shape:?}, but obs has {rows} rows and var {cols}"),
+                ));
+            }
+            return floats(&ds).map_err(e);
+        }
+        let g = self.file.group(at).map_err(|_| match layer {
+            Some(l) => {
+                let have = self.layer_names().unwrap_or_default();
+                self.err(
+                    at,
+                    format!(
+                        "no layer {l:?}; the file's layers are {}",
+                        if have.is_empty() {
+                            "none".to_string()
+                        } else {
+                            have.join(", ")
+                        }
+                    ),
+                )
+            }
+            None => self.err(at, "the file has no X matrix"),
+        })?;
+        let kind = string_attr(&g, "encoding-type")
+            .or_else(|| string_attr(&g, "h5sparse_format").map(|f| format!("{f}_matrix")))
+            .unwrap_or_default();
+        let by_row = match kind.as_str() {
+            "csr_matrix" => true,
+            "csc_matrix" => false,
+            other => {
+                return Err(self.err(
+                    at,
+                    format!("a group encoded as {other:?}; expected a dense array or a CSR/CSC sparse matrix"),
+                ))
+            }
+        };
+        let shape_attr = g
+            .attribute("shape")
+            .or_else(|_| g.attribute("h5sparse_shape"))
+            .and_then(|a| a.read_1d::<i64>())
+            .map_err(e)?;
+        if shape_attr != [rows as i64, cols as i64] {
+            return Err(self.err(
+                at,
+                format!("shape {shape_attr:?}, but obs has {rows} rows and var {cols}"),
+            ));
+        }
+        let data = floats(&g.dataset("data").map_err(e)?).map_err(e)?;
+        let indices = ints(&g.dataset("indices").map_err(e)?).map_err(e)?;
+        let indptr = ints(&g.dataset("indptr").map_err(e)?).map_err(e)?;
+        let (major, minor) = if by_row { (rows, cols) } else { (cols, rows) };
+        let sparse = |m: String| self.err(&format!("{at} (sparse)"), m);
+        if indptr.len() != major + 1 {
+            return Err(sparse(format!(
+                "indptr has {} entries, expected {}",
+                indptr.len(),
+                major + 1
+            )));
+        }
+        if indices.len() != data.len() {
+            return Err(sparse(format!(
+                "{} indices for {} values",
+                indices.len(),
+                data.len()
+            )));
+        }
+        if indptr[0] != 0 || indptr[major] as usize != data.len() {
+            return Err(sparse(format!(
+                "indptr runs from {} to {}, expected 0 to {}",
+                indptr[0],
+                indptr[major],
+                data.len()
+            )));
+        }
+        let mut values = vec![0f32; rows * cols];
+        for m in 0..major {
+            let (a, b) = (indptr[m], indptr[m + 1]);
+            if b < a {
+                return Err(sparse(format!("indptr decreases at entry {m}")));
+            }
+            for k in a as usize..b as usize {
+                let i = indices[k];
+                if i < 0 || i as usize >= minor {
+                    return Err(sparse(format!(
+                        "index {i} at entry {k} is out of range for {minor} {}",
+                        if by_row { "columns" } else { "rows" }
+                    )));
+                }
+                let (r, c) = if by_row {
+                    (m, i as usize)
+                } else {
+                    (i as usize, m)
+                };
+                values[r * cols + c] = data[k];
+            }
+        }
+        Ok(values)
+    }
+}
+
+fn string_attr(g: &Group, name: &str) -> Option<String> {
+    g.attribute(name).ok()?.read_string().ok()
+}
+
+type H5Result<T> = Result<T, H5Error>;
+
+/// Any integer dataset (or a boolean: an enum of integers) as i64.
+fn ints(ds: &Dataset) -> H5Result<Vec<i64>> {
+    let dtype = ds.dtype().clone();
+    let base = match &dtype {
+        Datatype::Enum { base, .. } => (**base).clone(),
+        d => d.clone(),
+    };
+    let Datatype::FixedPoint { size, signed, .. } = base else {
+        return Err(H5Error::InvalidData(format!(
+            "expected integers, found {dtype:?}"
+        )));
+    };
+    let bytes = ds.read_native_bytes()?;
+    let size = size as usize;
+    Ok(bytes
+        .chunks_exact(size)
+        .map(|b| {
+            let mut w = [0u8; 8];
+            w[..size].copy_from_slice(b);
+            let raw = i64::from_ne_bytes(w);
+            match (signed, size) {
+                (true, s) if s < 8 => (raw << (64 - 8 * s)) >> (64 - 8 * s),
+                _ => raw,
+            }
+        })
+        .collect())
+}
+
+/// A numeric dataset as f32.
+fn floats(ds: &Dataset) -> H5Result<Vec<f32>> {
+    let n = ds.num_elements()? as usize;
+    match ds.dtype() {
+        Datatype::FloatingPoint { size: 4, .. } => {
+            let mut v = vec![0f32; n];
+            ds.read_into(&mut v)?;
+            Ok(v)
+        }
+        Datatype::FloatingPoint { size: 8, .. } => {
+            let mut v = vec![0f64; n];
+            ds.read_into(&mut v)?;
+            Ok(v.into_iter().map(|x| x as f32).collect())
+        }
+        _ => Ok(ints(ds)?.into_iter().map(|x| x as f32).collect()),
+    }
+}
+
+/// A column's values as text: strings as they are, numbers in their
+/// shortest form (45.0 is "45"), NaN missing, booleans "true"/"false".
+fn column_text(ds: &Dataset) -> H5Result<Vec<Option<String>>> {
+    match ds.dtype() {
+        Datatype::String { .. } | Datatype::VarLen { .. } => {
+            Ok(ds.read_strings()?.into_iter().map(Some).collect())
+        }
+        Datatype::FloatingPoint { .. } => Ok(floats64(ds)?
+            .into_iter()
+            .map(|v| (!v.is_nan()).then(|| format!("{v}")))
+            .collect()),
+        Datatype::Enum { members, .. } => {
+            let names: Vec<(i64, String)> = members
+                .iter()
+                .map(|m| {
+                    let mut w = [0u8; 8];
+                    w[..m.value.len().min(8)].copy_from_slice(&m.value[..m.value.len().min(8)]);
+                    (i64::from_le_bytes(w), m.name.to_ascii_lowercase())
+                })
+                .collect();
+            Ok(ints(ds)?
+                .into_iter()
+                .map(|v| names.iter().find(|(k, _)| *k == v).map(|(_, n)| n.clone()))
+                .collect())
+        }
+        _ => Ok(ints(ds)?.into_iter().map(|v| Some(v.to_string())).collect()),
+    }
+}
+
+fn floats64(ds: &Dataset) -> H5Result<Vec<f64>> {
+    let n = ds.num_elements()? as usize;
+    match ds.dtype() {
+        Datatype::FloatingPoint { size: 8, .. } => {
+            let mut v = vec![0f64; n];
+            ds.read_into(&mut v)?;
+            Ok(v)
+        }
+        _ => Ok(floats(ds)?.into_iter().map(f64::from).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    /// X[i, j] = i + j/10 in every fixture (see make_h5ad.py).
+    fn expected(i: usize, j: usize) -> f32 {
+        i as f32 + j as f32 / 10.0
+    }
+
+    fn column<'s>(s: &'s Sheet, name: &str) -> Vec<Option<&'s str>> {
+        let c = s.columns.iter().position(|c| c == name).unwrap();
+        s.cells.iter().map(|r| r[c].as_deref()).collect()
+    }
+
+    #[test]
+    fn dense_x_obs_and_var_as_anndata_writes_them() {
+        for f in ["dense.h5ad", "legacy_dense.h5ad"] {
+            let (m, s) = read(&fixture(f), None).unwrap();
+            assert_eq!(m.ids, ["s0", "s1", "s2", "s3", "s4", "s5"], "{f}");
+            assert_eq!(m.features, ["cg0", "cg1", "cg2", "cg3"], "{f}");
+            for i in 0..6 {
+                for j in 0..4 {
+                    assert_eq!(m.row(i)[j], expected(i, j), "{f} [{i},{j}]");
+                }
+            }
+            assert_eq!(
+                s.columns,
+                ["age", "sex", "tissue", "smoker", "batch"],
+                "{f}"
+            );
+            assert_eq!(
+                column(&s, "age"),
+                [
+                    Some("23"),
+                    Some("45"),
+                    None,
+                    Some("61"),
+                    Some("38"),
+                    Some("70")
+                ]
+            );
+            assert_eq!(
+                column(&s, "sex"),
+                [Some("F"), Some("M"), Some("F"), None, Some("M"), Some("F")],
+                "{f}"
+            );
+            assert_eq!(column(&s, "tissue")[2], Some("saliva"), "{f}");
+            assert_eq!(
+                column(&s, "smoker")[..2],
+                [Some("true"), Some("false")],
+                "{f}"
+            );
+            assert_eq!(column(&s, "batch")[5], Some("3"), "{f}");
+        }
+    }
+
+    #[test]
+    fn sparse_x_by_row_and_by_column() {
+        for f in ["csr.h5ad", "csc.h5ad", "legacy_csr.h5ad"] {
+            let (m, s) = read(&fixture(f), None).unwrap();
+            for i in 0..6 {
+                for j in 0..4 {
+                    let want = if j == 1 { 0.0 } else { expected(i, j) };
+                    assert!((m.row(i)[j] - want).abs() < 1e-6, "{f} [{i},{j}]");
+                }
+            }
+            assert_eq!(column(&s, "sex")[3], None, "{f}");
+        }
+        let (_, s) = read(&fixture("csr.h5ad"), None).unwrap();
+        assert_eq!(
+            column(&s, "visits"),
+            [Some("1"), None, Some("3"), Some("4"), None, Some("6")]
+        );
+        assert_eq!(column(&s, "donor")[1], None);
+        let e = read(&fixture("bad_indices.h5ad"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("X (sparse): index 9 at entry 3 is out of range for 4 columns"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_named_layer() {
+        let (m, _) = read(&fixture("dense.h5ad"), Some("counts")).unwrap();
+        assert_eq!(m.row(2), [20.0, 21.0, 22.0, 23.0]);
+        let e = read(&fixture("dense.h5ad"), Some("spliced"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no layer \"spliced\"; the file's layers are counts"),
+            "{e}"
+        );
+        assert_eq!(layers(&fixture("dense.h5ad")).unwrap(), ["counts"]);
+        assert_eq!(
+            label_columns(&fixture("csr.h5ad")).unwrap(),
+            ["age", "sex", "tissue", "smoker", "batch", "visits", "donor"]
+        );
+    }
+
+    #[test]
+    fn truncated_files_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let bytes = std::fs::read(fixture("dense.h5ad")).unwrap();
+        for keep in [16, 800, bytes.len() / 2, bytes.len() - 100] {
+            let p = d.path().join("cut.h5ad");
+            std::fs::write(&p, &bytes[..keep]).unwrap();
+            let e = read(&p, None).unwrap_err().to_string();
+            assert!(e.contains("cut.h5ad"), "{keep}: {e}");
+        }
+    }
+}
