@@ -145,7 +145,7 @@ pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), Da
                 source,
             })?;
         }
-    } else if header(features)?.len() < 2 {
+    } else if format != crate::formats::Format::Parquet && header(features)?.len() < 2 {
         return Err(DataError::at(
             features,
             1,

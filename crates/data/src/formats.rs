@@ -23,16 +23,16 @@ pub enum Format {
     PlinkBed,
     /// AnnData `.h5ad` (HDF5): X or a layer, with `obs` as labels.
     AnnData,
+    /// A Parquet table: an id column and numeric feature columns.
+    Parquet,
 }
 
 /// What headsweep reads, for error messages.
-pub const SUPPORTED: &str = "CSV/TSV matrices (optionally .gz; first column the sample id), NumPy .npy with data.ids, GEO series matrices (*_series_matrix.txt.gz), PLINK .bed/.bim/.fam and AnnData .h5ad";
+pub const SUPPORTED: &str = "CSV/TSV matrices (optionally .gz; first column the sample id), NumPy .npy with data.ids, GEO series matrices (*_series_matrix.txt.gz), PLINK .bed/.bim/.fam, AnnData .h5ad and Parquet tables";
 
 /// Formats recognised but not read, with what to do instead.
 fn unsupported(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"PAR1") {
-        Some("a Parquet file, which headsweep does not read yet; write it as TSV (pandas: pd.read_parquet(f).to_csv(\"x.tsv.gz\", sep=\"\\t\"))")
-    } else if head.starts_with(b"PK\x03\x04") {
+    if head.starts_with(b"PK\x03\x04") {
         Some("a ZIP archive (an .npz or .xlsx?); unpack it or save the matrix as TSV")
     } else {
         None
@@ -57,6 +57,9 @@ pub fn detect(path: &Path) -> Result<Format, DataError> {
     }
     if head.starts_with(b"\x89HDF\r\n\x1a\n") {
         return Ok(Format::AnnData);
+    }
+    if head.starts_with(b"PAR1") {
+        return Ok(Format::Parquet);
     }
     if head.starts_with(b"\x93NUMPY") {
         return Ok(Format::Npy);
@@ -121,9 +124,10 @@ mod tests {
         let e = detect_bytes("x.npz", b"PK\x03\x04\0\0").unwrap_err();
         assert!(e.contains("x.npz: this is a ZIP archive"), "{e}");
         assert!(e.contains("Supported: CSV/TSV"), "{e}");
-        assert!(detect_bytes("x.parquet", b"PAR1\x15\x04")
-            .unwrap_err()
-            .contains("Parquet"));
+        assert_eq!(
+            detect_bytes("x.parquet", b"PAR1\x15\x04"),
+            Ok(Format::Parquet)
+        );
         assert_eq!(
             detect_bytes("x.bed", &[0x6c, 0x1b, 0x01, 0xff]),
             Ok(Format::PlinkBed)

@@ -174,6 +174,7 @@ impl std::fmt::Display for Inspection {
             Format::GeoSeriesMatrix => "GEO series matrix",
             Format::PlinkBed => "PLINK .bed genotypes",
             Format::AnnData => "AnnData .h5ad",
+            Format::Parquet => "Parquet table",
         };
         let cells = (self.samples * self.features).max(1);
         writeln!(

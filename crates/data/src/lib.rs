@@ -14,6 +14,7 @@ mod h5ad_write;
 mod inspect;
 mod labels;
 mod matrix;
+mod parquet;
 mod plink;
 mod sheet;
 mod source;

@@ -80,6 +80,7 @@ pub fn read_features(
             let (m, s) = crate::h5ad::read(path, options.layer)?;
             Ok((m, Some(s)))
         }
+        Format::Parquet => Ok((crate::parquet::read(path)?, None)),
         Format::Delimited if options.orientation == Orientation::FeaturesBySamples => {
             Ok((Matrix::read_delimited(path)?.transposed()?, None))
         }
