@@ -437,3 +437,92 @@ batch_size = 32
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn features_are_selected_on_the_training_split_and_change_the_identity() {
+    let d = tempfile::tempdir().unwrap();
+    let sweep = |select: &str| {
+        format!(
+            r#"
+[sweep]
+name = "sel"
+seeds = [0]
+
+[data]
+synthetic = {{ preset = "methylation", samples = 120, features = 200 }}
+{select}
+
+[[tasks]]
+name = "sex"
+
+[model]
+trunk = [8]
+head_width = 4
+
+[train]
+epochs = 1
+"#
+        )
+    };
+    std::fs::write(d.path().join("all.toml"), sweep("")).unwrap();
+    std::fs::write(
+        d.path().join("top.toml"),
+        sweep("select = { top_variance = 30 }"),
+    )
+    .unwrap();
+    std::fs::write(d.path().join("keep.txt"), "cg00000001\ncg00000007\n").unwrap();
+    std::fs::write(
+        d.path().join("list.toml"),
+        sweep("select = { features = \"keep.txt\" }"),
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for (file, summary) in [
+        ("all.toml", "120 samples × 200 features"),
+        (
+            "top.toml",
+            "30 of 200 features selected on the training samples",
+        ),
+        (
+            "list.toml",
+            "2 of 200 features selected on the training samples",
+        ),
+    ] {
+        let out = hs(d.path())
+            .args(["run", file, "--db", "h.db"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{file}: {err}");
+        assert!(err.contains(summary), "{file}: {err}");
+        let q = hs(d.path())
+            .args([
+                "query",
+                "--db",
+                "h.db",
+                "--format",
+                "csv",
+                "SELECT id FROM runs ORDER BY id",
+            ])
+            .output()
+            .unwrap();
+        ids = String::from_utf8_lossy(&q.stdout)
+            .lines()
+            .skip(1)
+            .map(str::to_string)
+            .collect();
+    }
+    // Three distinct runs: the selection is part of what a run is.
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    std::fs::write(d.path().join("keep.txt"), "cg00000001\ncg99999999\n").unwrap();
+    let out = hs(d.path())
+        .args(["run", "list.toml", "--db", "h.db"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("keep.txt:2: feature \"cg99999999\" is not in"),
+        "{err}"
+    );
+}

@@ -47,6 +47,8 @@ pub struct Dataset {
     pub unmatched: usize,
     /// Features dropped for missing too often in training (`data.missing`).
     pub dropped_features: usize,
+    /// With `data.select`, how many features there were to select from.
+    pub selected_from: Option<usize>,
     /// For generated data, what each feature carries: "age", "sex" or
     /// "none" (the generator's ground truth).
     pub truth: Option<Vec<String>>,
@@ -75,6 +77,12 @@ impl Dataset {
             extra += &format!(
                 "; {} features dropped for missing values",
                 self.dropped_features
+            );
+        }
+        if let Some(from) = self.selected_from {
+            extra += &format!(
+                "; {} of {from} features selected on the training samples",
+                self.n_features()
             );
         }
         let mut out = format!(
@@ -151,8 +159,17 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
             (matrix, sheet)
         }
     };
+    let names = matrix.features.clone();
     let mut data = assemble(matrix, &sheet, config, tasks)?;
-    data.truth = truth;
+    // The generator's truth, for the features kept (data.missing and
+    // data.select may leave some out).
+    data.truth = truth.map(|t: Vec<String>| {
+        let of: HashMap<&str, &String> = names.iter().map(String::as_str).zip(&t).collect();
+        data.feature_names
+            .iter()
+            .map(|f| of[f.as_str()].clone())
+            .collect()
+    });
     Ok(data)
 }
 
@@ -282,6 +299,14 @@ pub(crate) fn assemble(
     let kept_rows: Vec<usize> = keep.iter().map(|&(r, _)| r).collect();
     let (matrix, dropped_features) =
         apply_missing(matrix, config.missing, &kept_rows, &train_rows)?;
+    let selected_from = config.select.as_ref().map(|_| matrix.cols());
+    let matrix = match &config.select {
+        None => matrix,
+        Some(select) => {
+            let keep = crate::select::columns(&matrix, select, &train_rows)?;
+            matrix.with_columns(&keep)
+        }
+    };
     let p = matrix.cols();
     let (scaler, missing, constant) = fit_scaler(&matrix, &train_rows);
     if missing + constant == p {
@@ -319,6 +344,7 @@ pub(crate) fn assemble(
         dropped,
         unmatched,
         dropped_features,
+        selected_from,
         truth: None,
     })
 }
@@ -381,19 +407,7 @@ fn apply_missing(
             if dropped == 0 {
                 return Ok((matrix, 0));
             }
-            let values = (0..matrix.rows())
-                .flat_map(|r| keep.iter().map(move |&j| (r, j)))
-                .map(|(r, j)| matrix.values[r * p + j])
-                .collect();
-            Ok((
-                Matrix {
-                    features: keep.iter().map(|&j| matrix.features[j].clone()).collect(),
-                    values,
-                    ids: matrix.ids,
-                    source: matrix.source,
-                },
-                dropped,
-            ))
+            Ok((matrix.with_columns(&keep), dropped))
         }
     }
 }

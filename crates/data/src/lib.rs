@@ -16,6 +16,7 @@ mod labels;
 mod matrix;
 mod parquet;
 mod plink;
+mod select;
 mod sheet;
 mod source;
 mod split;

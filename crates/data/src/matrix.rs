@@ -219,6 +219,24 @@ impl Matrix {
         Ok(())
     }
 
+    /// The matrix with only the columns `keep` (indices, in the order given).
+    pub(crate) fn with_columns(self, keep: &[usize]) -> Matrix {
+        let p = self.cols();
+        if keep.len() == p && keep.iter().enumerate().all(|(i, &j)| i == j) {
+            return self;
+        }
+        let values = (0..self.rows())
+            .flat_map(|r| keep.iter().map(move |&j| r * p + j))
+            .map(|k| self.values[k])
+            .collect();
+        Matrix {
+            features: keep.iter().map(|&j| self.features[j].clone()).collect(),
+            values,
+            ids: self.ids,
+            source: self.source,
+        }
+    }
+
     pub fn rows(&self) -> usize {
         self.ids.len()
     }

@@ -92,6 +92,23 @@ pub struct DataConfig {
     /// samples dropped first (`{ max_fraction = 0.2 }`).
     #[serde(default, skip_serializing_if = "is_default")]
     pub missing: Missing,
+    /// Which features the model sees, chosen on the training split alone:
+    /// the `top_variance = K` most variable, or a fixed list from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<Select>,
+}
+
+/// `data.select`: a feature selection fitted on training samples only, so
+/// that validation and test never inform it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Select {
+    /// The K features with the largest variance over the training samples
+    /// (missing cells ignored; ties to the earlier column), kept in file
+    /// order.
+    TopVariance(usize),
+    /// The features named in a file, one per line (`#` starts a comment).
+    Features(PathBuf),
 }
 
 /// What to do with missing cells.

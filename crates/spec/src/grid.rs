@@ -299,6 +299,11 @@ impl SweepFile {
                     *p = dir.join(&*p);
                 }
             }
+            if let Some(crate::config::Select::Features(p)) = &mut config.data.select {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
             config
         };
         let axis_values = |config: &RunConfig| -> Vec<(String, serde_json::Value)> {

@@ -75,6 +75,14 @@ impl RunConfig {
                 );
             }
         }
+        if let (Some(crate::config::Select::Features(p)), Value::Object(m)) =
+            (&self.data.select, &mut data)
+        {
+            m.insert(
+                "select".to_string(),
+                serde_json::json!({ "features": format!("blake3:{}", file_hash(p)?) }),
+            );
+        }
         let tasks: Vec<Value> = self
             .tasks
             .iter()

@@ -16,9 +16,9 @@ mod validate;
 
 pub use config::{
     Activation, Architecture, ClassWeighting, ClassWeights, DataConfig, Dtype, Loss, Missing,
-    ModelConfig, Monitor, Optimizer, Orientation, Output, Preset, RunConfig, Split, SweepSection,
-    SyntheticConfig, TaskConfig, TaskWeighting, TrainConfig, Unmatched, DEFAULT_AGE_SHAPE,
-    DEFAULT_SEX_EFFECT, RESERVED_NAMES,
+    ModelConfig, Monitor, Optimizer, Orientation, Output, Preset, RunConfig, Select, Split,
+    SweepSection, SyntheticConfig, TaskConfig, TaskWeighting, TrainConfig, Unmatched,
+    DEFAULT_AGE_SHAPE, DEFAULT_SEX_EFFECT, RESERVED_NAMES,
 };
 pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};

@@ -107,6 +107,12 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
             }
         }
     }
+    if let Some(crate::config::Select::TopVariance(0)) = d.select {
+        bad(
+            &["data".into(), "select".into(), "top_variance".into()],
+            "top_variance = 0 selects no feature; expected K ≥ 1".into(),
+        );
+    }
     let sp = d.split;
     for (k, v) in [("train", sp.train), ("val", sp.val), ("test", sp.test)] {
         if !(v > 0.0 && v < 1.0) {
