@@ -148,15 +148,15 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
                 .features
                 .as_deref()
                 .ok_or(DataError::NotSet("data.features"))?;
+            if let Some(select) = &config.select {
+                if let Some((rows, carried)) = crate::stream::open_rows(features, config)? {
+                    let sheet = labels_sheet(config, carried)?;
+                    return crate::stream::load(rows, &sheet, config, tasks, select);
+                }
+            }
             let (matrix, carried) =
                 crate::source::read_features(features, &crate::source::ReadOptions::of(config))?;
-            // A sample sheet, when given, is the labels; else the file's own.
-            let sheet = match (config.labels.as_deref(), carried) {
-                (Some(labels), _) => Sheet::read(labels, config.id_column.as_deref())?,
-                (None, Some(sheet)) => sheet,
-                (None, None) => return Err(DataError::NotSet("data.labels")),
-            };
-            (matrix, sheet)
+            (matrix, labels_sheet(config, carried)?)
         }
     };
     let names = matrix.features.clone();
@@ -173,14 +173,82 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
     Ok(data)
 }
 
+/// Which matrix rows become samples: joined with the sheet, labelled and
+/// split — all decided from ids and labels, before any feature is read.
+pub(crate) struct Rows {
+    /// (matrix row, sheet row) of each sample, in matrix order.
+    pub(crate) keep: Vec<(usize, usize)>,
+    pub(crate) tasks: Vec<TaskLabels>,
+    pub(crate) parts: Vec<Part>,
+    pub(crate) dropped: usize,
+    pub(crate) unmatched: usize,
+}
+
+impl Rows {
+    /// Matrix rows of the training samples.
+    pub(crate) fn train(&self) -> Vec<usize> {
+        self.keep
+            .iter()
+            .zip(&self.parts)
+            .filter(|(_, &pt)| pt == Part::Train)
+            .map(|(&(r, _), _)| r)
+            .collect()
+    }
+
+    /// Matrix rows of every sample.
+    pub(crate) fn kept(&self) -> Vec<usize> {
+        self.keep.iter().map(|&(r, _)| r).collect()
+    }
+}
+
+/// The labels: a sample sheet when one is given, else the file's own.
+fn labels_sheet(config: &DataConfig, carried: Option<Sheet>) -> Result<Sheet, DataError> {
+    match (config.labels.as_deref(), carried) {
+        (Some(labels), _) => Sheet::read(labels, config.id_column.as_deref()),
+        (None, Some(sheet)) => Ok(sheet),
+        (None, None) => Err(DataError::NotSet("data.labels")),
+    }
+}
+
 pub(crate) fn assemble(
     matrix: Matrix,
     sheet: &Sheet,
     config: &DataConfig,
     tasks: &[TaskConfig],
 ) -> Result<Dataset, DataError> {
-    let row_of: HashMap<&str, usize> = matrix
-        .ids
+    let rows = plan_rows(
+        &matrix.ids,
+        &matrix.features,
+        &matrix.source,
+        sheet,
+        config,
+        tasks,
+    )?;
+    let (train_rows, kept_rows) = (rows.train(), rows.kept());
+    let (matrix, dropped_features) =
+        apply_missing(matrix, config.missing, &kept_rows, &train_rows)?;
+    let selected_from = config.select.as_ref().map(|_| matrix.cols());
+    let matrix = match &config.select {
+        None => matrix,
+        Some(select) => {
+            let keep = crate::select::columns(&matrix, select, &train_rows)?;
+            matrix.with_columns(&keep)
+        }
+    };
+    finish(matrix, rows, dropped_features, selected_from)
+}
+
+/// [`Rows`] for a matrix with row ids `ids` and columns `features` read
+/// from `source`.
+pub(crate) fn plan_rows(
+    ids: &[String],
+    features: &[String],
+    source: &std::path::Path,
+    sheet: &Sheet,
+    config: &DataConfig,
+    tasks: &[TaskConfig],
+) -> Result<Rows, DataError> {
+    let row_of: HashMap<&str, usize> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| (id.as_str(), i))
@@ -195,7 +263,7 @@ pub(crate) fn assemble(
     match (missing.first(), config.unmatched) {
         (Some(&(id, line)), Unmatched::Error) => {
             let columns: std::collections::HashSet<&str> =
-                matrix.features.iter().map(String::as_str).collect();
+                features.iter().map(String::as_str).collect();
             let as_columns = missing
                 .iter()
                 .filter(|(id, _)| columns.contains(id.as_str()))
@@ -210,7 +278,7 @@ pub(crate) fn assemble(
                 line,
                 format!(
                     "sample {id:?} is not in the feature matrix {} ({} of {} sheet ids are missing from it){hint}",
-                    matrix.source.display(),
+                    source.display(),
                     missing.len(),
                     sheet.ids.len()
                 ),
@@ -238,14 +306,14 @@ pub(crate) fn assemble(
         .map(|(i, id)| (id.as_str(), i))
         .collect();
     let mut keep = Vec::new();
-    for (r, id) in matrix.ids.iter().enumerate() {
+    for (r, id) in ids.iter().enumerate() {
         if let Some(&s) = sheet_row.get(id.as_str()) {
             if encoded.iter().any(|t| t.labels[s].is_some()) {
                 keep.push((r, s));
             }
         }
     }
-    let dropped = matrix.rows() - keep.len();
+    let dropped = ids.len() - keep.len();
     if dropped > 0 {
         info!(dropped, "samples without any label dropped");
     }
@@ -290,23 +358,32 @@ pub(crate) fn assemble(
         }
     }
 
-    let train_rows: Vec<usize> = keep
-        .iter()
-        .zip(&parts)
-        .filter(|(_, &pt)| pt == Part::Train)
-        .map(|(&(r, _), _)| r)
-        .collect();
-    let kept_rows: Vec<usize> = keep.iter().map(|&(r, _)| r).collect();
-    let (matrix, dropped_features) =
-        apply_missing(matrix, config.missing, &kept_rows, &train_rows)?;
-    let selected_from = config.select.as_ref().map(|_| matrix.cols());
-    let matrix = match &config.select {
-        None => matrix,
-        Some(select) => {
-            let keep = crate::select::columns(&matrix, select, &train_rows)?;
-            matrix.with_columns(&keep)
-        }
-    };
+    Ok(Rows {
+        keep,
+        tasks,
+        parts,
+        dropped,
+        unmatched,
+    })
+}
+
+/// The data set from `matrix`, its columns already chosen (by
+/// `data.missing` and `data.select`): imputed and standardised with the
+/// training statistics.
+pub(crate) fn finish(
+    matrix: Matrix,
+    rows: Rows,
+    dropped_features: usize,
+    selected_from: Option<usize>,
+) -> Result<Dataset, DataError> {
+    let train_rows = rows.train();
+    let Rows {
+        keep,
+        tasks,
+        parts,
+        dropped,
+        unmatched,
+    } = rows;
     let p = matrix.cols();
     let (scaler, missing, constant) = fit_scaler(&matrix, &train_rows);
     if missing + constant == p {
@@ -380,12 +457,11 @@ fn apply_missing(
             }
             match first {
                 None => Ok((matrix, 0)),
-                Some((r, j)) => Err(DataError::file(
+                Some((r, j)) => Err(missing_cell_error(
                     &matrix.source,
-                    format!(
-                        "sample {:?}, feature {:?} is missing ({count} missing cells in all) and data.missing = \"error\"; \"impute\" fills them with the training mean, {{ max_fraction = F }} drops the features missing most",
-                        matrix.ids[r], matrix.features[j]
-                    ),
+                    &matrix.ids[r],
+                    &matrix.features[j],
+                    count,
                 )),
             }
         }
@@ -398,10 +474,7 @@ fn apply_missing(
                 })
                 .collect();
             if keep.is_empty() {
-                return Err(DataError::file(
-                    &matrix.source,
-                    format!("every one of the {p} features is missing in more than {max_fraction} of the training samples (data.missing)"),
-                ));
+                return Err(all_missing_error(&matrix.source, p, max_fraction));
             }
             let dropped = p - keep.len();
             if dropped == 0 {
@@ -410,6 +483,33 @@ fn apply_missing(
             Ok((matrix.with_columns(&keep), dropped))
         }
     }
+}
+
+/// `data.missing = "error"` met a missing cell: the first, and how many.
+pub(crate) fn missing_cell_error(
+    source: &std::path::Path,
+    id: &str,
+    feature: &str,
+    count: usize,
+) -> DataError {
+    DataError::file(
+        source,
+        format!(
+            "sample {id:?}, feature {feature:?} is missing ({count} missing cells in all) and data.missing = \"error\"; \"impute\" fills them with the training mean, {{ max_fraction = F }} drops the features missing most"
+        ),
+    )
+}
+
+/// `data.missing = { max_fraction }` left no feature.
+pub(crate) fn all_missing_error(
+    source: &std::path::Path,
+    p: usize,
+    max_fraction: f64,
+) -> DataError {
+    DataError::file(
+        source,
+        format!("every one of the {p} features is missing in more than {max_fraction} of the training samples (data.missing)"),
+    )
 }
 
 /// Means and population standard deviations over the training rows,

@@ -34,21 +34,144 @@ pub fn read(path: &Path, layer: Option<&str>) -> Result<(Matrix, Sheet), DataErr
     };
     // Rows are numbered from 1 in messages: obs row i is "line" i + 1.
     matrix.check_unique_ids(|i| i as u64 + 1)?;
+    let sheet = obs_sheet(&matrix, obs.columns, obs.cells);
+    Ok((matrix, sheet))
+}
+
+/// The obs columns as a sample sheet over `matrix`'s ids.
+fn obs_sheet(matrix: &Matrix, columns: Vec<String>, by_column: Vec<Vec<Option<String>>>) -> Sheet {
     let n = matrix.ids.len();
-    let mut cells = vec![Vec::with_capacity(obs.columns.len()); n];
-    for column in &obs.cells {
+    let mut cells = vec![Vec::with_capacity(columns.len()); n];
+    for column in by_column {
         for (row, cell) in cells.iter_mut().zip(column) {
-            row.push(cell.clone());
+            row.push(cell);
         }
     }
-    let sheet = Sheet {
+    Sheet {
         ids: matrix.ids.clone(),
-        columns: obs.columns,
+        columns,
         cells,
         lines: (1..=n as u64).collect(),
+        source: matrix.source.clone(),
+    }
+}
+
+/// A dense X (or layer) to read a block of rows at a time, with the obs
+/// labels; `None` when the matrix is sparse.
+pub(crate) fn dense_rows(
+    path: &Path,
+    layer: Option<&str>,
+) -> Result<Option<(DenseRows, Sheet)>, DataError> {
+    let h5 = H5::open(path)?;
+    let at = match layer {
+        Some(l) => format!("layers/{l}"),
+        None => "X".to_string(),
+    };
+    let Ok(ds) = h5.file.dataset(&at) else {
+        return Ok(None);
+    };
+    let obs = h5.frame("obs", true)?;
+    let var = h5.frame("var", false)?;
+    let (rows, cols) = (obs.index.len(), var.index.len());
+    if ds.shape() != [rows as u64, cols as u64] {
+        return Err(h5.err(
+            &at,
+            format!(
+                "shape {:?}, but obs has {rows} rows and var {cols}",
+                ds.shape()
+            ),
+        ));
+    }
+    let m = Matrix {
+        ids: obs.index,
+        features: var.index,
+        values: Vec::new(),
         source: path.to_path_buf(),
     };
-    Ok((matrix, sheet))
+    m.check_unique_ids(|i| i as u64 + 1)?;
+    let sheet = obs_sheet(&m, obs.columns, obs.cells);
+    Ok(Some((
+        DenseRows {
+            ds,
+            at,
+            ids: m.ids,
+            features: m.features,
+            path: path.to_path_buf(),
+        },
+        sheet,
+    )))
+}
+
+/// A dense X read in blocks of rows (see `stream`).
+pub(crate) struct DenseRows {
+    ds: Dataset,
+    at: String,
+    ids: Vec<String>,
+    features: Vec<String>,
+    path: std::path::PathBuf,
+}
+
+impl crate::stream::RowSource for DenseRows {
+    fn ids(&self) -> &[String] {
+        &self.ids
+    }
+    fn features(&self) -> &[String] {
+        &self.features
+    }
+    fn source(&self) -> &Path {
+        &self.path
+    }
+    fn each_row(
+        &mut self,
+        f: &mut dyn FnMut(usize, &[f32]) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        use hdf5_reader::{SliceInfo, SliceInfoElem};
+        let (n, p) = (self.ids.len(), self.features.len());
+        let block = (crate::stream::BLOCK_BYTES / (4 * p.max(1))).max(1);
+        let wide = matches!(self.ds.dtype(), Datatype::FloatingPoint { size: 8, .. });
+        let err = |e: H5Error| DataError::file(&self.path, format!("{}: {e}", self.at));
+        let mut start = 0;
+        while start < n {
+            let end = (start + block).min(n);
+            let sel = SliceInfo {
+                selections: vec![
+                    SliceInfoElem::Slice {
+                        start: start as u64,
+                        end: end as u64,
+                        step: 1,
+                    },
+                    SliceInfoElem::Slice {
+                        start: 0,
+                        end: p as u64,
+                        step: 1,
+                    },
+                ],
+            };
+            let values: Vec<f32> = if wide {
+                let (v, _) = self
+                    .ds
+                    .read_slice::<f64>(&sel)
+                    .map_err(err)?
+                    .into_raw_vec_and_offset();
+                v.into_iter().map(|x| x as f32).collect()
+            } else if matches!(self.ds.dtype(), Datatype::FloatingPoint { size: 4, .. }) {
+                self.ds
+                    .read_slice::<f32>(&sel)
+                    .map_err(err)?
+                    .into_raw_vec_and_offset()
+                    .0
+            } else {
+                // Integer counts: small enough to read whole, rarely this wide.
+                let all = floats(&self.ds).map_err(err)?;
+                all[start * p..end * p].to_vec()
+            };
+            for (i, row) in values.chunks_exact(p.max(1)).enumerate() {
+                f(start + i, row)?;
+            }
+            start = end;
+        }
+        Ok(())
+    }
 }
 
 /// The `obs` column names (the labels a task may use), reading no values.

@@ -20,6 +20,7 @@ mod select;
 mod sheet;
 mod source;
 mod split;
+mod stream;
 pub mod synth;
 mod text;
 mod truth;

@@ -20,7 +20,7 @@ pub struct Matrix {
 }
 
 /// A file's non-empty lines, trimmed: ids or names, one per line.
-fn read_lines(path: &Path) -> Result<Vec<String>, DataError> {
+pub(crate) fn read_lines(path: &Path) -> Result<Vec<String>, DataError> {
     let io = |source| DataError::Io {
         path: path.to_path_buf(),
         source,
@@ -250,7 +250,7 @@ impl Matrix {
     }
 }
 
-fn parse_cell(cell: &str) -> Option<f32> {
+pub(crate) fn parse_cell(cell: &str) -> Option<f32> {
     if is_missing(cell) {
         return Some(f32::NAN);
     }

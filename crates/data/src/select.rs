@@ -18,89 +18,114 @@ pub(crate) fn columns(
     select: &Select,
     train: &[usize],
 ) -> Result<Vec<usize>, DataError> {
+    let all: Vec<usize> = (0..m.cols()).collect();
     match select {
-        Select::TopVariance(k) => Ok(top_variance(m, train, *k)),
-        Select::Features(path) => listed(m, path),
+        Select::TopVariance(k) => {
+            let mut stats = ColumnStats::new(m.cols());
+            for &r in train {
+                stats.push(m.row(r));
+            }
+            Ok(top_variance(&stats, &all, *k))
+        }
+        Select::Features(path) => listed(&m.features, &m.source, &all, path),
     }
 }
 
-/// Population variance of each column over `rows`, missing cells ignored;
-/// NaN where a column has no value in them. Two passes (mean, then squared
-/// deviations) in f64; columns are split across threads.
-pub(crate) fn variances(m: &Matrix, rows: &[usize]) -> Vec<f64> {
-    let p = m.cols();
-    const CHUNK: usize = 4096;
-    let mut out = vec![0f64; p];
-    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
-        let start = c * CHUNK;
-        let width = out.len();
-        let mut sum = vec![0f64; width];
-        let mut count = vec![0u32; width];
-        for &r in rows {
-            let row = &m.row(r)[start..start + width];
-            for (j, &v) in row.iter().enumerate() {
-                if !v.is_nan() {
-                    sum[j] += f64::from(v);
-                    count[j] += 1;
-                }
-            }
-        }
-        let mean: Vec<f64> = sum
-            .iter()
-            .zip(&count)
-            .map(|(s, &n)| if n > 0 { s / f64::from(n) } else { f64::NAN })
-            .collect();
-        let mut sq = vec![0f64; width];
-        for &r in rows {
-            let row = &m.row(r)[start..start + width];
-            for (j, &v) in row.iter().enumerate() {
-                if !v.is_nan() {
-                    let d = f64::from(v) - mean[j];
-                    sq[j] += d * d;
-                }
-            }
-        }
-        for j in 0..width {
-            out[j] = if count[j] > 0 {
-                sq[j] / f64::from(count[j])
-            } else {
-                f64::NAN
-            };
-        }
-    });
-    out
+/// Running count, mean and sum of squared deviations of each column over
+/// the rows pushed (Welford's update, in f64; missing cells skipped), so
+/// that a matrix read a row at a time never needs to be held whole — and a
+/// matrix held whole gets bit-identical numbers by pushing the same rows.
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnStats {
+    acc: Vec<Acc>,
 }
 
-/// The `k` columns of largest training variance; ties go to the earlier
-/// column, and a column with no training value ranks last.
-fn top_variance(m: &Matrix, train: &[usize], k: usize) -> Vec<usize> {
-    let var = variances(m, train);
-    let mut order: Vec<usize> = (0..m.cols()).collect();
+#[derive(Debug, Clone, Copy, Default)]
+struct Acc {
+    n: u32,
+    mean: f64,
+    m2: f64,
+}
+
+impl ColumnStats {
+    pub(crate) fn new(p: usize) -> Self {
+        ColumnStats {
+            acc: vec![Acc::default(); p],
+        }
+    }
+
+    /// Adds one row's values.
+    pub(crate) fn push(&mut self, row: &[f32]) {
+        const CHUNK: usize = 16_384;
+        let update = |acc: &mut [Acc], row: &[f32]| {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                if !v.is_nan() {
+                    let x = f64::from(v);
+                    a.n += 1;
+                    let d = x - a.mean;
+                    a.mean += d / f64::from(a.n);
+                    a.m2 += d * (x - a.mean);
+                }
+            }
+        };
+        if row.len() < 4 * CHUNK {
+            update(&mut self.acc, row);
+        } else {
+            self.acc
+                .par_chunks_mut(CHUNK)
+                .zip(row.par_chunks(CHUNK))
+                .for_each(|(a, r)| update(a, r));
+        }
+    }
+
+    /// Values seen in column `j`.
+    pub(crate) fn count(&self, j: usize) -> usize {
+        self.acc[j].n as usize
+    }
+
+    /// Population variance of column `j`; NaN when it had no value.
+    pub(crate) fn variance(&self, j: usize) -> f64 {
+        let a = self.acc[j];
+        if a.n == 0 {
+            f64::NAN
+        } else {
+            a.m2 / f64::from(a.n)
+        }
+    }
+}
+
+/// Of the columns `among`, the `k` of largest variance; ties go to the
+/// earlier column, and a column with no value ranks last. Ascending.
+pub(crate) fn top_variance(stats: &ColumnStats, among: &[usize], k: usize) -> Vec<usize> {
     let key = |j: usize| {
-        if var[j].is_nan() {
+        let v = stats.variance(j);
+        if v.is_nan() {
             f64::NEG_INFINITY
         } else {
-            var[j]
+            v
         }
     };
+    let mut order = among.to_vec();
     order.par_sort_unstable_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
     order.truncate(k.min(order.len()));
     order.sort_unstable();
     order
 }
 
-/// The columns named in `path`, one per line.
-fn listed(m: &Matrix, path: &Path) -> Result<Vec<usize>, DataError> {
+/// Of the columns `among` (of `features`, read from `source`), those named
+/// in `path`, one per line.
+pub(crate) fn listed(
+    features: &[String],
+    source: &Path,
+    among: &[usize],
+    path: &Path,
+) -> Result<Vec<usize>, DataError> {
     let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let index: std::collections::HashMap<&str, usize> = m
-        .features
-        .iter()
-        .enumerate()
-        .map(|(j, f)| (f.as_str(), j))
-        .collect();
+    let index: std::collections::HashMap<&str, usize> =
+        among.iter().map(|&j| (features[j].as_str(), j)).collect();
     let mut keep = Vec::new();
     let mut absent: Vec<(usize, &str)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -119,10 +144,10 @@ fn listed(m: &Matrix, path: &Path) -> Result<Vec<usize>, DataError> {
             line as u64,
             format!(
                 "feature {name:?} is not in {} ({} of the {} listed features are absent from its {} features)",
-                m.source.display(),
+                source.display(),
                 absent.len(),
                 keep.len() + absent.len(),
-                m.cols()
+                among.len()
             ),
         ));
     }
@@ -162,16 +187,46 @@ mod tests {
     #[test]
     fn variance_is_fitted_on_training_rows_only() {
         let m = matrix();
-        let v = variances(&m, &[0, 1, 2]);
-        assert!((v[0] - 2.0 / 3.0).abs() < 1e-12);
-        assert!((v[1] - 200.0 / 3.0).abs() < 1e-9);
-        assert_eq!(v[2], 0.0);
-        assert!(v[4].is_nan());
-        assert_eq!(top_variance(&m, &[0, 1, 2], 2), [1, 3]);
-        assert_eq!(top_variance(&m, &[0, 1, 2], 3), [0, 1, 3]);
+        let stats = |rows: &[usize]| {
+            let mut s = ColumnStats::new(m.cols());
+            for &r in rows {
+                s.push(m.row(r));
+            }
+            s
+        };
+        let s = stats(&[0, 1, 2]);
+        assert!((s.variance(0) - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.variance(1) - 200.0 / 3.0).abs() < 1e-9);
+        assert_eq!(s.variance(2), 0.0);
+        assert!(s.variance(4).is_nan());
+        assert_eq!(s.count(4), 0);
+        let all = [0, 1, 2, 3, 4];
+        assert_eq!(top_variance(&s, &all, 2), [1, 3]);
+        assert_eq!(top_variance(&s, &all, 3), [0, 1, 3]);
+        assert_eq!(top_variance(&s, &[0, 2, 3, 4], 1), [3]);
         // With row 3 in training, f2 would lead: the test set never may.
-        assert_eq!(top_variance(&m, &[0, 1, 2, 3], 1), [2]);
-        assert_eq!(top_variance(&m, &[0, 1, 2], 99), [0, 1, 2, 3, 4]);
+        assert_eq!(top_variance(&stats(&[0, 1, 2, 3]), &all, 1), [2]);
+        assert_eq!(top_variance(&s, &all, 99), all);
+        // Wide rows are updated in parallel, to the same numbers.
+        let p = 100_000;
+        let wide: Vec<Vec<f32>> = (0..3)
+            .map(|i| {
+                (0..p)
+                    .map(|j| ((i * 7 + j * 13) % 17) as f32 * 0.1)
+                    .collect()
+            })
+            .collect();
+        let mut par = ColumnStats::new(p);
+        for r in &wide {
+            par.push(r);
+        }
+        for j in [0, 1, 16_383, 16_384, 99_999] {
+            let mut one = ColumnStats::new(1);
+            for r in &wide {
+                one.push(&r[j..=j]);
+            }
+            assert_eq!(par.variance(j).to_bits(), one.variance(0).to_bits());
+        }
     }
 
     #[test]
@@ -179,9 +234,13 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("keep.txt");
         std::fs::write(&p, "# markers\nf3\nf0  # the first\n\nf3\n").unwrap();
-        assert_eq!(listed(&matrix(), &p).unwrap(), [0, 3]);
+        let m = matrix();
+        let all: Vec<usize> = (0..5).collect();
+        assert_eq!(listed(&m.features, &m.source, &all, &p).unwrap(), [0, 3]);
         std::fs::write(&p, "f1\ncg99\nf2\nrs1\n").unwrap();
-        let e = listed(&matrix(), &p).unwrap_err().to_string();
+        let e = listed(&m.features, &m.source, &all, &p)
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("keep.txt:2: feature \"cg99\" is not in m.tsv (2 of the 4 listed features are absent from its 5 features)"),
             "{e}"
