@@ -526,3 +526,117 @@ epochs = 1
         "{err}"
     );
 }
+
+#[test]
+fn selected_data_is_prepared_once_and_mapped_by_every_worker() {
+    let d = tempfile::tempdir().unwrap();
+    let synth = hs(d.path())
+        .args([
+            "data",
+            "synth",
+            "--preset",
+            "methylation",
+            "--samples",
+            "150",
+            "--features",
+            "300",
+            "--format",
+            "npy",
+            "--out",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        synth.status.success(),
+        "{}",
+        String::from_utf8_lossy(&synth.stderr)
+    );
+    std::fs::write(
+        d.path().join("s.toml"),
+        r#"
+[sweep]
+name = "npy"
+seeds = [0, 1, 2]
+
+[data]
+features = "x/features.npy"
+ids = "x/ids.txt"
+feature_names = "x/feature_names.txt"
+labels = "x/samples.tsv"
+select = { top_variance = 20 }
+
+[[tasks]]
+name = "sex"
+
+[model]
+trunk = [8]
+head_width = 4
+
+[train]
+epochs = 2
+"#,
+    )
+    .unwrap();
+    let out = hs(d.path())
+        .args([
+            "run", "s.toml", "--db", "h.db", "--jobs", "2", "--fuse", "1",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("3 done, 0 failed"));
+    assert!(
+        err.contains("20 of 300 features selected on the training samples"),
+        "{err}"
+    );
+    let cached: Vec<_> = std::fs::read_dir(d.path().join("stores"))
+        .unwrap()
+        .flatten()
+        .flat_map(|s| {
+            std::fs::read_dir(s.path().join("data-cache"))
+                .unwrap()
+                .flatten()
+        })
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    assert!(cached[0].ends_with(".hsdata"), "{cached:?}");
+    // Explain reads the selected features' names.
+    let q = hs(d.path())
+        .args([
+            "query",
+            "--db",
+            "h.db",
+            "--format",
+            "csv",
+            "SELECT id FROM runs ORDER BY id LIMIT 1",
+        ])
+        .output()
+        .unwrap();
+    let run = String::from_utf8_lossy(&q.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let e = hs(d.path())
+        .args([
+            "explain",
+            &run[..12],
+            "--db",
+            "h.db",
+            "--head",
+            "sex",
+            "--top",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    assert!(
+        String::from_utf8_lossy(&e.stdout).contains("cg0"),
+        "{}",
+        String::from_utf8_lossy(&e.stdout)
+    );
+}

@@ -37,7 +37,7 @@ pub struct Dataset {
     pub ids: Vec<String>,
     pub feature_names: Vec<String>,
     /// Row-major `n × p`, imputed and standardised.
-    pub x: Vec<f32>,
+    pub x: crate::cache::Values,
     pub tasks: Vec<TaskLabels>,
     pub parts: Vec<Part>,
     pub scaler: Scaler,
@@ -414,7 +414,7 @@ pub(crate) fn finish(
     Ok(Dataset {
         ids: keep.iter().map(|&(r, _)| matrix.ids[r].clone()).collect(),
         feature_names: matrix.features,
-        x,
+        x: x.into(),
         tasks,
         parts,
         scaler,

@@ -4,6 +4,7 @@
 //! This crate knows nothing about torch or SQL: it hands the model crate a
 //! dense, standardised `f32` matrix with per-task class labels and a split.
 
+mod cache;
 mod check;
 mod dataset;
 mod error;
@@ -25,6 +26,7 @@ pub mod synth;
 mod text;
 mod truth;
 
+pub use cache::{cacheable, keep as keep_cached, load_cached, Values};
 pub use check::{check_headers, content_hash};
 pub use dataset::{load, Dataset, Scaler};
 pub use error::DataError;

@@ -274,8 +274,11 @@ async fn train_held(
         Some(d) => d.clone(),
         None => {
             let (data_cfg, tasks) = (config.data.clone(), config.tasks.clone());
-            let loaded =
-                tokio::task::spawn_blocking(move || headsweep_data::load(&data_cfg, &tasks)).await;
+            let cache = opts.files.data_cache();
+            let loaded = tokio::task::spawn_blocking(move || {
+                headsweep_data::load_cached(&data_cfg, &tasks, Some(&cache))
+            })
+            .await;
             let loaded = match loaded {
                 Ok(Ok(d)) => Ok(Arc::new(d)),
                 Ok(Err(e)) => Err(e.to_string()),

@@ -68,6 +68,12 @@ impl StoreFiles {
         Ok(self.runs().join(id))
     }
 
+    /// Prepared data sets that workers memory-map (see `headsweep_data`'s
+    /// cache).
+    pub fn data_cache(&self) -> PathBuf {
+        self.root().join("data-cache")
+    }
+
     /// Worker logs.
     pub fn workers(&self) -> PathBuf {
         self.root().join("workers")

@@ -62,13 +62,14 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// the schema, every grid value, the data files' headers, and every
 /// distinct data set loaded once (catching, say, a class without training
 /// samples) — then its runs with their identities.
-fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>, Vec<String>)> {
+fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>, Vec<String>, Prepared)> {
     let sweep = SweepFile::load(file)?;
     // Before any data are generated or networks built.
     headsweep_runner::check_memory(&sweep)
         .with_context(|| format!("checking what {} needs", file.display()))?;
     let mut seen = std::collections::HashSet::new();
     let mut summaries = Vec::new();
+    let mut prepared = Prepared(Vec::new());
     for p in &sweep.points {
         let key = serde_json::to_string(&(&p.config.data, &p.config.tasks))?;
         if seen.insert(key) {
@@ -82,6 +83,11 @@ fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>, Vec<Strin
             headsweep_data::check_headers(&p.config.data, &p.config.tasks).with_context(what)?;
             let data = headsweep_data::load(&p.config.data, &p.config.tasks).with_context(what)?;
             summaries.push((p.label(), data.summary()));
+            if headsweep_data::cacheable(&p.config.data) {
+                prepared
+                    .0
+                    .push((p.config.data.clone(), p.config.tasks.clone(), data));
+            }
         }
     }
     let runs = runs_of(&sweep)?;
@@ -97,7 +103,28 @@ fn prepare(file: &Path) -> anyhow::Result<(SweepFile, Vec<PlannedRun>, Vec<Strin
             .map(|(l, s)| format!("data of {l} (and the points that share it): {s}"))
             .collect()
     };
-    Ok((sweep, runs, summaries))
+    Ok((sweep, runs, summaries, prepared))
+}
+
+/// Data sets loaded while preparing that workers can map rather than load
+/// again (selected ones: see `headsweep_data::cacheable`).
+struct Prepared(
+    Vec<(
+        headsweep_spec::DataConfig,
+        Vec<headsweep_spec::TaskConfig>,
+        headsweep_data::Dataset,
+    )>,
+);
+
+impl Prepared {
+    /// Writes them where the store's workers look.
+    fn keep(self, files: &headsweep_store::StoreFiles) -> anyhow::Result<()> {
+        for (data, tasks, set) in self.0 {
+            headsweep_data::keep_cached(&files.data_cache(), &data, &tasks, &set)
+                .context("writing the prepared data set beside the store")?;
+        }
+        Ok(())
+    }
 }
 
 fn slots(d: &DeviceArgs) -> anyhow::Result<Vec<Slot>> {

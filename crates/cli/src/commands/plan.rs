@@ -8,7 +8,7 @@ use headsweep_store::{redact, Access, RunStatus, StatusCounts, Store};
 use crate::args::PlanArgs;
 
 pub fn run(a: PlanArgs) -> anyhow::Result<()> {
-    let (sweep, runs, data) = super::prepare(&a.file)?;
+    let (sweep, runs, data, _) = super::prepare(&a.file)?;
     let slots = super::slots(&a.devices)?;
     let mut header = vec!["#".to_string(), "run".into(), "seed".into()];
     header.extend(sweep.axes.iter().cloned());

@@ -12,7 +12,7 @@ use crate::args::RunArgs;
 use crate::exit;
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
-    let (sweep, planned, data) = super::prepare(&a.file)?;
+    let (sweep, planned, data, prepared) = super::prepare(&a.file)?;
     // An explicit group size is refused before anything is registered.
     group_size(a.fuse, &planned, 1, false)?;
     let mut slots = super::slots(&a.devices)?;
@@ -21,6 +21,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
         let files = store.files(&results).await?;
+        prepared.keep(&files)?;
         let name = sweep.name().to_string();
         let (runs, new) = register(&store, &sweep).await?;
         if a.retry_failed {

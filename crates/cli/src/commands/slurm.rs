@@ -8,7 +8,7 @@ use super::report::emit_bytes;
 use crate::args::SlurmArgs;
 
 pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
-    let (sweep, runs, _) = super::prepare(&a.file)?;
+    let (sweep, runs, _, prepared) = super::prepare(&a.file)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     let results = std::path::absolute(&results).context("resolving the results folder")?;
     let exe = std::env::current_exe()
@@ -74,6 +74,7 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
     super::runtime()?.block_on(async {
         let store = Store::open(&a.store.db).await?;
         let files = store.files(&results).await?;
+        prepared.keep(&files)?;
         if store.is_sqlite() {
             eprintln!("note: an SQLite store works only where every node sees the same file system and locks work on it; PostgreSQL (--db postgres://…) is the store for a cluster");
         }
