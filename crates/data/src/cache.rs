@@ -376,7 +376,10 @@ mod tests {
             seed: 1,
             ..config.clone()
         };
-        assert_ne!(super::key(&other, &[task.clone()]).unwrap(), key);
+        assert_ne!(
+            super::key(&other, std::slice::from_ref(&task)).unwrap(),
+            key
+        );
         // A damaged file is not trusted, and is made again.
         let path = path_of(&cache, &key);
         let mut bytes = std::fs::read(&path).unwrap();

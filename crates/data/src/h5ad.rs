@@ -121,10 +121,7 @@ impl crate::stream::RowSource for DenseRows {
     fn source(&self) -> &Path {
         &self.path
     }
-    fn each_row(
-        &mut self,
-        f: &mut dyn FnMut(usize, &[f32]) -> Result<(), DataError>,
-    ) -> Result<(), DataError> {
+    fn each_row(&mut self, f: &mut crate::stream::RowFn) -> Result<(), DataError> {
         use hdf5_reader::{SliceInfo, SliceInfoElem};
         let (n, p) = (self.ids.len(), self.features.len());
         let block = (crate::stream::BLOCK_BYTES / (4 * p.max(1))).max(1);

@@ -31,26 +31,37 @@ pub(crate) fn columns(
     }
 }
 
-/// Running count, mean and sum of squared deviations of each column over
-/// the rows pushed (Welford's update, in f64; missing cells skipped), so
-/// that a matrix read a row at a time never needs to be held whole — and a
-/// matrix held whole gets bit-identical numbers by pushing the same rows.
+/// Running count, sum and sum of squares of each column over the rows
+/// pushed, each value first shifted by the column's first value (which
+/// keeps the sums small, so the variance is accurate: the "shifted data"
+/// algorithm), in f64, missing cells skipped. A matrix read a row at a time
+/// never needs to be held whole, and a matrix held whole gets bit-identical
+/// numbers by pushing the same rows.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnStats {
     acc: Vec<Acc>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Acc {
     n: u32,
-    mean: f64,
-    m2: f64,
+    shift: f32,
+    sum: f64,
+    sumsq: f64,
 }
 
 impl ColumnStats {
     pub(crate) fn new(p: usize) -> Self {
         ColumnStats {
-            acc: vec![Acc::default(); p],
+            acc: vec![
+                Acc {
+                    n: 0,
+                    shift: f32::NAN,
+                    sum: 0.0,
+                    sumsq: 0.0
+                };
+                p
+            ],
         }
     }
 
@@ -60,11 +71,13 @@ impl ColumnStats {
         let update = |acc: &mut [Acc], row: &[f32]| {
             for (a, &v) in acc.iter_mut().zip(row) {
                 if !v.is_nan() {
-                    let x = f64::from(v);
+                    if a.n == 0 {
+                        a.shift = v;
+                    }
+                    let d = f64::from(v) - f64::from(a.shift);
                     a.n += 1;
-                    let d = x - a.mean;
-                    a.mean += d / f64::from(a.n);
-                    a.m2 += d * (x - a.mean);
+                    a.sum += d;
+                    a.sumsq += d * d;
                 }
             }
         };
@@ -87,10 +100,10 @@ impl ColumnStats {
     pub(crate) fn variance(&self, j: usize) -> f64 {
         let a = self.acc[j];
         if a.n == 0 {
-            f64::NAN
-        } else {
-            a.m2 / f64::from(a.n)
+            return f64::NAN;
         }
+        let n = f64::from(a.n);
+        ((a.sumsq - a.sum * a.sum / n) / n).max(0.0)
     }
 }
 

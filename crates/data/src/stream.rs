@@ -24,16 +24,16 @@ use crate::text::{delimiter, open};
 /// Bytes of source rows read at once.
 pub(crate) const BLOCK_BYTES: usize = 16 << 20;
 
+/// What is done with each row: its index and values.
+pub(crate) type RowFn<'a> = dyn FnMut(usize, &[f32]) -> Result<(), DataError> + 'a;
+
 /// A matrix read a row at a time.
 pub(crate) trait RowSource {
     fn ids(&self) -> &[String];
     fn features(&self) -> &[String];
     fn source(&self) -> &Path;
     /// Calls `f` with every row, in order.
-    fn each_row(
-        &mut self,
-        f: &mut dyn FnMut(usize, &[f32]) -> Result<(), DataError>,
-    ) -> Result<(), DataError>;
+    fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError>;
 }
 
 /// `path` as a row source with the labels it carries, when its format can
@@ -296,10 +296,7 @@ impl RowSource for NpyRows {
     fn source(&self) -> &Path {
         &self.path
     }
-    fn each_row(
-        &mut self,
-        f: &mut dyn FnMut(usize, &[f32]) -> Result<(), DataError>,
-    ) -> Result<(), DataError> {
+    fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError> {
         let io = |source| DataError::Io {
             path: self.path.clone(),
             source,
@@ -309,17 +306,25 @@ impl RowSource for NpyRows {
         let mut file = File::open(&self.path).map_err(io)?;
         file.seek(SeekFrom::Start(self.offset)).map_err(io)?;
         let mut reader = BufReader::with_capacity(BLOCK_BYTES, file);
-        let mut bytes = vec![0u8; p * size];
+        let mut bytes = vec![0u8; if self.wide { p * size } else { 0 }];
         let mut row = vec![0f32; p];
         for r in 0..self.ids.len() {
-            reader.read_exact(&mut bytes).map_err(io)?;
             if self.wide {
+                reader.read_exact(&mut bytes).map_err(io)?;
                 for (o, b) in row.iter_mut().zip(bytes.chunks_exact(8)) {
                     *o = f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32;
                 }
             } else {
-                for (o, b) in row.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *o = f32::from_le_bytes(b.try_into().expect("4 bytes"));
+                // Little-endian f32 read straight into the row.
+                // SAFETY: any 4 bytes are a valid f32, the view covers the
+                // row's own bytes, and the target is little-endian (below).
+                let view =
+                    unsafe { std::slice::from_raw_parts_mut(row.as_mut_ptr().cast::<u8>(), p * 4) };
+                reader.read_exact(view).map_err(io)?;
+                if cfg!(target_endian = "big") {
+                    for v in &mut row {
+                        *v = f32::from_bits(v.to_bits().swap_bytes());
+                    }
                 }
             }
             if let Some(j) = row.iter().position(|v| v.is_infinite()) {
@@ -397,10 +402,7 @@ impl RowSource for DelimitedRows {
     fn source(&self) -> &Path {
         &self.path
     }
-    fn each_row(
-        &mut self,
-        f: &mut dyn FnMut(usize, &[f32]) -> Result<(), DataError>,
-    ) -> Result<(), DataError> {
+    fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError> {
         let path = self.path.clone();
         let csv_err = |e: csv::Error| {
             DataError::at(&path, e.position().map_or(0, |p| p.line()), e.to_string())

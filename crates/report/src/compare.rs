@@ -215,13 +215,14 @@ fn replicates(
 fn select<'a>(
     group_runs: Vec<&'a RunData>,
     hidden: &[String],
+    replicate: &[String],
     select_by: (&str, &str, Metric),
 ) -> (Vec<&'a RunData>, Option<String>) {
     let metric = select_by.2;
     let score = |v: f64| metric.direction().score(v).unwrap_or(v);
     let mut best: Option<(f64, Vec<String>, Vec<&RunData>)> = None;
     for (sub_key, sub) in group(&group_runs, hidden) {
-        let vals: Vec<f64> = replicates(&sub, &[], Pool::Seed, select_by)
+        let vals: Vec<f64> = replicates(&sub, replicate, Pool::Seed, select_by)
             .into_values()
             .collect();
         let Some(mean) = summarize(&vals).mean else {
@@ -410,9 +411,20 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         })
         .collect();
     let runs: Vec<&RunData> = data.runs.iter().collect();
-    // Hidden axes not resolved by selection are pooled.
+    // Hidden axes not resolved by selection are pooled. A new data set
+    // and split (data.seed) is a replicate, never a setting to choose.
+    let replicate: Vec<String> = hidden
+        .iter()
+        .filter(|a| *a == DATA_REPLICATE)
+        .cloned()
+        .collect();
+    let choosable: Vec<String> = hidden
+        .iter()
+        .filter(|a| *a != DATA_REPLICATE)
+        .cloned()
+        .collect();
     let pooled: Vec<String> = if opts.select_by.is_some() {
-        Vec::new()
+        replicate.clone()
     } else {
         hidden.clone()
     };
@@ -429,8 +441,8 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
     let mut members: Vec<Vec<&RunData>> = Vec::new();
     for (values, group_runs) in group(&runs, &row_axes) {
         let (chosen, selected) = match &opts.select_by {
-            Some((split, head, metric)) if !hidden.is_empty() => {
-                select(group_runs, &hidden, (split, head, *metric))
+            Some((split, head, metric)) if !choosable.is_empty() => {
+                select(group_runs, &choosable, &replicate, (split, head, *metric))
             }
             _ => (group_runs, None),
         };
@@ -598,10 +610,21 @@ fn pool_notes(hidden: &[String], pooled: &[String], opts: &CompareOptions) -> Ve
         return Vec::new();
     }
     vec![match (&opts.select_by, opts.pool) {
-        (Some((s, h, m)), _) => format!(
-            "Per row, the setting of {} with the best mean {s}.{h}.{m} was selected first.",
-            hidden.join(", ")
-        ),
+        (Some((s, h, m)), _) => {
+            let chosen: Vec<&str> = hidden
+                .iter()
+                .map(String::as_str)
+                .filter(|a| *a != DATA_REPLICATE)
+                .collect();
+            let mut note = format!(
+                "Per row, the setting of {} with the best mean {s}.{h}.{m} was selected first",
+                chosen.join(", ")
+            );
+            if pooled.iter().any(|a| a == DATA_REPLICATE) {
+                note += " (its mean over every data set: data.seed is a replicate, not a setting); n counts seeds × data sets";
+            }
+            note + "."
+        }
         (None, Pool::Seed) => {
             let averaged: Vec<&str> = pooled
                 .iter()
@@ -889,5 +912,21 @@ mod pooled_tests {
         );
         assert_eq!(c.rows[1].cells[0].paired.as_ref().unwrap().n, 3);
         assert!(c.notes.iter().any(|n| n.contains("independent replicate")));
+        // Selecting a setting never selects a data set: the depth is
+        // chosen on its mean over every data seed, and all three stay.
+        let mut o = opts(Pool::Seed);
+        o.select_by = Some(("val".into(), "age".into(), Metric::Accuracy));
+        let c = compare(&data, &o).unwrap();
+        for row in &c.rows {
+            let selected = row.selected.as_deref().unwrap();
+            assert!(selected.starts_with("model.head_depth="), "{selected}");
+            assert!(!selected.contains("data.seed"), "{selected}");
+            assert_eq!(row.cells[0].summary.n, 3);
+        }
+        assert_eq!(c.n_counts, "seeds × data sets");
+        assert!(c
+            .notes
+            .iter()
+            .any(|n| n.contains("data.seed is a replicate, not a setting")));
     }
 }
