@@ -76,6 +76,35 @@ fn rm_on_one_store_leaves_another_stores_files_in_the_same_folder() {
         .success();
 }
 
+/// Two sweeps that share runs (the same configurations) are forgotten
+/// together: each shared run's folder is removed once.
+#[test]
+fn rm_of_two_sweeps_sharing_runs_removes_each_folder_once() {
+    let d = tempfile::tempdir().unwrap();
+    let sweep = small_sweep("[0]");
+    std::fs::write(d.path().join("s.toml"), &sweep).unwrap();
+    std::fs::write(
+        d.path().join("t.toml"),
+        sweep.replacen("name = \"s\"", "name = \"t\"", 1),
+    )
+    .unwrap();
+    for f in ["s.toml", "t.toml"] {
+        hs(d.path())
+            .args(["run", f, "--db", "res/h.db"])
+            .assert()
+            .success();
+    }
+    let res = d.path().join("res");
+    let dirs = run_dirs(&res.join("h.db"), &res);
+    assert_eq!(dirs.len(), 2);
+    hs(d.path())
+        .args(["rm", "s", "t", "--db", "res/h.db"])
+        .assert()
+        .success()
+        .stdout(contains("forgot 2 sweep(s)"));
+    assert!(dirs.iter().all(|x| !x.exists()));
+}
+
 #[test]
 fn a_crafted_run_identity_in_the_store_never_becomes_a_path() {
     let d = tempfile::tempdir().unwrap();

@@ -55,7 +55,8 @@ async fn remove_files(store: &Store, files: &StoreFiles, runs: &[String]) -> any
     for id in runs {
         if store.resolve_run(id).await?.is_empty() {
             let dir = files.run(id)?;
-            if dir.exists() {
+            // A run in two named sweeps is listed twice.
+            if dir.exists() && !gone.contains(&dir) {
                 gone.push(dir);
             }
         }
@@ -84,9 +85,12 @@ async fn remove_files(store: &Store, files: &StoreFiles, runs: &[String]) -> any
         }
     }
     for dir in gone {
-        std::fs::remove_dir_all(&dir)
-            .map_err(|e| anyhow::anyhow!("removing {}: {e}", dir.display()))?;
-        println!("removed {}", dir.display());
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => println!("removed {}", dir.display()),
+            // Removed meanwhile (by another rm): what was wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => anyhow::bail!("removing {}: {e}", dir.display()),
+        }
     }
     Ok(())
 }
