@@ -161,41 +161,7 @@ lr = 0.01
         .unwrap();
     assert!(sex > 0.9, "cg01 marks males: {text}");
     // Explain ranks features by the probes' names.
-    let run = hs(d.path())
-        .args([
-            "query",
-            "--db",
-            "h.db",
-            "--format",
-            "csv",
-            "SELECT id FROM runs",
-        ])
-        .output()
-        .unwrap();
-    let run = String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let e = hs(d.path())
-        .args([
-            "explain",
-            &run[..12],
-            "--db",
-            "h.db",
-            "--head",
-            "sex",
-            "--top",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
-    assert!(
-        String::from_utf8_lossy(&e.stdout).contains("cg01"),
-        "{}",
-        String::from_utf8_lossy(&e.stdout)
-    );
+    let run = explain_top(d.path(), "sex", 1, "cg01");
     // Scored against the researcher's own list of known CpGs.
     std::fs::write(
         d.path().join("known.txt"),
@@ -223,6 +189,38 @@ lr = 0.01
         text.contains("known.txt: 2 features listed for head sex, 1 of them not in the data"),
         "{text}"
     );
+}
+
+/// The first run of the store `h.db` in `dir`, after checking that
+/// `explain` of its `head` (top `k`) names a feature containing `want`.
+fn explain_top(dir: &std::path::Path, head: &str, k: usize, want: &str) -> String {
+    let q = hs(dir)
+        .args(["query", "--db", "h.db", "--format", "csv"])
+        .arg("SELECT id FROM runs ORDER BY id LIMIT 1")
+        .output()
+        .unwrap();
+    let run = String::from_utf8_lossy(&q.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let e = hs(dir)
+        .args([
+            "explain",
+            &run[..12],
+            "--db",
+            "h.db",
+            "--head",
+            head,
+            "--top",
+        ])
+        .arg(k.to_string())
+        .output()
+        .unwrap();
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let text = String::from_utf8_lossy(&e.stdout);
+    assert!(text.contains(want), "{text}");
+    run
 }
 
 /// `PREFIX.bed/.bim/.fam` for `n` samples × 8 SNPs: rs0 is 2 copies in
@@ -604,39 +602,5 @@ epochs = 2
     assert_eq!(cached.len(), 1, "{cached:?}");
     assert!(cached[0].ends_with(".hsdata"), "{cached:?}");
     // Explain reads the selected features' names.
-    let q = hs(d.path())
-        .args([
-            "query",
-            "--db",
-            "h.db",
-            "--format",
-            "csv",
-            "SELECT id FROM runs ORDER BY id LIMIT 1",
-        ])
-        .output()
-        .unwrap();
-    let run = String::from_utf8_lossy(&q.stdout)
-        .lines()
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let e = hs(d.path())
-        .args([
-            "explain",
-            &run[..12],
-            "--db",
-            "h.db",
-            "--head",
-            "sex",
-            "--top",
-            "3",
-        ])
-        .output()
-        .unwrap();
-    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
-    assert!(
-        String::from_utf8_lossy(&e.stdout).contains("cg0"),
-        "{}",
-        String::from_utf8_lossy(&e.stdout)
-    );
+    explain_top(d.path(), "sex", 3, "cg0");
 }

@@ -11,7 +11,6 @@
 //! its values, checked when read; a damaged or foreign file is set aside
 //! and the data set made again.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -226,21 +225,12 @@ pub fn write(dir: &Path, key: &str, data: &Dataset) -> Result<PathBuf, DataError
     };
     let json = serde_json::to_vec(&header).expect("a header serialises");
     let start = (MAGIC.len() + 8 + json.len()).div_ceil(ALIGN) * ALIGN;
-    // A name of this process's own: workers may write the same file at once.
-    let tmp = dir.join(format!("{key}.{}.partial", std::process::id()));
-    let result = (|| {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+    crate::atomic::write_file(&path, false, |f| {
         f.write_all(MAGIC)?;
         f.write_all(&(json.len() as u64).to_le_bytes())?;
         f.write_all(&json)?;
         f.write_all(&vec![0u8; start - MAGIC.len() - 8 - json.len()])?;
-        f.write_all(&bytes)?;
-        f.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, &path)
-    })();
-    result.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        werr(source)
+        f.write_all(&bytes)
     })?;
     Ok(path)
 }

@@ -199,6 +199,14 @@ impl Rows {
     pub(crate) fn kept(&self) -> Vec<usize> {
         self.keep.iter().map(|&(r, _)| r).collect()
     }
+
+    /// The same samples for a matrix of theirs alone, in their order.
+    pub(crate) fn renumbered(mut self) -> Rows {
+        for (i, k) in self.keep.iter_mut().enumerate() {
+            k.0 = i;
+        }
+        self
+    }
 }
 
 /// The labels: a sample sheet when one is given, else the file's own.

@@ -90,43 +90,26 @@ pub(crate) fn dense_rows(
     };
     m.check_unique_ids(|i| i as u64 + 1)?;
     let sheet = obs_sheet(&m, obs.columns, obs.cells);
-    Ok(Some((
-        DenseRows {
-            ds,
-            at,
-            ids: m.ids,
-            features: m.features,
-            path: path.to_path_buf(),
-        },
-        sheet,
-    )))
+    Ok(Some((DenseRows { ds, at, axes: m }, sheet)))
 }
 
 /// A dense X read in blocks of rows (see `stream`).
 pub(crate) struct DenseRows {
     ds: Dataset,
     at: String,
-    ids: Vec<String>,
-    features: Vec<String>,
-    path: std::path::PathBuf,
+    axes: Matrix,
 }
 
 impl crate::stream::RowSource for DenseRows {
-    fn ids(&self) -> &[String] {
-        &self.ids
-    }
-    fn features(&self) -> &[String] {
-        &self.features
-    }
-    fn source(&self) -> &Path {
-        &self.path
+    fn axes(&self) -> &Matrix {
+        &self.axes
     }
     fn each_row(&mut self, f: &mut crate::stream::RowFn) -> Result<(), DataError> {
         use hdf5_reader::{SliceInfo, SliceInfoElem};
-        let (n, p) = (self.ids.len(), self.features.len());
+        let (n, p) = (self.axes.rows(), self.axes.cols());
         let block = (crate::stream::BLOCK_BYTES / (4 * p.max(1))).max(1);
         let wide = matches!(self.ds.dtype(), Datatype::FloatingPoint { size: 8, .. });
-        let err = |e: H5Error| DataError::file(&self.path, format!("{}: {e}", self.at));
+        let err = |e: H5Error| DataError::file(&self.axes.source, format!("{}: {e}", self.at));
         let mut start = 0;
         while start < n {
             let end = (start + block).min(n);

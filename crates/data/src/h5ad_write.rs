@@ -126,16 +126,7 @@ pub fn write(path: &Path, matrix: &Matrix, sheet: &Sheet) -> Result<(), DataErro
         Ok(sink.into_inner())
     })()
     .map_err(|e| DataError::file(path, format!("cannot encode as HDF5: {e}")))?;
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, &encoded)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .map_err(|source| {
-            let _ = std::fs::remove_file(&tmp);
-            DataError::Write {
-                path: path.to_path_buf(),
-                source,
-            }
-        })
+    crate::atomic::write_file(path, false, |w| w.write_all(&encoded))
 }
 
 #[cfg(test)]
@@ -183,6 +174,10 @@ mod tests {
                 vec![Some("61.5"), Some("M")]
             ]
         );
-        assert!(!d.path().join("x.partial").exists());
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

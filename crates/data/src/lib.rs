@@ -4,6 +4,7 @@
 //! This crate knows nothing about torch or SQL: it hands the model crate a
 //! dense, standardised `f32` matrix with per-task class labels and a split.
 
+mod atomic;
 mod cache;
 mod check;
 mod dataset;

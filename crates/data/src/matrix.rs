@@ -19,6 +19,132 @@ pub struct Matrix {
     pub source: PathBuf,
 }
 
+/// A 2-D, C-ordered float32 or float64 `.npy` array, from its header.
+pub(crate) struct NpyLayout {
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    /// float64, read as f32.
+    pub(crate) wide: bool,
+    /// Where the values start.
+    pub(crate) offset: u64,
+}
+
+impl NpyLayout {
+    /// The layout of the `.npy` whose first bytes (the header at least) are
+    /// `head`; checks that the file holds every value.
+    pub(crate) fn read(path: &Path, head: &[u8]) -> Result<Self, DataError> {
+        let npy = npyz::NpyFile::new(head).map_err(|source| DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let shape = npy.shape().to_vec();
+        if shape.len() != 2 {
+            return Err(DataError::file(
+                path,
+                format!("expected a 2-D array, found shape {shape:?}"),
+            ));
+        }
+        if npy.order() != npyz::Order::C {
+            return Err(DataError::file(
+                path,
+                "expected a C-ordered (row-major) array",
+            ));
+        }
+        let wide = match npy.dtype().descr().trim_matches('\'') {
+            "<f4" => false,
+            "<f8" => true,
+            other => {
+                return Err(DataError::file(
+                    path,
+                    format!("expected float32 or float64 values, found dtype {other}"),
+                ))
+            }
+        };
+        // Magic (6), version (2), header length (2 in version 1, else 4).
+        let offset = if head[6] == 1 {
+            10 + u64::from(u16::from_le_bytes([head[8], head[9]]))
+        } else {
+            12 + u64::from(u32::from_le_bytes([head[8], head[9], head[10], head[11]]))
+        };
+        let (rows, cols) = (shape[0] as usize, shape[1] as usize);
+        let len = std::fs::metadata(path)
+            .map_err(|source| DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        let need = offset + (rows * cols * if wide { 8 } else { 4 }) as u64;
+        if len < need {
+            return Err(DataError::file(
+                path,
+                format!("truncated: {len} bytes where a {rows} × {cols} array needs {need}"),
+            ));
+        }
+        Ok(NpyLayout {
+            rows,
+            cols,
+            wide,
+            offset,
+        })
+    }
+
+    /// A matrix with the ids (one per line of `ids_path`) and feature names
+    /// (of `names_path`, else `f0…`) of this array, and no values yet.
+    pub(crate) fn axes(
+        &self,
+        path: &Path,
+        ids_path: &Path,
+        names_path: Option<&Path>,
+    ) -> Result<Matrix, DataError> {
+        let ids = read_lines(ids_path)?;
+        if ids.len() != self.rows {
+            return Err(DataError::file(
+                ids_path,
+                format!(
+                    "{} ids for {} matrix rows in {}",
+                    ids.len(),
+                    self.rows,
+                    path.display()
+                ),
+            ));
+        }
+        let features = match names_path {
+            None => (0..self.cols).map(|j| format!("f{j}")).collect(),
+            Some(names_path) => {
+                let names = read_lines(names_path)?;
+                if names.len() != self.cols {
+                    return Err(DataError::file(
+                        names_path,
+                        format!(
+                            "{} feature names for {} matrix columns in {}",
+                            names.len(),
+                            self.cols,
+                            path.display()
+                        ),
+                    ));
+                }
+                names
+            }
+        };
+        let m = Matrix {
+            ids,
+            features,
+            values: Vec::new(),
+            source: path.to_path_buf(),
+        };
+        let ids_source = ids_path.to_path_buf();
+        m.check_unique_ids(|i| i as u64 + 1).map_err(|e| match e {
+            DataError::At { line, message, .. } => DataError::At {
+                path: ids_source,
+                line,
+                message,
+            },
+            e => e,
+        })?;
+        Ok(m)
+    }
+}
+
 /// A file's non-empty lines, trimmed: ids or names, one per line.
 pub(crate) fn read_lines(path: &Path) -> Result<Vec<String>, DataError> {
     let io = |source| DataError::Io {
@@ -92,92 +218,43 @@ impl Matrix {
         ids_path: &Path,
         names_path: Option<&Path>,
     ) -> Result<Matrix, DataError> {
-        let io = |source| DataError::Io {
+        let bytes = std::fs::read(path).map_err(|source| DataError::Io {
             path: path.to_path_buf(),
             source,
-        };
-        let bytes = std::fs::read(path).map_err(io)?;
-        let npy = npyz::NpyFile::new(&bytes[..]).map_err(io)?;
-        let shape = npy.shape().to_vec();
-        if shape.len() != 2 {
-            return Err(DataError::file(
-                path,
-                format!("expected a 2-D array, found shape {shape:?}"),
-            ));
-        }
-        if npy.order() != npyz::Order::C {
-            return Err(DataError::file(
-                path,
-                "expected a C-ordered (row-major) array",
-            ));
-        }
-        let (rows, cols) = (shape[0] as usize, shape[1] as usize);
-        let dtype = npy.dtype();
-        let values: Vec<f32> = match dtype.descr().trim_matches('\'') {
-            "<f4" => npy.into_vec::<f32>().map_err(io)?,
-            "<f8" => npy
-                .into_vec::<f64>()
-                .map_err(io)?
-                .into_iter()
-                .map(|v| v as f32)
-                .collect(),
-            other => {
-                return Err(DataError::file(
-                    path,
-                    format!("expected float32 or float64 values, found dtype {other}"),
-                ))
-            }
-        };
-        if let Some(i) = values.iter().position(|v| v.is_infinite()) {
-            return Err(DataError::file(
-                path,
-                format!("row {} column {}: infinite value", i / cols, i % cols),
-            ));
-        }
-        let ids = read_lines(ids_path)?;
-        if ids.len() != rows {
-            return Err(DataError::file(
-                ids_path,
-                format!(
-                    "{} ids for {rows} matrix rows in {}",
-                    ids.len(),
-                    path.display()
-                ),
-            ));
-        }
-        let features = match names_path {
-            None => (0..cols).map(|j| format!("f{j}")).collect(),
-            Some(names_path) => {
-                let names = read_lines(names_path)?;
-                if names.len() != cols {
-                    return Err(DataError::file(
-                        names_path,
-                        format!(
-                            "{} feature names for {cols} matrix columns in {}",
-                            names.len(),
-                            path.display()
-                        ),
-                    ));
-                }
-                names
-            }
-        };
-        let m = Matrix {
-            ids,
-            features,
-            values,
-            source: path.to_path_buf(),
-        };
-        let ids_source = ids_path.to_path_buf();
-        m.check_unique_ids(|i| i as u64 + 1).map_err(|e| match e {
-            DataError::At { line, message, .. } => DataError::At {
-                path: ids_source,
-                line,
-                message,
-            },
-            e => e,
         })?;
+        let layout = NpyLayout::read(path, &bytes)?;
+        let data = &bytes[layout.offset as usize..];
+        let values: Vec<f32> = if layout.wide {
+            data.chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+                .collect()
+        } else {
+            data.chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")))
+                .collect()
+        };
+        let mut m = layout.axes(path, ids_path, names_path)?;
+        m.values = values;
+        m.check_finite()?;
         Ok(m)
+    }
+
+    /// Refuses an infinite value, naming its sample and feature.
+    pub(crate) fn check_finite(&self) -> Result<(), DataError> {
+        match self.values.iter().position(|v| v.is_infinite()) {
+            None => Ok(()),
+            Some(k) => Err(self.infinite_at(k / self.cols(), k % self.cols())),
+        }
+    }
+
+    pub(crate) fn infinite_at(&self, row: usize, col: usize) -> DataError {
+        DataError::file(
+            &self.source,
+            format!(
+                "sample {:?}, feature {:?}: infinite value",
+                self.ids[row], self.features[col]
+            ),
+        )
     }
 
     /// The matrix with rows and columns swapped: a file written a column

@@ -98,16 +98,7 @@ pub fn read(path: &Path) -> Result<Matrix, DataError> {
         source: path.to_path_buf(),
     };
     m.check_unique_ids(|i| i as u64 + 1)?;
-    if let Some(k) = m.values.iter().position(|v| v.is_infinite()) {
-        return Err(DataError::file(
-            path,
-            format!(
-                "row {}, column {:?}: infinite value",
-                k / m.cols() + 1,
-                m.features[k % m.cols()]
-            ),
-        ));
-    }
+    m.check_finite()?;
     Ok(m)
 }
 

@@ -8,15 +8,15 @@
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use headsweep_spec::{DataConfig, Missing, Orientation, Select, TaskConfig};
 use rayon::prelude::*;
 
-use crate::dataset::{finish, missing_cell_error, plan_rows, Dataset, Rows};
+use crate::dataset::{finish, missing_cell_error, plan_rows, Dataset};
 use crate::error::DataError;
 use crate::formats::{detect, Format};
-use crate::matrix::{parse_cell, read_lines, Matrix};
+use crate::matrix::{parse_cell, Matrix};
 use crate::select::{listed, top_variance, ColumnStats};
 use crate::sheet::Sheet;
 use crate::text::{delimiter, open};
@@ -29,9 +29,17 @@ pub(crate) type RowFn<'a> = dyn FnMut(usize, &[f32]) -> Result<(), DataError> + 
 
 /// A matrix read a row at a time.
 pub(crate) trait RowSource {
-    fn ids(&self) -> &[String];
-    fn features(&self) -> &[String];
-    fn source(&self) -> &Path;
+    /// Its sample ids, feature names and file, as a matrix without values.
+    fn axes(&self) -> &Matrix;
+    fn ids(&self) -> &[String] {
+        &self.axes().ids
+    }
+    fn features(&self) -> &[String] {
+        &self.axes().features
+    }
+    fn source(&self) -> &Path {
+        &self.axes().source
+    }
     /// Calls `f` with every row, in order.
     fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError>;
 }
@@ -160,156 +168,50 @@ pub(crate) fn load(
         values,
         source: src.source().to_path_buf(),
     };
-    let Rows {
-        keep,
-        tasks,
-        parts,
-        dropped,
-        unmatched,
-    } = rows;
-    let rows = Rows {
-        keep: keep
-            .into_iter()
-            .enumerate()
-            .map(|(i, (_, s))| (i, s))
-            .collect(),
-        tasks,
-        parts,
-        dropped,
-        unmatched,
-    };
+    let rows = rows.renumbered();
     finish(matrix, rows, dropped_features, Some(selected_from))
 }
 
 /// A 2-D float32/float64 C-ordered `.npy`, read a block of rows at a time.
 struct NpyRows {
-    path: PathBuf,
-    ids: Vec<String>,
-    features: Vec<String>,
-    offset: u64,
-    wide: bool,
+    axes: Matrix,
+    layout: crate::matrix::NpyLayout,
 }
 
 impl NpyRows {
     fn open(path: &Path, ids_path: &Path, names: Option<&Path>) -> Result<Self, DataError> {
-        let io = |source| DataError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
         let mut head = Vec::new();
         File::open(path)
-            .map_err(io)?
-            .take(1 << 16)
-            .read_to_end(&mut head)
-            .map_err(io)?;
-        let npy = npyz::NpyFile::new(&head[..]).map_err(io)?;
-        let shape = npy.shape().to_vec();
-        if shape.len() != 2 {
-            return Err(DataError::file(
-                path,
-                format!("expected a 2-D array, found shape {shape:?}"),
-            ));
-        }
-        if npy.order() != npyz::Order::C {
-            return Err(DataError::file(
-                path,
-                "expected a C-ordered (row-major) array",
-            ));
-        }
-        let wide = match npy.dtype().descr().trim_matches('\'') {
-            "<f4" => false,
-            "<f8" => true,
-            other => {
-                return Err(DataError::file(
-                    path,
-                    format!("expected float32 or float64 values, found dtype {other}"),
-                ))
-            }
-        };
-        // Magic (6), version (2), header length (2 in version 1, else 4).
-        let offset = if head[6] == 1 {
-            10 + u64::from(u16::from_le_bytes([head[8], head[9]]))
-        } else {
-            12 + u64::from(u32::from_le_bytes([head[8], head[9], head[10], head[11]]))
-        };
-        let (rows, cols) = (shape[0] as usize, shape[1] as usize);
-        let size = if wide { 8 } else { 4 };
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len < offset + (rows * cols * size) as u64 {
-            return Err(DataError::file(
-                path,
-                format!("truncated: {len} bytes for a {rows} × {cols} array"),
-            ));
-        }
-        let ids = read_lines(ids_path)?;
-        if ids.len() != rows {
-            return Err(DataError::file(
-                ids_path,
-                format!(
-                    "{} ids for {rows} matrix rows in {}",
-                    ids.len(),
-                    path.display()
-                ),
-            ));
-        }
-        let features = match names {
-            None => (0..cols).map(|j| format!("f{j}")).collect(),
-            Some(names_path) => {
-                let names = read_lines(names_path)?;
-                if names.len() != cols {
-                    return Err(DataError::file(
-                        names_path,
-                        format!(
-                            "{} feature names for {cols} matrix columns in {}",
-                            names.len(),
-                            path.display()
-                        ),
-                    ));
-                }
-                names
-            }
-        };
-        let m = Matrix {
-            ids,
-            features,
-            values: Vec::new(),
-            source: path.to_path_buf(),
-        };
-        m.check_unique_ids(|i| i as u64 + 1)?;
-        Ok(NpyRows {
-            path: path.to_path_buf(),
-            ids: m.ids,
-            features: m.features,
-            offset,
-            wide,
-        })
+            .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+            .map_err(|source| DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let layout = crate::matrix::NpyLayout::read(path, &head)?;
+        let axes = layout.axes(path, ids_path, names)?;
+        Ok(NpyRows { axes, layout })
     }
 }
 
 impl RowSource for NpyRows {
-    fn ids(&self) -> &[String] {
-        &self.ids
-    }
-    fn features(&self) -> &[String] {
-        &self.features
-    }
-    fn source(&self) -> &Path {
-        &self.path
+    fn axes(&self) -> &Matrix {
+        &self.axes
     }
     fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError> {
+        let path = &self.axes.source;
         let io = |source| DataError::Io {
-            path: self.path.clone(),
+            path: path.clone(),
             source,
         };
-        let p = self.features.len();
-        let size = if self.wide { 8 } else { 4 };
-        let mut file = File::open(&self.path).map_err(io)?;
-        file.seek(SeekFrom::Start(self.offset)).map_err(io)?;
+        let p = self.layout.cols;
+        let wide = self.layout.wide;
+        let mut file = File::open(path).map_err(io)?;
+        file.seek(SeekFrom::Start(self.layout.offset)).map_err(io)?;
         let mut reader = BufReader::with_capacity(BLOCK_BYTES, file);
-        let mut bytes = vec![0u8; if self.wide { p * size } else { 0 }];
+        let mut bytes = vec![0u8; if wide { p * 8 } else { 0 }];
         let mut row = vec![0f32; p];
-        for r in 0..self.ids.len() {
-            if self.wide {
+        for r in 0..self.layout.rows {
+            if wide {
                 reader.read_exact(&mut bytes).map_err(io)?;
                 for (o, b) in row.iter_mut().zip(bytes.chunks_exact(8)) {
                     *o = f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32;
@@ -328,10 +230,7 @@ impl RowSource for NpyRows {
                 }
             }
             if let Some(j) = row.iter().position(|v| v.is_infinite()) {
-                return Err(DataError::file(
-                    &self.path,
-                    format!("row {r} column {j}: infinite value"),
-                ));
+                return Err(self.axes.infinite_at(r, j));
             }
             f(r, &row)?;
         }
@@ -342,9 +241,7 @@ impl RowSource for NpyRows {
 /// A CSV/TSV matrix, a row per sample, parsed a row at a time (its cells
 /// in parallel).
 struct DelimitedRows {
-    path: PathBuf,
-    ids: Vec<String>,
-    features: Vec<String>,
+    axes: Matrix,
 }
 
 impl DelimitedRows {
@@ -384,31 +281,21 @@ impl DelimitedRows {
             source: path.to_path_buf(),
         };
         m.check_unique_ids(|i| i as u64 + 2)?;
-        Ok(DelimitedRows {
-            path: path.to_path_buf(),
-            ids: m.ids,
-            features: m.features,
-        })
+        Ok(DelimitedRows { axes: m })
     }
 }
 
 impl RowSource for DelimitedRows {
-    fn ids(&self) -> &[String] {
-        &self.ids
-    }
-    fn features(&self) -> &[String] {
-        &self.features
-    }
-    fn source(&self) -> &Path {
-        &self.path
+    fn axes(&self) -> &Matrix {
+        &self.axes
     }
     fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError> {
-        let path = self.path.clone();
+        let path = self.axes.source.clone();
         let csv_err = |e: csv::Error| {
             DataError::at(&path, e.position().map_or(0, |p| p.line()), e.to_string())
         };
         let mut reader = Self::reader(&path)?;
-        let width = self.features.len() + 1;
+        let width = self.axes.features.len() + 1;
         let mut record = csv::ByteRecord::new();
         let mut row = vec![0f32; width - 1];
         let mut r = 0;
@@ -444,7 +331,7 @@ impl RowSource for DelimitedRows {
                     format!(
                         "column {} ({}): {:?} is not a number",
                         j + 2,
-                        self.features[j],
+                        self.axes.features[j],
                         String::from_utf8_lossy(&record[j + 1])
                     ),
                 ));

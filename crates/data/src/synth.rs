@@ -12,8 +12,6 @@
 //! fixed order, so the same seed gives byte-identical files.
 
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use headsweep_spec::Preset;
@@ -22,6 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Normal};
 
+use crate::atomic::write_file;
 use crate::error::DataError;
 use crate::matrix::Matrix;
 use crate::sheet::Sheet;
@@ -445,39 +444,6 @@ impl Generated {
         })?;
         Ok(features)
     }
-}
-
-/// Writes through a temporary file renamed into place, so that a failure
-/// never leaves a half-written file under the final name.
-fn write_file(
-    path: &Path,
-    gzip: bool,
-    body: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), DataError> {
-    let tmp = path.with_extension("partial");
-    let result = (|| {
-        let file = BufWriter::new(File::create(&tmp)?);
-        if gzip {
-            let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::new(6));
-            body(&mut gz)?;
-            gz.finish()?
-                .into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()?;
-        } else {
-            let mut file = file;
-            body(&mut file)?;
-            file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        DataError::Write {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
 }
 
 #[cfg(test)]
