@@ -21,55 +21,9 @@ use crate::dataset::{Dataset, Scaler};
 use crate::error::DataError;
 use crate::labels::TaskLabels;
 use crate::split::Part;
+use crate::values::{Values, ALIGN};
 
 const MAGIC: &[u8; 8] = b"HSDATA1\n";
-/// Values start at a multiple of this, so that they can be read in place.
-const ALIGN: usize = 64;
-
-/// A data set's standardised values: owned, or read in place from a cache
-/// file mapped into memory (shared between the processes that map it).
-#[derive(Clone)]
-pub enum Values {
-    Owned(Vec<f32>),
-    Mapped {
-        map: Arc<memmap2::Mmap>,
-        offset: usize,
-        len: usize,
-    },
-}
-
-impl std::ops::Deref for Values {
-    type Target = [f32];
-    fn deref(&self) -> &[f32] {
-        match self {
-            Values::Owned(v) => v,
-            Values::Mapped { map, offset, len } => {
-                let bytes = &map[*offset..*offset + *len * 4];
-                // SAFETY: the offset is a multiple of ALIGN from a
-                // page-aligned mapping, the length was checked against the
-                // file when it was mapped, every bit pattern is an f32, and
-                // the file is little-endian (checked when mapped).
-                unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<f32>(), *len) }
-            }
-        }
-    }
-}
-
-impl std::fmt::Debug for Values {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self {
-            Values::Owned(_) => "owned",
-            Values::Mapped { .. } => "mapped",
-        };
-        write!(f, "Values({kind}, {} values)", self.len())
-    }
-}
-
-impl From<Vec<f32>> for Values {
-    fn from(v: Vec<f32>) -> Self {
-        Values::Owned(v)
-    }
-}
 
 /// Everything of a [`Dataset`] but its values. Floats are kept as their
 /// bits: a JSON number need not read back to the same f64.
@@ -305,13 +259,13 @@ pub fn load_cached(
     dir: Option<&Path>,
 ) -> Result<Dataset, DataError> {
     let Some(dir) = dir.filter(|_| cacheable(config)) else {
-        return crate::dataset::load(config, tasks);
+        return crate::load::load(config, tasks);
     };
     let key = key(config, tasks)?;
     if let Some(d) = read(dir, &key) {
         return Ok(d);
     }
-    let data = crate::dataset::load(config, tasks)?;
+    let data = crate::load::load(config, tasks)?;
     write(dir, &key, &data)?;
     Ok(read(dir, &key).unwrap_or(data))
 }
@@ -348,7 +302,7 @@ mod tests {
             ..Default::default()
         };
         let cache = d.path().join("cache");
-        let direct = crate::dataset::load(&config, std::slice::from_ref(&task)).unwrap();
+        let direct = crate::load::load(&config, std::slice::from_ref(&task)).unwrap();
         let first = load_cached(&config, std::slice::from_ref(&task), Some(&cache)).unwrap();
         assert!(matches!(first.x, Values::Mapped { .. }));
         let key = key(&config, std::slice::from_ref(&task)).unwrap();

@@ -62,16 +62,21 @@ pub(crate) fn dense_rows(
     path: &Path,
     layer: Option<&str>,
 ) -> Result<Option<(DenseRows, Sheet)>, DataError> {
-    let h5 = H5::open(path)?;
     let at = match layer {
         Some(l) => format!("layers/{l}"),
         None => "X".to_string(),
     };
-    let Ok(ds) = h5.file.dataset(&at) else {
-        return Ok(None);
+    let (obs, var) = {
+        let h5 = H5::open(path)?;
+        if h5.file.dataset(&at).is_err() {
+            return Ok(None);
+        }
+        (h5.frame("obs", true)?, h5.frame("var", false)?)
     };
-    let obs = h5.frame("obs", true)?;
-    let var = h5.frame("var", false)?;
+    // Opened again for X alone: what decoding the names cached (their
+    // heap collections) is not kept while the rows stream.
+    let h5 = H5::open(path)?;
+    let ds = h5.file.dataset(&at).map_err(|e| h5.err(&at, e))?;
     let (rows, cols) = (obs.index.len(), var.index.len());
     if ds.shape() != [rows as u64, cols as u64] {
         return Err(h5.err(

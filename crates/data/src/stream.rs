@@ -460,7 +460,13 @@ mod tests {
                 OutputFormat::Tsv => config.labels = Some(files[1].clone()),
                 OutputFormat::H5ad => {}
             }
-            let e = crate::dataset::load(&config, &tasks())
+            let (rows, carried) = open_rows(&files[0], &config).unwrap().unwrap();
+            let sheet = match &config.labels {
+                Some(l) => Sheet::read(l, None).unwrap(),
+                None => carried.unwrap(),
+            };
+            let select = Select::TopVariance(10);
+            let e = load(rows, &sheet, &config, &tasks(), &select)
                 .unwrap_err()
                 .to_string();
             let w = whole(&config).unwrap_err().to_string();
