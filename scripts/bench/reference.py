@@ -3,14 +3,26 @@ against (docs/performance.md). Same data files, split sizes, networks,
 optimiser, epochs and per-epoch validation as headsweep's runs.
 
     python reference.py DATA_DIR [--part I/N] [--threads T] [--device D]
+                        [--optimizer plain|foreach|fused] [--vmap]
 
 trains runs I, I+N, I+2N, … of the 36 one after another and prints one JSON
 line: runs trained, seconds of training, training FLOPs (counted as
 headsweep counts them). `--to-npy` converts the synthetic TSV to the .npy
 both sides read.
+
+`--optimizer` picks PyTorch's Adam implementation: the per-parameter loop
+(`foreach=False`), the multi-tensor one (`foreach=True`) or the fused
+kernel (`fused=True`). `--vmap` trains the runs the way PyTorch's own
+ensembling tutorial does: the seeds of one architecture × loss × depth
+(the runs headsweep fuses) stacked with `torch.func.stack_module_state`
+and trained as one with `functional_call` under `vmap`, each member with
+its own batch order, one Adam over the stacked parameters (Adam is
+elementwise, so this is each member's own Adam); groups I, I+N, … of the
+12 with `--part`.
 """
 
 import argparse
+import copy
 import csv
 import gzip
 import itertools
@@ -113,6 +125,74 @@ def flops_per_sample(net):
     return sum((4 if m is first else 6) * m.in_features * m.out_features for m in linears)
 
 
+def adam(params, optimizer):
+    kind = {"plain": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
+    return torch.optim.Adam(params, lr=1e-3, **kind[optimizer])
+
+
+def train_one(run, x, age, sex, tr, va, te, classes, optimizer, dev):
+    arch, kind, depth, seed = run
+    torch.manual_seed(seed)
+    net = Net(arch, depth, x.shape[1], classes).to(dev)
+    opt = adam(net.parameters(), optimizer)
+    for _epoch in range(20):
+        net.train()
+        for idx in tr[torch.randperm(len(tr))].split(64):
+            loss = loss_of(kind, net(x[idx]), [age[idx], sex[idx]], classes)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            loss_of(kind, net(x[va]), [age[va], sex[va]], classes).item()
+    with torch.no_grad():
+        for idx in (tr, va, te):
+            net(x[idx]).softmax(1).tolist()
+    return flops_per_sample(net) * len(tr) * 20
+
+
+def train_stacked(group, x, age, sex, tr, va, te, classes, optimizer, dev):
+    """The runs of `group` (one architecture, loss and depth; several seeds)
+    as one vmap ensemble."""
+    from torch.func import functional_call, stack_module_state, vmap
+
+    arch, kind, depth, _ = group[0]
+    nets = []
+    for _, _, _, seed in group:
+        torch.manual_seed(seed)
+        nets.append(Net(arch, depth, x.shape[1], classes).to(dev))
+    params, buffers = stack_module_state(nets)
+    skeleton = copy.deepcopy(nets[0]).to("meta")
+
+    def forward(p, b, xb):
+        return functional_call(skeleton, (p, b), (xb,))
+
+    batched = vmap(forward)
+    shared = vmap(forward, in_dims=(0, 0, None))
+    opt = adam(list(params.values()), optimizer)
+    gens = [torch.Generator().manual_seed(seed) for *_, seed in group]
+    m = len(group)
+    for _epoch in range(20):
+        order = torch.stack([tr[torch.randperm(len(tr), generator=g)] for g in gens])
+        for idx in order.split(64, dim=1):
+            z = batched(params, buffers, x[idx])
+            # Every member's batch is the same size, so m × the mean over
+            # all members' samples is the sum of the members' mean losses.
+            flat = z.reshape(-1, z.shape[-1])
+            loss = m * loss_of(kind, flat, [age[idx].reshape(-1), sex[idx].reshape(-1)], classes)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            z = shared(params, buffers, x[va])
+            [loss_of(kind, z[i], [age[va], sex[va]], classes).item() for i in range(m)]
+    with torch.no_grad():
+        for idx in (tr, va, te):
+            z = shared(params, buffers, x[idx])
+            [z[i].softmax(1).tolist() for i in range(m)]
+    return flops_per_sample(nets[0]) * len(tr) * 20 * m
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
@@ -120,6 +200,8 @@ def main():
     ap.add_argument("--part", default="0/1")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu", help="cpu or cuda:N: where tensors and networks live")
+    ap.add_argument("--optimizer", default="plain", choices=["plain", "foreach", "fused"])
+    ap.add_argument("--vmap", action="store_true", help="train each group of seeds as one vmap ensemble")
     a = ap.parse_args()
     if a.to_npy:
         return to_npy(a.data)
@@ -137,25 +219,16 @@ def main():
     classes = [18, 2]
     runs = list(itertools.product(["multi_label", "multi_head"], ["bce", "ce"], [0, 1, 2], [0, 1, 2]))
     start, flops, done = time.perf_counter(), 0.0, 0
-    for arch, kind, depth, seed in runs[part::parts]:
-        torch.manual_seed(seed)
-        net = Net(arch, depth, x.shape[1], classes).to(dev)
-        opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-        for _epoch in range(20):
-            net.train()
-            for idx in tr[torch.randperm(len(tr))].split(64):
-                loss = loss_of(kind, net(x[idx]), [age[idx], sex[idx]], classes)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            net.eval()
-            with torch.no_grad():
-                loss_of(kind, net(x[va]), [age[va], sex[va]], classes).item()
-        with torch.no_grad():
-            for idx in (tr, va, te):
-                net(x[idx]).softmax(1).tolist()
-        flops += flops_per_sample(net) * len(tr) * 20
-        done += 1
+    args = (x, age, sex, tr, va, te, classes, a.optimizer, dev)
+    if a.vmap:
+        groups = [runs[i:i + 3] for i in range(0, len(runs), 3)]
+        for group in groups[part::parts]:
+            flops += train_stacked(group, *args)
+            done += len(group)
+    else:
+        for run in runs[part::parts]:
+            flops += train_one(run, *args)
+            done += 1
     print(json.dumps({"runs": done, "seconds": time.perf_counter() - start, "flops": flops}))
 
 

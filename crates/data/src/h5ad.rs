@@ -14,6 +14,7 @@ use hdf5_reader::{Dataset, Datatype, Hdf5File};
 
 use crate::error::DataError;
 use crate::matrix::Matrix;
+use crate::rows::{RawRows, RowFn, RowSource};
 use crate::sheet::Sheet;
 
 /// A file's matrix (X, or `layer`) and its `obs` columns as labels.
@@ -61,7 +62,7 @@ fn obs_sheet(matrix: &Matrix, columns: Vec<String>, by_column: Vec<Vec<Option<St
 pub(crate) fn dense_rows(
     path: &Path,
     layer: Option<&str>,
-) -> Result<Option<(DenseRows, Sheet)>, DataError> {
+) -> Result<Option<(Box<dyn RowSource>, Sheet)>, DataError> {
     let at = match layer {
         Some(l) => format!("layers/{l}"),
         None => "X".to_string(),
@@ -95,7 +96,16 @@ pub(crate) fn dense_rows(
     };
     m.check_unique_ids(|i| i as u64 + 1)?;
     let sheet = obs_sheet(&m, obs.columns, obs.cells);
-    Ok(Some((DenseRows { ds, at, axes: m }, sheet)))
+    let rows: Box<dyn RowSource> = match h5.raw_values(&ds) {
+        // Stored as one plain block (anndata's default): read as a .npy is.
+        Some((offset, wide)) => Box::new(RawRows {
+            axes: m,
+            offset,
+            wide,
+        }),
+        None => Box::new(DenseRows { ds, at, axes: m }),
+    };
+    Ok(Some((rows, sheet)))
 }
 
 /// A dense X read in blocks of rows (see `stream`).
@@ -105,14 +115,14 @@ pub(crate) struct DenseRows {
     axes: Matrix,
 }
 
-impl crate::stream::RowSource for DenseRows {
+impl RowSource for DenseRows {
     fn axes(&self) -> &Matrix {
         &self.axes
     }
-    fn each_row(&mut self, f: &mut crate::stream::RowFn) -> Result<(), DataError> {
+    fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError> {
         use hdf5_reader::{SliceInfo, SliceInfoElem};
         let (n, p) = (self.axes.rows(), self.axes.cols());
-        let block = (crate::stream::BLOCK_BYTES / (4 * p.max(1))).max(1);
+        let block = (crate::rows::BLOCK_BYTES / (4 * p.max(1))).max(1);
         let wide = matches!(self.ds.dtype(), Datatype::FloatingPoint { size: 8, .. });
         let err = |e: H5Error| DataError::file(&self.axes.source, format!("{}: {e}", self.at));
         let mut start = 0;
@@ -220,6 +230,39 @@ impl<'a> H5<'a> {
                 self.err(at, format!("expected the AnnData group {at:?}: {e}"))
             }
         })
+    }
+
+    /// Where a dataset's values lie in the file when they are one plain
+    /// block — contiguous, no filter, no external file, little-endian
+    /// float32 or float64 — and whether they are float64.
+    fn raw_values(&self, ds: &Dataset) -> Option<(u64, bool)> {
+        use hdf5_reader::messages::layout::DataLayout;
+        use hdf5_reader::messages::HdfMessage;
+        let wide = match ds.dtype() {
+            Datatype::FloatingPoint {
+                size,
+                byte_order: hdf5_reader::ByteOrder::LittleEndian,
+            } if *size == 4 || *size == 8 => *size == 8,
+            _ => return None,
+        };
+        let header = self.file.get_or_parse_header(ds.address()).ok()?;
+        let mut at = None;
+        for m in &header.messages {
+            match m {
+                HdfMessage::FilterPipeline(_) | HdfMessage::ExternalFiles(_) => return None,
+                HdfMessage::DataLayout(l) => match &l.layout {
+                    DataLayout::Contiguous { address, size } => at = Some((*address, *size)),
+                    _ => return None,
+                },
+                _ => {}
+            }
+        }
+        let (address, size) = at?;
+        let n = ds.num_elements().ok()?;
+        let start = self.file.superblock().base_address.checked_add(address)?;
+        let len = std::fs::metadata(self.path).ok()?.len();
+        (size == n * if wide { 8 } else { 4 } && start.checked_add(size)? <= len)
+            .then_some((start, wide))
     }
 
     fn layer_names(&self) -> Result<Vec<String>, DataError> {
@@ -663,6 +706,40 @@ mod tests {
             label_columns(&fixture("csr.h5ad")).unwrap(),
             ["age", "sex", "tissue", "smoker", "batch", "visits", "donor"]
         );
+    }
+
+    #[test]
+    fn only_a_plain_block_of_floats_is_read_as_raw_rows() {
+        let raw = |f: &Path| {
+            let h5 = H5::open(f).unwrap();
+            let ds = h5.file.dataset("X").unwrap();
+            h5.raw_values(&ds)
+        };
+        // anndata's gzip-compressed X is chunked and filtered: decoded.
+        assert_eq!(raw(&fixture("dense.h5ad")), None);
+        // A float32 X as anndata writes it by default: one plain block.
+        let d = tempfile::tempdir().unwrap();
+        let m = Matrix {
+            ids: vec!["a".into(), "b".into()],
+            features: vec!["x".into(), "y".into(), "z".into()],
+            values: vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            source: "m".into(),
+        };
+        let s = Sheet {
+            ids: m.ids.clone(),
+            columns: vec![],
+            cells: vec![vec![], vec![]],
+            lines: vec![1, 2],
+            source: "s".into(),
+        };
+        let p = d.path().join("plain.h5ad");
+        crate::h5ad_write::write(&p, &m, &s).unwrap();
+        let (offset, wide) = raw(&p).unwrap();
+        assert!(!wide);
+        let bytes = std::fs::read(&p).unwrap();
+        let at = offset as usize;
+        assert_eq!(bytes[at..at + 4], 1f32.to_le_bytes());
+        assert_eq!(bytes[at + 20..at + 24], 6f32.to_le_bytes());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod load;
 mod matrix;
 mod parquet;
 mod plink;
+mod rows;
 mod select;
 mod sheet;
 mod source;

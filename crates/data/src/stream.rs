@@ -6,8 +6,7 @@
 //! read this way; other sources are read whole and then selected, to the
 //! same result.
 
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::Path;
 
 use headsweep_spec::{DataConfig, Missing, Orientation, Select, TaskConfig};
@@ -17,32 +16,10 @@ use crate::dataset::{finish, missing_cell_error, plan_rows, Dataset};
 use crate::error::DataError;
 use crate::formats::{detect, Format};
 use crate::matrix::{parse_cell, Matrix};
+use crate::rows::{RawRows, RowFn, RowSource};
 use crate::select::{listed, top_variance, ColumnStats};
 use crate::sheet::Sheet;
 use crate::text::{delimiter, open};
-
-/// Bytes of source rows read at once.
-pub(crate) const BLOCK_BYTES: usize = 16 << 20;
-
-/// What is done with each row: its index and values.
-pub(crate) type RowFn<'a> = dyn FnMut(usize, &[f32]) -> Result<(), DataError> + 'a;
-
-/// A matrix read a row at a time.
-pub(crate) trait RowSource {
-    /// Its sample ids, feature names and file, as a matrix without values.
-    fn axes(&self) -> &Matrix;
-    fn ids(&self) -> &[String] {
-        &self.axes().ids
-    }
-    fn features(&self) -> &[String] {
-        &self.axes().features
-    }
-    fn source(&self) -> &Path {
-        &self.axes().source
-    }
-    /// Calls `f` with every row, in order.
-    fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError>;
-}
 
 /// `path` as a row source with the labels it carries, when its format can
 /// be streamed.
@@ -57,12 +34,12 @@ pub(crate) fn open_rows(
                 return Ok(None);
             };
             Some((
-                Box::new(NpyRows::open(path, ids, config.feature_names.as_deref())?),
+                Box::new(RawRows::npy(path, ids, config.feature_names.as_deref())?),
                 None,
             ))
         }
         Format::AnnData => crate::h5ad::dense_rows(path, config.layer.as_deref())?
-            .map(|(rows, obs)| (Box::new(rows) as Box<dyn RowSource>, Some(obs))),
+            .map(|(rows, obs)| (rows, Some(obs))),
         Format::Delimited if config.orientation == Orientation::SamplesByFeatures => {
             Some((Box::new(DelimitedRows::open(path)?), None))
         }
@@ -170,72 +147,6 @@ pub(crate) fn load(
     };
     let rows = rows.renumbered();
     finish(matrix, rows, dropped_features, Some(selected_from))
-}
-
-/// A 2-D float32/float64 C-ordered `.npy`, read a block of rows at a time.
-struct NpyRows {
-    axes: Matrix,
-    layout: crate::matrix::NpyLayout,
-}
-
-impl NpyRows {
-    fn open(path: &Path, ids_path: &Path, names: Option<&Path>) -> Result<Self, DataError> {
-        let mut head = Vec::new();
-        File::open(path)
-            .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
-            .map_err(|source| DataError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        let layout = crate::matrix::NpyLayout::read(path, &head)?;
-        let axes = layout.axes(path, ids_path, names)?;
-        Ok(NpyRows { axes, layout })
-    }
-}
-
-impl RowSource for NpyRows {
-    fn axes(&self) -> &Matrix {
-        &self.axes
-    }
-    fn each_row(&mut self, f: &mut RowFn) -> Result<(), DataError> {
-        let path = &self.axes.source;
-        let io = |source| DataError::Io {
-            path: path.clone(),
-            source,
-        };
-        let p = self.layout.cols;
-        let wide = self.layout.wide;
-        let mut file = File::open(path).map_err(io)?;
-        file.seek(SeekFrom::Start(self.layout.offset)).map_err(io)?;
-        let mut reader = BufReader::with_capacity(BLOCK_BYTES, file);
-        let mut bytes = vec![0u8; if wide { p * 8 } else { 0 }];
-        let mut row = vec![0f32; p];
-        for r in 0..self.layout.rows {
-            if wide {
-                reader.read_exact(&mut bytes).map_err(io)?;
-                for (o, b) in row.iter_mut().zip(bytes.chunks_exact(8)) {
-                    *o = f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32;
-                }
-            } else {
-                // Little-endian f32 read straight into the row.
-                // SAFETY: any 4 bytes are a valid f32, the view covers the
-                // row's own bytes, and the target is little-endian (below).
-                let view =
-                    unsafe { std::slice::from_raw_parts_mut(row.as_mut_ptr().cast::<u8>(), p * 4) };
-                reader.read_exact(view).map_err(io)?;
-                if cfg!(target_endian = "big") {
-                    for v in &mut row {
-                        *v = f32::from_bits(v.to_bits().swap_bytes());
-                    }
-                }
-            }
-            if let Some(j) = row.iter().position(|v| v.is_infinite()) {
-                return Err(self.axes.infinite_at(r, j));
-            }
-            f(r, &row)?;
-        }
-        Ok(())
-    }
 }
 
 /// A CSV/TSV matrix, a row per sample, parsed a row at a time (its cells
@@ -393,6 +304,46 @@ mod tests {
         for (s, t) in a.tasks.iter().zip(&b.tasks) {
             assert_eq!(s.labels, t.labels);
         }
+    }
+
+    #[test]
+    fn a_compressed_anndata_x_streams_through_the_hdf5_decoder() {
+        // dense.h5ad is gzip-compressed and chunked (written by anndata):
+        // not one plain block, so its rows come through hyperslab reads.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dense.h5ad");
+        let config = DataConfig {
+            features: Some(path.clone()),
+            split: Split {
+                train: 0.5,
+                val: 0.25,
+                test: 0.25,
+            },
+            select: Some(Select::TopVariance(2)),
+            ..Default::default()
+        };
+        let tasks = vec![TaskConfig {
+            name: "tissue".into(),
+            column: None,
+            bins: None,
+            weight: 1.0,
+            loss: None,
+            class_weights: None,
+            order: None,
+        }];
+        let (rows, carried) = open_rows(&path, &config).unwrap().unwrap();
+        let streamed = load(
+            rows,
+            &carried.unwrap(),
+            &config,
+            &tasks,
+            &Select::TopVariance(2),
+        )
+        .unwrap();
+        let (m, carried) =
+            crate::source::read_features(&path, &crate::source::ReadOptions::of(&config)).unwrap();
+        let read = crate::dataset::assemble(m, &carried.unwrap(), &config, &tasks).unwrap();
+        same(&streamed, &read);
+        assert_eq!(streamed.n_features(), 2);
     }
 
     #[test]
