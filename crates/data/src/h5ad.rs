@@ -14,7 +14,7 @@ use hdf5_reader::{Dataset, Datatype, Hdf5File};
 
 use crate::error::DataError;
 use crate::matrix::Matrix;
-use crate::rows::{RawRows, RowFn, RowSource};
+use crate::rows::{RawRows, RowFn, RowSource, Rows};
 use crate::sheet::Sheet;
 
 /// A file's matrix (X, or `layer`) and its `obs` columns as labels.
@@ -62,7 +62,7 @@ fn obs_sheet(matrix: &Matrix, columns: Vec<String>, by_column: Vec<Vec<Option<St
 pub(crate) fn dense_rows(
     path: &Path,
     layer: Option<&str>,
-) -> Result<Option<(Box<dyn RowSource>, Sheet)>, DataError> {
+) -> Result<Option<(Rows, Sheet)>, DataError> {
     let at = match layer {
         Some(l) => format!("layers/{l}"),
         None => "X".to_string(),
@@ -96,7 +96,7 @@ pub(crate) fn dense_rows(
     };
     m.check_unique_ids(|i| i as u64 + 1)?;
     let sheet = obs_sheet(&m, obs.columns, obs.cells);
-    let rows: Box<dyn RowSource> = match h5.raw_values(&ds) {
+    let rows: Rows = match h5.raw_values(&ds) {
         // Stored as one plain block (anndata's default): read as a .npy is.
         Some((offset, wide)) => Box::new(RawRows {
             axes: m,

@@ -15,6 +15,9 @@ pub(crate) const BLOCK_BYTES: usize = 16 << 20;
 /// What is done with each row: its index and values.
 pub(crate) type RowFn<'a> = dyn FnMut(usize, &[f32]) -> Result<(), DataError> + 'a;
 
+/// A row source of any format.
+pub(crate) type Rows = Box<dyn RowSource>;
+
 /// A matrix read a row at a time.
 pub(crate) trait RowSource {
     /// Its sample ids, feature names and file, as a matrix without values.

@@ -16,18 +16,17 @@ use crate::dataset::{finish, missing_cell_error, plan_rows, Dataset};
 use crate::error::DataError;
 use crate::formats::{detect, Format};
 use crate::matrix::{parse_cell, Matrix};
-use crate::rows::{RawRows, RowFn, RowSource};
+use crate::rows::{RawRows, RowFn, RowSource, Rows};
 use crate::select::{listed, top_variance, ColumnStats};
 use crate::sheet::Sheet;
 use crate::text::{delimiter, open};
 
 /// `path` as a row source with the labels it carries, when its format can
 /// be streamed.
-#[allow(clippy::type_complexity)]
 pub(crate) fn open_rows(
     path: &Path,
     config: &DataConfig,
-) -> Result<Option<(Box<dyn RowSource>, Option<Sheet>)>, DataError> {
+) -> Result<Option<(Rows, Option<Sheet>)>, DataError> {
     Ok(match detect(path)? {
         Format::Npy => {
             let Some(ids) = &config.ids else {
@@ -49,7 +48,7 @@ pub(crate) fn open_rows(
 
 /// The data set of `config`, streaming `src` (see the module's doc).
 pub(crate) fn load(
-    mut src: Box<dyn RowSource>,
+    mut src: Rows,
     sheet: &Sheet,
     config: &DataConfig,
     tasks: &[TaskConfig],
