@@ -287,15 +287,7 @@ mod tests {
                 OutputFormat::H5ad,
             )
             .unwrap();
-        let task = TaskConfig {
-            name: "sex".into(),
-            column: None,
-            bins: None,
-            weight: 1.0,
-            loss: None,
-            class_weights: None,
-            order: None,
-        };
+        let task = TaskConfig::named("sex");
         let config = DataConfig {
             features: Some(files[0].clone()),
             select: Some(Select::TopVariance(30)),

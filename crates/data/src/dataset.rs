@@ -536,15 +536,7 @@ mod tests {
     }
 
     fn task(name: &str) -> TaskConfig {
-        TaskConfig {
-            name: name.into(),
-            column: None,
-            bins: None,
-            weight: 1.0,
-            loss: None,
-            class_weights: None,
-            order: None,
-        }
+        TaskConfig::named(name)
     }
 
     fn matrix(ids: &[&str], values: Vec<f32>) -> Matrix {

@@ -261,13 +261,8 @@ mod tests {
 
     fn tasks() -> Vec<TaskConfig> {
         let task = |name: &str, bins: Option<Vec<f64>>| TaskConfig {
-            name: name.into(),
-            column: None,
             bins,
-            weight: 1.0,
-            loss: None,
-            class_weights: None,
-            order: None,
+            ..TaskConfig::named(name)
         };
         vec![
             task("age", Some(vec![0.0, 40.0, 60.0, 100.0])),
@@ -320,15 +315,7 @@ mod tests {
             select: Some(Select::TopVariance(2)),
             ..Default::default()
         };
-        let tasks = vec![TaskConfig {
-            name: "tissue".into(),
-            column: None,
-            bins: None,
-            weight: 1.0,
-            loss: None,
-            class_weights: None,
-            order: None,
-        }];
+        let tasks = vec![TaskConfig::named("tissue")];
         let (rows, carried) = open_rows(&path, &config).unwrap().unwrap();
         let streamed = load(
             rows,

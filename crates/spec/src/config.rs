@@ -298,6 +298,22 @@ pub struct TaskConfig {
     pub class_weights: Option<ClassWeights>,
 }
 
+impl TaskConfig {
+    /// A task on the column of its own name, with every default: weight 1,
+    /// no bins, the architecture's loss and no class weights.
+    pub fn named(name: &str) -> TaskConfig {
+        TaskConfig {
+            name: name.to_string(),
+            column: None,
+            bins: None,
+            weight: 1.0,
+            loss: None,
+            class_weights: None,
+            order: None,
+        }
+    }
+}
+
 /// How samples of each class weigh in a task's loss.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -25,15 +25,7 @@ pub const IDENTITY_SCHEMA: u64 = 2;
 pub const IDENTITY_LEN: usize = 64;
 
 fn default_task() -> TaskConfig {
-    TaskConfig {
-        name: String::new(),
-        column: None,
-        bins: None,
-        weight: 1.0,
-        loss: None,
-        class_weights: None,
-        order: None,
-    }
+    TaskConfig::named("")
 }
 
 /// Removes from `v` every object key whose value equals `default`'s.
