@@ -192,6 +192,8 @@ struct Frame {
 struct H5<'a> {
     file: Hdf5File,
     path: &'a Path,
+    /// The file's size in bytes.
+    len: u64,
 }
 
 impl<'a> H5<'a> {
@@ -212,7 +214,11 @@ impl<'a> H5<'a> {
                 format!("truncated HDF5 file: {size} bytes where its superblock says {eof}; was the copy or download cut short?"),
             ));
         }
-        Ok(H5 { file, path })
+        Ok(H5 {
+            file,
+            path,
+            len: size,
+        })
     }
 
     fn err(&self, at: &str, message: impl std::fmt::Display) -> DataError {
@@ -260,7 +266,7 @@ impl<'a> H5<'a> {
         let (address, size) = at?;
         let n = ds.num_elements().ok()?;
         let start = self.file.superblock().base_address.checked_add(address)?;
-        let len = std::fs::metadata(self.path).ok()?.len();
+        let len = self.len;
         (size == n * if wide { 8 } else { 4 } && start.checked_add(size)? <= len)
             .then_some((start, wide))
     }
@@ -280,7 +286,7 @@ impl<'a> H5<'a> {
         let group = self.group(at)?;
         let index_name = string_attr(&group, "_index").unwrap_or_else(|| "_index".to_string());
         let index = self
-            .text(&group, &format!("{at}/{index_name}"), &index_name)?
+            .text(&group, &format!("{at}/{index_name}"), &index_name, None)?
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
@@ -310,7 +316,7 @@ impl<'a> H5<'a> {
         let mut cells = Vec::new();
         if with_columns {
             for c in &columns {
-                let values = self.text(&group, &format!("{at}/{c}"), c)?;
+                let values = self.text(&group, &format!("{at}/{c}"), c, Some(index.len()))?;
                 if values.len() != index.len() {
                     return Err(self.err(
                         &format!("{at}/{c}"),
@@ -329,19 +335,40 @@ impl<'a> H5<'a> {
 
     /// A column (or index) of a data frame as text, in any of anndata's
     /// encodings.
-    fn text(&self, frame: &Group, at: &str, name: &str) -> Result<Vec<Option<String>>, DataError> {
+    /// `rows`, when known, is checked against each dataset's length before
+    /// it is read: a damaged length must not decide what is allocated.
+    fn text(
+        &self,
+        frame: &Group,
+        at: &str,
+        name: &str,
+        rows: Option<usize>,
+    ) -> Result<Vec<Option<String>>, DataError> {
         let e = |m: H5Error| self.err(at, m);
+        let sized = |ds: Dataset| -> Result<Dataset, DataError> {
+            let n = ds.num_elements().map_err(e)?;
+            match rows {
+                Some(r) if n != r as u64 => Err(self.err(at, format!("{n} values for {r} rows"))),
+                // An index of more names than the file has bytes is damage.
+                None if n > self.len => Err(self.err(
+                    at,
+                    format!("{n} names declared in a file of {} bytes", self.len),
+                )),
+                _ => Ok(ds),
+            }
+        };
         if let Ok(g) = frame.group(name) {
             let kind = string_attr(&g, "encoding-type").unwrap_or_default();
             return match kind.as_str() {
                 "categorical" => {
                     let categories = column_text(&g.dataset("categories").map_err(e)?).map_err(e)?;
-                    let codes = ints(&g.dataset("codes").map_err(e)?).map_err(e)?;
+                    let codes = ints(&sized(g.dataset("codes").map_err(e)?)?).map_err(e)?;
                     self.decode(at, &codes, &categories)
                 }
                 "nullable-integer" | "nullable-boolean" | "nullable-string-array" => {
-                    let values = column_text(&g.dataset("values").map_err(e)?).map_err(e)?;
-                    let mask = ints(&g.dataset("mask").map_err(e)?).map_err(e)?;
+                    let values =
+                        column_text(&sized(g.dataset("values").map_err(e)?)?).map_err(e)?;
+                    let mask = ints(&sized(g.dataset("mask").map_err(e)?)?).map_err(e)?;
                     Ok(values
                         .into_iter()
                         .zip(mask)
@@ -354,7 +381,7 @@ impl<'a> H5<'a> {
                 )),
             };
         }
-        let ds = frame.dataset(name).map_err(e)?;
+        let ds = sized(frame.dataset(name).map_err(e)?)?;
         // anndata 0.7: codes, with their categories in __categories.
         if ds.attribute("categories").is_ok() {
             let categories = frame
@@ -454,11 +481,31 @@ impl<'a> H5<'a> {
                 format!("shape {shape_attr:?}, but obs has {rows} rows and var {cols}"),
             ));
         }
-        let data = floats(&g.dataset("data").map_err(e)?).map_err(e)?;
-        let indices = ints(&g.dataset("indices").map_err(e)?).map_err(e)?;
-        let indptr = ints(&g.dataset("indptr").map_err(e)?).map_err(e)?;
         let (major, minor) = if by_row { (rows, cols) } else { (cols, rows) };
         let sparse = |m: String| self.err(&format!("{at} (sparse)"), m);
+        // Lengths are checked before anything is read: a damaged one must
+        // not decide what is allocated.
+        let (data, indices, indptr) = (
+            g.dataset("data").map_err(e)?,
+            g.dataset("indices").map_err(e)?,
+            g.dataset("indptr").map_err(e)?,
+        );
+        let count = |d: &Dataset| d.num_elements().map_err(e);
+        let (nnz, n_indices, n_indptr) = (count(&data)?, count(&indices)?, count(&indptr)?);
+        if n_indptr != major as u64 + 1 {
+            return Err(sparse(format!(
+                "indptr has {n_indptr} entries, expected {}",
+                major + 1
+            )));
+        }
+        if n_indices != nnz || nnz > (rows * cols) as u64 {
+            return Err(sparse(format!(
+                "{n_indices} indices for {nnz} values in a {rows} × {cols} matrix"
+            )));
+        }
+        let data = floats(&data).map_err(e)?;
+        let indices = ints(&indices).map_err(e)?;
+        let indptr = ints(&indptr).map_err(e)?;
         if indptr.len() != major + 1 {
             return Err(sparse(format!(
                 "indptr has {} entries, expected {}",
@@ -484,8 +531,11 @@ impl<'a> H5<'a> {
         let mut values = vec![0f32; rows * cols];
         for m in 0..major {
             let (a, b) = (indptr[m], indptr[m + 1]);
-            if b < a {
-                return Err(sparse(format!("indptr decreases at entry {m}")));
+            if b < a || a < 0 || b as usize > data.len() {
+                return Err(sparse(format!(
+                    "indptr entry {m} runs from {a} to {b}: not within 0 to {} and increasing",
+                    data.len()
+                )));
             }
             for k in a as usize..b as usize {
                 let i = indices[k];
@@ -541,20 +591,18 @@ fn ints(ds: &Dataset) -> H5Result<Vec<i64>> {
         .collect())
 }
 
-/// A numeric dataset as f32.
+/// A numeric dataset as f32. (The decoder sizes what it allocates by the
+/// bytes the file holds, so a damaged size is an error, not an abort.)
 fn floats(ds: &Dataset) -> H5Result<Vec<f32>> {
-    let n = ds.num_elements()? as usize;
     match ds.dtype() {
         Datatype::FloatingPoint { size: 4, .. } => {
-            let mut v = vec![0f32; n];
-            ds.read_into(&mut v)?;
-            Ok(v)
+            Ok(ds.read_array::<f32>()?.into_raw_vec_and_offset().0)
         }
-        Datatype::FloatingPoint { size: 8, .. } => {
-            let mut v = vec![0f64; n];
-            ds.read_into(&mut v)?;
-            Ok(v.into_iter().map(|x| x as f32).collect())
-        }
+        Datatype::FloatingPoint { size: 8, .. } => Ok(ds
+            .read_array::<f64>()?
+            .into_iter()
+            .map(|x| x as f32)
+            .collect()),
         _ => Ok(ints(ds)?.into_iter().map(|x| x as f32).collect()),
     }
 }
@@ -589,12 +637,9 @@ fn column_text(ds: &Dataset) -> H5Result<Vec<Option<String>>> {
 }
 
 fn floats64(ds: &Dataset) -> H5Result<Vec<f64>> {
-    let n = ds.num_elements()? as usize;
     match ds.dtype() {
         Datatype::FloatingPoint { size: 8, .. } => {
-            let mut v = vec![0f64; n];
-            ds.read_into(&mut v)?;
-            Ok(v)
+            Ok(ds.read_array::<f64>()?.into_raw_vec_and_offset().0)
         }
         _ => Ok(floats(ds)?.into_iter().map(f64::from).collect()),
     }
@@ -740,6 +785,44 @@ mod tests {
         let at = offset as usize;
         assert_eq!(bytes[at..at + 4], 1f32.to_le_bytes());
         assert_eq!(bytes[at + 20..at + 24], 6f32.to_le_bytes());
+    }
+
+    /// Damaged files give an error, never a panic: bytes flipped all over
+    /// each fixture, from a fixed sequence.
+    #[test]
+    fn damaged_files_never_panic() {
+        let d = tempfile::tempdir().unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for f in [
+            "dense.h5ad",
+            "csr.h5ad",
+            "csc.h5ad",
+            "legacy_dense.h5ad",
+            "legacy_csr.h5ad",
+        ] {
+            let clean = std::fs::read(fixture(f)).unwrap();
+            for round in 0..150 {
+                let mut bytes = clean.clone();
+                for _ in 0..1 + round % 4 {
+                    let at = (next() % bytes.len() as u64) as usize;
+                    bytes[at] ^= 1 << (next() % 8);
+                }
+                let p = d.path().join("damaged.h5ad");
+                std::fs::write(&p, &bytes).unwrap();
+                let outcome = std::panic::catch_unwind(|| {
+                    let _ = read(&p, None);
+                    let _ = label_columns(&p);
+                    let _ = dense_rows(&p, None);
+                });
+                assert!(outcome.is_ok(), "{f}, round {round}: the reader panicked");
+            }
+        }
     }
 
     #[test]
