@@ -8,6 +8,37 @@ use std::io::Write;
 
 use common::hs;
 
+/// Runs headsweep in `dir` with `args` and asserts it succeeded; its
+/// standard output and error.
+fn ok(dir: &std::path::Path, args: &[&str]) -> (String, String) {
+    let out = hs(dir).args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "headsweep {}: {err}", args.join(" "));
+    (String::from_utf8_lossy(&out.stdout).to_string(), err)
+}
+
+/// `data synth` of a methylation set of `samples` × `features` in
+/// `format`, into `dir/x`.
+fn synth(dir: &std::path::Path, samples: &str, features: &str, format: &str) {
+    ok(
+        dir,
+        &[
+            "data",
+            "synth",
+            "--preset",
+            "methylation",
+            "--samples",
+            samples,
+            "--features",
+            features,
+            "--format",
+            format,
+            "--out",
+            "x",
+        ],
+    );
+}
+
 /// A series of `n` samples × 12 CpGs: cg00 rises with age, cg01 marks
 /// males; the rest are noise from a fixed sequence.
 fn series(n: usize) -> String {
@@ -125,18 +156,9 @@ lr = 0.01
         text.contains("gender: 2 classes: F 80, M 80; 0 missing"),
         "{text}"
     );
-    let out = hs(d.path())
-        .args(["run", "geo.toml", "--db", "h.db"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 done, 0 failed"));
+    let (out, err) = ok(d.path(), &["run", "geo.toml", "--db", "h.db"]);
+    assert!(out.contains("1 done, 0 failed"));
     // cg05's one missing cell falls in training, so max_fraction = 0 drops it.
-    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("160 samples × 11 features (0 dropped: no label for any task; 1 features dropped for missing values)"),
         "{err}"
@@ -204,8 +226,10 @@ fn explain_top(dir: &std::path::Path, head: &str, k: usize, want: &str) -> Strin
         .nth(1)
         .unwrap()
         .to_string();
-    let e = hs(dir)
-        .args([
+    let k = k.to_string();
+    let (text, _) = ok(
+        dir,
+        &[
             "explain",
             &run[..12],
             "--db",
@@ -213,12 +237,9 @@ fn explain_top(dir: &std::path::Path, head: &str, k: usize, want: &str) -> Strin
             "--head",
             head,
             "--top",
-        ])
-        .arg(k.to_string())
-        .output()
-        .unwrap();
-    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
-    let text = String::from_utf8_lossy(&e.stdout);
+            &k,
+        ],
+    );
     assert!(text.contains(want), "{text}");
     run
 }
@@ -291,15 +312,7 @@ lr = 0.01
 "#,
     )
     .unwrap();
-    let out = hs(d.path())
-        .args(["run", "g.toml", "--db", "h.db"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(d.path(), &["run", "g.toml", "--db", "h.db"]);
     let q = hs(d.path())
         .args([
             "query",
@@ -339,28 +352,7 @@ lr = 0.01
 #[test]
 fn an_anndata_file_trains_with_its_obs_as_labels() {
     let d = tempfile::tempdir().unwrap();
-    let synth = hs(d.path())
-        .args([
-            "data",
-            "synth",
-            "--preset",
-            "methylation",
-            "--samples",
-            "150",
-            "--features",
-            "40",
-            "--format",
-            "h5ad",
-            "--out",
-            "x",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        synth.status.success(),
-        "{}",
-        String::from_utf8_lossy(&synth.stderr)
-    );
+    synth(d.path(), "150", "40", "h5ad");
     let inspected = hs(d.path())
         .args(["data", "inspect", "x/features.h5ad"])
         .output()
@@ -398,21 +390,9 @@ batch_size = 32
 "#,
     )
     .unwrap();
-    let out = hs(d.path())
-        .args(["run", "h.toml", "--db", "h.db"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 done, 0 failed"));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("150 samples × 40 features"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (out, err) = ok(d.path(), &["run", "h.toml", "--db", "h.db"]);
+    assert!(out.contains("1 done, 0 failed"));
+    assert!(err.contains("150 samples × 40 features"), "{err}");
     // A layer that is not there is named with the ones that are.
     let toml = std::fs::read_to_string(d.path().join("h.toml")).unwrap();
     std::fs::write(
@@ -486,12 +466,7 @@ epochs = 1
             "2 of 200 features selected on the training samples",
         ),
     ] {
-        let out = hs(d.path())
-            .args(["run", file, "--db", "h.db"])
-            .output()
-            .unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{file}: {err}");
+        let (_, err) = ok(d.path(), &["run", file, "--db", "h.db"]);
         assert!(err.contains(summary), "{file}: {err}");
         let q = hs(d.path())
             .args([
@@ -528,28 +503,7 @@ epochs = 1
 #[test]
 fn selected_data_is_prepared_once_and_mapped_by_every_worker() {
     let d = tempfile::tempdir().unwrap();
-    let synth = hs(d.path())
-        .args([
-            "data",
-            "synth",
-            "--preset",
-            "methylation",
-            "--samples",
-            "150",
-            "--features",
-            "300",
-            "--format",
-            "npy",
-            "--out",
-            "x",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        synth.status.success(),
-        "{}",
-        String::from_utf8_lossy(&synth.stderr)
-    );
+    synth(d.path(), "150", "300", "npy");
     std::fs::write(
         d.path().join("s.toml"),
         r#"
@@ -576,15 +530,13 @@ epochs = 2
 "#,
     )
     .unwrap();
-    let out = hs(d.path())
-        .args([
+    let (out, err) = ok(
+        d.path(),
+        &[
             "run", "s.toml", "--db", "h.db", "--jobs", "2", "--fuse", "1",
-        ])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("3 done, 0 failed"));
+        ],
+    );
+    assert!(out.contains("3 done, 0 failed"));
     assert!(
         err.contains("20 of 300 features selected on the training samples"),
         "{err}"

@@ -14,7 +14,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use headsweep_spec::{DataConfig, Select, TaskConfig};
+use headsweep_spec::{DataConfig, TaskConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Dataset, Scaler};
@@ -99,27 +99,11 @@ pub fn cacheable(config: &DataConfig) -> bool {
 
 /// The cache file's name for `config` and `tasks`.
 pub fn key(config: &DataConfig, tasks: &[TaskConfig]) -> Result<String, DataError> {
-    let mut files: Vec<PathBuf> = [
-        &config.features,
-        &config.labels,
-        &config.ids,
-        &config.feature_names,
-    ]
-    .into_iter()
-    .flatten()
-    .cloned()
-    .collect();
-    if let Some(Select::Features(p)) = &config.select {
-        files.push(p.clone());
-    }
-    if let Some(f) = config
-        .features
-        .as_deref()
-        .filter(|f| f.extension().is_some_and(|e| e == "bed"))
-    {
-        let (bim, fam) = crate::plink::sidecars(f);
-        files.extend([bim, fam]);
-    }
+    let files: Vec<PathBuf> = config
+        .paths()
+        .into_iter()
+        .flat_map(crate::check::with_sidecars)
+        .collect();
     let mut stamps = Vec::new();
     for f in &files {
         let meta = std::fs::metadata(f).map_err(|source| DataError::Io {
@@ -275,6 +259,7 @@ mod tests {
     use super::*;
     use crate::synth::{generate, OutputFormat};
     use headsweep_spec::Preset;
+    use headsweep_spec::Select;
 
     #[test]
     fn a_cached_data_set_reads_back_mapped_and_equal() {

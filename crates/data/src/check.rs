@@ -15,14 +15,7 @@ use crate::text::{delimiter, open};
 /// changes the data.
 pub fn content_hash(path: &Path) -> Result<String, DataError> {
     let mut hasher = blake3::Hasher::new();
-    let plink = path.extension().is_some_and(|e| e == "bed");
-    let (bim, fam) = crate::plink::sidecars(path);
-    let files: Vec<&Path> = if plink {
-        vec![path, &bim, &fam]
-    } else {
-        vec![path]
-    };
-    for p in files {
+    for p in &with_sidecars(path) {
         let io = |source| DataError::Io {
             path: p.to_path_buf(),
             source,
@@ -47,6 +40,17 @@ pub fn content_hash(path: &Path) -> Result<String, DataError> {
         }
     }
     Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// A data file with the files read with it: a PLINK `.bed`'s `.bim` and
+/// `.fam`, which name its SNPs and samples.
+pub(crate) fn with_sidecars(path: &Path) -> Vec<std::path::PathBuf> {
+    if path.extension().is_some_and(|e| e == "bed") {
+        let (bim, fam) = crate::plink::sidecars(path);
+        vec![path.to_path_buf(), bim, fam]
+    } else {
+        vec![path.to_path_buf()]
+    }
 }
 
 fn header(path: &Path) -> Result<Vec<String>, DataError> {
@@ -93,20 +97,7 @@ pub fn check_headers(config: &DataConfig, tasks: &[TaskConfig]) -> Result<(), Da
     }
     if format == crate::formats::Format::AnnData {
         if let Some(layer) = &config.layer {
-            let layers = crate::h5ad::layers(features)?;
-            if !layers.contains(layer) {
-                return Err(DataError::file(
-                    features,
-                    format!(
-                        "no layer {layer:?}; the file's layers are {}",
-                        if layers.is_empty() {
-                            "none".to_string()
-                        } else {
-                            layers.join(", ")
-                        }
-                    ),
-                ));
-            }
+            crate::h5ad::check_layer(features, layer)?;
         }
         let Some(labels) = &config.labels else {
             let columns = crate::h5ad::label_columns(features)?;

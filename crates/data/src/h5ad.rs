@@ -78,16 +78,7 @@ pub(crate) fn dense_rows(
     // heap collections) is not kept while the rows stream.
     let h5 = H5::open(path)?;
     let ds = h5.file.dataset(&at).map_err(|e| h5.err(&at, e))?;
-    let (rows, cols) = (obs.index.len(), var.index.len());
-    if ds.shape() != [rows as u64, cols as u64] {
-        return Err(h5.err(
-            &at,
-            format!(
-                "shape {:?}, but obs has {rows} rows and var {cols}",
-                ds.shape()
-            ),
-        ));
-    }
+    h5.check_shape(&at, &dims(&ds), obs.index.len(), var.index.len())?;
     let m = Matrix {
         ids: obs.index,
         features: var.index,
@@ -175,10 +166,28 @@ pub fn label_columns(path: &Path) -> Result<Vec<String>, DataError> {
     Ok(h5.frame("obs", false)?.columns)
 }
 
-/// The layers a file holds, for error messages and `data inspect`.
-pub fn layers(path: &Path) -> Result<Vec<String>, DataError> {
+/// The layers a file holds.
+fn layers(path: &Path) -> Result<Vec<String>, DataError> {
     let h5 = H5::open(path)?;
     h5.layer_names()
+}
+
+/// That `path` holds the layer `layer`; the error lists the ones it has.
+pub(crate) fn check_layer(path: &Path, layer: &str) -> Result<(), DataError> {
+    let have = layers(path)?;
+    if have.iter().any(|l| l == layer) {
+        return Ok(());
+    }
+    Err(DataError::file(path, no_layer(layer, &have)))
+}
+
+fn no_layer(layer: &str, have: &[String]) -> String {
+    let have = if have.is_empty() {
+        "none".to_string()
+    } else {
+        have.join(", ")
+    };
+    format!("no layer {layer:?}; the file's layers are {have}")
 }
 
 /// A data frame: its index and, when asked for, its columns as text.
@@ -269,6 +278,23 @@ impl<'a> H5<'a> {
         let len = self.len;
         (size == n * if wide { 8 } else { 4 } && start.checked_add(size)? <= len)
             .then_some((start, wide))
+    }
+
+    /// That the matrix at `at` has a row per obs and a column per var.
+    fn check_shape(
+        &self,
+        at: &str,
+        shape: &[i64],
+        rows: usize,
+        cols: usize,
+    ) -> Result<(), DataError> {
+        if shape == [rows as i64, cols as i64] {
+            return Ok(());
+        }
+        Err(self.err(
+            at,
+            format!("shape {shape:?}, but obs has {rows} rows and var {cols}"),
+        ))
     }
 
     fn layer_names(&self) -> Result<Vec<String>, DataError> {
@@ -431,30 +457,11 @@ impl<'a> H5<'a> {
     ) -> Result<Vec<f32>, DataError> {
         let e = |m: H5Error| self.err(at, m);
         if let Ok(ds) = self.file.dataset(at) {
-            let shape = ds.shape();
-            if shape != [rows as u64, cols as u64] {
-                return Err(self.err(
-                    at,
-                    format!("shape {shape:?}, but obs has {rows} rows and var {cols}"),
-                ));
-            }
+            self.check_shape(at, &dims(&ds), rows, cols)?;
             return floats(&ds).map_err(e);
         }
         let g = self.file.group(at).map_err(|_| match layer {
-            Some(l) => {
-                let have = self.layer_names().unwrap_or_default();
-                self.err(
-                    at,
-                    format!(
-                        "no layer {l:?}; the file's layers are {}",
-                        if have.is_empty() {
-                            "none".to_string()
-                        } else {
-                            have.join(", ")
-                        }
-                    ),
-                )
-            }
+            Some(l) => self.err(at, no_layer(l, &self.layer_names().unwrap_or_default())),
             None => self.err(at, "the file has no X matrix"),
         })?;
         let kind = string_attr(&g, "encoding-type")
@@ -475,12 +482,7 @@ impl<'a> H5<'a> {
             .or_else(|_| g.attribute("h5sparse_shape"))
             .and_then(|a| a.read_1d::<i64>())
             .map_err(e)?;
-        if shape_attr != [rows as i64, cols as i64] {
-            return Err(self.err(
-                at,
-                format!("shape {shape_attr:?}, but obs has {rows} rows and var {cols}"),
-            ));
-        }
+        self.check_shape(at, &shape_attr, rows, cols)?;
         let (major, minor) = if by_row { (rows, cols) } else { (cols, rows) };
         let sparse = |m: String| self.err(&format!("{at} (sparse)"), m);
         // Lengths are checked before anything is read: a damaged one must
@@ -555,6 +557,11 @@ impl<'a> H5<'a> {
         }
         Ok(values)
     }
+}
+
+/// A dataset's shape, in the signed form anndata writes a sparse one's.
+fn dims(ds: &Dataset) -> Vec<i64> {
+    ds.shape().iter().map(|&d| d as i64).collect()
 }
 
 fn string_attr(g: &Group, name: &str) -> Option<String> {
@@ -792,13 +799,6 @@ mod tests {
     #[test]
     fn damaged_files_never_panic() {
         let d = tempfile::tempdir().unwrap();
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         for f in [
             "dense.h5ad",
             "csr.h5ad",
@@ -807,12 +807,8 @@ mod tests {
             "legacy_csr.h5ad",
         ] {
             let clean = std::fs::read(fixture(f)).unwrap();
-            for round in 0..150 {
-                let mut bytes = clean.clone();
-                for _ in 0..1 + round % 4 {
-                    let at = (next() % bytes.len() as u64) as usize;
-                    bytes[at] ^= 1 << (next() % 8);
-                }
+            for (round, bytes) in crate::damage::damaged_copies(&clean, 150, 0x9e37_79b9_7f4a_7c15)
+            {
                 let p = d.path().join("damaged.h5ad");
                 std::fs::write(&p, &bytes).unwrap();
                 let outcome = std::panic::catch_unwind(|| {

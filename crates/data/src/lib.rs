@@ -7,6 +7,8 @@
 mod atomic;
 mod cache;
 mod check;
+#[cfg(test)]
+mod damage;
 mod dataset;
 mod error;
 mod formats;

@@ -55,7 +55,10 @@ pub fn load(config: &DataConfig, tasks: &[TaskConfig]) -> Result<Dataset, DataEr
 }
 
 /// The labels: a sample sheet when one is given, else the file's own.
-fn labels_sheet(config: &DataConfig, carried: Option<Sheet>) -> Result<Sheet, DataError> {
+pub(crate) fn labels_sheet(
+    config: &DataConfig,
+    carried: Option<Sheet>,
+) -> Result<Sheet, DataError> {
     match (config.labels.as_deref(), carried) {
         (Some(labels), _) => Sheet::read(labels, config.id_column.as_deref()),
         (None, Some(sheet)) => Ok(sheet),

@@ -258,6 +258,7 @@ mod tests {
     use super::*;
     use crate::synth::{generate, OutputFormat};
     use headsweep_spec::{Preset, Split};
+    use std::path::PathBuf;
 
     fn tasks() -> Vec<TaskConfig> {
         let task = |name: &str, bins: Option<Vec<f64>>| TaskConfig {
@@ -275,11 +276,35 @@ mod tests {
         let features = config.features.as_deref().unwrap();
         let (m, carried) =
             crate::source::read_features(features, &crate::source::ReadOptions::of(config))?;
-        let sheet = match &config.labels {
-            Some(l) => Sheet::read(l, None)?,
-            None => carried.unwrap(),
-        };
+        let sheet = crate::load::labels_sheet(config, carried)?;
         crate::dataset::assemble(m, &sheet, config, &tasks())
+    }
+
+    /// The data set of `config` streamed, its labels from the sheet or the
+    /// file.
+    fn streamed(
+        config: &DataConfig,
+        tasks: &[TaskConfig],
+        select: &Select,
+    ) -> Result<Dataset, DataError> {
+        let features = config.features.as_deref().unwrap();
+        let (rows, carried) = open_rows(features, config)?.unwrap();
+        let sheet = crate::load::labels_sheet(config, carried)?;
+        load(rows, &sheet, config, tasks, select)
+    }
+
+    /// Points `config` at the files `data synth` wrote in `format`.
+    fn wire(config: &mut DataConfig, format: OutputFormat, files: &[PathBuf]) {
+        config.features = Some(files[0].clone());
+        match format {
+            OutputFormat::Npy => {
+                config.ids = Some(files[1].clone());
+                config.feature_names = Some(files[2].clone());
+                config.labels = Some(files[3].clone());
+            }
+            OutputFormat::Tsv => config.labels = Some(files[1].clone()),
+            OutputFormat::H5ad => {}
+        }
     }
 
     fn same(a: &Dataset, b: &Dataset) {
@@ -316,15 +341,7 @@ mod tests {
             ..Default::default()
         };
         let tasks = vec![TaskConfig::named("tissue")];
-        let (rows, carried) = open_rows(&path, &config).unwrap().unwrap();
-        let streamed = load(
-            rows,
-            &carried.unwrap(),
-            &config,
-            &tasks,
-            &Select::TopVariance(2),
-        )
-        .unwrap();
+        let streamed = streamed(&config, &tasks, &Select::TopVariance(2)).unwrap();
         let (m, carried) =
             crate::source::read_features(&path, &crate::source::ReadOptions::of(&config)).unwrap();
         let read = crate::dataset::assemble(m, &carried.unwrap(), &config, &tasks).unwrap();
@@ -348,7 +365,6 @@ mod tests {
                 (Select::TopVariance(1000), Missing::Impute),
             ] {
                 let mut config = DataConfig {
-                    features: Some(files[0].clone()),
                     split: Split {
                         train: 0.6,
                         val: 0.2,
@@ -359,21 +375,8 @@ mod tests {
                     missing,
                     ..Default::default()
                 };
-                match format {
-                    OutputFormat::Npy => {
-                        config.ids = Some(files[1].clone());
-                        config.feature_names = Some(files[2].clone());
-                        config.labels = Some(files[3].clone());
-                    }
-                    OutputFormat::Tsv => config.labels = Some(files[1].clone()),
-                    OutputFormat::H5ad => {}
-                }
-                let (rows, carried) = open_rows(&files[0], &config).unwrap().unwrap();
-                let sheet = match &config.labels {
-                    Some(l) => Sheet::read(l, None).unwrap(),
-                    None => carried.unwrap(),
-                };
-                let streamed = load(rows, &sheet, &config, &tasks(), &select).unwrap();
+                wire(&mut config, format, &files);
+                let streamed = streamed(&config, &tasks(), &select).unwrap();
                 let read = whole(&config).unwrap();
                 same(&streamed, &read);
                 let want = match select {
@@ -384,26 +387,12 @@ mod tests {
             }
             // data.missing = "error" names the same first cell.
             let mut config = DataConfig {
-                features: Some(files[0].clone()),
                 select: Some(Select::TopVariance(10)),
                 missing: Missing::Error,
                 ..Default::default()
             };
-            match format {
-                OutputFormat::Npy => {
-                    config.ids = Some(files[1].clone());
-                    config.labels = Some(files[3].clone());
-                }
-                OutputFormat::Tsv => config.labels = Some(files[1].clone()),
-                OutputFormat::H5ad => {}
-            }
-            let (rows, carried) = open_rows(&files[0], &config).unwrap().unwrap();
-            let sheet = match &config.labels {
-                Some(l) => Sheet::read(l, None).unwrap(),
-                None => carried.unwrap(),
-            };
-            let select = Select::TopVariance(10);
-            let e = load(rows, &sheet, &config, &tasks(), &select)
+            wire(&mut config, format, &files);
+            let e = streamed(&config, &tasks(), &Select::TopVariance(10))
                 .unwrap_err()
                 .to_string();
             let w = whole(&config).unwrap_err().to_string();

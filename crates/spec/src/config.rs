@@ -111,6 +111,41 @@ pub enum Select {
     Features(PathBuf),
 }
 
+impl DataConfig {
+    /// Every file the data come from: matrix, sheet, ids, feature names
+    /// and a selection's feature list.
+    pub fn paths(&self) -> Vec<&std::path::Path> {
+        let select = match &self.select {
+            Some(Select::Features(p)) => Some(p),
+            _ => None,
+        };
+        [&self.features, &self.labels, &self.ids, &self.feature_names]
+            .into_iter()
+            .flatten()
+            .chain(select)
+            .map(PathBuf::as_path)
+            .collect()
+    }
+
+    /// The same files, to be resolved against a sweep file's folder.
+    pub fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        let select = match &mut self.select {
+            Some(Select::Features(p)) => Some(p),
+            _ => None,
+        };
+        [
+            &mut self.features,
+            &mut self.labels,
+            &mut self.ids,
+            &mut self.feature_names,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(select)
+        .collect()
+    }
+}
+
 /// What to do with missing cells.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub enum Missing {

@@ -286,20 +286,7 @@ impl SweepFile {
                 model: d.model,
                 train: d.train,
             };
-            for p in [
-                &mut config.data.features,
-                &mut config.data.labels,
-                &mut config.data.ids,
-                &mut config.data.feature_names,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if p.is_relative() {
-                    *p = dir.join(&*p);
-                }
-            }
-            if let Some(crate::config::Select::Features(p)) = &mut config.data.select {
+            for p in config.data.paths_mut() {
                 if p.is_relative() {
                     *p = dir.join(&*p);
                 }
