@@ -62,7 +62,7 @@ hs_setup_torch() {
 
 # Builds the release binary (a no-op when nothing changed).
 hs_build() {
-  (cd "$HEADSWEEP_ROOT" && cargo build --release --quiet --bin headsweep)
+  (cd "$HEADSWEEP_ROOT" && cargo build --release --quiet --bin headsweep --bin headsweep-train)
 }
 
 # cargo-machete (unused dependencies), installed once per machine into the

@@ -61,6 +61,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Submit a sweep to Slurm as a job array of workers sharing the store.
     Slurm(SlurmArgs),
+    /// What libtorch sees, as one JSON line (`headsweep` asks
+    /// `headsweep-train` this before planning on GPUs).
+    #[command(hide = true)]
+    Devices,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,36 +1,53 @@
-//! The `headsweep` binary: glue over the library crates.
+//! `headsweep`: everything but training, without libtorch. The commands
+//! that train (`train`, `explain`, `worker`) become `headsweep-train`, the
+//! executable beside this one, with the same arguments.
 
-mod args;
-mod commands;
-mod exit;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
 
-use std::io::Write;
+use anyhow::Context;
+use headsweep_cli::{train_exe, Torch};
 
-use clap::Parser;
+/// Hands training to `headsweep-train`.
+struct Delegate;
 
-fn main() {
-    let args = args::Cli::parse();
-    args::init_logging(args.verbose);
-    let code = match commands::run(args.command) {
-        Ok(code) => code,
-        Err(e) => {
-            if is_broken_pipe(&e) {
-                exit::SUCCESS
-            } else {
-                // Not eprintln!: it panics when stderr cannot be written (a
-                // worker's log on a full disk).
-                let _ = writeln!(std::io::stderr(), "error: {e:#}");
-                exit::ERROR
-            }
+impl Torch for Delegate {
+    fn run(&self, _: headsweep_cli::Command) -> anyhow::Result<i32> {
+        let exe = train_exe()?;
+        // The same process (its id, signals, exit status), now with
+        // libtorch; arg0 keeps `ps` and usage lines saying `headsweep`.
+        let e = Command::new(&exe)
+            .arg0("headsweep")
+            .args(std::env::args_os().skip(1))
+            .exec();
+        Err(e).with_context(|| format!("starting {}", exe.display()))
+    }
+
+    fn cuda_devices(&self) -> anyhow::Result<usize> {
+        // Without NVIDIA's driver libtorch finds no device: no need to
+        // load it to hear so.
+        if !Path::new("/proc/driver/nvidia").exists() && !Path::new("/dev/nvidiactl").exists() {
+            return Ok(0);
         }
-    };
-    std::process::exit(code);
+        let exe = train_exe()?;
+        let out = Command::new(&exe)
+            .arg("devices")
+            .output()
+            .with_context(|| format!("starting {}", exe.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        anyhow::ensure!(
+            out.status.success(),
+            "{} devices failed ({}): {}",
+            exe.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        headsweep_cli::commands::parse_devices(&text)
+            .with_context(|| format!("reading what {} devices printed: {text:?}", exe.display()))
+    }
 }
 
-/// Output piped into `head` is not a failure.
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+fn main() {
+    headsweep_cli::main(&Delegate)
 }

@@ -4,8 +4,6 @@ pub enum RunnerError {
     Store(#[from] headsweep_store::StoreError),
     #[error(transparent)]
     Data(#[from] headsweep_data::DataError),
-    #[error(transparent)]
-    Train(#[from] headsweep_model::TrainError),
     #[error("{what} {value:?} cannot go into an #SBATCH line: no whitespace, quotes, '#', '\\\\', '`' or '$'")]
     Directive { what: &'static str, value: String },
     #[error("--array must be at least 1")]
@@ -33,12 +31,6 @@ pub enum RunnerError {
         at: String,
         why: String,
     },
-    /// A run's files could not be written; the run went back to pending.
-    #[error("cannot write {}: {source}; the run went back to pending: free space (or fix the folder) and run again", path.display())]
-    Unsaved {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -53,7 +45,7 @@ impl RunnerError {
     /// or their claims lapse, and the next `run` trains them.
     pub fn is_environment(&self) -> bool {
         match self {
-            RunnerError::Unsaved { .. } | RunnerError::Io { .. } => true,
+            RunnerError::Io { .. } => true,
             RunnerError::Store(e) => e.is_environment(),
             _ => false,
         }

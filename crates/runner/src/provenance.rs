@@ -82,9 +82,16 @@ fn os() -> Value {
     json!({ "name": pretty, "kernel": kernel })
 }
 
+/// What the worker's libtorch reports of itself.
+#[derive(Debug, Clone, Copy)]
+pub struct TorchInfo {
+    pub version: &'static str,
+    pub cuda_devices: usize,
+}
+
 /// Everything above for a worker on `device` with `threads` libtorch
 /// threads per run, as the JSON object stored with each run it trains.
-pub fn provenance(device: &str, threads: u32) -> Value {
+pub fn provenance(device: &str, threads: u32, torch: TorchInfo) -> Value {
     let (commit, dirty) = match git_state() {
         Some((c, d)) => (Some(c), Some(d)),
         None => (None, None),
@@ -95,8 +102,8 @@ pub fn provenance(device: &str, threads: u32) -> Value {
         "git_commit": commit,
         "git_dirty": dirty,
         "rustc": option_env!("HEADSWEEP_RUSTC"),
-        "libtorch": headsweep_model::torch_version(),
-        "cuda_devices": headsweep_model::cuda_device_count(),
+        "libtorch": torch.version,
+        "cuda_devices": torch.cuda_devices,
         "device": device,
         "threads_per_run": threads,
         "cpu": cpu,
@@ -111,7 +118,11 @@ mod tests {
 
     #[test]
     fn the_record_names_build_machine_and_libraries() {
-        let p = provenance("cpu", 1);
+        let torch = TorchInfo {
+            version: "2.11.0",
+            cuda_devices: 0,
+        };
+        let p = provenance("cpu", 1, torch);
         for key in [
             "headsweep",
             "git_commit",

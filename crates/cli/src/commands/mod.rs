@@ -1,21 +1,18 @@
 mod classes;
 mod compare;
-mod explain;
 mod export;
 mod plan;
 mod plot;
 mod query;
-mod report;
+pub mod report;
 mod report_page;
 mod rm;
 mod run;
-mod runs;
+pub mod runs;
 mod serve;
 mod slurm;
 mod status;
 mod synth;
-mod train;
-mod worker;
 
 use std::path::{Path, PathBuf};
 
@@ -26,15 +23,16 @@ use headsweep_spec::SweepFile;
 use crate::args::{Command, DataCommand, DeviceArgs};
 use crate::exit;
 
-pub fn run(command: Command) -> anyhow::Result<i32> {
+pub fn run(command: Command, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
     let ok = |r: anyhow::Result<()>| r.map(|()| exit::SUCCESS);
     match command {
-        Command::Train(a) => ok(train::run(a)),
+        c @ (Command::Train(_) | Command::Explain(_) | Command::Worker(_) | Command::Devices) => {
+            torch.run(c)
+        }
         Command::Data(DataCommand::Synth(a)) => ok(synth::run(a)),
         Command::Data(DataCommand::Inspect(a)) => ok(inspect(&a)),
-        Command::Plan(a) => ok(plan::run(a)),
-        Command::Run(a) => run::run(a),
-        Command::Worker(a) => worker::run(a),
+        Command::Plan(a) => ok(plan::run(a, torch)),
+        Command::Run(a) => run::run(a, torch),
         Command::Status(a) => ok(status::run(a)),
         Command::Rm(a) => ok(rm::run(a)),
         Command::Compare(a) => ok(compare::run(a)),
@@ -45,12 +43,11 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Query(a) => ok(query::run(a)),
         Command::Export(a) => ok(export::run(a)),
         Command::Plot(a) => ok(plot::run(a)),
-        Command::Explain(a) => ok(explain::run(a)),
         Command::Slurm(a) => ok(slurm::run(a)),
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -127,20 +124,41 @@ impl Prepared {
     }
 }
 
-fn slots(d: &DeviceArgs) -> anyhow::Result<Vec<Slot>> {
+fn slots(d: &DeviceArgs, torch: &dyn crate::Torch) -> anyhow::Result<Vec<Slot>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Only a plan that may name a GPU asks libtorch.
+    let cuda = if d.devices == "cpu" {
+        0
+    } else {
+        torch.cuda_devices()?
+    };
     Ok(plan_workers(
         &d.devices,
         d.jobs.map(|j| j as usize),
         d.threads_per_run as usize,
-        headsweep_model::cuda_device_count(),
+        cuda,
         cores,
     )?)
 }
 
+/// What `headsweep-train devices` prints: what libtorch sees, as one JSON
+/// line, read back by [`parse_devices`].
+pub fn devices_line(cuda: usize) -> String {
+    serde_json::json!({ "cuda_devices": cuda }).to_string()
+}
+
+/// The CUDA device count in a [`devices_line`].
+pub fn parse_devices(line: &str) -> anyhow::Result<usize> {
+    let v: serde_json::Value = serde_json::from_str(line.trim())?;
+    v["cuda_devices"]
+        .as_u64()
+        .map(|n| n as usize)
+        .context("no cuda_devices count")
+}
+
 /// Where weights and logs go: `--results`, else the SQLite file's folder,
 /// else `results/`.
-fn results_dir(db: &str, explicit: Option<&PathBuf>) -> PathBuf {
+pub fn results_dir(db: &str, explicit: Option<&PathBuf>) -> PathBuf {
     if let Some(p) = explicit {
         return p.clone();
     }

@@ -7,9 +7,9 @@ use headsweep_store::{redact, Access, RunStatus, StatusCounts, Store};
 
 use crate::args::PlanArgs;
 
-pub fn run(a: PlanArgs) -> anyhow::Result<()> {
+pub fn run(a: PlanArgs, torch: &dyn crate::Torch) -> anyhow::Result<()> {
     let (sweep, runs, data, _) = super::prepare(&a.file)?;
-    let slots = super::slots(&a.devices)?;
+    let slots = super::slots(&a.devices, torch)?;
     let mut header = vec!["#".to_string(), "run".into(), "seed".into()];
     header.extend(sweep.axes.iter().cloned());
     let rows: Vec<Vec<String>> = runs

@@ -11,11 +11,11 @@ use headsweep_store::Store;
 use crate::args::RunArgs;
 use crate::exit;
 
-pub fn run(a: RunArgs) -> anyhow::Result<i32> {
+pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
     let (sweep, planned, data, prepared) = super::prepare(&a.file)?;
     // An explicit group size is refused before anything is registered.
     group_size(a.fuse, &planned, 1, false)?;
-    let mut slots = super::slots(&a.devices)?;
+    let mut slots = super::slots(&a.devices, torch)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     let exe = std::env::current_exe().context("finding the headsweep binary")?;
     super::runtime()?.block_on(async {

@@ -3,23 +3,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use headsweep_runner::{hostname, work, Libtorch, WorkerOptions, WORKER_EXIT_MACHINE};
+use headsweep_runner::{hostname, WORKER_EXIT_MACHINE};
 use headsweep_store::{redact, Access, Store, Worker};
+use headsweep_worker::{work, Libtorch, WorkerOptions};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
-use crate::args::WorkerArgs;
-use crate::exit;
+use headsweep_cli::args::WorkerArgs;
+use headsweep_cli::exit;
 
 /// Trains runs until none is left; exits with
-/// [`headsweep_runner::WORKER_EXIT_MACHINE`] when the machine could not
+/// [`WORKER_EXIT_MACHINE`] when the machine could not
 /// keep a run's files or write the store, so that `run` puts its runs back
 /// instead of failing them.
 pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
     // Checked before any claim, so a bad device fails no run.
     headsweep_model::parse_device(&a.device)?;
-    let results = super::results_dir(&a.store.db, a.results.as_ref());
-    super::runtime()?.block_on(async {
+    let results = headsweep_cli::commands::results_dir(&a.store.db, a.results.as_ref());
+    headsweep_cli::commands::runtime()?.block_on(async {
         // A worker serves a registered sweep: it must not create a store.
         let store = Store::open_with(&a.store.db, Access::Existing).await?;
         let files = store.files(&results).await?;

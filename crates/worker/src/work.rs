@@ -16,7 +16,9 @@ use headsweep_spec::RunConfig;
 use headsweep_store::{RunResults, Store, StoreFiles, Worker};
 use tracing::{info, warn};
 
-use crate::{results_of, RunnerError, CODE_VERSION};
+use headsweep_runner::CODE_VERSION;
+
+use crate::{results_of, WorkError};
 
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
@@ -104,14 +106,18 @@ pub async fn work(
     store: &Store,
     opts: &WorkerOptions,
     trainer: Arc<dyn Trainer>,
-) -> Result<WorkerReport, RunnerError> {
+) -> Result<WorkerReport, WorkError> {
     let mut report = WorkerReport::default();
     let mut datasets: HashMap<String, Arc<Dataset>> = HashMap::new();
     let lease_ms = opts.lease.as_millis() as i64;
     let device = parse_device(&opts.worker.device)?;
     // The same for every run this worker trains.
-    let provenance =
-        crate::provenance(&opts.worker.device, opts.worker.threads.max(1) as u32).to_string();
+    let provenance = headsweep_runner::provenance(
+        &opts.worker.device,
+        opts.worker.threads.max(1) as u32,
+        crate::torch_info(),
+    )
+    .to_string();
     while !opts.stop.load(Ordering::SeqCst) {
         let claims = store
             .claim_group(&opts.sweep, &opts.worker, lease_ms, opts.fuse.max(1))
@@ -239,7 +245,7 @@ pub async fn work(
                     warn!(run = %headsweep_spec::short_id(run), path = %path.display(), %source, "cannot keep the run's files");
                     store.release(run, &opts.worker.name).await?;
                     report.released += 1;
-                    unsaved.get_or_insert(RunnerError::Unsaved { path, source });
+                    unsaved.get_or_insert(WorkError::Unsaved { path, source });
                 }
             }
         }

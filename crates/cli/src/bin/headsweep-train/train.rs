@@ -6,7 +6,7 @@ use headsweep_model::{parse_device, train, RunOutput, TrainOptions};
 use headsweep_spec::{RunConfig, SweepFile};
 use serde::Serialize;
 
-use crate::args::{Format, SplitChoice, TrainArgs};
+use headsweep_cli::args::{Format, SplitChoice, TrainArgs};
 use headsweep_report::{aligned, fixed4};
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use headsweep_data::Dataset;
 use headsweep_model::{GroupOptions, Member, RunOutput, TrainError};
-use headsweep_runner::{register, work, Libtorch, Trainer, WorkerOptions};
+use headsweep_runner::register;
 use headsweep_spec::SweepFile;
 use headsweep_store::{RunStatus, Store, StoreFiles, Worker};
+use headsweep_worker::{work, Libtorch, Trainer, WorkerOptions};
 
 const SWEEP: &str = r#"
 [sweep]

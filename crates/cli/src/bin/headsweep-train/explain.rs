@@ -4,9 +4,9 @@ use headsweep_report::{Table, Value};
 use headsweep_spec::RunConfig;
 use headsweep_store::{Access, Attribution, RunStatus, Store};
 
-use super::report::{emit, one_run};
-use super::runs::table_format;
-use crate::args::{ExplainArgs, MethodArg, ReferenceArg, TableFormatArg};
+use headsweep_cli::args::{ExplainArgs, MethodArg, ReferenceArg, TableFormatArg};
+use headsweep_cli::commands::report::{emit, one_run};
+use headsweep_cli::commands::runs::table_format;
 
 pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
     let device = parse_device(&a.device)?;
@@ -15,8 +15,8 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(headsweep_data::read_truth)
         .transpose()?;
-    let results = super::results_dir(&a.store.db, a.results.as_ref());
-    let (run, config, files) = super::runtime()?.block_on(async {
+    let results = headsweep_cli::commands::results_dir(&a.store.db, a.results.as_ref());
+    let (run, config, files) = headsweep_cli::commands::runtime()?.block_on(async {
         let store = Store::open_with(&a.store.db, Access::Read).await?;
         let run = one_run(&store, &a.run).await?;
         let stored = store.run_config(&run).await?.expect("resolved above");
@@ -144,7 +144,7 @@ pub fn run(a: ExplainArgs) -> anyhow::Result<()> {
         })
         .collect();
     let described = format!("{method}, {}, reference {reference}", e.target);
-    let saved = super::runtime()?.block_on(async {
+    let saved = headsweep_cli::commands::runtime()?.block_on(async {
         let store = Store::open_with(&a.store.db, Access::Existing).await?;
         store
             .save_attributions(&run, &head, &described, &ranking)
