@@ -42,7 +42,7 @@ pub enum Access {
 pub struct Store {
     pub(crate) pool: AnyPool,
     url: String,
-    sqlite: bool,
+    pub(crate) sqlite: bool,
     access: Access,
 }
 

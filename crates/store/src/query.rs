@@ -369,7 +369,7 @@ impl Store {
             .collect();
         let k = classes.len();
         let mut m = vec![vec![0u64; k]; k];
-        let rows = sqlx::query("SELECT true_class, predicted_class, count FROM confusion WHERE run = $1 AND split = $2 AND head = $3")
+        let rows = sqlx::query("SELECT true_class, predicted_class, count FROM confusion_cells WHERE run = $1 AND split = $2 AND head = $3")
             .bind(run)
             .bind(split)
             .bind(head)

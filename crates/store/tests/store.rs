@@ -1,8 +1,8 @@
 //! The store on a real SQLite file.
 
 use headsweep_store::{
-    Access, Attribution, MetricRow, NewRun, NewSweep, PredictionRow, RunMetric, RunResults, Store,
-    Worker,
+    Access, Attribution, Cell, ClassRow, ConfusionRow, Export, MetricRow, NewRun, NewSweep,
+    PredictionRow, RunMetric, RunResults, Store, Worker,
 };
 
 fn sweep(name: &str) -> NewSweep {
@@ -636,4 +636,133 @@ async fn filtered_and_per_run_reads() {
         assert_eq!(s.sweep_file("m").await.unwrap().as_deref(), Some("[sweep]"));
         assert_eq!(s.sweep_file("nope").await.unwrap(), None);
     }
+}
+
+/// A 3-class head's test-split classes and its confusion matrix, cell by
+/// cell, zeros included, as a run stores them.
+fn three_classes(r: &mut RunResults, counts: [[i64; 3]; 3]) {
+    for k in 0..3 {
+        r.classes.push(ClassRow {
+            split: "test".into(),
+            head: "age".into(),
+            class_index: k,
+            class: format!("c{k}"),
+            tp: 0,
+            fp: 0,
+            fn_: 0,
+            tn: 0,
+            support: 0,
+            precision: None,
+            recall: None,
+            f1: None,
+        });
+        for p in 0..3 {
+            r.confusion.push(ConfusionRow {
+                split: "test".into(),
+                head: "age".into(),
+                true_class: k,
+                predicted_class: p,
+                count: counts[k as usize][p as usize],
+            });
+        }
+    }
+}
+
+/// (true, predicted, count) of every cell `export` gives, in its order.
+async fn exported_cells(s: &Store, sweep: &str) -> Vec<(i64, i64, i64)> {
+    let rows = s.export(sweep, Export::Confusion).await.unwrap();
+    assert_eq!(
+        rows.columns,
+        [
+            "run",
+            "split",
+            "head",
+            "true_class",
+            "predicted_class",
+            "count"
+        ]
+    );
+    rows.rows
+        .iter()
+        .map(|r| match (&r[3], &r[4], &r[5]) {
+            (Cell::Int(t), Cell::Int(p), Cell::Int(n)) => (*t, *p, *n),
+            other => panic!("not three integers: {other:?}"),
+        })
+        .collect()
+}
+
+const COUNTS: [[i64; 3]; 3] = [[4, 0, 1], [0, 0, 0], [2, 0, 3]];
+
+fn dense(counts: [[i64; 3]; 3]) -> Vec<(i64, i64, i64)> {
+    (0..3)
+        .flat_map(|t| (0..3).map(move |p| (t, p, counts[t as usize][p as usize])))
+        .collect()
+}
+
+#[tokio::test]
+async fn confusion_keeps_nonzero_cells_and_reads_back_every_cell() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("a"), &runs(&["r1"])).await.unwrap();
+        let c = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+        let mut r = results();
+        three_classes(&mut r, COUNTS);
+        assert!(s.complete(&c.id, "w", "v", &r).await.unwrap());
+        let stored = s
+            .query_read_only("SELECT COUNT(*) FROM confusion_cells")
+            .await
+            .unwrap();
+        assert_eq!(stored.rows, [[Cell::Int(4)]], "the four nonzero cells");
+        assert_eq!(exported_cells(&s, "a").await, dense(COUNTS));
+        let m = s.confusion("r1", "test", "age").await.unwrap();
+        assert_eq!(m.classes, ["c0", "c1", "c2"]);
+        let as_u64 = COUNTS.map(|row| row.map(|n| n as u64).to_vec()).to_vec();
+        assert_eq!(m.counts, as_u64);
+    }
+}
+
+#[tokio::test]
+async fn an_old_store_with_dense_confusion_tables_reads_the_same_after_migrating() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    old_store(&old).await;
+    {
+        use sqlx::{ConnectOptions, Executor};
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&old)
+            .connect()
+            .await
+            .unwrap();
+        conn.execute("INSERT INTO sweeps VALUES ('o', 'o.toml', '', '[]', 0, 0, 'v', 'h')")
+            .await
+            .unwrap();
+        conn.execute(
+            "INSERT INTO sweep_runs (sweep, run, point, position) VALUES ('o', '00aa', 0, 0)",
+        )
+        .await
+        .unwrap();
+        for (t, p, n) in dense(COUNTS) {
+            if p == 0 {
+                conn.execute(
+                    format!("INSERT INTO class_metrics (run, split, head, class_index, class, tp, fp, fn, tn, support) VALUES ('00aa', 'test', 'age', {t}, 'c{t}', 0, 0, 0, 0, 0)").as_str(),
+                )
+                .await
+                .unwrap();
+            }
+            conn.execute(
+                format!("INSERT INTO confusion VALUES ('00aa', 'test', 'age', {t}, {p}, {n})")
+                    .as_str(),
+            )
+            .await
+            .unwrap();
+        }
+    }
+    let s = Store::open(old.to_str().unwrap()).await.unwrap();
+    assert_eq!(exported_cells(&s, "o").await, dense(COUNTS));
+    let kept = s
+        .query_read_only("SELECT COUNT(*) FROM confusion_cells")
+        .await
+        .unwrap();
+    assert_eq!(kept.rows, [[Cell::Int(4)]]);
 }
