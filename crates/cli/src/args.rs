@@ -449,7 +449,8 @@ pub struct DeviceArgs {
     /// 4 per GPU.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
-    /// auto (every GPU, else the CPU), cpu, or cuda:0,1,…
+    /// auto (the GPUs, workers shared by free memory, a nearly full one
+    /// left out; else the CPU), cpu, or cuda:0,1,… (shared equally)
     #[arg(long, default_value = "auto")]
     pub devices: String,
     /// libtorch intra-op threads per run; results are bit-identical for the

@@ -7,6 +7,7 @@
 
 mod error;
 mod fuse;
+mod gpus;
 mod host;
 mod invocation;
 mod launch;
@@ -18,11 +19,12 @@ mod slurm;
 
 pub use error::RunnerError;
 pub use fuse::{group_size, BadFuse, Fuse, AUTO_MAX_CPU, AUTO_MAX_GPU};
+pub use gpus::{gpu_memory, Gpu};
 pub use host::{hostname, pid_alive};
 pub use invocation::{shell_quote, DbVia, WorkerCommand, WorkerSlot, DB_ENV};
 pub use launch::{launch, Launch, LaunchOutcome, WORKER_EXIT_MACHINE};
 pub use memory::check_memory;
-pub use plan::{plan_workers, Slot};
+pub use plan::{busy_gpus, plan_workers, Slot, BUSY_SHARE};
 pub use provenance::{git_state, provenance, TorchInfo};
 pub use register::{register, runs_of, PlannedRun};
 pub use slurm::{sbatch_script, submit, SlurmJob};

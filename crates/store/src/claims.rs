@@ -171,7 +171,42 @@ impl Store {
         code_version: &str,
         r: &RunResults,
     ) -> Result<bool, StoreError> {
+        Ok(self
+            .complete_group(worker, code_version, &[(run, r)])
+            .await?[0])
+    }
+
+    /// [`Store::complete`] for the runs of a fused group, in one
+    /// transaction (one commit, and on SQLite one wait for the write lock,
+    /// instead of one per run): each run `worker` still holds is marked
+    /// done with its results; each it lost is left as it is (false).
+    pub async fn complete_group(
+        &self,
+        worker: &str,
+        code_version: &str,
+        runs: &[(&str, &RunResults)],
+    ) -> Result<Vec<bool>, StoreError> {
         let mut tx = self.begin_write().await?;
+        let mut done = Vec::with_capacity(runs.len());
+        for (run, r) in runs {
+            done.push(
+                self.complete_in(&mut tx, run, worker, code_version, r)
+                    .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// One run of [`Store::complete_group`], inside its transaction.
+    async fn complete_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        run: &str,
+        worker: &str,
+        code_version: &str,
+        r: &RunResults,
+    ) -> Result<bool, StoreError> {
         let held = sqlx::query(
             "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
                  epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6,
@@ -190,18 +225,17 @@ impl Store {
         .bind(r.train_seconds)
         .bind(r.fused)
         .bind(r.provenance.as_deref())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if held.rows_affected() != 1 {
-            tx.rollback().await?;
             return Ok(false);
         }
         // Leftovers of an earlier attempt that crashed mid-write cannot
         // exist (writes are transactional), but a rerun replaces results.
-        delete_results(&mut tx, run).await?;
+        delete_results(tx, run).await?;
         let text = |v: &str| Bind::Text(v.to_string());
         insert_rows(
-            &mut tx,
+            tx,
             self.sqlite,
             "metrics (run, split, head, metric, value)",
             r.metrics
@@ -219,7 +253,7 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.sqlite,
             "class_metrics (run, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)",
             r.classes
@@ -245,7 +279,7 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.sqlite,
             "confusion_cells (run, split, head, true_class, predicted_class, count)",
             // Zeros are what the `confusion` view fills in.
@@ -266,7 +300,7 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.sqlite,
             "curves (run, epoch, split, head, metric, value)",
             r.curves
@@ -285,7 +319,7 @@ impl Store {
         )
         .await?;
         insert_rows(
-            &mut tx,
+            tx,
             self.sqlite,
             "predictions (run, sample, head, true_class, predicted_class, probabilities, raw)",
             r.predictions
@@ -304,7 +338,6 @@ impl Store {
                 .collect(),
         )
         .await?;
-        tx.commit().await?;
         Ok(true)
     }
 

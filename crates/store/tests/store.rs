@@ -2,7 +2,7 @@
 
 use headsweep_store::{
     Access, Attribution, Cell, ClassRow, ConfusionRow, Export, MetricRow, NewRun, NewSweep,
-    PredictionRow, RunMetric, RunResults, Store, Worker,
+    PredictionRow, RunMetric, RunResults, RunStatus, Store, Worker,
 };
 
 fn sweep(name: &str) -> NewSweep {
@@ -765,4 +765,42 @@ async fn an_old_store_with_dense_confusion_tables_reads_the_same_after_migrating
         .await
         .unwrap();
     assert_eq!(kept.rows, [[Cell::Int(4)]]);
+}
+
+#[tokio::test]
+async fn a_group_completes_in_one_transaction_and_skips_runs_it_lost() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("g"), &runs(&["r1", "r2", "r3"]))
+            .await
+            .unwrap();
+        let a = s.claim("g", &worker("w"), 60_000).await.unwrap().unwrap();
+        let b = s.claim("g", &worker("w"), 60_000).await.unwrap().unwrap();
+        // The third is another worker's: `w` cannot complete it.
+        let c = s.claim("g", &worker("x"), 60_000).await.unwrap().unwrap();
+        let r = results();
+        let done = s
+            .complete_group("w", "v", &[(&a.id, &r), (&c.id, &r), (&b.id, &r)])
+            .await
+            .unwrap();
+        assert_eq!(done, [true, false, true]);
+        let status: Vec<(String, RunStatus)> = s
+            .runs("g")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.id, r.status))
+            .collect();
+        assert!(status.contains(&(a.id.clone(), RunStatus::Done)));
+        assert!(status.contains(&(b.id.clone(), RunStatus::Done)));
+        assert!(status.contains(&(c.id.clone(), RunStatus::Running)));
+        // Only the completed runs have results.
+        let metrics = s.split_metrics("g", "test").await.unwrap();
+        let mut with: Vec<&str> = metrics.iter().map(|m| m.run.as_str()).collect();
+        with.sort();
+        let mut expected = vec![a.id.as_str(), b.id.as_str()];
+        expected.sort();
+        assert_eq!(with, expected);
+    }
 }

@@ -200,6 +200,8 @@ pub async fn work(
             Err(panic) => vec![Outcome::Failed(format!("panic: {panic}"))],
         };
         let mut unsaved = None;
+        // The group's finished runs, stored together in one transaction.
+        let mut finished: Vec<(&str, RunResults)> = Vec::new();
         for (h, outcome) in held.iter().zip(outcomes) {
             log_line(
                 &h.log,
@@ -218,20 +220,13 @@ pub async fn work(
             );
             let run = &h.id;
             match outcome {
-                Outcome::Done(out) => {
-                    let results = RunResults {
+                Outcome::Done(out) => finished.push((
+                    run.as_str(),
+                    RunResults {
                         provenance: Some(provenance.clone()),
                         ..results_of(&out)
-                    };
-                    if store
-                        .complete(run, &opts.worker.name, CODE_VERSION, &results)
-                        .await?
-                    {
-                        report.done += 1;
-                    } else {
-                        warn!(run = %headsweep_spec::short_id(run), "lost the claim before finishing; results discarded");
-                    }
-                }
+                    },
+                )),
                 Outcome::Failed(reason) => {
                     warn!(run = %headsweep_spec::short_id(run), %reason, "run failed");
                     store.fail(run, &opts.worker.name, &reason).await?;
@@ -246,6 +241,19 @@ pub async fn work(
                     store.release(run, &opts.worker.name).await?;
                     report.released += 1;
                     unsaved.get_or_insert(WorkError::Unsaved { path, source });
+                }
+            }
+        }
+        if !finished.is_empty() {
+            let rows: Vec<(&str, &RunResults)> = finished.iter().map(|(r, x)| (*r, x)).collect();
+            let stored = store
+                .complete_group(&opts.worker.name, CODE_VERSION, &rows)
+                .await?;
+            for ((run, _), kept) in finished.iter().zip(stored) {
+                if kept {
+                    report.done += 1;
+                } else {
+                    warn!(run = %headsweep_spec::short_id(run), "lost the claim before finishing; results discarded");
                 }
             }
         }

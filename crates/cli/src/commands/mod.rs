@@ -126,19 +126,47 @@ impl Prepared {
 
 fn slots(d: &DeviceArgs, torch: &dyn crate::Torch) -> anyhow::Result<Vec<Slot>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    // Only a plan that may name a GPU asks libtorch.
-    let cuda = if d.devices == "cpu" {
+    // Only a plan that may name a GPU asks libtorch, and only `auto` asks
+    // the driver for free memory.
+    let count = if d.devices == "cpu" {
         0
     } else {
         torch.cuda_devices()?
     };
-    Ok(plan_workers(
+    let gpus = if d.devices == "auto" {
+        headsweep_runner::gpu_memory(count)
+    } else {
+        vec![
+            headsweep_runner::Gpu {
+                free_mib: None,
+                total_mib: None,
+            };
+            count
+        ]
+    };
+    let slots = plan_workers(
         &d.devices,
         d.jobs.map(|j| j as usize),
         d.threads_per_run as usize,
-        cuda,
+        &gpus,
         cores,
-    )?)
+    )?;
+    let busy = headsweep_runner::busy_gpus(&gpus);
+    if d.devices == "auto" && !busy.is_empty() {
+        let names: Vec<String> = busy
+            .iter()
+            .map(|&i| {
+                let mib = gpus[i].free_mib.unwrap_or(0);
+                format!("cuda:{i} ({:.1} GiB free)", mib as f64 / 1024.0)
+            })
+            .collect();
+        eprintln!(
+            "--devices auto leaves out {}: under {:.0}% of the freest device's free memory; name devices with --devices to use them",
+            names.join(", "),
+            100.0 * headsweep_runner::BUSY_SHARE
+        );
+    }
+    Ok(slots)
 }
 
 /// What `headsweep-train devices` prints: what libtorch sees, as one JSON
