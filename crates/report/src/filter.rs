@@ -149,6 +149,21 @@ impl Filter {
         })
     }
 
+    /// Every name that could be a metric, as (split, head, metric): what a
+    /// caller must read for [`Filter::matches`] to see it. (An axis such as
+    /// `train.lr` reads as one too; it matches no stored metric.)
+    pub fn metric_keys(&self) -> Vec<(String, String, String)> {
+        fn walk(e: &Expr, out: &mut Vec<(String, String, String)>) {
+            match e {
+                Expr::Or(v) | Expr::And(v) => v.iter().for_each(|x| walk(x, out)),
+                Expr::Cmp { name, .. } | Expr::In { name, .. } => out.extend(metric_key(name)),
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.expr, &mut out);
+        out
+    }
+
     pub fn matches(&self, run: &RunData) -> bool {
         eval(&self.expr, run)
     }
@@ -393,6 +408,22 @@ impl Parser<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metric_keys_name_what_matching_reads() {
+        let f = Filter::parse("sex.f1 > 0.5 and (val.age.mae < 1 or model.head_depth IN (0, 1))")
+            .unwrap();
+        let key = |s: &str, h: &str, m: &str| (s.to_string(), h.to_string(), m.to_string());
+        assert_eq!(
+            f.metric_keys(),
+            [
+                key("test", "sex", "f1"),
+                key("val", "age", "mae"),
+                // An axis reads as a key too, and matches no metric.
+                key("test", "model", "head_depth"),
+            ]
+        );
+    }
 
     fn run(arch: &str, depth: &str, acc: f64) -> RunData {
         let mut r = RunData {

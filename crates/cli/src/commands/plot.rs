@@ -9,7 +9,7 @@ use headsweep_store::{Access, Store};
 
 use super::report::{
     curve_points, emit, emit_bytes, metric_key, one_run, reliability_series, runs_by_axis,
-    sweep_data,
+    sweep_data, sweep_data_for, Needed,
 };
 use crate::args::{ErrorBarArg, PlotCalibrationArgs, PlotCommand};
 
@@ -43,10 +43,16 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             let (split, head, metric) = metric_key(&a.metric, "test")?;
             let metric = metric.name();
             let out = out_path(a.out, &a.store.db, format!("{}-{}.svg", a.sweep, a.metric))?;
+            // The plotted metric, and those that name every head.
+            let needed = Needed {
+                splits: vec![split.clone()],
+                metrics: vec![metric.into(), "accuracy".into(), "exact_match".into()],
+            };
             let data = rt.block_on(async {
-                sweep_data(
+                sweep_data_for(
                     &Store::open_with(&a.store.db, Access::Read).await?,
                     &a.sweep,
+                    Some(&needed),
                 )
                 .await
             })?;

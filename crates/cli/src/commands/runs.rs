@@ -1,7 +1,7 @@
 use headsweep_report::{runs_table, Filter, Table, TableFormat};
 use headsweep_store::{Access, Store};
 
-use super::report::{metric_key, sweep_data};
+use super::report::{metric_key, sweep_data_for, Needed};
 use crate::args::{RunsArgs, TableFormatArg};
 
 pub fn table_format(f: TableFormatArg) -> TableFormat {
@@ -30,8 +30,20 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
             None => store.sweeps().await?,
         };
         let mut out = String::new();
+        // Only the metrics shown or filtered on, and those that name every
+        // head: a sweep's other metrics can be thousands of rows a run.
+        let mut keys: Vec<(String, String, String)> = asked.clone().unwrap_or_default();
+        keys.extend(filter.iter().flat_map(Filter::metric_keys));
+        let mut needed = Needed {
+            splits: keys.iter().map(|(s, _, _)| s.clone()).collect(),
+            metrics: keys.into_iter().map(|(_, _, m)| m).collect(),
+        };
+        needed.splits.push("test".into());
+        needed
+            .metrics
+            .extend(["accuracy".into(), "exact_match".into()]);
         for s in sweeps {
-            let data = sweep_data(&store, &s).await?;
+            let data = sweep_data_for(&store, &s, Some(&needed)).await?;
             if let Some(f) = &filter {
                 f.check(&data.axes, &data.heads())?;
             }
