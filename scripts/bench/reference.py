@@ -3,9 +3,11 @@ against (docs/performance.md). Same data files, split sizes, networks,
 optimiser, epochs and per-epoch validation as headsweep's runs.
 
     python reference.py DATA_DIR [--part I/N] [--threads T] [--device D]
-                        [--optimizer plain|foreach|fused] [--vmap]
+                        [--optimizer plain|foreach|fused] [--vmap [--cuda-graph]]
+                        [--seeds S] [--limit K]
 
-trains runs I, I+N, I+2N, … of the 36 one after another and prints one JSON
+trains runs I, I+N, I+2N, … of the 12 × S (36 with the default 3 seeds;
+the first K of them with `--limit`) one after another and prints one JSON
 line: runs trained, seconds of training, training FLOPs (counted as
 headsweep counts them). `--to-npy` converts the synthetic TSV to the .npy
 both sides read.
@@ -18,7 +20,12 @@ ensembling tutorial does: the seeds of one architecture × loss × depth
 and trained as one with `functional_call` under `vmap`, each member with
 its own batch order, one Adam over the stacked parameters (Adam is
 elementwise, so this is each member's own Adam); groups I, I+N, … of the
-12 with `--part`.
+12 with `--part`. `--cuda-graph` (CUDA only) captures each group's training
+step — forward, backward and a capturable fused Adam — as one CUDA graph
+and replays it for every full batch (the last, smaller batch of an epoch
+runs as it is), after 3 warm-up steps on a side stream, as PyTorch's
+documentation describes whole-network capture; those warm-up steps are
+extra training, a few out of hundreds.
 """
 
 import argparse
@@ -151,9 +158,9 @@ def train_one(run, x, age, sex, tr, va, te, classes, optimizer, dev):
     return flops_per_sample(net) * len(tr) * 20
 
 
-def train_stacked(group, x, age, sex, tr, va, te, classes, optimizer, dev):
+def train_stacked(group, x, age, sex, tr, va, te, classes, optimizer, dev, graph=False):
     """The runs of `group` (one architecture, loss and depth; several seeds)
-    as one vmap ensemble."""
+    as one vmap ensemble, its steps replayed as a CUDA graph with `graph`."""
     from torch.func import functional_call, stack_module_state, vmap
 
     arch, kind, depth, _ = group[0]
@@ -169,20 +176,47 @@ def train_stacked(group, x, age, sex, tr, va, te, classes, optimizer, dev):
 
     batched = vmap(forward)
     shared = vmap(forward, in_dims=(0, 0, None))
-    opt = adam(list(params.values()), optimizer)
+    if graph:
+        opt = torch.optim.Adam(list(params.values()), lr=1e-3, fused=True, capturable=True)
+    else:
+        opt = adam(list(params.values()), optimizer)
     gens = [torch.Generator().manual_seed(seed) for *_, seed in group]
     m = len(group)
+
+    def step(idx):
+        z = batched(params, buffers, x[idx])
+        # Every member's batch is the same size, so m × the mean over
+        # all members' samples is the sum of the members' mean losses.
+        flat = z.reshape(-1, z.shape[-1])
+        loss = m * loss_of(kind, flat, [age[idx].reshape(-1), sex[idx].reshape(-1)], classes)
+        opt.zero_grad(set_to_none=not graph)
+        loss.backward()
+        opt.step()
+
+    replay = None
+    if graph:
+        static = tr[:64].to(dev).expand(m, 64).clone()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                step(static)
+        torch.cuda.current_stream().wait_stream(side)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            step(static)
+
+        def replay(idx):
+            static.copy_(idx)
+            g.replay()
+
     for _epoch in range(20):
-        order = torch.stack([tr[torch.randperm(len(tr), generator=g)] for g in gens])
+        order = torch.stack([tr[torch.randperm(len(tr), generator=g)] for g in gens]).to(dev)
         for idx in order.split(64, dim=1):
-            z = batched(params, buffers, x[idx])
-            # Every member's batch is the same size, so m × the mean over
-            # all members' samples is the sum of the members' mean losses.
-            flat = z.reshape(-1, z.shape[-1])
-            loss = m * loss_of(kind, flat, [age[idx].reshape(-1), sex[idx].reshape(-1)], classes)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            if replay is not None and idx.shape[1] == 64:
+                replay(idx)
+            else:
+                step(idx)
         with torch.no_grad():
             z = shared(params, buffers, x[va])
             [loss_of(kind, z[i], [age[va], sex[va]], classes).item() for i in range(m)]
@@ -202,6 +236,9 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu or cuda:N: where tensors and networks live")
     ap.add_argument("--optimizer", default="plain", choices=["plain", "foreach", "fused"])
     ap.add_argument("--vmap", action="store_true", help="train each group of seeds as one vmap ensemble")
+    ap.add_argument("--cuda-graph", action="store_true", help="with --vmap on CUDA: replay each step as a CUDA graph")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per grid point (B1: 3)")
+    ap.add_argument("--limit", type=int, default=0, help="train only the first K runs (0: all)")
     a = ap.parse_args()
     if a.to_npy:
         return to_npy(a.data)
@@ -217,16 +254,16 @@ def main():
     dev = torch.device(a.device)
     x, age, sex = x.to(dev), age.to(dev), sex.to(dev)
     classes = [18, 2]
-    runs = list(itertools.product(["multi_label", "multi_head"], ["bce", "ce"], [0, 1, 2], [0, 1, 2]))
+    runs = list(itertools.product(["multi_label", "multi_head"], ["bce", "ce"], [0, 1, 2], range(a.seeds)))
     start, flops, done = time.perf_counter(), 0.0, 0
     args = (x, age, sex, tr, va, te, classes, a.optimizer, dev)
     if a.vmap:
-        groups = [runs[i:i + 3] for i in range(0, len(runs), 3)]
+        groups = [runs[i:i + a.seeds] for i in range(0, len(runs), a.seeds)]
         for group in groups[part::parts]:
-            flops += train_stacked(group, *args)
+            flops += train_stacked(group, *args, graph=a.cuda_graph)
             done += len(group)
     else:
-        for run in runs[part::parts]:
+        for run in (runs[:a.limit] if a.limit else runs)[part::parts]:
             flops += train_one(run, *args)
             done += 1
     print(json.dumps({"runs": done, "seconds": time.perf_counter() - start, "flops": flops}))
