@@ -82,6 +82,18 @@ def to_npy(folder):
         f.write("".join(r[0] + "\n" for r in rows[1:]))
 
 
+def prepared(folder):
+    """The data set, split, imputed and scaled as headsweep prepares it:
+    x, age, sex and the train, validation and test indices."""
+    x, age, sex = load(folder)
+    tr, va, te = split(len(x))
+    # Missing values take the training mean, as headsweep imputes them.
+    mean = x[tr].nanmean(0)
+    x = torch.where(torch.isnan(x), mean, x)
+    x = (x - mean) / x[tr].std(0).clamp_min(1e-8)
+    return x, age, sex, tr, va, te
+
+
 def split(n, seed=0):
     g = torch.Generator().manual_seed(seed)
     perm = torch.randperm(n, generator=g)
@@ -245,12 +257,7 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     part, parts = map(int, a.part.split("/"))
-    x, age, sex = load(a.data)
-    tr, va, te = split(len(x))
-    # Missing values take the training mean, as headsweep imputes them.
-    mean = x[tr].nanmean(0)
-    x = torch.where(torch.isnan(x), mean, x)
-    x = (x - mean) / x[tr].std(0).clamp_min(1e-8)
+    x, age, sex, tr, va, te = prepared(a.data)
     dev = torch.device(a.device)
     x, age, sex = x.to(dev), age.to(dev), sex.to(dev)
     classes = [18, 2]

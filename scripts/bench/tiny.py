@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from reference import load, split
+from reference import prepared
 
 
 def main():
@@ -23,11 +23,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     part, parts = map(int, a.part.split("/"))
-    x, age, sex = load(a.data)
-    tr, va, te = split(len(x))
-    mean = x[tr].nanmean(0)
-    x = torch.where(torch.isnan(x), mean, x)
-    x = (x - mean) / x[tr].std(0).clamp_min(1e-8)
+    x, age, sex, tr, va, te = prepared(a.data)
     classes = [18, 2]
     start, done = time.perf_counter(), 0
     # Run i: seed i // 2 at the i % 2-th learning rate, as the sweep's grid.

@@ -126,37 +126,35 @@ impl Filter {
     /// head is an error at its position. (Task names cannot be `sweep`,
     /// `data`, `model` or `train`, so `model.x` is never a metric.)
     pub fn check(&self, axes: &[String], heads: &[String]) -> Result<(), ReportError> {
-        fn walk(
-            e: &Expr,
-            f: &mut dyn FnMut(&str, usize) -> Result<(), ReportError>,
-        ) -> Result<(), ReportError> {
-            match e {
-                Expr::Or(v) | Expr::And(v) => v.iter().try_for_each(|x| walk(x, f)),
-                Expr::Cmp { name, at, .. } | Expr::In { name, at, .. } => f(name, *at),
-            }
-        }
-        walk(&self.expr, &mut |name, at| {
+        for (name, at) in self.names() {
             let known_head = metric_key(name).is_some_and(|(_, h, _)| heads.contains(&h));
-            if axes.iter().any(|a| a == name) || known_head {
-                Ok(())
-            } else {
-                Err(error(
+            if !(axes.iter().any(|a| a == name) || known_head) {
+                return Err(error(
                     &self.text,
                     at,
                     &format!("{name:?} is neither an axis ({}) nor HEAD.METRIC / SPLIT.HEAD.METRIC of a head ({})", axes.join(", "), heads.join(", ")),
-                ))
+                ));
             }
-        })
+        }
+        Ok(())
     }
 
     /// Every name that could be a metric, as (split, head, metric): what a
     /// caller must read for [`Filter::matches`] to see it. (An axis such as
     /// `train.lr` reads as one too; it matches no stored metric.)
     pub fn metric_keys(&self) -> Vec<(String, String, String)> {
-        fn walk(e: &Expr, out: &mut Vec<(String, String, String)>) {
+        self.names()
+            .into_iter()
+            .filter_map(|(name, _)| metric_key(name))
+            .collect()
+    }
+
+    /// Every name the filter compares, with its position, left to right.
+    fn names(&self) -> Vec<(&str, usize)> {
+        fn walk<'a>(e: &'a Expr, out: &mut Vec<(&'a str, usize)>) {
             match e {
                 Expr::Or(v) | Expr::And(v) => v.iter().for_each(|x| walk(x, out)),
-                Expr::Cmp { name, .. } | Expr::In { name, .. } => out.extend(metric_key(name)),
+                Expr::Cmp { name, at, .. } | Expr::In { name, at, .. } => out.push((name, *at)),
             }
         }
         let mut out = Vec::new();

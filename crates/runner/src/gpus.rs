@@ -4,21 +4,25 @@
 use std::process::Command;
 
 /// One CUDA device as `--devices auto` sees it, in CUDA's order
-/// (`cuda:0` first). Memory in MiB; `None` where the driver could not say.
+/// (`cuda:0` first). Free memory in MiB; `None` where the driver could not
+/// say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gpu {
     pub free_mib: Option<u64>,
-    pub total_mib: Option<u64>,
 }
 
-/// One line of `nvidia-smi --query-gpu=index,uuid,memory.free,memory.total
+impl Gpu {
+    /// A device whose memory is unknown: it counts like any other.
+    pub const UNKNOWN: Gpu = Gpu { free_mib: None };
+}
+
+/// One line of `nvidia-smi --query-gpu=index,uuid,memory.free
 /// --format=csv,noheader,nounits`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct SmiRow {
     index: String,
     uuid: String,
     free: u64,
-    total: u64,
 }
 
 fn parse_smi(text: &str) -> Option<Vec<SmiRow>> {
@@ -27,11 +31,10 @@ fn parse_smi(text: &str) -> Option<Vec<SmiRow>> {
         .map(|l| {
             let f: Vec<&str> = l.split(',').map(str::trim).collect();
             match f.as_slice() {
-                [index, uuid, free, total] => Some(SmiRow {
+                [index, uuid, free] => Some(SmiRow {
                     index: index.to_string(),
                     uuid: uuid.to_string(),
                     free: free.parse().ok()?,
-                    total: total.parse().ok()?,
                 }),
                 _ => None,
             }
@@ -69,19 +72,13 @@ fn visible(rows: Vec<SmiRow>, var: Option<&str>) -> Option<Vec<SmiRow>> {
 /// count alike. CUDA's default order puts the fastest device first; on the
 /// identical GPUs of one machine that is the driver's order.
 pub fn gpu_memory(count: usize) -> Vec<Gpu> {
-    let unknown = vec![
-        Gpu {
-            free_mib: None,
-            total_mib: None,
-        };
-        count
-    ];
+    let unknown = vec![Gpu::UNKNOWN; count];
     if count == 0 {
         return unknown;
     }
     let Ok(out) = Command::new("nvidia-smi")
         .args([
-            "--query-gpu=index,uuid,memory.free,memory.total",
+            "--query-gpu=index,uuid,memory.free",
             "--format=csv,noheader,nounits",
         ])
         .output()
@@ -96,7 +93,6 @@ pub fn gpu_memory(count: usize) -> Vec<Gpu> {
             .iter()
             .map(|r| Gpu {
                 free_mib: Some(r.free),
-                total_mib: Some(r.total),
             })
             .collect(),
         _ => unknown,
@@ -107,7 +103,8 @@ pub fn gpu_memory(count: usize) -> Vec<Gpu> {
 mod tests {
     use super::*;
 
-    const SMI: &str = "0, GPU-aaaa1111-0000, 80000, 81559\n1, GPU-bbbb2222-0000, 1200, 81559\n2, GPU-cccc3333-0000, 40000, 81559\n";
+    const SMI: &str =
+        "0, GPU-aaaa1111-0000, 80000\n1, GPU-bbbb2222-0000, 1200\n2, GPU-cccc3333-0000, 40000\n";
 
     fn free(rows: &[SmiRow]) -> Vec<u64> {
         rows.iter().map(|r| r.free).collect()
@@ -133,6 +130,6 @@ mod tests {
         // CUDA stops at the first entry that names no device.
         assert_eq!(free(&visible(rows.clone(), Some("1,7,0")).unwrap()), [1200]);
         assert_eq!(visible(rows, Some("GPU-")), None, "ambiguous");
-        assert_eq!(parse_smi("0, GPU-a, [N/A], 81559\n"), None);
+        assert_eq!(parse_smi("0, GPU-a, [N/A]\n"), None);
     }
 }

@@ -151,22 +151,11 @@ mod tests {
 
     /// GPUs whose memory the driver did not report.
     fn gpus(n: usize) -> Vec<Gpu> {
-        vec![
-            Gpu {
-                free_mib: None,
-                total_mib: None,
-            };
-            n
-        ]
+        vec![Gpu::UNKNOWN; n]
     }
 
     fn with_free(free: &[u64]) -> Vec<Gpu> {
-        free.iter()
-            .map(|&f| Gpu {
-                free_mib: Some(f),
-                total_mib: Some(81_559),
-            })
-            .collect()
+        free.iter().map(|&f| Gpu { free_mib: Some(f) }).collect()
     }
 
     fn devices(s: &[Slot]) -> Vec<&str> {

@@ -136,13 +136,7 @@ fn slots(d: &DeviceArgs, torch: &dyn crate::Torch) -> anyhow::Result<Vec<Slot>> 
     let gpus = if d.devices == "auto" {
         headsweep_runner::gpu_memory(count)
     } else {
-        vec![
-            headsweep_runner::Gpu {
-                free_mib: None,
-                total_mib: None,
-            };
-            count
-        ]
+        vec![headsweep_runner::Gpu::UNKNOWN; count]
     };
     let slots = plan_workers(
         &d.devices,
@@ -151,8 +145,9 @@ fn slots(d: &DeviceArgs, torch: &dyn crate::Torch) -> anyhow::Result<Vec<Slot>> 
         &gpus,
         cores,
     )?;
+    // Empty unless the driver reported memory, which only `auto` asks.
     let busy = headsweep_runner::busy_gpus(&gpus);
-    if d.devices == "auto" && !busy.is_empty() {
+    if !busy.is_empty() {
         let names: Vec<String> = busy
             .iter()
             .map(|&i| {

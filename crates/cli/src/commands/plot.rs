@@ -43,11 +43,7 @@ pub fn run(cmd: PlotCommand) -> anyhow::Result<()> {
             let (split, head, metric) = metric_key(&a.metric, "test")?;
             let metric = metric.name();
             let out = out_path(a.out, &a.store.db, format!("{}-{}.svg", a.sweep, a.metric))?;
-            // The plotted metric, and those that name every head.
-            let needed = Needed {
-                splits: vec![split.clone()],
-                metrics: vec![metric.into(), "accuracy".into(), "exact_match".into()],
-            };
+            let needed = Needed::new(vec![split.clone()], vec![metric.into()]);
             let data = rt.block_on(async {
                 sweep_data_for(
                     &Store::open_with(&a.store.db, Access::Read).await?,

@@ -22,6 +22,18 @@ pub struct Needed {
 }
 
 impl Needed {
+    /// `metrics` on `splits`, and on them too the metrics that name every
+    /// head: every head has exact match or accuracy, so every head is seen.
+    pub fn new(mut splits: Vec<String>, mut metrics: Vec<String>) -> Needed {
+        metrics.push("exact_match".into());
+        metrics.push("accuracy".into());
+        splits.sort();
+        splits.dedup();
+        metrics.sort();
+        metrics.dedup();
+        Needed { splits, metrics }
+    }
+
     /// What `compare` with `opts` reads (its default columns included).
     pub fn of(opts: &headsweep_report::CompareOptions) -> Needed {
         let mut splits = vec![opts.split.clone()];
@@ -32,20 +44,13 @@ impl Needed {
                 .map(|m| m.name().to_string())
                 .collect(),
         };
-        // Every head has exact match or accuracy, so every head is seen.
-        metrics.push("exact_match".into());
-        metrics.push("accuracy".into());
         if let Some((split, _, m)) = &opts.select_by {
             splits.push(split.clone());
             metrics.push(m.name().to_string());
         }
         // Selection on validation by the first column (report's best row).
         splits.push("val".into());
-        splits.sort();
-        splits.dedup();
-        metrics.sort();
-        metrics.dedup();
-        Needed { splits, metrics }
+        Needed::new(splits, metrics)
     }
 }
 

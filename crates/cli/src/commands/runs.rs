@@ -30,18 +30,13 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
             None => store.sweeps().await?,
         };
         let mut out = String::new();
-        // Only the metrics shown or filtered on, and those that name every
-        // head: a sweep's other metrics can be thousands of rows a run.
+        // Only the metrics shown or filtered on: a sweep's other metrics
+        // can be thousands of rows a run.
         let mut keys: Vec<(String, String, String)> = asked.clone().unwrap_or_default();
         keys.extend(filter.iter().flat_map(Filter::metric_keys));
-        let mut needed = Needed {
-            splits: keys.iter().map(|(s, _, _)| s.clone()).collect(),
-            metrics: keys.into_iter().map(|(_, _, m)| m).collect(),
-        };
-        needed.splits.push("test".into());
-        needed
-            .metrics
-            .extend(["accuracy".into(), "exact_match".into()]);
+        let mut splits: Vec<String> = keys.iter().map(|(s, _, _)| s.clone()).collect();
+        splits.push("test".into());
+        let needed = Needed::new(splits, keys.into_iter().map(|(_, _, m)| m).collect());
         for s in sweeps {
             let data = sweep_data_for(&store, &s, Some(&needed)).await?;
             if let Some(f) = &filter {
