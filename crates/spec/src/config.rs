@@ -28,6 +28,11 @@ pub(crate) struct Document {
     /// pattern (a value, or any of an array of values) is left out.
     #[serde(default)]
     pub exclude: Vec<toml::Table>,
+    /// Settings tuned per design instead of compared.
+    #[serde(default)]
+    pub search: Option<crate::search::SearchSection>,
+    #[serde(default)]
+    pub evaluate: Option<crate::search::EvaluateSection>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

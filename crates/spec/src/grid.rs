@@ -26,6 +26,12 @@ pub struct SweepFile {
     /// Every grid point, validated, in expansion order.
     pub points: Vec<GridPoint>,
     pub seeds: Vec<u64>,
+    /// Settings tuned per grid point (design), when the file has `[search]`.
+    pub search: Option<crate::search::Search>,
+    /// Each point's settings as a table, for [`SweepFile::configure`].
+    tables: Vec<toml::Table>,
+    /// The folder relative data paths resolve against.
+    dir: PathBuf,
 }
 
 /// One grid point: each axis's resolved value and the configuration.
@@ -135,18 +141,10 @@ impl SweepFile {
         }
 
         let mut base = raw;
-        for k in ["grid", "include", "exclude"] {
+        for k in ["grid", "include", "exclude", "search", "evaluate"] {
             base.remove(k);
         }
-        // Resolves a table into a checked document, or says what is wrong.
-        let resolve = |table: toml::Table| -> Result<Document, String> {
-            let d = Document::deserialize(toml::Value::Table(table))
-                .map_err(|e| with_suggestion(e.message()))?;
-            match validate::check(&d).into_iter().next() {
-                Some(p) => Err(format!("{}: {}", locate::render(&p.path), p.message)),
-                None => Ok(d),
-            }
-        };
+        let resolve = resolve_table;
         let check_key = |key: &str, at: &[Step]| -> Result<(), SpecError> {
             let parts: Vec<&str> = key.split('.').collect();
             if parts.len() < 2
@@ -277,22 +275,7 @@ impl SweepFile {
         }
 
         let dir = path.parent().unwrap_or(Path::new("."));
-        let finish = |d: Document| -> RunConfig {
-            let mut config = RunConfig {
-                sweep: d.sweep.name.clone(),
-                seed: d.sweep.seeds[0],
-                data: d.data,
-                tasks: d.tasks,
-                model: d.model,
-                train: d.train,
-            };
-            for p in config.data.paths_mut() {
-                if p.is_relative() {
-                    *p = dir.join(&*p);
-                }
-            }
-            config
-        };
+        let finish = |d: Document| finish(d, dir);
         let axis_values = |config: &RunConfig| -> Vec<(String, serde_json::Value)> {
             let json = serde_json::to_value(config).expect("configs serialise");
             axes.iter()
@@ -306,6 +289,7 @@ impl SweepFile {
         };
 
         let mut points = Vec::new();
+        let mut tables = Vec::new();
         for combo in cartesian(&factors) {
             let mut table = base.clone();
             let mut label = Vec::new();
@@ -315,7 +299,7 @@ impl SweepFile {
                     label.push(format!("{key}={value}"));
                 }
             }
-            let d = resolve(table).map_err(|m| {
+            let d = resolve(table.clone()).map_err(|m| {
                 at_path(
                     &["grid".into()],
                     format!("grid point {}: {m}", label.join(" ")),
@@ -330,6 +314,7 @@ impl SweepFile {
                 values: axis_values(&config),
                 config,
             });
+            tables.push(table);
         }
         for (i, inc) in doc.include.iter().enumerate() {
             let mut table = base.clone();
@@ -337,12 +322,14 @@ impl SweepFile {
                 set_dotted(&mut table, key, value.clone())
                     .map_err(|e| at_path(&include_at(i), e.to_string()))?;
             }
-            let d = resolve(table).map_err(|m| at_path(&include_at(i), format!("include: {m}")))?;
+            let d = resolve(table.clone())
+                .map_err(|m| at_path(&include_at(i), format!("include: {m}")))?;
             let config = finish(d);
             points.push(GridPoint {
                 values: axis_values(&config),
                 config,
             });
+            tables.push(table);
         }
         if points.is_empty() {
             return Err(SpecError::File {
@@ -350,12 +337,74 @@ impl SweepFile {
                 message: "the grid expands to no run: every point is excluded".into(),
             });
         }
+        let heads: Vec<String> = doc.tasks.iter().map(|t| t.name.clone()).collect();
+        let search = crate::search::resolve(
+            doc.search.as_ref(),
+            doc.evaluate.as_ref(),
+            &axes,
+            &heads,
+            &doc.sweep.seeds,
+        )
+        .map_err(|(p, m)| at_path(&p, m))?;
+        // Every tuned value's extremes must make a valid run of every design.
+        for p in search.iter().flat_map(|s| &s.space) {
+            for v in p.distribution.extremes() {
+                for (point, table) in points.iter().zip(&tables) {
+                    let mut table = table.clone();
+                    let checked = toml::Value::try_from(&v)
+                        .map_err(|e| e.to_string())
+                        .and_then(|tv| {
+                            set_dotted(&mut table, &p.key, tv).map_err(|e| e.to_string())
+                        })
+                        .and_then(|()| resolve(table).map(|_| ()));
+                    if let Err(m) = checked {
+                        let design = match point.label() {
+                            l if l.is_empty() => String::new(),
+                            l => format!(" in design {l}"),
+                        };
+                        return Err(at_path(
+                            &["search".into(), "space".into(), p.key.as_str().into()],
+                            format!(
+                                "search.space.\"{}\" value {}{design}: {m}",
+                                p.key,
+                                display_value(&v)
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
         Ok(SweepFile {
             path: path.to_path_buf(),
             text: text.to_string(),
             axes,
             points,
             seeds: doc.sweep.seeds,
+            search,
+            tables,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Design `point` with tuned settings set to `values`: a search trial's
+    /// (or its evaluation's) configuration, with the first seed. Its
+    /// values are the design's followed by `values`.
+    pub fn configure(
+        &self,
+        point: usize,
+        values: &[(String, serde_json::Value)],
+    ) -> Result<GridPoint, String> {
+        let mut table = self.tables[point].clone();
+        for (key, v) in values {
+            let tv = toml::Value::try_from(v).map_err(|e| format!("{key} = {v}: {e}"))?;
+            set_dotted(&mut table, key, tv).map_err(|e| e.to_string())?;
+        }
+        let config = finish(resolve_table(table)?, &self.dir);
+        let mut all = self.points[point].values.clone();
+        all.extend(values.iter().cloned());
+        Ok(GridPoint {
+            values: all,
+            config,
         })
     }
 
@@ -382,6 +431,35 @@ impl SweepFile {
     pub fn first_run(&self) -> RunConfig {
         self.points[0].config.clone()
     }
+}
+
+/// Resolves a table into a checked document, or says what is wrong.
+fn resolve_table(table: toml::Table) -> Result<Document, String> {
+    let d = Document::deserialize(toml::Value::Table(table))
+        .map_err(|e| with_suggestion(e.message()))?;
+    match validate::check(&d).into_iter().next() {
+        Some(p) => Err(format!("{}: {}", locate::render(&p.path), p.message)),
+        None => Ok(d),
+    }
+}
+
+/// A checked document as a run's configuration, with the first seed and
+/// data paths resolved against `dir`.
+fn finish(d: Document, dir: &Path) -> RunConfig {
+    let mut config = RunConfig {
+        sweep: d.sweep.name.clone(),
+        seed: d.sweep.seeds[0],
+        data: d.data,
+        tasks: d.tasks,
+        model: d.model,
+        train: d.train,
+    };
+    for p in config.data.paths_mut() {
+        if p.is_relative() {
+            *p = dir.join(&*p);
+        }
+    }
+    config
 }
 
 fn push_axis(axes: &mut Vec<String>, key: &str) {

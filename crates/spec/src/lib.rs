@@ -11,6 +11,7 @@ mod grid;
 mod identity;
 mod locate;
 mod names;
+mod search;
 mod status;
 mod validate;
 
@@ -25,4 +26,8 @@ pub use fusion::{fusion_blockers, fusion_key};
 pub use grid::{display_value, GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
 pub use names::{check_run_id, check_sweep_name, short_id, NameError, MAX_SWEEP_NAME};
+pub use search::{
+    Distribution, Method, Objective, Param, Search, DEFAULT_CANDIDATES, DEFAULT_OBJECTIVE,
+    DEFAULT_ROUND, DEFAULT_STARTUP,
+};
 pub use status::{RunStatus, UnknownStatus};

@@ -462,3 +462,143 @@ fn ordinal_losses_need_bins_and_their_own_output_layer() {
         "{e}"
     );
 }
+
+const SEARCH: &str = r#"
+[grid]
+"model.architecture" = ["multi_label", "multi_head"]
+
+[search]
+method = "tpe"
+trials = 12
+seed = 7
+metric = "val.age.balanced_accuracy"
+
+[search.space]
+"train.lr" = { log_uniform = [1e-4, 1e-1] }
+"model.dropout" = { uniform = [0.0, 0.5] }
+"train.batch_size" = { int = [16, 64], step = 16 }
+"model.activation" = { choice = ["relu", "gelu"] }
+
+[evaluate]
+seeds = [10, 11, 12]
+"#;
+
+#[test]
+fn a_search_resolves_its_space_budget_and_rounds() {
+    let s = parse(&format!("{BASE}{SEARCH}")).unwrap();
+    let search = s.search.as_ref().unwrap();
+    assert_eq!(search.method, crate::Method::Tpe);
+    assert_eq!(search.trials, 12);
+    assert_eq!(search.objective.to_string(), "val.age.balanced_accuracy");
+    assert_eq!(search.space.len(), 4);
+    assert_eq!(
+        search.space[2].distribution,
+        crate::Distribution::Int {
+            low: 16,
+            high: 64,
+            step: 16
+        }
+    );
+    // 10 startup trials, then one trial per round.
+    assert_eq!(search.rounds(), vec![0..10, 10..11, 11..12]);
+    assert_eq!(search.evaluate_seeds, vec![10, 11, 12]);
+    // The designs are the grid's points; a trial sets the tuned values.
+    assert_eq!(s.points.len(), 2);
+    let trial = s
+        .configure(
+            1,
+            &[
+                ("train.lr".into(), serde_json::json!(0.003)),
+                ("model.activation".into(), serde_json::json!("gelu")),
+            ],
+        )
+        .unwrap();
+    assert_eq!(trial.config.train.lr, 0.003);
+    assert_eq!(trial.config.model.architecture, Architecture::MultiHead);
+    assert_eq!(
+        trial.label(),
+        "model.architecture=multi_head train.lr=0.003 model.activation=gelu"
+    );
+}
+
+#[test]
+fn grid_search_enumerates_and_counts_its_trials() {
+    let text = format!("{BASE}{SEARCH}")
+        .replace("method = \"tpe\"\ntrials = 12\n", "method = \"grid\"\n")
+        .replace(
+            "\"train.lr\" = { log_uniform = [1e-4, 1e-1] }\n\"model.dropout\" = { uniform = [0.0, 0.5] }\n",
+            "",
+        );
+    let s = parse(&text).unwrap();
+    let search = s.search.unwrap();
+    assert_eq!(search.trials, 8);
+    let trials = search.grid_trials();
+    assert_eq!(trials.len(), 8);
+    assert_eq!(
+        trials[1],
+        vec![serde_json::json!(16), serde_json::json!("gelu")]
+    );
+    assert_eq!(search.rounds(), vec![0..8]);
+}
+
+#[test]
+fn bad_search_sections_are_refused_at_their_key() {
+    let full = format!("{BASE}{SEARCH}");
+    let cases = [
+        (
+            full.replace("[1e-4, 1e-1]", "[0.0, 1e-1]"),
+            "log_uniform needs LOW > 0",
+        ),
+        (full.replace("[0.0, 0.5] }", "[0.5, 0.5] }"), "LOW < HIGH"),
+        (full.replace("step = 16", "step = 20"), "multiple of step"),
+        (
+            full.replace("[\"relu\", \"gelu\"]", "[\"relu\", \"relu\"]"),
+            "lists \"relu\" twice",
+        ),
+        (
+            full.replace("{ uniform = [0.0, 0.5] }", "{ normal = [0.0, 0.5] }"),
+            "unknown distribution `normal`",
+        ),
+        // The extremes are checked as settings of every design.
+        (
+            full.replace("[0.0, 0.5] }", "[0.0, 1.5] }"),
+            "search.space.\"model.dropout\" value 1.5 in design model.architecture=multi_label: model.dropout",
+        ),
+        (
+            full.replace("\"model.dropout\"", "\"data.seed\""),
+            "only model.* and train.* settings can be tuned",
+        ),
+        (
+            full.replace("\"model.dropout\"", "\"model.architecture\""),
+            "either compared or tuned",
+        ),
+        (full.replace("[evaluate]\nseeds = [10, 11, 12]\n", ""), "needs [evaluate]"),
+        (full.replace("seeds = [10, 11, 12]", "seeds = [3, 11]"), "must be fresh"),
+        (full.replace("trials = 12\n", ""), "needs trials = N"),
+        (
+            full.replace("val.age.balanced_accuracy", "test.age.balanced_accuracy"),
+            "validation split",
+        ),
+        (full.replace("val.age.balanced", "val.height.balanced"), "no head named \"height\""),
+        (
+            full.replace("method = \"tpe\"\ntrials = 12", "method = \"grid\""),
+            "needs choice or int values",
+        ),
+        (
+            full.replace("method = \"tpe\"", "method = \"random\"\nround = 2"),
+            "search.round applies to method = \"tpe\" only",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = error(&text);
+        assert!(e.contains(want), "expected {want:?} in {e}");
+        assert!(e.starts_with("exp/t.toml:"), "{e}");
+    }
+}
+
+#[test]
+fn tpe_rounds_of_several_trials() {
+    let text = format!("{BASE}{SEARCH}").replace("seed = 7", "seed = 7\nround = 4\nstartup = 3");
+    let search = parse(&text).unwrap().search.unwrap();
+    assert_eq!(search.rounds(), vec![0..3, 3..7, 7..11, 11..12]);
+}
