@@ -48,6 +48,8 @@ fn fill(db: &Path) {
                         ("train.loss".into(), loss.to_string(), None),
                     ],
                     fuse_key: None,
+                    role: headsweep_spec::Role::Run,
+                    trial: None,
                 });
             }
         }

@@ -126,6 +126,8 @@ fn a_crafted_run_identity_in_the_store_never_becomes_a_path() {
             point: 0,
             axes: Vec::new(),
             fuse_key: None,
+            role: headsweep_spec::Role::Run,
+            trial: None,
         };
         s.register(&sweep, &[run("../../../escaped"), run("é")])
             .await

@@ -52,6 +52,8 @@ fn register(db: &Path) {
                     None,
                 )],
                 fuse_key: None,
+                role: headsweep_spec::Role::Run,
+                trial: None,
             })
             .collect();
         s.register(&sweep, &runs).await.unwrap();

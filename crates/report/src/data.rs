@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use headsweep_spec::RunStatus;
+use headsweep_spec::{Role, RunStatus};
 
 /// `(split, head, metric)`.
 pub type MetricKey = (String, String, String);
@@ -16,6 +16,9 @@ pub struct RunData {
     /// points).
     pub point: i64,
     pub status: RunStatus,
+    /// What the run is in the sweep (a search's trials are listed by
+    /// `runs` but never compared).
+    pub role: Role,
     /// `(axis, value)` in the sweep's axis order.
     pub axes: Vec<(String, String)>,
     pub metrics: HashMap<MetricKey, f64>,

@@ -1,7 +1,7 @@
 //! Shaping sweep data for listings and charts.
 
 use headsweep_metrics::{summarize, Metric, JOINT};
-use headsweep_spec::RunStatus;
+use headsweep_spec::{Role, RunStatus};
 
 use crate::data::{CurvePoint, SweepData};
 use crate::filter::Filter;
@@ -17,7 +17,12 @@ pub fn runs_table(
     filter: Option<&Filter>,
     short_ids: bool,
 ) -> Table {
+    // A search's runs say what each is: trial or evaluation.
+    let roles = data.runs.iter().any(|r| r.role != Role::Run);
     let mut columns = vec!["run".to_string(), "seed".into()];
+    if roles {
+        columns.push("role".into());
+    }
     columns.extend(data.axes.iter().cloned());
     columns.push("status".into());
     columns.extend(metrics.iter().map(|(s, h, m)| {
@@ -38,6 +43,9 @@ pub fn runs_table(
                 r.id.clone()
             };
             let mut row = vec![Value::Text(id), Value::Int(r.seed)];
+            if roles {
+                row.push(Value::Text(r.role.to_string()));
+            }
             row.extend(data.axes.iter().map(|a| {
                 r.axis(a)
                     .map_or(Value::Null, |v| Value::Text(v.to_string()))

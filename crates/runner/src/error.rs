@@ -31,6 +31,13 @@ pub enum RunnerError {
         at: String,
         why: String,
     },
+    /// A proposed trial whose settings together make no valid run.
+    #[error("search trial {values} of design {design}: {why}")]
+    Trial {
+        design: String,
+        values: String,
+        why: String,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,

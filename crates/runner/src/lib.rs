@@ -15,6 +15,7 @@ mod memory;
 mod plan;
 mod provenance;
 mod register;
+mod search;
 mod slurm;
 
 pub use error::RunnerError;
@@ -26,7 +27,8 @@ pub use launch::{launch, Launch, LaunchOutcome, WORKER_EXIT_MACHINE};
 pub use memory::check_memory;
 pub use plan::{busy_gpus, plan_workers, Slot, BUSY_SHARE};
 pub use provenance::{git_state, provenance, TorchInfo};
-pub use register::{register, runs_of, PlannedRun};
+pub use register::{register, runs_of, PlannedRun, Registered};
+pub use search::{known, plan as plan_search, Chosen, DesignSearch, Known, SearchPlan};
 pub use slurm::{sbatch_script, submit, SlurmJob};
 
 /// Version recorded with sweeps and runs.

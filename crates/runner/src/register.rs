@@ -3,25 +3,53 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use headsweep_spec::{display_value, fusion_blockers, fusion_key, RunConfig, SweepFile};
+use headsweep_spec::{display_value, fusion_blockers, fusion_key, Role, RunConfig, SweepFile};
 use headsweep_store::{NewRun, NewSweep, Store};
 
+use crate::search::{self, Known, SearchPlan};
 use crate::{hostname, RunnerError, CODE_VERSION};
 
 /// One run of a sweep, resolved.
 #[derive(Debug, Clone)]
 pub struct PlannedRun {
     pub id: String,
+    /// The grid point (for a search, the design).
     pub point: usize,
     pub config: RunConfig,
     pub axes: Vec<(String, serde_json::Value)>,
+    pub role: Role,
+    /// A trial's index within its design.
+    pub trial: Option<usize>,
 }
 
-/// Every run of `sweep`, with its identity; data files are hashed once each.
+/// Run identities, hashing each data file once.
+#[derive(Default)]
+pub(crate) struct Identities {
+    hashes: HashMap<PathBuf, String>,
+}
+
+impl Identities {
+    pub(crate) fn of(&mut self, config: &RunConfig) -> Result<String, RunnerError> {
+        config.identity(|path| -> Result<String, RunnerError> {
+            if let Some(h) = self.hashes.get(path) {
+                return Ok(h.clone());
+            }
+            let h = headsweep_data::content_hash(path)?;
+            self.hashes.insert(path.to_path_buf(), h.clone());
+            Ok(h)
+        })
+    }
+}
+
+/// Every run of `sweep` that can be known before any result: each grid
+/// point on each seed, or for a search, every design's first round.
 /// Runs with the same identity (an include repeating a grid point) appear
 /// once.
 pub fn runs_of(sweep: &SweepFile) -> Result<Vec<PlannedRun>, RunnerError> {
-    let mut hashes: HashMap<PathBuf, String> = HashMap::new();
+    if sweep.search.is_some() {
+        return Ok(search::plan(sweep, &Known::default())?.runs);
+    }
+    let mut ids = Identities::default();
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
     for (point, p) in sweep.points.iter().enumerate() {
@@ -30,20 +58,15 @@ pub fn runs_of(sweep: &SweepFile) -> Result<Vec<PlannedRun>, RunnerError> {
                 seed,
                 ..p.config.clone()
             };
-            let id = config.identity(|path| -> Result<String, RunnerError> {
-                if let Some(h) = hashes.get(path) {
-                    return Ok(h.clone());
-                }
-                let h = headsweep_data::content_hash(path)?;
-                hashes.insert(path.to_path_buf(), h.clone());
-                Ok(h)
-            })?;
+            let id = ids.of(&config)?;
             if seen.insert(id.clone()) {
                 out.push(PlannedRun {
                     id,
                     point,
                     config,
                     axes: p.values.clone(),
+                    role: Role::Run,
+                    trial: None,
                 });
             }
         }
@@ -51,17 +74,31 @@ pub fn runs_of(sweep: &SweepFile) -> Result<Vec<PlannedRun>, RunnerError> {
     Ok(out)
 }
 
-/// Registers `sweep` and its runs. Returns the runs and how many were new.
-pub async fn register(
-    store: &Store,
-    sweep: &SweepFile,
-) -> Result<(Vec<PlannedRun>, usize), RunnerError> {
-    let runs = runs_of(sweep)?;
+/// What registering found: every run the sweep has now, how many are new
+/// to the store, and for a search where each design stands.
+pub struct Registered {
+    pub runs: Vec<PlannedRun>,
+    pub new: usize,
+    pub search: Option<SearchPlan>,
+}
+
+/// Registers `sweep` and its runs: for a search, every trial the stored
+/// results allow proposing now and the evaluation of every design whose
+/// search has ended.
+pub async fn register(store: &Store, sweep: &SweepFile) -> Result<Registered, RunnerError> {
+    let (runs, search) = match &sweep.search {
+        None => (runs_of(sweep)?, None),
+        Some(s) => {
+            let known = search::known(store, sweep.name(), &s.objective).await?;
+            let plan = search::plan(sweep, &known)?;
+            (plan.runs.clone(), Some(plan))
+        }
+    };
     let record = NewSweep {
         name: sweep.name().to_string(),
         file_path: sweep.path.display().to_string(),
         file_text: sweep.text.clone(),
-        axes: sweep.axes.clone(),
+        axes: sweep.all_axes(),
         code_version: CODE_VERSION.to_string(),
         host: hostname(),
     };
@@ -80,8 +117,10 @@ pub async fn register(
             fuse_key: fusion_blockers(&r.config)
                 .is_empty()
                 .then(|| fusion_key(&r.config)),
+            role: r.role,
+            trial: r.trial.map(|t| t as i64),
         })
         .collect();
     let new = store.register(&record, &rows).await?;
-    Ok((runs, new))
+    Ok(Registered { runs, new, search })
 }

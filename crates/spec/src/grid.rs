@@ -427,6 +427,18 @@ impl SweepFile {
         })
     }
 
+    /// The compared axes followed by the tuned settings: every setting
+    /// that varies between the sweep's runs.
+    pub fn all_axes(&self) -> Vec<String> {
+        let mut out = self.axes.clone();
+        out.extend(
+            self.search
+                .iter()
+                .flat_map(|s| s.space.iter().map(|p| p.key.clone())),
+        );
+        out
+    }
+
     /// The first grid point with the first seed.
     pub fn first_run(&self) -> RunConfig {
         self.points[0].config.clone()

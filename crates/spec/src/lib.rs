@@ -30,4 +30,4 @@ pub use search::{
     Distribution, Method, Objective, Param, Search, DEFAULT_CANDIDATES, DEFAULT_OBJECTIVE,
     DEFAULT_ROUND, DEFAULT_STARTUP,
 };
-pub use status::{RunStatus, UnknownStatus};
+pub use status::{Role, RunStatus, UnknownRole, UnknownStatus};

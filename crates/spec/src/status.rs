@@ -79,3 +79,52 @@ mod tests {
         );
     }
 }
+
+/// What a run is in a sweep: the same run can be a trial in one sweep and
+/// a plain grid run in another.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// A grid point on a seed.
+    #[default]
+    Run,
+    /// A search trial: ranked on validation to choose its design's setting,
+    /// never reported as the answer.
+    Trial,
+    /// A design's chosen setting trained on a fresh seed: what `compare`
+    /// reports for a sweep with a search.
+    Evaluate,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Run, Role::Trial, Role::Evaluate];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Run => "run",
+            Role::Trial => "trial",
+            Role::Evaluate => "evaluate",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name this version does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown run role {0:?}; expected run, trial or evaluate")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(s: &str) -> Result<Role, UnknownRole> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}

@@ -33,6 +33,9 @@ pub enum StoreError {
     /// A run status written by another version.
     #[error("the store holds a run status this version does not know: {0}")]
     Status(#[from] headsweep_spec::UnknownStatus),
+    /// A run role written by another version.
+    #[error("the store holds a run role this version does not know: {0}")]
+    Role(#[from] headsweep_spec::UnknownRole),
 }
 
 impl StoreError {

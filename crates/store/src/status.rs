@@ -1,6 +1,6 @@
 //! Reading the state of sweeps and runs, and forgetting or resetting runs.
 
-use headsweep_spec::RunStatus;
+use headsweep_spec::{Role, RunStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -98,6 +98,7 @@ pub struct RunRow {
     pub seed: i64,
     pub status: RunStatus,
     pub point: i64,
+    pub role: Role,
     pub axes: Vec<(String, String)>,
     pub duration_s: Option<f64>,
     pub error: Option<String>,
@@ -168,7 +169,7 @@ impl Store {
     /// Every run of `sweep` in sweep order, with its axis values.
     pub async fn runs(&self, sweep: &str) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.seed, r.status, s.point, r.duration_s, r.error, r.host, r.device, r.threads, r.worker, r.attempts
+            "SELECT r.id, r.seed, r.status, s.point, r.duration_s, r.error, r.host, r.device, r.threads, r.worker, r.attempts, s.role
              FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 ORDER BY s.position",
         )
         .bind(sweep)
@@ -200,6 +201,7 @@ impl Store {
                     seed: r.get(1),
                     status: status_of(r, 2)?,
                     point: r.get(3),
+                    role: r.get::<String, _>(11).parse::<Role>()?,
                     axes: values,
                     duration_s: r.get(4),
                     error: r.get(5),
@@ -401,6 +403,35 @@ impl Store {
                         duration_s: r.get(2),
                     },
                 );
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// The value of one metric for each of `ids` that has it (runs without
+    /// it, or with it undefined, are absent): what a search ranks trials by.
+    pub async fn run_values(
+        &self,
+        ids: &[String],
+        split: &str,
+        head: &str,
+        metric: &str,
+    ) -> Result<std::collections::HashMap<String, f64>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (4..chunk.len() + 4).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT run, value FROM metrics WHERE split = $1 AND head = $2 AND metric = $3 AND value IS NOT NULL AND run IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(split).bind(head).bind(metric);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(r.get::<String, _>(0), r.get::<f64, _>(1));
             }
         }
         Ok(out)

@@ -1,5 +1,6 @@
 //! Registering sweeps and their runs.
 
+use headsweep_spec::Role;
 use sqlx::Row;
 
 use crate::{now_ms, Store, StoreError};
@@ -28,6 +29,10 @@ pub struct NewRun {
     pub axes: Vec<(String, String, Option<f64>)>,
     /// Runs with equal keys may train fused; `None` never fuses.
     pub fuse_key: Option<String>,
+    /// What the run is in this sweep.
+    pub role: Role,
+    /// A trial's index within its design (`point`).
+    pub trial: Option<i64>,
 }
 
 impl Store {
@@ -83,11 +88,13 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("INSERT INTO sweep_runs (sweep, run, position, point) VALUES ($1, $2, $3, $4) ON CONFLICT (sweep, run) DO NOTHING")
+            sqlx::query("INSERT INTO sweep_runs (sweep, run, position, point, role, trial) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep, run) DO NOTHING")
                 .bind(&sweep.name)
                 .bind(&run.id)
                 .bind(position as i64)
                 .bind(run.point)
+                .bind(run.role.as_str())
+                .bind(run.trial)
                 .execute(&mut *tx)
                 .await?;
             for (axis, value, num) in &run.axes {

@@ -26,6 +26,8 @@ fn runs(ids: &[&str]) -> Vec<NewRun> {
             point: 0,
             axes: vec![("train.loss".into(), "ce".into(), None)],
             fuse_key: None,
+            role: headsweep_spec::Role::Run,
+            trial: None,
         })
         .collect()
 }
@@ -529,6 +531,8 @@ async fn attributions_are_kept_per_method_and_dropped_on_rerun() {
             point: 0,
             axes: Vec::new(),
             fuse_key: None,
+            role: headsweep_spec::Role::Run,
+            trial: None,
         }],
     )
     .await
@@ -765,6 +769,44 @@ async fn an_old_store_with_dense_confusion_tables_reads_the_same_after_migrating
         .await
         .unwrap();
     assert_eq!(kept.rows, [[Cell::Int(4)]]);
+    // Its runs were grid runs: they read back as such.
+    let rows = s.runs("o").await.unwrap();
+    assert_eq!(rows[0].role, headsweep_spec::Role::Run);
+}
+
+#[tokio::test]
+async fn search_roles_and_objective_values_read_back() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        let mut rs = runs(&["t0", "t1", "e0"]);
+        rs[0].role = headsweep_spec::Role::Trial;
+        rs[0].trial = Some(0);
+        rs[1].role = headsweep_spec::Role::Trial;
+        rs[1].trial = Some(1);
+        rs[2].role = headsweep_spec::Role::Evaluate;
+        s.register(&sweep("a"), &rs).await.unwrap();
+        let roles: Vec<_> = s.runs("a").await.unwrap().iter().map(|r| r.role).collect();
+        assert_eq!(
+            roles,
+            [
+                headsweep_spec::Role::Trial,
+                headsweep_spec::Role::Trial,
+                headsweep_spec::Role::Evaluate
+            ]
+        );
+        let c = s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+        assert!(s.complete(&c.id, "w", "v", &results()).await.unwrap());
+        let ids: Vec<String> = ["t0", "t1", "e0"].map(String::from).to_vec();
+        let v = s.run_values(&ids, "test", "sex", "accuracy").await.unwrap();
+        assert_eq!(v.len(), 1, "only the finished run has a value");
+        assert_eq!(v[&c.id], 0.75);
+        assert!(s
+            .run_values(&ids, "val", "sex", "accuracy")
+            .await
+            .unwrap()
+            .is_empty());
+    }
 }
 
 #[tokio::test]

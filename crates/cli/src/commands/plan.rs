@@ -11,7 +11,10 @@ pub fn run(a: PlanArgs, torch: &dyn crate::Torch) -> anyhow::Result<()> {
     let (sweep, runs, data, _) = super::prepare(&a.file)?;
     let slots = super::slots(&a.devices, torch)?;
     let mut header = vec!["#".to_string(), "run".into(), "seed".into()];
-    header.extend(sweep.axes.iter().cloned());
+    if sweep.search.is_some() {
+        header.extend(["role".into(), "trial".into()]);
+    }
+    header.extend(sweep.all_axes());
     let rows: Vec<Vec<String>> = runs
         .iter()
         .enumerate()
@@ -21,6 +24,10 @@ pub fn run(a: PlanArgs, torch: &dyn crate::Torch) -> anyhow::Result<()> {
                 headsweep_spec::short_id(&r.id).to_string(),
                 r.config.seed.to_string(),
             ];
+            if sweep.search.is_some() {
+                row.push(r.role.to_string());
+                row.push(r.trial.map_or(String::new(), |t| t.to_string()));
+            }
             row.extend(r.axes.iter().map(|(_, v)| display_value(v)));
             row
         })
@@ -28,18 +35,26 @@ pub fn run(a: PlanArgs, torch: &dyn crate::Torch) -> anyhow::Result<()> {
     let mut out = format!("sweep {} ({})\n", sweep.name(), a.file.display());
     out += &aligned(&header, &rows);
     let slots = &slots[..slots.len().min(runs.len().max(1))];
-    out += &format!(
-        "\n{} runs: {} grid point(s) × {} seed(s)\ndevice plan: {}\n",
-        runs.len(),
-        sweep.points.len(),
-        sweep.seeds.len(),
-        super::describe_slots(slots)
-    );
+    match &sweep.search {
+        None => {
+            out += &format!(
+                "\n{} runs: {} grid point(s) × {} seed(s)\n",
+                runs.len(),
+                sweep.points.len(),
+                sweep.seeds.len(),
+            );
+        }
+        Some(s) => out += &describe_search(s, sweep.points.len(), sweep.seeds.len()),
+    }
+    out += &format!("device plan: {}\n", super::describe_slots(slots));
     out += &fusion_plan(&runs, slots);
     for d in &data {
         out += d;
     }
-    out += &progress(&a.store.db, &sweep, &runs, slots.len())?;
+    match &sweep.search {
+        None => out += &progress(&a.store.db, &sweep, &runs, slots.len())?,
+        Some(s) => out += &search_standing(&a.store.db, &sweep, s)?,
+    }
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(())
 }
@@ -134,4 +149,127 @@ fn fusion_plan(runs: &[headsweep_runner::PlannedRun], slots: &[headsweep_runner:
         out += &format!("trained alone: {why}\n");
     }
     out
+}
+
+/// The space, the budget and how trials are proposed.
+fn describe_search(s: &headsweep_spec::Search, designs: usize, seeds: usize) -> String {
+    use headsweep_spec::Method;
+    let mut out = format!(
+        "\nsearch: {} over {} setting(s); each of {designs} design(s) gets {} trial(s) × {seeds} seed(s), ranked by {} (mean over the seeds), then its best trial is trained on {} fresh evaluation seed(s) [{}]\n",
+        s.method.name(),
+        s.space.len(),
+        s.trials,
+        s.objective,
+        s.evaluate_seeds.len(),
+        s.evaluate_seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for p in &s.space {
+        out += &format!("  {} ~ {}\n", p.key, p.distribution.describe());
+    }
+    let total = designs * (s.trials * seeds + s.evaluate_seeds.len());
+    out += &format!(
+        "budget: {total} runs in all ({} trial runs, {} evaluation runs)\n",
+        designs * s.trials * seeds,
+        designs * s.evaluate_seeds.len()
+    );
+    out += &match s.method {
+        Method::Grid => "every combination is a trial; all train at once; the runs above are all of them\n".to_string(),
+        Method::Random => format!("trials drawn with search seed {}; all train at once; the runs above are all of them\n", s.seed),
+        Method::Tpe => format!(
+            "tpe: {} random trial(s) first (listed above), then rounds of {} proposed from every earlier round's results ({} candidates each; search seed {}); {} round(s) per design\n",
+            s.startup.min(s.trials),
+            s.round,
+            s.candidates,
+            s.seed,
+            s.rounds().len()
+        ),
+    };
+    out
+}
+
+/// Where each design's search stands in the store (when it exists).
+fn search_standing(
+    db: &str,
+    sweep: &headsweep_spec::SweepFile,
+    s: &headsweep_spec::Search,
+) -> anyhow::Result<String> {
+    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
+        return Ok(String::new());
+    }
+    let plan = super::runtime()?.block_on(async {
+        let store = Store::open_with(db, Access::Read).await?;
+        let known = headsweep_runner::known(&store, sweep.name(), &s.objective).await?;
+        anyhow::Ok(headsweep_runner::plan_search(sweep, &known)?)
+    })?;
+    let mut out = format!("\nin {}: {}\n", redact(db), search_progress(&plan, s));
+    out += &design_table(&plan, s);
+    Ok(out)
+}
+
+/// One line: trials ended of the budget, designs chosen.
+pub fn search_progress(plan: &headsweep_runner::SearchPlan, s: &headsweep_spec::Search) -> String {
+    let ended: usize = plan.designs.iter().map(|d| d.ended).sum();
+    let failed: usize = plan.designs.iter().map(|d| d.failed).sum();
+    let chosen = plan.designs.iter().filter(|d| d.chosen.is_some()).count();
+    let mut line = format!(
+        "search: {ended} of {} trial(s) ended",
+        s.trials * plan.designs.len()
+    );
+    if failed > 0 {
+        line += &format!(" ({failed} without a value of {})", s.objective);
+    }
+    line += &format!(", {chosen} of {} design(s) chosen", plan.designs.len());
+    let empty = plan.designs.iter().filter(|d| d.nothing_chosen).count();
+    if empty > 0 {
+        line += &format!(", {empty} with no trial to choose (every trial failed)");
+    }
+    line
+}
+
+/// Per design: trials ended, rounds, and the chosen trial with its values.
+pub fn design_table(plan: &headsweep_runner::SearchPlan, s: &headsweep_spec::Search) -> String {
+    let mut header = vec![
+        "design".to_string(),
+        "trials ended".into(),
+        "round".into(),
+        "chosen".into(),
+        s.objective.to_string(),
+    ];
+    header.extend(s.space.iter().map(|p| p.key.clone()));
+    let rows: Vec<Vec<String>> = plan
+        .designs
+        .iter()
+        .map(|d| {
+            let mut row = vec![
+                d.design.clone(),
+                format!("{}/{}", d.ended, s.trials),
+                format!("{}/{}", d.rounds, s.rounds().len()),
+            ];
+            match &d.chosen {
+                Some(c) => {
+                    row.push(format!("trial {}", c.trial));
+                    row.push(format!("{:.4}", c.value));
+                    row.extend(c.values.iter().map(|(_, v)| display_value(v)));
+                }
+                None => {
+                    row.push(if d.nothing_chosen {
+                        "none".into()
+                    } else {
+                        String::new()
+                    });
+                    row.push(String::new());
+                    row.extend(s.space.iter().map(|_| String::new()));
+                }
+            }
+            row
+        })
+        .collect();
+    let align: Vec<Align> = (0..header.len())
+        .map(|j| if j == 0 { Align::Left } else { Align::Right })
+        .collect();
+    text_table(&header, &rows, &align)
 }

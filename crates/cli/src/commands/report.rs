@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use headsweep_metrics::Metric;
 use headsweep_report::{RunData, SweepData, Table, Value};
+use headsweep_spec::Role;
 use headsweep_store::{Cell, Rows, Store};
 
 /// A registered sweep's runs with their axis values and metrics.
@@ -55,7 +56,20 @@ impl Needed {
 }
 
 /// [`sweep_data`] reading only the metrics `only` names (all when `None`).
+/// A search's trials are left out: they chose each design's setting, and
+/// what is reported is that setting's evaluation on fresh seeds.
 pub async fn sweep_data_for(
+    store: &Store,
+    sweep: &str,
+    only: Option<&Needed>,
+) -> anyhow::Result<SweepData> {
+    let mut data = sweep_data_with_trials(store, sweep, only).await?;
+    data.runs.retain(|r| r.role != Role::Trial);
+    Ok(data)
+}
+
+/// [`sweep_data_for`] with a search's trials kept.
+pub async fn sweep_data_with_trials(
     store: &Store,
     sweep: &str,
     only: Option<&Needed>,
@@ -95,6 +109,7 @@ pub async fn sweep_data_for(
             seed: r.seed,
             point: r.point,
             status: r.status,
+            role: r.role,
             axes: r.axes,
         })
         .collect();

@@ -15,7 +15,7 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
     let (sweep, planned, data, prepared) = super::prepare(&a.file)?;
     // An explicit group size is refused before anything is registered.
     group_size(a.fuse, &planned, 1, false)?;
-    let mut slots = super::slots(&a.devices, torch)?;
+    let slots = super::slots(&a.devices, torch)?;
     let results = super::results_dir(&a.store.db, a.results.as_ref());
     let exe = std::env::current_exe().context("finding the headsweep binary")?;
     super::runtime()?.block_on(async {
@@ -23,40 +23,62 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
         let files = store.files(&results).await?;
         prepared.keep(&files)?;
         let name = sweep.name().to_string();
-        let (runs, new) = register(&store, &sweep).await?;
-        if a.retry_failed {
-            let n = store.retry_failed(&name).await?;
-            if n > 0 {
-                eprintln!("{n} failed run(s) will train again");
-            }
-        }
-        let reclaimed = store.reclaim_dead(&name, &hostname(), pid_alive).await?;
-        if reclaimed > 0 {
-            eprintln!("{reclaimed} interrupted run(s) will train again");
-        }
-        let before = store.counts(&name).await?;
-        eprintln!(
-            "sweep {name}: {} runs ({new} new), {} done, {} failed, {} to train",
-            runs.len(),
-            before.done,
-            before.failed,
-            before.pending + before.running
-        );
-        for d in &data {
-            eprint!("{d}");
-        }
         let mut outcome = LaunchOutcome::Finished;
-        if before.pending > 0 {
+        // A search proposes its next round from the last one's results, so
+        // registering and training alternate until nothing new is proposed.
+        let mut planned_before = None;
+        loop {
+            let reg = register(&store, &sweep).await?;
+            if planned_before.is_none() {
+                if a.retry_failed {
+                    let n = store.retry_failed(&name).await?;
+                    if n > 0 {
+                        eprintln!("{n} failed run(s) will train again");
+                    }
+                }
+                let reclaimed = store.reclaim_dead(&name, &hostname(), pid_alive).await?;
+                if reclaimed > 0 {
+                    eprintln!("{reclaimed} interrupted run(s) will train again");
+                }
+            }
+            let before = store.counts(&name).await?;
+            if planned_before.is_none() {
+                eprintln!(
+                    "sweep {name}: {} runs ({} new), {} done, {} failed, {} to train",
+                    reg.runs.len(),
+                    reg.new,
+                    before.done,
+                    before.failed,
+                    before.pending + before.running
+                );
+                for d in &data {
+                    eprint!("{d}");
+                }
+            }
+            if let (Some(plan), Some(s)) = (&reg.search, &sweep.search) {
+                eprintln!("{}", super::plan::search_progress(plan, s));
+            }
+            let grew = planned_before != Some(reg.runs.len());
+            planned_before = Some(reg.runs.len());
+            if before.pending == 0 {
+                // Runs new to this sweep may all have ended in another
+                // one: plan again from their results.
+                if reg.search.is_some() && grew {
+                    continue;
+                }
+                break;
+            }
+            let mut slots = slots.clone();
             slots.truncate(before.pending.max(1));
             let gpu = slots.iter().any(|s| s.device.starts_with("cuda"));
-            let fuse = group_size(a.fuse, &runs, slots.len(), gpu)?;
+            let fuse = group_size(a.fuse, &reg.runs, slots.len(), gpu)?;
             eprintln!("{}", super::describe_slots(&slots));
             if fuse > 1 {
                 eprintln!("fusing up to {fuse} compatible runs per model");
             }
             let l = Launch {
                 worker: WorkerCommand {
-                    exe,
+                    exe: exe.clone(),
                     db: a.store.db.clone(),
                     // Kept out of argv, where every user's `ps` shows it.
                     db_via: DbVia::Env,
@@ -64,7 +86,7 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
                     device: "cpu".into(),
                     threads: a.devices.threads_per_run,
                     lease_secs: a.lease,
-                    results,
+                    results: results.clone(),
                     slot: WorkerSlot::Fixed(0),
                     fuse,
                 },
@@ -72,6 +94,10 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
                 files: files.clone(),
             };
             outcome = launch(&store, &l).await?;
+            let unfinished = store.counts(&name).await?.pending > 0;
+            if reg.search.is_none() || outcome != LaunchOutcome::Finished || unfinished {
+                break;
+            }
         }
         let after = store.counts(&name).await?;
         let mut out = run_summary(&super::report::sweep_data(&store, &name).await?);

@@ -1,7 +1,7 @@
 use headsweep_report::{runs_table, Filter, Table, TableFormat};
 use headsweep_store::{Access, Store};
 
-use super::report::{metric_key, sweep_data_for, Needed};
+use super::report::{metric_key, sweep_data_with_trials, Needed};
 use crate::args::{RunsArgs, TableFormatArg};
 
 pub fn table_format(f: TableFormatArg) -> TableFormat {
@@ -38,7 +38,7 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
         splits.push("test".into());
         let needed = Needed::new(splits, keys.into_iter().map(|(_, _, m)| m).collect());
         for s in sweeps {
-            let data = sweep_data_for(&store, &s, Some(&needed)).await?;
+            let data = sweep_data_with_trials(&store, &s, Some(&needed)).await?;
             if let Some(f) = &filter {
                 f.check(&data.axes, &data.heads())?;
             }

@@ -78,7 +78,10 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         if store.is_sqlite() {
             eprintln!("note: an SQLite store works only where every node sees the same file system and locks work on it; PostgreSQL (--db postgres://…) is the store for a cluster");
         }
-        register(&store, &sweep).await?;
+        let reg = register(&store, &sweep).await?;
+        if let (Some(plan), Some(s)) = (&reg.search, &sweep.search) {
+            eprintln!("{}", super::plan::search_progress(plan, s));
+        }
         if a.retry_failed {
             let n = store.retry_failed(&name).await?;
             if n > 0 {
@@ -97,6 +100,9 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         emit_bytes(&path, script.as_bytes())?;
         let id = submit(&path, &j.worker.envs())?;
         println!("submitted job {id}: {} array task(s) for {left} run(s) left of {}", cap(left), c.total());
+        if sweep.search.is_some() {
+            println!("a search proposes its next trials from these results: when the job has ended, run this command again (until it says there is nothing to submit)");
+        }
         println!("follow it with: headsweep status {name} --db {}", redact(&a.store.db));
         anyhow::Ok(())
     })

@@ -1,0 +1,252 @@
+//! Searches end to end through the built binary: trials proposed in rounds
+//! from stored results, the same trials whatever the parallelism or an
+//! interruption, and each design's chosen setting evaluated on fresh seeds.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command as Std, Stdio};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::cargo_bin;
+use common::hs;
+use headsweep_spec::Role;
+use headsweep_store::{RunStatus, Store};
+use predicates::str::contains;
+
+/// Two designs (losses), TPE over three settings: 2 random trials, then
+/// rounds of 2, then 1; each chosen setting trained on seeds 5 and 6.
+fn search_sweep(method: &str) -> String {
+    common::small_sweep("[0]")
+        + &format!(
+            r#"
+[search]
+{method}
+metric = "val.sex.balanced_accuracy"
+
+[search.space]
+"train.lr" = {{ log_uniform = [1e-3, 1e-1] }}
+"model.dropout" = {{ uniform = [0.0, 0.4] }}
+"train.batch_size" = {{ int = [16, 48], step = 16 }}
+
+[evaluate]
+seeds = [5, 6]
+"#
+        )
+}
+
+const TPE: &str = "method = \"tpe\"\ntrials = 5\nstartup = 2\nround = 2";
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// (role, run, status, validation metrics) of every run of sweep "s":
+/// the search's objective and every other metric counted in samples. (A
+/// fused group can round probabilities differently in the last bit from a
+/// run trained alone, which moves log loss, Brier and ECE by about 1e-9;
+/// what a search ranks on here does not move.)
+fn stored(db: &Path) -> BTreeSet<(String, String, String, String)> {
+    rt().block_on(async {
+        let s = Store::open(db.to_str().unwrap()).await.unwrap();
+        let mut metrics = s.split_metrics("s", "val").await.unwrap();
+        metrics.retain(|m| {
+            [
+                "accuracy",
+                "balanced_accuracy",
+                "exact_match",
+                "macro_f1",
+                "n",
+            ]
+            .contains(&m.metric.as_str())
+        });
+        s.runs("s")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let mut m: Vec<String> = metrics
+                    .iter()
+                    .filter(|m| m.run == r.id)
+                    .map(|m| format!("{}.{}={:?}", m.head, m.metric, m.value))
+                    .collect();
+                m.sort();
+                (r.role.to_string(), r.id, r.status.to_string(), m.join(" "))
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn a_tpe_search_gives_the_same_trials_at_any_parallelism_and_reports_its_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), search_sweep(TPE)).unwrap();
+    hs(dir.path())
+        .args(["plan", "s.toml", "--db", "a.db"])
+        .assert()
+        .success()
+        .stdout(contains("search: tpe over 3 setting(s); each of 2 design(s) gets 5 trial(s) × 1 seed(s), ranked by val.sex.balanced_accuracy"))
+        .stdout(contains("budget: 14 runs in all (10 trial runs, 4 evaluation runs)"))
+        .stdout(contains("train.lr ~ log_uniform [0.001, 0.1]"));
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db", "--jobs", "2"])
+        .assert()
+        .success()
+        .stdout(contains("14 done, 0 failed"))
+        .stderr(contains(
+            "search: 10 of 10 trial(s) ended, 2 of 2 design(s) chosen",
+        ));
+    hs(dir.path())
+        .args([
+            "run", "s.toml", "--db", "b.db", "--jobs", "1", "--fuse", "off",
+        ])
+        .assert()
+        .success();
+    let a = stored(&dir.path().join("a.db"));
+    assert_eq!(a.len(), 14);
+    assert_eq!(a.iter().filter(|r| r.0 == "trial").count(), 10);
+    assert_eq!(a.iter().filter(|r| r.0 == "evaluate").count(), 4);
+    assert_eq!(
+        a,
+        stored(&dir.path().join("b.db")),
+        "same trials, same results"
+    );
+
+    // compare reports the evaluation: one row per design, n = 2 seeds,
+    // with the chosen values as columns.
+    let out = hs(dir.path())
+        .args([
+            "compare",
+            "s",
+            "--db",
+            "a.db",
+            "--format",
+            "csv",
+            "--metrics",
+            "sex.accuracy",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("train.loss,train.lr,"), "{csv}");
+    assert!(
+        lines[1].starts_with("bce,") && lines[2].starts_with("ce,"),
+        "{csv}"
+    );
+    assert!(lines[1].contains(",2,"), "two evaluation seeds: {csv}");
+    // plan shows each design's chosen trial; runs lists the trials.
+    hs(dir.path())
+        .args(["plan", "s.toml", "--db", "a.db"])
+        .assert()
+        .success()
+        .stdout(contains("trial"))
+        .stdout(contains("5/5"));
+    hs(dir.path())
+        .args(["runs", "s", "--db", "a.db"])
+        .assert()
+        .success()
+        .stdout(contains("evaluate"))
+        .stdout(contains("trial"));
+    // Nothing new the second time.
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db"])
+        .assert()
+        .success()
+        .stderr(contains("14 runs (0 new), 14 done"));
+}
+
+#[test]
+fn a_search_killed_with_sigkill_resumes_to_the_same_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), search_sweep(TPE)).unwrap();
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "clean.db", "--jobs", "2"])
+        .assert()
+        .success();
+    let clean = stored(&dir.path().join("clean.db"));
+
+    let db = dir.path().join("h.db");
+    let mut child = Std::new(cargo_bin("headsweep"))
+        .args(["run", "s.toml", "--db", "h.db", "--jobs", "2"])
+        .current_dir(dir.path())
+        .env_remove("HEADSWEEP_DB")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    // Killed once the first round has ended and a later one is under way.
+    while !(db.exists()
+        && stored(&db)
+            .iter()
+            .filter(|r| r.2 == RunStatus::Done.as_str())
+            .count()
+            >= 5)
+    {
+        assert!(start.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kills the process group this test created.
+    unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+    child.wait().unwrap();
+    assert!(stored(&db).len() < 14 || stored(&db).iter().any(|r| r.2 != "done"));
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "h.db", "--jobs", "2"])
+        .assert()
+        .success()
+        .stdout(contains("14 done, 0 failed"));
+    assert_eq!(
+        stored(&db),
+        clean,
+        "the same trials and results as without the kill"
+    );
+}
+
+#[test]
+fn random_and_grid_searches_plan_every_trial_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("r.toml"),
+        search_sweep("method = \"random\"\ntrials = 3\nseed = 4"),
+    )
+    .unwrap();
+    let out = hs(dir.path())
+        .args(["plan", "r.toml", "--db", "r.db"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    let trials = text
+        .lines()
+        .filter(|l| l.split_whitespace().nth(3) == Some("trial"))
+        .count();
+    assert_eq!(trials, 6, "{text}");
+    assert!(text.contains("trials drawn with search seed 4"), "{text}");
+    let grid = search_sweep("method = \"grid\"").replace(
+        "\"train.lr\" = { log_uniform = [1e-3, 1e-1] }\n\"model.dropout\" = { uniform = [0.0, 0.4] }\n",
+        "\"model.dropout\" = { choice = [0.0, 0.2] }\n",
+    );
+    std::fs::write(dir.path().join("g.toml"), grid).unwrap();
+    hs(dir.path())
+        .args(["run", "g.toml", "--db", "g.db"])
+        .assert()
+        .success()
+        // 2 designs × (2 × 3 combinations + 2 evaluation seeds).
+        .stdout(contains("16 done, 0 failed"));
+    let roles: Vec<Role> = rt().block_on(async {
+        let s = Store::open(dir.path().join("g.db").to_str().unwrap())
+            .await
+            .unwrap();
+        s.runs("s").await.unwrap().iter().map(|r| r.role).collect()
+    });
+    assert_eq!(roles.iter().filter(|r| **r == Role::Evaluate).count(), 4);
+}
