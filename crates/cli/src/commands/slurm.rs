@@ -55,7 +55,7 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
                 eprintln!("note: the store does not exist yet; its folder under {} is named when it is created", results.display());
                 (unnamed(), runs.len())
             }
-            _ => match read_store(&a.store.db, &results, &runs, a.retry_failed) {
+            _ => match read_store(&a.store.db, &results, &sweep, &runs, a.retry_failed) {
                 Ok(found) => found,
                 Err(e) => {
                     eprintln!("note: the store cannot be read now ({e:#}); the script shows where a new store's files would go");
@@ -63,7 +63,7 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
                 }
             },
         };
-        eprintln!("{left} of {} run(s) left to train", runs.len());
+        eprintln!("{left} run(s) left to train");
         if left == 0 {
             println!("nothing to submit: every run of sweep {name} is done or failed");
             return Ok(());
@@ -109,17 +109,27 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
 }
 
 /// Where an existing store keeps its files under `results`, and how many
-/// of `runs` a worker would still train by what it holds.
+/// of `runs` — for a search, of the runs its results allow proposing now —
+/// a worker would still train by what it holds.
 fn read_store(
     db: &str,
     results: &std::path::Path,
+    sweep: &headsweep_spec::SweepFile,
     runs: &[headsweep_runner::PlannedRun],
     retry_failed: bool,
 ) -> anyhow::Result<(StoreFiles, usize)> {
-    let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
-    let (files, states) = super::runtime()?.block_on(async {
+    let (files, ids, states) = super::runtime()?.block_on(async {
         let store = Store::open_with(db, Access::Read).await?;
-        anyhow::Ok((store.files(results).await?, store.run_states(&ids).await?))
+        let ids: Vec<String> = match &sweep.search {
+            None => runs.iter().map(|r| r.id.clone()).collect(),
+            Some(s) => {
+                let known = headsweep_runner::known(&store, sweep.name(), &s.objective).await?;
+                let plan = headsweep_runner::plan_search(sweep, &known)?;
+                plan.runs.into_iter().map(|r| r.id).collect()
+            }
+        };
+        let states = store.run_states(&ids).await?;
+        anyhow::Ok((store.files(results).await?, ids, states))
     })?;
     let left = ids
         .iter()
