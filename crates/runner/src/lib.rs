@@ -15,6 +15,7 @@ mod memory;
 mod plan;
 mod provenance;
 mod register;
+mod runs;
 mod search;
 mod slurm;
 
@@ -27,7 +28,8 @@ pub use launch::{launch, Launch, LaunchOutcome, WORKER_EXIT_MACHINE};
 pub use memory::check_memory;
 pub use plan::{busy_gpus, plan_workers, Slot, BUSY_SHARE};
 pub use provenance::{git_state, provenance, TorchInfo};
-pub use register::{register, runs_of, PlannedRun, Registered};
+pub use register::{register, runs_of, Registered};
+pub use runs::PlannedRun;
 pub use search::{known, plan as plan_search, Chosen, DesignSearch, Known, SearchPlan};
 pub use slurm::{sbatch_script, submit, SlurmJob};
 

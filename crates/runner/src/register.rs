@@ -1,45 +1,11 @@
 //! A sweep file's runs, with identities, as the store registers them.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-
 use headsweep_spec::{display_value, fusion_blockers, fusion_key, Role, RunConfig, SweepFile};
 use headsweep_store::{NewRun, NewSweep, Store};
 
+use crate::runs::{Identities, PlannedRun};
 use crate::search::{self, Known, SearchPlan};
 use crate::{hostname, RunnerError, CODE_VERSION};
-
-/// One run of a sweep, resolved.
-#[derive(Debug, Clone)]
-pub struct PlannedRun {
-    pub id: String,
-    /// The grid point (for a search, the design).
-    pub point: usize,
-    pub config: RunConfig,
-    pub axes: Vec<(String, serde_json::Value)>,
-    pub role: Role,
-    /// A trial's index within its design.
-    pub trial: Option<usize>,
-}
-
-/// Run identities, hashing each data file once.
-#[derive(Default)]
-pub(crate) struct Identities {
-    hashes: HashMap<PathBuf, String>,
-}
-
-impl Identities {
-    pub(crate) fn of(&mut self, config: &RunConfig) -> Result<String, RunnerError> {
-        config.identity(|path| -> Result<String, RunnerError> {
-            if let Some(h) = self.hashes.get(path) {
-                return Ok(h.clone());
-            }
-            let h = headsweep_data::content_hash(path)?;
-            self.hashes.insert(path.to_path_buf(), h.clone());
-            Ok(h)
-        })
-    }
-}
 
 /// Every run of `sweep` that can be known before any result: each grid
 /// point on each seed, or for a search, every design's first round.

@@ -15,7 +15,7 @@ use headsweep_spec::{display_value, Objective, Role, RunConfig, RunStatus, Sweep
 use headsweep_store::Store;
 use serde_json::Value;
 
-use crate::register::{Identities, PlannedRun};
+use crate::runs::{Identities, PlannedRun};
 use crate::RunnerError;
 
 /// What the store says of runs: status, and the objective's value where

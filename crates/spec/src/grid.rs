@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::config::{Document, RunConfig};
+use crate::display::display_value;
 use crate::error::SpecError;
 use crate::locate::{self, Step};
 use crate::validate;
@@ -52,14 +53,6 @@ impl GridPoint {
             .map(|(k, v)| format!("{k}={}", display_value(v)))
             .collect::<Vec<_>>()
             .join(" ")
-    }
-}
-
-/// A JSON value as a person would write it: strings without quotes.
-pub fn display_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 

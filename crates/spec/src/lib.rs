@@ -5,6 +5,7 @@
 //! and parse is the data crate's business.
 
 mod config;
+mod display;
 mod error;
 mod fusion;
 mod grid;
@@ -21,9 +22,10 @@ pub use config::{
     SweepSection, SyntheticConfig, TaskConfig, TaskWeighting, TrainConfig, Unmatched,
     DEFAULT_AGE_SHAPE, DEFAULT_SEX_EFFECT, RESERVED_NAMES,
 };
+pub use display::display_value;
 pub use error::SpecError;
 pub use fusion::{fusion_blockers, fusion_key};
-pub use grid::{display_value, GridPoint, SweepFile};
+pub use grid::{GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
 pub use names::{check_run_id, check_sweep_name, short_id, NameError, MAX_SWEEP_NAME};
 pub use search::{

@@ -103,7 +103,7 @@ impl Distribution {
             Distribution::Choice(c) => format!(
                 "choice [{}]",
                 c.iter()
-                    .map(crate::display_value)
+                    .map(crate::display::display_value)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),

@@ -50,20 +50,20 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         // and which runs are left (done ones, and failed ones without
         // --retry-failed, need no task).
         let unnamed = || StoreFiles::own(&results, "NEW-STORE");
-        let (files, left) = match headsweep_store::sqlite_path(&a.store.db) {
+        let (files, left, total) = match headsweep_store::sqlite_path(&a.store.db) {
             Some(path) if !path.exists() => {
                 eprintln!("note: the store does not exist yet; its folder under {} is named when it is created", results.display());
-                (unnamed(), runs.len())
+                (unnamed(), runs.len(), runs.len())
             }
             _ => match read_store(&a.store.db, &results, &sweep, &runs, a.retry_failed) {
                 Ok(found) => found,
                 Err(e) => {
                     eprintln!("note: the store cannot be read now ({e:#}); the script shows where a new store's files would go");
-                    (unnamed(), runs.len())
+                    (unnamed(), runs.len(), runs.len())
                 }
             },
         };
-        eprintln!("{left} run(s) left to train");
+        eprintln!("{left} of {total} run(s) left to train");
         if left == 0 {
             println!("nothing to submit: every run of sweep {name} is done or failed");
             return Ok(());
@@ -110,14 +110,14 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
 
 /// Where an existing store keeps its files under `results`, and how many
 /// of `runs` — for a search, of the runs its results allow proposing now —
-/// a worker would still train by what it holds.
+/// a worker would still train by what it holds, of how many.
 fn read_store(
     db: &str,
     results: &std::path::Path,
     sweep: &headsweep_spec::SweepFile,
     runs: &[headsweep_runner::PlannedRun],
     retry_failed: bool,
-) -> anyhow::Result<(StoreFiles, usize)> {
+) -> anyhow::Result<(StoreFiles, usize, usize)> {
     let (files, ids, states) = super::runtime()?.block_on(async {
         let store = Store::open_with(db, Access::Read).await?;
         let ids: Vec<String> = match &sweep.search {
@@ -139,5 +139,5 @@ fn read_store(
             _ => true,
         })
         .count();
-    Ok((files, left))
+    Ok((files, left, ids.len()))
 }
