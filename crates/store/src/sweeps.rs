@@ -72,6 +72,7 @@ impl Store {
                 "INSERT INTO runs (id, config, seed, status, created_ms, fuse_key) VALUES ($1, $2, $3, 'pending', $4, $5)
                  ON CONFLICT (id) DO NOTHING",
             )
+            .persistent(false)
             .bind(&run.id)
             .bind(&run.config)
             .bind(run.seed)
@@ -83,12 +84,18 @@ impl Store {
             if inserted.rows_affected() == 0 {
                 // A run registered before fusion existed gets its key.
                 sqlx::query("UPDATE runs SET fuse_key = $1 WHERE id = $2 AND fuse_key IS NULL")
+                    .persistent(false)
                     .bind(&run.fuse_key)
                     .bind(&run.id)
                     .execute(&mut *tx)
                     .await?;
             }
+            // Statements binding a value that may be NULL are not kept
+            // prepared: through the Any driver a NULL is declared with a
+            // type of its own, and PostgreSQL then refuses a number in that
+            // position ("incorrect binary data format").
             sqlx::query("INSERT INTO sweep_runs (sweep, run, position, point, role, trial) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep, run) DO NOTHING")
+                .persistent(false)
                 .bind(&sweep.name)
                 .bind(&run.id)
                 .bind(position as i64)
@@ -102,6 +109,7 @@ impl Store {
                     "INSERT INTO run_axes (sweep, run, axis, value, value_num) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (sweep, run, axis) DO NOTHING",
                 )
+                .persistent(false)
                 .bind(&sweep.name)
                 .bind(&run.id)
                 .bind(axis)

@@ -775,6 +775,39 @@ async fn an_old_store_with_dense_confusion_tables_reads_the_same_after_migrating
 }
 
 #[tokio::test]
+async fn axes_of_numbers_and_text_and_trials_with_and_without_index_register() {
+    // On PostgreSQL a statement kept prepared after binding NULL refused a
+    // number in that position: a grid with a text and a numeric axis, or
+    // a search's evaluation runs beside its trials, failed to register.
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        let mut rs = runs(&["x1", "x2", "x3"]);
+        for (i, r) in rs.iter_mut().enumerate() {
+            r.axes = vec![
+                ("train.loss".into(), "ce".into(), None),
+                (
+                    "train.lr".into(),
+                    format!("0.{i}1"),
+                    Some(0.01 + i as f64 / 10.0),
+                ),
+            ];
+            r.fuse_key = (i == 1).then(|| "k".into());
+        }
+        rs[1].role = headsweep_spec::Role::Trial;
+        rs[1].trial = Some(0);
+        s.register(&sweep("a"), &rs).await.unwrap();
+        s.register(&sweep("a"), &rs).await.unwrap();
+        let rows = s.runs("a").await.unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(
+            rows[2].axes[1],
+            ("train.lr".to_string(), "0.21".to_string())
+        );
+    }
+}
+
+#[tokio::test]
 async fn search_roles_and_objective_values_read_back() {
     let d = tempfile::tempdir().unwrap();
     for db in databases(&d).await {
