@@ -91,6 +91,10 @@ pub struct SlurmArgs {
     /// Print the batch script; register and submit nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Wait for the job to end, then submit again what is left — for a
+    /// search, the rounds its results propose — until nothing is left.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub follow: bool,
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..))]
     pub lease: u64,
     /// Runs each array task trains together as one batched model: `auto`,

@@ -31,7 +31,7 @@ pub use provenance::{git_state, provenance, TorchInfo};
 pub use register::{register, runs_of, Registered};
 pub use runs::PlannedRun;
 pub use search::{known, plan as plan_search, Chosen, DesignSearch, Known, SearchPlan};
-pub use slurm::{sbatch_script, submit, SlurmJob};
+pub use slurm::{sbatch_script, submit, wait_for_job, SlurmJob};
 
 /// Version recorded with sweeps and runs.
 pub const CODE_VERSION: &str = concat!("headsweep ", env!("CARGO_PKG_VERSION"));

@@ -108,6 +108,25 @@ pub fn submit(script: &Path, envs: &[(&str, String)]) -> Result<String, RunnerEr
     Ok(id)
 }
 
+/// Waits until `squeue` no longer lists job `id` (polling every
+/// `every`).
+pub fn wait_for_job(id: &str, every: std::time::Duration) -> Result<(), RunnerError> {
+    loop {
+        let out = std::process::Command::new("squeue")
+            .args(["-h", "-o", "%i", "-j", id])
+            .output()
+            .map_err(|source| RunnerError::Io {
+                context: "running squeue (is Slurm installed and on PATH?)".into(),
+                source,
+            })?;
+        // squeue fails for a job it has already forgotten: ended.
+        if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+            return Ok(());
+        }
+        std::thread::sleep(every);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 use anyhow::Context;
 use headsweep_runner::{
-    group_size, register, sbatch_script, submit, DbVia, SlurmJob, WorkerCommand, WorkerSlot,
+    group_size, register, sbatch_script, submit, wait_for_job, DbVia, SlurmJob, WorkerCommand,
+    WorkerSlot,
 };
 use headsweep_store::{redact, Access, RunStatus, Store, StoreFiles};
 
@@ -78,33 +79,50 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         if store.is_sqlite() {
             eprintln!("note: an SQLite store works only where every node sees the same file system and locks work on it; PostgreSQL (--db postgres://…) is the store for a cluster");
         }
-        let reg = register(&store, &sweep).await?;
-        if let (Some(plan), Some(s)) = (&reg.search, &sweep.search) {
-            eprintln!("{}", super::plan::search_progress(plan, s));
-        }
-        if a.retry_failed {
-            let n = store.retry_failed(&name).await?;
-            if n > 0 {
-                eprintln!("{n} failed run(s) will train again");
+        let mut retried = !a.retry_failed;
+        let mut ended_before = None;
+        loop {
+            let reg = register(&store, &sweep).await?;
+            if let (Some(plan), Some(s)) = (&reg.search, &sweep.search) {
+                eprintln!("{}", super::plan::search_progress(plan, s));
             }
+            if !retried {
+                retried = true;
+                let n = store.retry_failed(&name).await?;
+                if n > 0 {
+                    eprintln!("{n} failed run(s) will train again");
+                }
+            }
+            let left = store.claimable(&name).await?;
+            let c = store.counts(&name).await?;
+            if left == 0 {
+                println!("nothing to submit: sweep {name} has {} done, {} failed and {} running run(s) of {}", c.done, c.failed, c.running, c.total());
+                return anyhow::Ok(());
+            }
+            // A job that ended no run would be submitted again forever.
+            if ended_before == Some(c.done + c.failed) {
+                anyhow::bail!("the last job ended without finishing any run; its logs are in {}", files.sweep(&name)?.display());
+            }
+            ended_before = Some(c.done + c.failed);
+            let j = job(cap(left), &files)?;
+            let script = sbatch_script(&j)?;
+            let path = files.sweep(&name)?.join("slurm.sbatch");
+            emit_bytes(&path, script.as_bytes())?;
+            let id = submit(&path, &j.worker.envs())?;
+            println!("submitted job {id}: {} array task(s) for {left} run(s) left of {}", cap(left), c.total());
+            if !a.follow {
+                if sweep.search.is_some() {
+                    println!("a search proposes its next trials from these results: when the job has ended, run this command again (until it says there is nothing to submit), or submit with --follow");
+                }
+                println!("follow it with: headsweep status {name} --db {}", redact(&a.store.db));
+                return Ok(());
+            }
+            eprintln!("waiting for job {id} to end");
+            let wait = tokio::task::spawn_blocking(move || {
+                wait_for_job(&id, std::time::Duration::from_secs(5))
+            });
+            wait.await??;
         }
-        let left = store.claimable(&name).await?;
-        let c = store.counts(&name).await?;
-        if left == 0 {
-            println!("nothing to submit: sweep {name} has {} done, {} failed and {} running run(s) of {}", c.done, c.failed, c.running, c.total());
-            return Ok(());
-        }
-        let j = job(cap(left), &files)?;
-        let script = sbatch_script(&j)?;
-        let path = files.sweep(&name)?.join("slurm.sbatch");
-        emit_bytes(&path, script.as_bytes())?;
-        let id = submit(&path, &j.worker.envs())?;
-        println!("submitted job {id}: {} array task(s) for {left} run(s) left of {}", cap(left), c.total());
-        if sweep.search.is_some() {
-            println!("a search proposes its next trials from these results: when the job has ended, run this command again (until it says there is nothing to submit)");
-        }
-        println!("follow it with: headsweep status {name} --db {}", redact(&a.store.db));
-        anyhow::Ok(())
     })
 }
 
