@@ -221,3 +221,136 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
     runs.retain(|r| seen.insert(r.id.clone()));
     Ok(SearchPlan { runs, designs })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sweep(designs: &str) -> SweepFile {
+        let text = format!(
+            r#"[sweep]
+name = "s"
+seeds = [0]
+
+[data]
+synthetic = {{ preset = "methylation", samples = 120, features = 40 }}
+
+[[tasks]]
+name = "sex"
+
+[grid]
+"train.loss" = {designs}
+
+[search]
+method = "tpe"
+trials = 4
+startup = 2
+round = 2
+metric = "val.sex.log_loss"
+
+[search.space]
+"train.lr" = {{ log_uniform = [1e-3, 1e-1] }}
+
+[evaluate]
+seeds = [7, 8]
+"#
+        );
+        SweepFile::parse(std::path::Path::new("s.toml"), &text).unwrap()
+    }
+
+    /// Every run of `plan` marked done, with log loss = its lr (so the
+    /// smallest lr is best).
+    fn all_done(plan: &SearchPlan, known: &mut Known) {
+        for r in &plan.runs {
+            known
+                .0
+                .entry(r.id.clone())
+                .or_insert((RunStatus::Done, Some(r.config.train.lr)));
+        }
+    }
+
+    #[test]
+    fn rounds_are_proposed_once_the_rounds_before_have_ended() {
+        let s = sweep(r#"["bce", "ce"]"#);
+        let mut known = Known::default();
+        let first = plan(&s, &known).unwrap();
+        assert_eq!(first.runs.len(), 4, "two startup trials per design");
+        assert!(first.runs.iter().all(|r| r.role == Role::Trial));
+        // One run of the first round still pending: nothing more.
+        all_done(&first, &mut known);
+        known.0.get_mut(&first.runs[0].id).unwrap().0 = RunStatus::Running;
+        let waiting = plan(&s, &known).unwrap();
+        assert_eq!(waiting.runs.len(), 4 + 2, "only the other design moves on");
+        known.0.get_mut(&first.runs[0].id).unwrap().0 = RunStatus::Done;
+        let second = plan(&s, &known).unwrap();
+        assert_eq!(second.runs.len(), 8);
+        // The first round is kept as it was.
+        assert!(first
+            .runs
+            .iter()
+            .all(|f| second.runs.iter().any(|r| r.id == f.id)));
+        all_done(&second, &mut known);
+        let end = plan(&s, &known).unwrap();
+        // Every trial ended: each design's best (lowest log loss, here the
+        // lowest lr) on both evaluation seeds.
+        let eval: Vec<&PlannedRun> = end
+            .runs
+            .iter()
+            .filter(|r| r.role == Role::Evaluate)
+            .collect();
+        assert_eq!(eval.len(), 4);
+        for d in &end.designs {
+            let chosen = d.chosen.as_ref().unwrap();
+            let trials: Vec<f64> = end
+                .runs
+                .iter()
+                .filter(|r| r.role == Role::Trial && r.point == eval_point(&end, d))
+                .map(|r| r.config.train.lr)
+                .collect();
+            let min = trials.iter().copied().fold(f64::INFINITY, f64::min);
+            assert_eq!(chosen.value, min, "{}", d.design);
+            assert_eq!(d.ended, 4);
+        }
+        assert_eq!(
+            eval.iter().map(|r| r.config.seed).collect::<Vec<_>>(),
+            [7, 8, 7, 8]
+        );
+    }
+
+    fn eval_point(plan: &SearchPlan, d: &DesignSearch) -> usize {
+        plan.designs
+            .iter()
+            .position(|x| x.design == d.design)
+            .unwrap()
+    }
+
+    #[test]
+    fn failed_trials_count_but_cannot_be_chosen() {
+        let s = sweep(r#"["ce"]"#);
+        let mut known = Known::default();
+        let mut p = plan(&s, &known).unwrap();
+        while p.designs[0].chosen.is_none() && !p.designs[0].nothing_chosen {
+            for r in &p.runs {
+                known
+                    .0
+                    .entry(r.id.clone())
+                    .or_insert((RunStatus::Failed, None));
+            }
+            p = plan(&s, &known).unwrap();
+        }
+        assert!(p.designs[0].nothing_chosen);
+        assert_eq!((p.designs[0].ended, p.designs[0].failed), (4, 4));
+        assert!(p.runs.iter().all(|r| r.role == Role::Trial));
+    }
+
+    #[test]
+    fn adding_a_design_leaves_the_others_trials_alone() {
+        let two = plan(&sweep(r#"["bce", "ce"]"#), &Known::default()).unwrap();
+        let three = plan(&sweep(r#"["bce", "bce_task", "ce"]"#), &Known::default()).unwrap();
+        let ids = |p: &SearchPlan| -> std::collections::HashSet<String> {
+            p.runs.iter().map(|r| r.id.clone()).collect()
+        };
+        assert!(ids(&two).is_subset(&ids(&three)));
+        assert_eq!(three.runs.len(), 6);
+    }
+}
