@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use headsweep_spec::SweepFile;
 use headsweep_store::{Store, StoreFiles};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::signal::unix::{signal, SignalKind};
@@ -22,10 +21,6 @@ pub struct Launch {
     pub slots: Vec<Slot>,
     /// Where the store keeps its files (worker logs go in its `workers/`).
     pub files: StoreFiles,
-    /// A sweep with a search: registered again as its runs end, so that a
-    /// design's next round trains as soon as its last one has ended, not
-    /// when every design's has.
-    pub replan: Option<SweepFile>,
 }
 
 impl Launch {
@@ -99,14 +94,10 @@ fn terminate(children: &[(usize, Child)]) {
     }
 }
 
-/// How often, at most, a search is registered again while its workers run.
-const REPLAN_EVERY: Duration = Duration::from_secs(1);
-
 /// Starts one worker process per slot and waits until all have finished,
 /// with a progress bar on stderr (when it is a terminal). A worker that dies
 /// abnormally fails only the run it held, and a new worker takes its slot
-/// while runs remain. With a search, runs it proposes meanwhile start new
-/// workers in the slots of those that ran out of runs.
+/// while runs remain.
 pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerError> {
     let mut sigint = signal(SignalKind::interrupt()).map_err(|source| RunnerError::Io {
         context: "installing a signal handler".into(),
@@ -133,24 +124,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
     let (mut respawns, mut worker_errors, mut machine_stops) = (0usize, 0usize, 0usize);
     let max_respawns = counts.total();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
-    let (mut ended, mut replanned) = (counts.done + counts.failed, Instant::now());
-    loop {
-        if children.is_empty() {
-            // Every worker ran out of runs: a search may propose more.
-            match &l.replan {
-                Some(sweep) if interrupted.is_none() && machine_stops == 0 => {
-                    crate::register(store, sweep).await?;
-                    let c = store.counts(l.sweep()).await?;
-                    if c.pending == 0 {
-                        break;
-                    }
-                    for slot in 0..l.slots.len().min(c.pending) {
-                        children.push((slot, spawn(l, slot, &l.slots[slot])?));
-                    }
-                }
-                _ => break,
-            }
-        }
+    while !children.is_empty() {
         tokio::select! {
             _ = sigint.recv() => { if interrupted.is_none() { interrupted = Some(Instant::now()); terminate(&children); } }
             _ = sigterm.recv() => { if interrupted.is_none() { interrupted = Some(Instant::now()); terminate(&children); } }
@@ -215,23 +189,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
                 }
             }
         }
-        let mut c = store.counts(l.sweep()).await?;
-        if let Some(sweep) = l.replan.as_ref().filter(|_| interrupted.is_none()) {
-            if c.done + c.failed != ended && replanned.elapsed() >= REPLAN_EVERY {
-                crate::register(store, sweep).await?;
-                replanned = Instant::now();
-                ended = c.done + c.failed;
-                c = store.counts(l.sweep()).await?;
-            }
-            // Slots whose workers ran out of runs take the new ones.
-            let free: Vec<usize> = (0..l.slots.len())
-                .filter(|s| !children.iter().any(|(slot, _)| slot == s))
-                .collect();
-            let idle = c.pending.saturating_sub(children.len());
-            for slot in free.into_iter().take(idle) {
-                children.push((slot, spawn(l, slot, &l.slots[slot])?));
-            }
-        }
+        let c = store.counts(l.sweep()).await?;
         bar.set_length(c.total() as u64);
         bar.set_position((c.done + c.failed) as u64);
         bar.set_message(format!("done, {} failed, {} running", c.failed, c.running));

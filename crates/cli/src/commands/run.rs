@@ -92,7 +92,6 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
                 },
                 slots,
                 files: files.clone(),
-                replan: sweep.search.is_some().then(|| sweep.clone()),
             };
             outcome = launch(&store, &l).await?;
             let unfinished = store.counts(&name).await?.pending > 0;
