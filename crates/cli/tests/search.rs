@@ -250,3 +250,35 @@ fn random_and_grid_searches_plan_every_trial_at_once() {
     });
     assert_eq!(roles.iter().filter(|r| **r == Role::Evaluate).count(), 4);
 }
+
+#[test]
+fn failed_trials_use_up_budget_and_retrying_them_proposes_the_same_trials() {
+    let dir = tempfile::tempdir().unwrap();
+    // With plain SGD, learning rates far above 1 diverge: those trials fail.
+    let text = search_sweep(TPE)
+        .replace("[train]", "[train]\noptimizer = \"sgd\"")
+        .replace("[1e-3, 1e-1]", "[1e-3, 1e3]");
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let first = hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&first.stderr);
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert_eq!(first.status.code(), Some(3), "some runs failed: {err}");
+    assert!(out.contains("non-finite training loss"), "{out}");
+    let before = stored(&dir.path().join("a.db"));
+    let failed = before.iter().filter(|r| r.2 == "failed").count();
+    assert!(failed > 0 && failed < 10, "{before:?}");
+    // Failed trials are never chosen: every evaluation run trained.
+    assert!(before
+        .iter()
+        .filter(|r| r.0 == "evaluate")
+        .all(|r| r.2 == "done"));
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db", "--retry-failed"])
+        .assert()
+        .code(3)
+        .stderr(contains(format!("{failed} failed run(s) will train again")));
+    assert_eq!(stored(&dir.path().join("a.db")), before);
+}

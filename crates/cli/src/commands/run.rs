@@ -27,15 +27,17 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
         // A search proposes its next round from the last one's results, so
         // registering and training alternate until nothing new is proposed.
         let mut planned_before = None;
+        // Before planning: a search plans its next rounds from the runs
+        // that have ended, and a failed run about to train again has not.
+        if a.retry_failed {
+            let n = store.retry_failed(&name).await?;
+            if n > 0 {
+                eprintln!("{n} failed run(s) will train again");
+            }
+        }
         loop {
             let reg = register(&store, &sweep).await?;
             if planned_before.is_none() {
-                if a.retry_failed {
-                    let n = store.retry_failed(&name).await?;
-                    if n > 0 {
-                        eprintln!("{n} failed run(s) will train again");
-                    }
-                }
                 let reclaimed = store.reclaim_dead(&name, &hostname(), pid_alive).await?;
                 if reclaimed > 0 {
                     eprintln!("{reclaimed} interrupted run(s) will train again");

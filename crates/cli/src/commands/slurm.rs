@@ -79,19 +79,19 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
         if store.is_sqlite() {
             eprintln!("note: an SQLite store works only where every node sees the same file system and locks work on it; PostgreSQL (--db postgres://…) is the store for a cluster");
         }
-        let mut retried = !a.retry_failed;
+        // Before planning: a search plans its next rounds from the runs
+        // that have ended, and a failed run about to train again has not.
+        if a.retry_failed {
+            let n = store.retry_failed(&name).await?;
+            if n > 0 {
+                eprintln!("{n} failed run(s) will train again");
+            }
+        }
         let mut ended_before = None;
         loop {
             let reg = register(&store, &sweep).await?;
             if let (Some(plan), Some(s)) = (&reg.search, &sweep.search) {
                 eprintln!("{}", super::plan::search_progress(plan, s));
-            }
-            if !retried {
-                retried = true;
-                let n = store.retry_failed(&name).await?;
-                if n > 0 {
-                    eprintln!("{n} failed run(s) will train again");
-                }
             }
             let left = store.claimable(&name).await?;
             let c = store.counts(&name).await?;
