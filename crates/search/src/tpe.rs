@@ -130,16 +130,7 @@ impl Mixture {
 
     /// A draw: a component by weight, then each dimension from its kernel.
     fn sample(&self, rng: &mut impl Rng) -> Vec<f64> {
-        let u: f64 = rng.gen();
-        let mut acc = 0.0;
-        let mut c = self.w.len() - 1;
-        for (i, w) in self.w.iter().enumerate() {
-            acc += w;
-            if u < acc {
-                c = i;
-                break;
-            }
-        }
+        let c = draw_index(&self.w, rng.gen());
         let normal = std_normal();
         self.dims
             .iter()
@@ -162,17 +153,7 @@ impl Mixture {
                     }
                     (m + s * normal.inverse_cdf(a + u * (b - a))).clamp(*low, *high)
                 }
-                Kernels::Cat { p } => {
-                    let u: f64 = rng.gen();
-                    let mut acc = 0.0;
-                    for (i, q) in p[c].iter().enumerate() {
-                        acc += q;
-                        if u < acc {
-                            return i as f64;
-                        }
-                    }
-                    (p[c].len() - 1) as f64
-                }
+                Kernels::Cat { p } => draw_index(&p[c], rng.gen()) as f64,
             })
             .collect()
     }
@@ -214,6 +195,20 @@ impl Mixture {
         let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         max + terms.iter().map(|t| (t - max).exp()).sum::<f64>().ln()
     }
+}
+
+/// The index `u` (uniform on [0, 1)) falls in when `weights`, summing to
+/// one, are laid end to end; the last one when rounding leaves `u` beyond
+/// their sum.
+fn draw_index(weights: &[f64], u: f64) -> usize {
+    let mut acc = 0.0;
+    for (i, w) in weights.iter().enumerate() {
+        acc += w;
+        if u < acc {
+            return i;
+        }
+    }
+    weights.len() - 1
 }
 
 /// One proposal from the scored trials `history` (at least one), with
@@ -262,16 +257,11 @@ pub(crate) fn propose(
         // Integer coordinates are scored at the value they become.
         let x: Vec<f64> = x
             .iter()
-            .zip(&dims)
-            .map(|(&xj, d)| match d {
-                Dim::Num {
-                    low,
-                    step: Some(st),
-                    high,
-                } => {
-                    let first = low + st / 2.0;
-                    let last = high - st / 2.0;
-                    (first + ((xj - first) / st).round() * st).clamp(first, last)
+            .zip(space.iter().zip(&dims))
+            .map(|(&xj, (p, d))| match d {
+                Dim::Num { step: Some(_), .. } => {
+                    let v = space::value(&p.distribution, xj);
+                    space::coordinate(&p.distribution, &v).expect("a value of the space")
                 }
                 _ => xj,
             })
