@@ -12,6 +12,7 @@ mod classes;
 mod decode;
 mod head;
 mod names;
+mod sequential;
 mod stats;
 
 pub use auroc::macro_auroc_ovr;
@@ -22,6 +23,9 @@ pub use decode::{
 };
 pub use head::{exact_match, HeadMetrics, HeadPredictions, InvalidPredictions};
 pub use names::{nearest, suggestion, Direction, Metric, UnknownMetric};
+pub use sequential::{
+    confidence_sequence, fewest_to_settle, mixture_t_evalue, Interval, PRIOR_PRECISION,
+};
 pub use stats::{
     equivalence, holm, paired_differences, paired_t, summarize, wilcoxon, wilcoxon_min_p,
     Equivalence, Scale, Summary, Wilcoxon, CONTINUOUS_TOLERANCE, COUNT_TOLERANCE,

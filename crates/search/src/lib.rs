@@ -8,6 +8,7 @@
 //! proposals into runs and hands back each finished trial's score.
 
 mod random;
+pub mod seeds;
 mod space;
 mod tpe;
 

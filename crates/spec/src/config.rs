@@ -41,12 +41,9 @@ pub struct SweepSection {
     pub name: String,
     /// Each grid point runs once per seed: the seed fixes initial weights,
     /// batch order and dropout masks.
-    #[serde(default = "default_seeds")]
-    pub seeds: Vec<u64>,
-}
-
-fn default_seeds() -> Vec<u64> {
-    vec![0]
+    /// With rounds, a design gets seeds until it is settled below the best.
+    #[serde(default)]
+    pub seeds: crate::seeds::Seeds,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

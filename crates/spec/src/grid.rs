@@ -26,9 +26,12 @@ pub struct SweepFile {
     pub axes: Vec<String>,
     /// Every grid point, validated, in expansion order.
     pub points: Vec<GridPoint>,
+    /// Every seed a design can run on (with rounds, the whole budget).
     pub seeds: Vec<u64>,
     /// Settings tuned per grid point (design), when the file has `[search]`.
     pub search: Option<crate::search::Search>,
+    /// Seeds spent in rounds, when `sweep.seeds` has `rounds`.
+    pub sequential: Option<crate::seeds::Sequential>,
     /// Each point's settings as a table, for [`SweepFile::configure`].
     tables: Vec<toml::Table>,
     /// The folder relative data paths resolve against.
@@ -336,9 +339,11 @@ impl SweepFile {
             doc.evaluate.as_ref(),
             &axes,
             &heads,
-            &doc.sweep.seeds,
+            &doc.sweep.seeds.all(),
         )
         .map_err(|(p, m)| at_path(&p, m))?;
+        let sequential = crate::seeds::resolve(&doc.sweep.seeds, &heads, search.is_some())
+            .map_err(|(p, m)| at_path(&p, m))?;
         // Every tuned value's extremes must make a valid run of every design.
         for p in search.iter().flat_map(|s| &s.space) {
             for v in p.distribution.extremes() {
@@ -372,8 +377,9 @@ impl SweepFile {
             text: text.to_string(),
             axes,
             points,
-            seeds: doc.sweep.seeds,
+            seeds: doc.sweep.seeds.all(),
             search,
+            sequential,
             tables,
             dir: dir.to_path_buf(),
         })
@@ -399,6 +405,12 @@ impl SweepFile {
             values: all,
             config,
         })
+    }
+
+    /// Whether the runs depend on stored results (a search, or seeds in
+    /// rounds), so that registering and training alternate.
+    pub fn adaptive(&self) -> bool {
+        self.search.is_some() || self.sequential.is_some()
     }
 
     pub fn name(&self) -> &str {
@@ -453,7 +465,7 @@ fn resolve_table(table: toml::Table) -> Result<Document, String> {
 fn finish(d: Document, dir: &Path) -> RunConfig {
     let mut config = RunConfig {
         sweep: d.sweep.name.clone(),
-        seed: d.sweep.seeds[0],
+        seed: d.sweep.seeds.all()[0],
         data: d.data,
         tasks: d.tasks,
         model: d.model,

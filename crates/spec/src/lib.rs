@@ -13,6 +13,7 @@ mod identity;
 mod locate;
 mod names;
 mod search;
+mod seeds;
 mod status;
 mod validate;
 
@@ -32,4 +33,5 @@ pub use search::{
     Distribution, Method, Objective, Param, Search, DEFAULT_CANDIDATES, DEFAULT_OBJECTIVE,
     DEFAULT_ROUND, DEFAULT_STARTUP,
 };
+pub use seeds::{SeedRounds, Seeds, Sequential, Stop, DEFAULT_LEVEL};
 pub use status::{Role, RunStatus, UnknownRole, UnknownStatus};

@@ -293,8 +293,8 @@ fn distribution(key: &str, v: &toml::Value) -> Result<Distribution, Problem> {
     }
 }
 
-/// The metric a search ranks trials by: `val.HEAD.METRIC`.
-fn objective(text: &str, heads: &[String]) -> Result<Objective, String> {
+/// A validation metric to rank or stop by: `val.HEAD.METRIC`.
+pub(crate) fn objective(text: &str, heads: &[String]) -> Result<Objective, String> {
     let parts: Vec<&str> = text.split('.').collect();
     let [split, head, metric] = parts.as_slice() else {
         return Err(format!(
@@ -303,7 +303,7 @@ fn objective(text: &str, heads: &[String]) -> Result<Objective, String> {
     };
     if *split != "val" {
         return Err(format!(
-            "\"{text}\": trials are ranked on the validation split (\"val\"); the test split is never read to choose"
+            "\"{text}\": designs and trials are ranked on the validation split (\"val\"); the test split is never read to choose or to stop"
         ));
     }
     if *head != headsweep_metrics::JOINT && !heads.iter().any(|h| h == head) {
@@ -317,7 +317,7 @@ fn objective(text: &str, heads: &[String]) -> Result<Objective, String> {
         metric.parse().map_err(|e| format!("\"{text}\": {e}"))?;
     if metric.direction().score(0.0).is_none() {
         return Err(format!(
-            "\"{text}\": {} is a count, not a quality a trial can be ranked by",
+            "\"{text}\": {} is a count, not a quality to rank by",
             metric.name()
         ));
     }

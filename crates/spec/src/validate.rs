@@ -34,14 +34,21 @@ pub(crate) fn check(doc: &Document) -> Vec<Problem> {
     if let Err(e) = crate::check_sweep_name(&s.name) {
         bad(&["sweep".into(), "name".into()], e.to_string());
     }
-    if s.seeds.is_empty() {
+    let seeds = s.seeds.all();
+    let listed = matches!(s.seeds, crate::seeds::Seeds::List(_));
+    if seeds.is_empty() && listed {
         bad(
             &["sweep".into(), "seeds".into()],
             "seeds must list at least one seed".into(),
         );
+    } else if seeds.is_empty() {
+        bad(
+            &["sweep".into(), "seeds".into(), "rounds".into()],
+            "sweep.seeds.rounds must list at least one round of seeds, e.g. [3, 3, 4]".into(),
+        );
     }
     let mut seen = HashSet::new();
-    for (i, seed) in s.seeds.iter().enumerate() {
+    for (i, seed) in seeds.iter().enumerate().filter(|_| listed) {
         if !seen.insert(seed) {
             bad(
                 &["sweep".into(), "seeds".into(), i.into()],

@@ -602,3 +602,40 @@ fn tpe_rounds_of_several_trials() {
     let search = parse(&text).unwrap().search.unwrap();
     assert_eq!(search.rounds(), vec![0..3, 3..7, 7..11, 11..12]);
 }
+
+#[test]
+fn seeds_in_rounds_resolve_to_consecutive_seeds() {
+    let text = BASE.replace(
+        "seeds = [3, 4]",
+        r#"seeds = { rounds = [3, 3, 4], stop = "settled", first = 100, metric = "val.age.macro_f1" }"#,
+    );
+    let s = parse(&text).unwrap();
+    assert_eq!(s.seeds, (100..110).collect::<Vec<u64>>());
+    assert_eq!(s.first_run().seed, 100);
+    let q = s.sequential.as_ref().unwrap();
+    assert_eq!(q.rounds, [3, 3, 4]);
+    assert_eq!(q.objective.to_string(), "val.age.macro_f1");
+    assert_eq!(q.level, crate::DEFAULT_LEVEL);
+    assert!(s.adaptive());
+    // A list stays a list: no rounds.
+    assert!(parse(BASE).unwrap().sequential.is_none());
+}
+
+#[test]
+fn seeds_in_rounds_are_checked_where_they_are_written() {
+    let with = |seeds: &str| BASE.replace("seeds = [3, 4]", &format!("seeds = {seeds}"));
+    let e = error(&with("{ rounds = [3, 0] }"));
+    assert!(e.contains("t.toml:3:") && e.contains("a round of 0"), "{e}");
+    let e = error(&with("{ rounds = [] }"));
+    assert!(e.contains("at least one round"), "{e}");
+    let e = error(&with("{ rounds = [3], level = 0.9 }"));
+    assert!(e.contains("sweep.seeds.level") && e.contains("0.9"), "{e}");
+    let e = error(&with(r#"{ rounds = [3], metric = "test.age.accuracy" }"#));
+    assert!(e.contains("never read to choose or to stop"), "{e}");
+    let e = error(&with(r#"{ rounds = [3], stop = "never" }"#));
+    assert!(e.contains("settled"), "{e}");
+    let e = error(&with(r#"{ rounds = [3], seeds = 4 }"#));
+    assert!(e.contains("unknown field"), "{e}");
+    let e = error(&with(r#""many""#));
+    assert!(e.contains("a list of seeds") && e.contains("rounds"), "{e}");
+}
