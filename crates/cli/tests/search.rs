@@ -1,6 +1,7 @@
 //! Searches end to end through the built binary: trials proposed in rounds
 //! from stored results, the same trials whatever the parallelism or an
-//! interruption, and each design's chosen setting evaluated on fresh seeds.
+//! interruption, and each design's chosen setting evaluated on fresh seeds;
+//! and seeds spent in rounds on the designs not yet settled.
 
 mod common;
 
@@ -281,4 +282,147 @@ fn failed_trials_use_up_budget_and_retrying_them_proposes_the_same_trials() {
         .code(3)
         .stderr(contains(format!("{failed} failed run(s) will train again")));
     assert_eq!(stored(&dir.path().join("a.db")), before);
+}
+
+/// Three learning rates, one far too small to learn anything in 6 epochs,
+/// with seeds in rounds of 4 + 2 + 2 compared on validation accuracy.
+const ROUNDS: &str = r#"
+[sweep]
+name = "s"
+seeds = { rounds = [4, 2, 2], metric = "val.sex.accuracy" }
+
+[data]
+synthetic = { preset = "methylation", samples = 200, features = 40 }
+split = { train = 0.6, val = 0.2, test = 0.2 }
+
+[[tasks]]
+name = "sex"
+
+[model]
+trunk = [8]
+head_width = 4
+
+[train]
+epochs = 6
+batch_size = 32
+
+[grid]
+"train.lr" = [0.03, 0.01, 1e-6]
+"#;
+
+#[test]
+fn seeds_in_rounds_stop_a_settled_design_and_compare_shows_why() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.toml"), ROUNDS).unwrap();
+    hs(dir.path())
+        .args(["plan", "s.toml"])
+        .assert()
+        .success()
+        .stdout(contains("seeds in rounds of 4 + 2 + 2"))
+        .stdout(contains(
+            "budget: at most 24 runs (3 design(s) × 8 seeds), at least 12 (round 1)",
+        ));
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db", "--jobs", "2"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "seeds: 20 run(s) of at most 24; 0 design(s) running, 1 settled below the best",
+        ));
+    hs(dir.path())
+        .args([
+            "run", "s.toml", "--db", "b.db", "--jobs", "1", "--fuse", "off",
+        ])
+        .assert()
+        .success();
+    let a = stored(&dir.path().join("a.db"));
+    assert_eq!(a.len(), 20);
+    assert_eq!(
+        a,
+        stored(&dir.path().join("b.db")),
+        "same runs, same results"
+    );
+    let seeds_of = |lr: &str| {
+        rt().block_on(async {
+            let s = Store::open(dir.path().join("a.db").to_str().unwrap())
+                .await
+                .unwrap();
+            let mut seeds: Vec<i64> = s
+                .runs("s")
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| r.axes.iter().any(|(k, v)| k == "train.lr" && v == lr))
+                .map(|r| r.seed)
+                .collect();
+            seeds.sort();
+            seeds
+        })
+    };
+    assert_eq!(seeds_of("1e-6"), [0, 1, 2, 3], "settled after round 1");
+    assert_eq!(seeds_of("0.03"), (0..8).collect::<Vec<i64>>());
+    assert_eq!(seeds_of("0.01"), (0..8).collect::<Vec<i64>>());
+
+    hs(dir.path())
+        .args(["plan", "s.toml", "--db", "a.db"])
+        .assert()
+        .success()
+        .stdout(contains("settled below train.lr=0.03 after 4 seeds"));
+    // compare: seeds and why per row; against a baseline, anytime
+    // intervals instead of p-values.
+    let out = hs(dir.path())
+        .args([
+            "compare",
+            "s",
+            "--db",
+            "a.db",
+            "--metrics",
+            "sex.accuracy",
+            "--baseline",
+            "train.lr=0.03",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let md = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        md.contains("| seeds |") && md.contains("anytime CI Δ"),
+        "{md}"
+    );
+    assert!(!md.contains("p_W"), "{md}");
+    assert!(
+        md.contains("4/8: settled below train.lr=0.03 after 4 seeds"),
+        "{md}"
+    );
+    assert!(md.contains("8/8: every round"), "{md}");
+    let out = hs(dir.path())
+        .args([
+            "compare",
+            "s",
+            "--db",
+            "a.db",
+            "--metrics",
+            "sex.accuracy",
+            "--baseline",
+            "train.lr=0.03",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0]
+            .ends_with("sex.accuracy.anytime_low,sex.accuracy.anytime_high,seeds,seeds_of,stopped"),
+        "{csv}"
+    );
+    let small = lines.iter().find(|l| l.starts_with("1e-6,")).unwrap();
+    assert!(small.contains(",4,8,\"settled below"), "{csv}");
+    // Nothing new the second time.
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db"])
+        .assert()
+        .success()
+        .stderr(contains("20 runs (0 new), 20 done"));
 }

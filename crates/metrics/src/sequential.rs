@@ -154,11 +154,7 @@ mod tests {
         assert_eq!(fewest_to_settle(0.01), 4);
         assert!(fewest_to_settle(0.05 / 26.0) > fewest_to_settle(0.05));
         let n = fewest_to_settle(0.01);
-        let at = vec![0.1, 0.2]
-            .repeat(n)
-            .into_iter()
-            .take(n)
-            .collect::<Vec<_>>();
+        let at: Vec<f64> = (0..n).map(|i| [0.1, 0.2][i % 2]).collect();
         assert!(confidence_sequence(&at, 0.01).unwrap().low.is_finite());
         assert!(!confidence_sequence(&at[..n - 1], 0.01)
             .unwrap()

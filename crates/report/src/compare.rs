@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use headsweep_metrics::{
-    equivalence, holm, paired_differences, paired_t, summarize, wilcoxon, Direction, Equivalence,
-    Metric, Scale, Summary, Wilcoxon, JOINT,
+    confidence_sequence, equivalence, holm, paired_differences, paired_t, summarize, wilcoxon,
+    Direction, Equivalence, Interval, Metric, Scale, Summary, Wilcoxon, JOINT,
 };
 use headsweep_spec::RunStatus;
 use serde::Serialize;
@@ -54,6 +54,32 @@ pub struct CompareOptions {
     pub pool: Pool,
     /// With a baseline: test equivalence within ±margin (metric units).
     pub margin: Option<f64>,
+    /// When the sweep's seeds were spent in rounds: what each design got.
+    pub rounds: Option<SeedRounds>,
+}
+
+/// How a sweep with seeds in rounds spent them, as its rule decided from
+/// the validation results.
+#[derive(Debug, Clone, Default)]
+pub struct SeedRounds {
+    /// Per grid point: the seeds it was given, and why it got no more.
+    pub designs: std::collections::HashMap<i64, (usize, String)>,
+    /// Seeds a design can get at most.
+    pub total: usize,
+    /// The chance that any of the rule's intervals misses, and of each
+    /// one (the first over the designs but one).
+    pub level: f64,
+    pub pair_level: f64,
+    /// The rule, in words, for the notes.
+    pub rule: String,
+}
+
+/// A row's seeds, when they were spent in rounds.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowSeeds {
+    pub given: usize,
+    pub of: usize,
+    pub stopped: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +105,10 @@ pub struct Paired {
     pub t_p_adjusted: Option<f64>,
     /// With a margin: the TOST equivalence test.
     pub equivalence: Option<Equivalence>,
+    /// When seeds were spent in rounds: the anytime-valid confidence
+    /// sequence of Δ, in place of the fixed-n tests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anytime: Option<Interval>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,6 +129,9 @@ pub struct Row {
     /// With `select_by`: the hidden axes' setting chosen, `axis=value …`.
     pub selected: Option<String>,
     pub baseline: bool,
+    /// When seeds were spent in rounds: how many this row's design got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<RowSeeds>,
     pub cells: Vec<Cell>,
     /// The row's runs (after selection), for callers that show more of
     /// them; not part of the exported table.
@@ -122,6 +155,9 @@ pub struct Comparison {
     /// What `n` counts, in words.
     pub n_counts: String,
     pub margin: Option<f64>,
+    /// Seeds were spent in rounds: the rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<String>,
     pub notes: Vec<String>,
 }
 
@@ -299,20 +335,25 @@ fn pair(
     base: &BTreeMap<Replicate, f64>,
     scale: Scale,
     margin: Option<f64>,
+    anytime: Option<f64>,
 ) -> Paired {
     let pairs: Vec<(f64, f64)> = mine
         .iter()
         .filter_map(|(k, v)| base.get(k).map(|b| (*v, *b)))
         .collect();
     let diffs = paired_differences(&pairs, scale);
+    let fixed_n = anytime.is_none();
     Paired {
         n: diffs.len(),
         mean_diff: summarize(&diffs).mean,
-        wilcoxon: wilcoxon(&diffs),
-        t_p: paired_t(&diffs),
+        wilcoxon: wilcoxon(&diffs).filter(|_| fixed_n),
+        t_p: paired_t(&diffs).filter(|_| fixed_n),
         wilcoxon_p_adjusted: None,
         t_p_adjusted: None,
-        equivalence: margin.and_then(|m| equivalence(&diffs, m)),
+        equivalence: margin
+            .and_then(|m| equivalence(&diffs, m))
+            .filter(|_| fixed_n),
+        anytime: anytime.and_then(|level| confidence_sequence(&diffs, level)),
     }
 }
 
@@ -455,6 +496,19 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             })
             .collect();
         let count = |s: RunStatus| chosen.iter().filter(|r| r.status == s).count();
+        // A row is one design when its runs share a grid point.
+        let seeds = opts.rounds.as_ref().and_then(|q| {
+            let point = chosen.first()?.point;
+            if chosen.iter().any(|r| r.point != point) {
+                return None;
+            }
+            let (given, why) = q.designs.get(&point)?;
+            Some(RowSeeds {
+                given: *given,
+                of: q.total,
+                stopped: why.clone(),
+            })
+        });
         rows.push(Row {
             values,
             runs: chosen.len(),
@@ -462,6 +516,7 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             failed: count(RunStatus::Failed),
             selected,
             baseline: false,
+            seeds,
             cells,
             run_ids: chosen.iter().map(|r| r.id.clone()).collect(),
         });
@@ -488,7 +543,14 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             let base_vals = values_of(&members[bi], c);
             for (i, r) in rows.iter_mut().enumerate() {
                 if i != bi {
-                    let p = pair(&values_of(&members[i], c), &base_vals, c.scale, opts.margin);
+                    let anytime = opts.rounds.as_ref().map(|q| q.pair_level);
+                    let p = pair(
+                        &values_of(&members[i], c),
+                        &base_vals,
+                        c.scale,
+                        opts.margin,
+                        anytime,
+                    );
                     ns.push(p.n);
                     r.cells[j].paired = Some(p);
                 }
@@ -504,8 +566,22 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
             Adjust::Holm => (0..columns.len()).map(|j| cells(j).collect()).collect(),
             Adjust::HolmAll => vec![(0..columns.len()).flat_map(cells).collect()],
         };
-        adjust(&mut rows, &families);
-        notes.extend(test_notes(ns, &pooled, opts));
+        match &opts.rounds {
+            None => {
+                adjust(&mut rows, &families);
+                notes.extend(test_notes(ns, &pooled, opts));
+            }
+            Some(q) => notes.push(format!(
+                "{}Δ = row − baseline, paired by seed, with its anytime-valid {} confidence sequence (Lai's mixture t, each at level {}: the rule's {} split over the designs but one), in place of Wilcoxon and t p-values and equivalence tests, which hold only when n was fixed in advance.",
+                if opts.adjust == Adjust::None { "" } else { "No Holm adjustment: " },
+                percent(1.0 - q.pair_level),
+                fmt_level(q.pair_level),
+                fmt_level(q.level),
+            )),
+        }
+    }
+    if let Some(q) = &opts.rounds {
+        notes.insert(0, format!("{} The seeds column says how many seeds each row got and why it got no more; n counts those seeds.", q.rule));
     }
     notes.extend(pool_notes(&hidden, &pooled, opts));
     if rows.iter().any(|r| r.failed > 0 || r.done < r.runs) {
@@ -531,8 +607,19 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
         adjust: opts.adjust,
         pool: opts.pool,
         margin: opts.margin,
+        rounds: opts.rounds.as_ref().map(|q| q.rule.clone()),
         notes,
     })
+}
+
+fn percent(x: f64) -> String {
+    let s = format!("{:.3}", 100.0 * x);
+    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+fn fmt_level(x: f64) -> String {
+    let s = format!("{x:.5}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Best per column; ties all marked; none for a count.
@@ -720,6 +807,58 @@ pub(crate) mod tests {
             split: "test".into(),
             ..Default::default()
         }
+    }
+
+    /// With seeds in rounds, paired cells carry the anytime interval of
+    /// the differences and no fixed-n test, and each row its seeds.
+    #[test]
+    fn seeds_in_rounds_replace_p_values_with_anytime_intervals() {
+        let mut data = fixture();
+        for r in &mut data.runs {
+            r.point = match (r.axis("model.architecture"), r.axis("model.head_depth")) {
+                (Some("multi_label"), Some("0")) => 0,
+                (Some("multi_label"), _) => 1,
+                (_, Some("0")) => 2,
+                _ => 3,
+            };
+        }
+        let designs = (0..4).map(|p| (p, (3, format!("why {p}")))).collect();
+        let o = CompareOptions {
+            split: "test".into(),
+            metrics: Some(vec![("age".into(), Metric::Accuracy)]),
+            baseline: Some(vec![
+                ("model.architecture".into(), "multi_label".into()),
+                ("model.head_depth".into(), "0".into()),
+            ]),
+            adjust: Adjust::Holm,
+            rounds: Some(SeedRounds {
+                designs,
+                total: 5,
+                level: 0.15,
+                pair_level: 0.05,
+                rule: "The rule.".into(),
+            }),
+            ..Default::default()
+        };
+        let c = compare(&data, &o).unwrap();
+        assert_eq!(c.rounds.as_deref(), Some("The rule."));
+        assert!(c.notes[0].starts_with("The rule."), "{:?}", c.notes);
+        let mh1 = &c.rows[3];
+        let s = mh1.seeds.as_ref().unwrap();
+        assert_eq!((s.given, s.of, s.stopped.as_str()), (3, 5, "why 3"));
+        // multi_head depth 1 against multi_label depth 0, seeds 0, 1, 2:
+        // 0.75 − 0.60, 0.765 − 0.61, 0.77 − 0.62.
+        let p = mh1.cells[0].paired.as_ref().unwrap();
+        assert!(p.wilcoxon.is_none() && p.t_p.is_none() && p.t_p_adjusted.is_none());
+        let want = confidence_sequence(&[0.15, 0.155, 0.15], 0.05).unwrap();
+        let got = p.anytime.unwrap();
+        assert_eq!(got.n, 3);
+        assert!(
+            (got.low - want.low).abs() < 1e-9 && (got.high - want.high).abs() < 1e-9,
+            "{got:?} {want:?} {:?}",
+            p.mean_diff
+        );
+        assert!(got.low > 0.0, "{got:?}");
     }
 
     #[test]

@@ -57,6 +57,21 @@ fn ci(cell: &Cell) -> String {
     )
 }
 
+fn seeds(r: &crate::compare::Row) -> String {
+    r.seeds.as_ref().map_or_else(
+        || DASH.to_string(),
+        |s| format!("{}/{}: {}", s.given, s.of, s.stopped),
+    )
+}
+
+fn anytime(i: Option<headsweep_metrics::Interval>) -> String {
+    match i {
+        None => DASH.to_string(),
+        Some(i) if !i.low.is_finite() => "(−∞, ∞)".to_string(),
+        Some(i) => format!("[{:+.4}, {:+.4}]", i.low, i.high),
+    }
+}
+
 /// The header and body cells shared by the markup formats, before escaping.
 struct Grid {
     header: Vec<String>,
@@ -69,11 +84,18 @@ fn grid(c: &Comparison) -> Grid {
         header.push("selected".into());
     }
     header.push("runs".into());
+    let rounds = c.rounds.is_some();
+    if rounds {
+        header.push("seeds".into());
+    }
     for col in &c.columns {
         header.push(format!("{}.{}", col.head, col.metric));
         header.push("n".into());
         header.push("95% CI".into());
-        if c.baseline.is_some() {
+        if c.baseline.is_some() && rounds {
+            header.push("Δ".into());
+            header.push("anytime CI Δ".into());
+        } else if c.baseline.is_some() {
             header.push("Δ".into());
             header.push("p_W".into());
             header.push("p_t".into());
@@ -100,11 +122,21 @@ fn grid(c: &Comparison) -> Grid {
                 runs += " (baseline)";
             }
             cells.push((runs, false));
+            if rounds {
+                cells.push((seeds(r), false));
+            }
             for cell in &r.cells {
                 cells.push((mean_std(cell), cell.best));
                 cells.push((cell.summary.n.to_string(), false));
                 cells.push((ci(cell), false));
-                if c.baseline.is_some() {
+                if c.baseline.is_some() && rounds {
+                    let p = cell.paired.as_ref();
+                    let diff = p
+                        .and_then(|p| p.mean_diff)
+                        .map_or_else(|| DASH.to_string(), |d| format!("{d:+.4}"));
+                    cells.push((diff, false));
+                    cells.push((anytime(p.and_then(|p| p.anytime)), false));
+                } else if c.baseline.is_some() {
                     match &cell.paired {
                         None => {
                             let k = if c.margin.is_some() { 5 } else { 3 };
@@ -157,7 +189,9 @@ fn compact_latex(c: &Comparison) -> String {
     }
     for col in &c.columns {
         header.push(m.escape(&format!("{}.{}", col.head, col.metric)));
-        if c.baseline.is_some() {
+        if c.baseline.is_some() && c.rounds.is_some() {
+            header.push("anytime CI $\\Delta$".into());
+        } else if c.baseline.is_some() {
             header.push("$p_W$".into());
         }
     }
@@ -181,7 +215,10 @@ fn compact_latex(c: &Comparison) -> String {
                     text += &format!(" ({})", cell.summary.n);
                 }
                 cells.push((if cell.best { m.bold(&text) } else { text }, false));
-                if c.baseline.is_some() {
+                if c.baseline.is_some() && c.rounds.is_some() {
+                    let a = cell.paired.as_ref().and_then(|p| p.anytime);
+                    cells.push((m.escape(&anytime(a)), false));
+                } else if c.baseline.is_some() {
                     let p = cell
                         .paired
                         .as_ref()
@@ -199,7 +236,12 @@ fn compact_latex(c: &Comparison) -> String {
         }
     }
     let mut notes = vec![m.escape("Best value per column in bold.")];
-    if c.baseline.is_some() {
+    if let Some(rule) = &c.rounds {
+        notes.push(m.escape(rule));
+        if c.baseline.is_some() {
+            notes.push(m.escape("Anytime CI Δ: the anytime-valid confidence sequence of row − baseline, paired by seed (Lai's mixture t), valid at the n the rule stopped at."));
+        }
+    } else if c.baseline.is_some() {
         notes.push(m.escape(match c.adjust {
             crate::compare::Adjust::None => "p_W: two-sided Wilcoxon signed-rank against the baseline, paired by seed.",
             crate::compare::Adjust::Holm => "p_W: two-sided Wilcoxon signed-rank against the baseline, paired by seed, Holm-adjusted within each column.",
@@ -400,7 +442,15 @@ fn csv(c: &Comparison) -> String {
                     header.push(format!("{p}.{suffix}"));
                 }
             }
+            if c.rounds.is_some() {
+                for suffix in ["anytime_low", "anytime_high"] {
+                    header.push(format!("{p}.{suffix}"));
+                }
+            }
         }
+    }
+    if c.rounds.is_some() {
+        header.extend(["seeds", "seeds_of", "stopped"].map(String::from));
     }
     let f = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
     let mut lines = vec![header];
@@ -445,7 +495,19 @@ fn csv(c: &Comparison) -> String {
                         f(e.map(|e| e.p)),
                     ]);
                 }
+                if c.rounds.is_some() {
+                    let a = cell.paired.as_ref().and_then(|p| p.anytime);
+                    cells.extend([f(a.map(|a| a.low)), f(a.map(|a| a.high))]);
+                }
             }
+        }
+        if c.rounds.is_some() {
+            let s = r.seeds.as_ref();
+            cells.extend([
+                s.map_or_else(String::new, |s| s.given.to_string()),
+                s.map_or_else(String::new, |s| s.of.to_string()),
+                s.map_or_else(String::new, |s| s.stopped.clone()),
+            ]);
         }
         lines.push(cells);
     }

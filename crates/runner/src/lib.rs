@@ -17,6 +17,7 @@ mod provenance;
 mod register;
 mod runs;
 mod search;
+mod seeds;
 mod slurm;
 
 pub use error::RunnerError;
@@ -31,6 +32,7 @@ pub use provenance::{git_state, provenance, TorchInfo};
 pub use register::{register, runs_of, Registered};
 pub use runs::PlannedRun;
 pub use search::{known, plan as plan_search, Chosen, DesignSearch, Known, SearchPlan};
+pub use seeds::{plan as plan_seeds, DesignSeeds, SeedPlan};
 pub use slurm::{sbatch_script, submit, wait_for_job, SlurmJob};
 
 /// Version recorded with sweeps and runs.

@@ -5,15 +5,20 @@ use headsweep_store::{NewRun, NewSweep, Store};
 
 use crate::runs::{Identities, PlannedRun};
 use crate::search::{self, Known, SearchPlan};
+use crate::seeds::{self, SeedPlan};
 use crate::{hostname, RunnerError, CODE_VERSION};
 
 /// Every run of `sweep` that can be known before any result: each grid
-/// point on each seed, or for a search, every design's first round.
+/// point on each seed; for a search, every design's first round; for seeds
+/// in rounds, every design's first round of seeds.
 /// Runs with the same identity (an include repeating a grid point) appear
 /// once.
 pub fn runs_of(sweep: &SweepFile) -> Result<Vec<PlannedRun>, RunnerError> {
     if sweep.search.is_some() {
         return Ok(search::plan(sweep, &Known::default())?.runs);
+    }
+    if sweep.sequential.is_some() {
+        return Ok(seeds::plan(sweep, &Known::default())?.runs);
     }
     let mut ids = Identities::default();
     let mut seen = std::collections::HashSet::new();
@@ -41,24 +46,32 @@ pub fn runs_of(sweep: &SweepFile) -> Result<Vec<PlannedRun>, RunnerError> {
 }
 
 /// What registering found: every run the sweep has now, how many are new
-/// to the store, and for a search where each design stands.
+/// to the store, and for a search or seeds in rounds where each design
+/// stands.
 pub struct Registered {
     pub runs: Vec<PlannedRun>,
     pub new: usize,
     pub search: Option<SearchPlan>,
+    pub seeds: Option<SeedPlan>,
 }
 
 /// Registers `sweep` and its runs: for a search, every trial the stored
 /// results allow proposing now and the evaluation of every design whose
-/// search has ended.
+/// search has ended; for seeds in rounds, every round the stored results
+/// allow.
 pub async fn register(store: &Store, sweep: &SweepFile) -> Result<Registered, RunnerError> {
-    let (runs, search) = match &sweep.search {
-        None => (runs_of(sweep)?, None),
-        Some(s) => {
+    let (runs, search, seeds) = match (&sweep.search, &sweep.sequential) {
+        (Some(s), _) => {
             let known = search::known(store, sweep.name(), &s.objective).await?;
             let plan = search::plan(sweep, &known)?;
-            (plan.runs.clone(), Some(plan))
+            (plan.runs.clone(), Some(plan), None)
         }
+        (None, Some(q)) => {
+            let known = search::known(store, sweep.name(), &q.objective).await?;
+            let plan = seeds::plan(sweep, &known)?;
+            (plan.runs.clone(), None, Some(plan))
+        }
+        (None, None) => (runs_of(sweep)?, None, None),
     };
     let record = NewSweep {
         name: sweep.name().to_string(),
@@ -88,5 +101,10 @@ pub async fn register(store: &Store, sweep: &SweepFile) -> Result<Registered, Ru
         })
         .collect();
     let new = store.register(&record, &rows).await?;
-    Ok(Registered { runs, new, search })
+    Ok(Registered {
+        runs,
+        new,
+        search,
+        seeds,
+    })
 }

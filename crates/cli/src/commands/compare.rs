@@ -56,6 +56,7 @@ pub fn options(a: &ComparisonArgs) -> anyhow::Result<CompareOptions> {
             PoolArg::Run => Pool::Run,
         },
         margin: a.margin,
+        rounds: None,
     })
 }
 
@@ -76,10 +77,12 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     if a.intervals && a.format != CompareFormat::Latex {
         anyhow::bail!("--intervals applies to --format latex");
     }
-    let data = super::runtime()?.block_on(async {
+    let (data, rounds) = super::runtime()?.block_on(async {
         let store = Store::open_with(&a.store.db, Access::Read).await?;
-        sweep_data_for(&store, &a.sweep, Some(&Needed::of(&opts))).await
+        let data = sweep_data_for(&store, &a.sweep, Some(&Needed::of(&opts))).await?;
+        anyhow::Ok((data, super::seeds::for_compare(&store, &a.sweep).await?))
     })?;
+    let opts = CompareOptions { rounds, ..opts };
     let table = compare(&data, &opts)?;
     emit(a.out.as_deref(), &render_comparison(&table, format))
 }

@@ -9,6 +9,7 @@ mod report_page;
 mod rm;
 mod run;
 pub mod runs;
+mod seeds;
 mod serve;
 mod slurm;
 mod status;

@@ -35,8 +35,10 @@ pub fn run(a: PlanArgs, torch: &dyn crate::Torch) -> anyhow::Result<()> {
     let mut out = format!("sweep {} ({})\n", sweep.name(), a.file.display());
     out += &aligned(&header, &rows);
     let slots = &slots[..slots.len().min(runs.len().max(1))];
-    match &sweep.search {
-        None => {
+    match (&sweep.search, &sweep.sequential) {
+        (Some(s), _) => out += &describe_search(s, sweep.points.len(), sweep.seeds.len()),
+        (None, Some(q)) => out += &super::seeds::describe(q, sweep.points.len()),
+        (None, None) => {
             out += &format!(
                 "\n{} runs: {} grid point(s) × {} seed(s)\n",
                 runs.len(),
@@ -44,16 +46,16 @@ pub fn run(a: PlanArgs, torch: &dyn crate::Torch) -> anyhow::Result<()> {
                 sweep.seeds.len(),
             );
         }
-        Some(s) => out += &describe_search(s, sweep.points.len(), sweep.seeds.len()),
     }
     out += &format!("device plan: {}\n", super::describe_slots(slots));
     out += &fusion_plan(&runs, slots);
     for d in &data {
         out += d;
     }
-    match &sweep.search {
-        None => out += &progress(&a.store.db, &sweep, &runs, slots.len())?,
-        Some(s) => out += &search_standing(&a.store.db, &sweep, s)?,
+    match (&sweep.search, &sweep.sequential) {
+        (Some(s), _) => out += &search_standing(&a.store.db, &sweep, s)?,
+        (None, Some(q)) => out += &seeds_standing(&a.store.db, &sweep, q)?,
+        (None, None) => out += &progress(&a.store.db, &sweep, &runs, slots.len())?,
     }
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(())
@@ -207,6 +209,29 @@ fn search_standing(
     })?;
     let mut out = format!("\nin {}: {}\n", redact(db), search_progress(&plan, s));
     out += &design_table(&plan, s);
+    Ok(out)
+}
+
+/// Where each design's seeds stand in the store (when it exists).
+fn seeds_standing(
+    db: &str,
+    sweep: &headsweep_spec::SweepFile,
+    q: &headsweep_spec::Sequential,
+) -> anyhow::Result<String> {
+    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
+        return Ok(String::new());
+    }
+    let plan = super::runtime()?.block_on(async {
+        let store = Store::open_with(db, Access::Read).await?;
+        let known = headsweep_runner::known(&store, sweep.name(), &q.objective).await?;
+        anyhow::Ok(headsweep_runner::plan_seeds(sweep, &known)?)
+    })?;
+    let mut out = format!(
+        "\nin {}: {}\n",
+        redact(db),
+        super::seeds::progress(&plan, q)
+    );
+    out += &super::seeds::table(&plan, q);
     Ok(out)
 }
 

@@ -24,8 +24,9 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
         prepared.keep(&files)?;
         let name = sweep.name().to_string();
         let mut outcome = LaunchOutcome::Finished;
-        // A search proposes its next round from the last one's results, so
-        // registering and training alternate until nothing new is proposed.
+        // A search proposes its next round from the last one's results, and
+        // seeds in rounds go to the designs not yet settled, so registering
+        // and training alternate until nothing new is planned.
         let mut planned_before = None;
         // Before planning: a search plans its next rounds from the runs
         // that have ended, and a failed run about to train again has not.
@@ -60,12 +61,15 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
             if let (Some(plan), Some(s)) = (&reg.search, &sweep.search) {
                 eprintln!("{}", super::plan::search_progress(plan, s));
             }
+            if let (Some(plan), Some(q)) = (&reg.seeds, &sweep.sequential) {
+                eprintln!("{}", super::seeds::progress(plan, q));
+            }
             let grew = planned_before != Some(reg.runs.len());
             planned_before = Some(reg.runs.len());
             if before.pending == 0 {
                 // Runs new to this sweep may all have ended in another
                 // one: plan again from their results.
-                if reg.search.is_some() && grew {
+                if sweep.adaptive() && grew {
                     continue;
                 }
                 break;
@@ -97,7 +101,7 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
             };
             outcome = launch(&store, &l).await?;
             let unfinished = store.counts(&name).await?.pending > 0;
-            if reg.search.is_none() || outcome != LaunchOutcome::Finished || unfinished {
+            if !sweep.adaptive() || outcome != LaunchOutcome::Finished || unfinished {
                 break;
             }
         }

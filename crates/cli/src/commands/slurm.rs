@@ -93,6 +93,9 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
             if let (Some(plan), Some(s)) = (&reg.search, &sweep.search) {
                 eprintln!("{}", super::plan::search_progress(plan, s));
             }
+            if let (Some(plan), Some(q)) = (&reg.seeds, &sweep.sequential) {
+                eprintln!("{}", super::seeds::progress(plan, q));
+            }
             let left = store.claimable(&name).await?;
             let c = store.counts(&name).await?;
             if left == 0 {
@@ -113,6 +116,8 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
             if !a.follow {
                 if sweep.search.is_some() {
                     println!("a search proposes its next trials from these results: when the job has ended, run this command again (until it says there is nothing to submit), or submit with --follow");
+                } else if sweep.sequential.is_some() {
+                    println!("the next round of seeds goes to the designs these results leave unsettled: when the job has ended, run this command again (until it says there is nothing to submit), or submit with --follow");
                 }
                 println!("follow it with: headsweep status {name} --db {}", redact(&a.store.db));
                 return Ok(());
@@ -138,13 +143,18 @@ fn read_store(
 ) -> anyhow::Result<(StoreFiles, usize, usize)> {
     let (files, ids, states) = super::runtime()?.block_on(async {
         let store = Store::open_with(db, Access::Read).await?;
-        let ids: Vec<String> = match &sweep.search {
-            None => runs.iter().map(|r| r.id.clone()).collect(),
-            Some(s) => {
+        let ids: Vec<String> = match (&sweep.search, &sweep.sequential) {
+            (Some(s), _) => {
                 let known = headsweep_runner::known(&store, sweep.name(), &s.objective).await?;
                 let plan = headsweep_runner::plan_search(sweep, &known)?;
                 plan.runs.into_iter().map(|r| r.id).collect()
             }
+            (None, Some(q)) => {
+                let known = headsweep_runner::known(&store, sweep.name(), &q.objective).await?;
+                let plan = headsweep_runner::plan_seeds(sweep, &known)?;
+                plan.runs.into_iter().map(|r| r.id).collect()
+            }
+            (None, None) => runs.iter().map(|r| r.id.clone()).collect(),
         };
         let states = store.run_states(&ids).await?;
         anyhow::Ok((store.files(results).await?, ids, states))

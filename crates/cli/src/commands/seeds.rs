@@ -1,0 +1,176 @@
+//! Seeds spent in rounds, as `plan`, `run`, `slurm` and `compare` show
+//! them: the rule, and where each design stands.
+
+use headsweep_report::{aligned, SeedRounds};
+use headsweep_runner::SeedPlan;
+use headsweep_search::seeds::{allocate, in_metric_units, Arm, Outcome, Stopped};
+use headsweep_spec::{Sequential, SweepFile};
+use headsweep_store::Store;
+
+/// The rule in one sentence, with this sweep's numbers.
+pub fn rule(q: &Sequential, designs: usize) -> String {
+    let rounds: Vec<String> = q.rounds.iter().map(usize::to_string).collect();
+    let seeds = q.seeds();
+    format!(
+        "Seeds were spent in rounds of {} (seeds {}–{}): after each round, a design whose paired difference in {} to the best design's is settled below 0 — its anytime-valid confidence sequence at level {} (the truly best design is stopped with probability ≤ {}, over {designs} designs) lies below 0 — gets no more seeds.",
+        rounds.join(" + "),
+        seeds.first().copied().unwrap_or(0),
+        seeds.last().copied().unwrap_or(0),
+        q.objective,
+        level(q.pair_level(designs)),
+        level(q.level),
+    )
+}
+
+fn level(x: f64) -> String {
+    let s = format!("{x:.5}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Why a design got no more seeds, or that it still may.
+pub fn why(arm: &Arm, labels: &[String], q: &Sequential) -> String {
+    match arm.stopped {
+        None => "running".into(),
+        Some(Stopped::Budget) => "every round".into(),
+        Some(Stopped::Best) => "best: every other design settled below it".into(),
+        Some(Stopped::Settled { best, interval }) => {
+            let i = in_metric_units(q.objective.metric.direction(), interval);
+            let best = match labels[best].as_str() {
+                "" => format!("design {best}"),
+                l => l.to_string(),
+            };
+            format!(
+                "settled below {best} after {} seeds: Δ {} in [{:+.4}, {:+.4}]",
+                i.n, q.objective, i.low, i.high
+            )
+        }
+    }
+}
+
+/// Where each design of `sweep` stands by the store, computed from the
+/// stored runs and validation values the way `run` decided.
+pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<Option<(SweepFile, Vec<Arm>)>> {
+    let Some(text) = store.sweep_file(sweep).await? else {
+        return Ok(None);
+    };
+    // A stored file that no longer parses (an older version's) has no
+    // rounds to show.
+    let Ok(file) = SweepFile::parse(std::path::Path::new(sweep), &text) else {
+        return Ok(None);
+    };
+    let Some(q) = file.sequential.clone() else {
+        return Ok(None);
+    };
+    let runs = store.runs(sweep).await?;
+    let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
+    let values: std::collections::HashMap<String, f64> = store
+        .run_values(
+            &ids,
+            &q.objective.split,
+            &q.objective.head,
+            q.objective.metric.name(),
+        )
+        .await?
+        .into_iter()
+        .collect();
+    let seeds = q.seeds();
+    let arms = allocate(&q, file.points.len(), |d, s| {
+        let run = runs
+            .iter()
+            .find(|r| r.point == d as i64 && r.seed == seeds[s] as i64);
+        match run {
+            Some(r) if r.status.is_final() => Outcome::Ended(values.get(&r.id).copied()),
+            _ => Outcome::Pending,
+        }
+    });
+    Ok(Some((file, arms)))
+}
+
+/// What `compare` needs to show each row's seeds and anytime intervals.
+pub async fn for_compare(store: &Store, sweep: &str) -> anyhow::Result<Option<SeedRounds>> {
+    let Some((file, arms)) = stored(store, sweep).await? else {
+        return Ok(None);
+    };
+    let q = file.sequential.as_ref().expect("checked");
+    let labels: Vec<String> = file.points.iter().map(|p| p.label()).collect();
+    Ok(Some(SeedRounds {
+        designs: arms
+            .iter()
+            .enumerate()
+            .map(|(d, a)| (d as i64, (a.seeds, why(a, &labels, q))))
+            .collect(),
+        total: q.seeds().len(),
+        level: q.level,
+        pair_level: q.pair_level(file.points.len()),
+        rule: rule(q, file.points.len()),
+    }))
+}
+
+/// `plan`'s description of the rule and the budget.
+pub fn describe(q: &Sequential, designs: usize) -> String {
+    let total = q.seeds().len();
+    let first = q.rounds[0];
+    let mut out = format!(
+        "\nseeds in rounds of {}: every design gets round 1's {first} seed(s); after each round, designs settled below the best on {} get no more.\n",
+        q.rounds
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" + "),
+        q.objective
+    );
+    let fewest = headsweep_metrics::fewest_to_settle(q.pair_level(designs));
+    out += &format!(
+        "level {} over {designs} design(s) ({} per comparison): no design can be settled before {fewest} seeds",
+        level(q.level),
+        level(q.pair_level(designs))
+    );
+    if fewest > total {
+        out +=
+            &format!(", more than the {total} the rounds give: every design will get every seed");
+    }
+    out += ".\n";
+    out += &format!(
+        "budget: at most {} runs ({designs} design(s) × {total} seeds), at least {} (round 1); the runs above are round 1's\n",
+        designs * total,
+        designs * first
+    );
+    out
+}
+
+/// One line: how many designs are still getting seeds.
+pub fn progress(plan: &SeedPlan, q: &Sequential) -> String {
+    let running = plan
+        .designs
+        .iter()
+        .filter(|d| d.arm.stopped.is_none())
+        .count();
+    let settled = plan
+        .designs
+        .iter()
+        .filter(|d| matches!(d.arm.stopped, Some(Stopped::Settled { .. })))
+        .count();
+    format!(
+        "seeds: {} run(s) of at most {}; {running} design(s) running, {settled} settled below the best",
+        plan.runs.len(),
+        plan.designs.len() * q.seeds().len()
+    )
+}
+
+/// Per design: seeds given and why no more.
+pub fn table(plan: &SeedPlan, q: &Sequential) -> String {
+    let labels: Vec<String> = plan.designs.iter().map(|d| d.design.clone()).collect();
+    let total = q.seeds().len();
+    let rows: Vec<Vec<String>> = plan
+        .designs
+        .iter()
+        .map(|d| {
+            vec![
+                d.design.clone(),
+                format!("{}/{total}", d.arm.seeds),
+                why(&d.arm, &labels, q),
+            ]
+        })
+        .collect();
+    aligned(&["design".into(), "seeds".into(), "standing".into()], &rows)
+}
