@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use headsweep_search::{best, propose, Observation};
-use headsweep_spec::{display_value, Objective, Role, RunConfig, RunStatus, SweepFile};
+use headsweep_spec::{display_value, Objective, Role, RunConfig, RunStatus, Search, SweepFile};
 use headsweep_store::Store;
 use serde_json::Value;
 
@@ -61,6 +61,8 @@ pub struct DesignSearch {
     pub ended: usize,
     /// Ended without a value of the metric (failed, or undefined).
     pub failed: usize,
+    /// Ended at a rung below the last (with `prune`).
+    pub pruned: usize,
     /// Rounds proposed, of [`headsweep_spec::Search::rounds`].
     pub rounds: usize,
     /// The best trial, once every round has ended.
@@ -85,6 +87,55 @@ pub struct Chosen {
 pub struct SearchPlan {
     pub runs: Vec<PlannedRun>,
     pub designs: Vec<DesignSearch>,
+}
+
+/// A trial once its round has ended: the last rung it reached, and its
+/// score there (the metric in its direction; `None`: failed or undefined).
+struct Ended {
+    trial: usize,
+    values: Vec<Value>,
+    rung: usize,
+    score: Option<f64>,
+}
+
+/// What the proposals learn from. Without pruning, each trial's score.
+/// With it, a trial pruned at a rung ranks below every trial that went
+/// further, by its value at that rung: scores become ranks by (rung,
+/// score), which TPE, using only their order, reads alike.
+fn observations(raw: &[Ended], pruning: bool) -> Vec<Observation> {
+    let mut keys: Vec<(usize, f64)> = raw
+        .iter()
+        .filter_map(|e| Some((e.rung, e.score?)))
+        .collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    keys.dedup();
+    raw.iter()
+        .map(|e| Observation {
+            trial: e.trial,
+            values: e.values.clone(),
+            score: match (pruning, e.score) {
+                (false, s) => s,
+                (true, None) => None,
+                (true, Some(s)) => keys
+                    .iter()
+                    .position(|k| *k == (e.rung, s))
+                    .map(|i| i as f64),
+            },
+        })
+        .collect()
+}
+
+/// A run's axis values with `train.epochs` set to `epochs` when the search
+/// prunes (each rung is a run of its own, told apart by its epochs).
+fn with_epochs(values: &[(String, Value)], epochs: usize, search: &Search) -> Vec<(String, Value)> {
+    let mut out = values.to_vec();
+    if search.prune.is_some() {
+        match out.iter_mut().find(|(k, _)| k == "train.epochs") {
+            Some((_, v)) => *v = Value::from(epochs),
+            None => out.push(("train.epochs".into(), Value::from(epochs))),
+        }
+    }
+    out
 }
 
 /// Plans `sweep`'s search from what the store knows (`Known::default()`
@@ -113,79 +164,140 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
                     why,
                 })
         };
-        let mut history: Vec<Observation> = Vec::new();
+        let mut raw: Vec<Ended> = Vec::new();
         let mut means: HashMap<usize, f64> = HashMap::new();
         let mut state = DesignSearch {
             design: design.clone(),
             proposed: 0,
             ended: 0,
             failed: 0,
+            pruned: 0,
             rounds: 0,
             chosen: None,
             nothing_chosen: false,
         };
+        let rungs = search.rungs(p.config.train.epochs);
+        let last = rungs.len() - 1;
+        let direction = search.objective.metric.direction();
         let mut all_ended = true;
         for (r, trials) in rounds.iter().enumerate() {
+            let history = observations(&raw, search.prune.is_some());
             let proposals = propose(search, &design, r, trials.clone(), &history);
             state.rounds += 1;
-            let mut round_ended = true;
+            let mut cohort = Vec::new();
             for (trial, values) in trials.clone().zip(proposals) {
-                let point_config = configure(&values)?;
-                let mut seeds_values = Vec::new();
-                let mut ended = true;
-                for &seed in &sweep.seeds {
-                    let config = RunConfig {
-                        seed,
-                        ..point_config.config.clone()
-                    };
-                    let id = ids.of(&config)?;
-                    match known.0.get(&id) {
-                        Some((s, v)) if s.is_final() => seeds_values.push(*v),
-                        _ => ended = false,
+                let config = configure(&values)?;
+                cohort.push((trial, values, config));
+            }
+            state.proposed += cohort.len();
+            // Each trial's last rung reached and its mean there.
+            let mut result: Vec<(usize, Option<f64>)> = vec![(0, None); cohort.len()];
+            let mut alive: Vec<usize> = (0..cohort.len()).collect();
+            let mut round_ended = true;
+            for (k, &epochs) in rungs.iter().enumerate() {
+                let mut rung_ended = true;
+                for &i in &alive {
+                    let (trial, _, point_config) = &cohort[i];
+                    let axes = with_epochs(&point_config.values, epochs, search);
+                    let mut seeds_values = Vec::new();
+                    let mut ended = true;
+                    for &seed in &sweep.seeds {
+                        let mut config = RunConfig {
+                            seed,
+                            ..point_config.config.clone()
+                        };
+                        config.train.epochs = epochs;
+                        let id = ids.of(&config)?;
+                        match known.0.get(&id) {
+                            Some((s, v)) if s.is_final() => seeds_values.push(*v),
+                            _ => ended = false,
+                        }
+                        runs.push(PlannedRun {
+                            id,
+                            point,
+                            config,
+                            axes: axes.clone(),
+                            role: Role::Trial,
+                            trial: Some(*trial),
+                        });
                     }
-                    runs.push(PlannedRun {
-                        id,
-                        point,
-                        config,
-                        axes: point_config.values.clone(),
-                        role: Role::Trial,
-                        trial: Some(trial),
-                    });
+                    if !ended {
+                        rung_ended = false;
+                        continue;
+                    }
+                    // The mean over the search seeds; a seed without a
+                    // value leaves the trial unscored.
+                    let mean = seeds_values
+                        .iter()
+                        .copied()
+                        .collect::<Option<Vec<f64>>>()
+                        .map(|v| v.iter().sum::<f64>() / v.len() as f64)
+                        .filter(|m| m.is_finite());
+                    result[i] = (k, mean);
+                    if k == last {
+                        state.ended += 1;
+                        if mean.and_then(|m| direction.score(m)).is_none() {
+                            state.failed += 1;
+                        }
+                    }
                 }
-                state.proposed += 1;
-                if !ended {
+                if !rung_ended {
                     round_ended = false;
-                    continue;
+                    break;
                 }
-                state.ended += 1;
-                // The mean over the search seeds; a seed without a value
-                // leaves the trial unscored.
-                let mean = seeds_values
-                    .iter()
-                    .copied()
-                    .collect::<Option<Vec<f64>>>()
-                    .map(|v| v.iter().sum::<f64>() / v.len() as f64)
-                    .filter(|m| m.is_finite());
-                let score = mean.and_then(|m| search.objective.metric.direction().score(m));
-                if let Some(m) = mean {
-                    means.insert(trial, m);
+                if k < last {
+                    // The best go on (unscored last, earlier trials first
+                    // among equals); the rest are pruned here.
+                    let score = |i: usize| result[i].1.and_then(|m| direction.score(m));
+                    let mut order = alive.clone();
+                    order.sort_by(|&a, &b| match (score(a), score(b)) {
+                        (Some(x), Some(y)) => y.total_cmp(&x).then(a.cmp(&b)),
+                        (Some(_), None) => std::cmp::Ordering::Less,
+                        (None, Some(_)) => std::cmp::Ordering::Greater,
+                        (None, None) => a.cmp(&b),
+                    });
+                    let keep = search.promoted(alive.len());
+                    for &i in &order[keep..] {
+                        state.ended += 1;
+                        state.pruned += 1;
+                        if score(i).is_none() {
+                            state.failed += 1;
+                        }
+                    }
+                    order.truncate(keep);
+                    order.sort_unstable();
+                    alive = order;
                 }
-                if score.is_none() {
-                    state.failed += 1;
-                }
-                history.push(Observation {
-                    trial,
-                    values,
-                    score,
-                });
             }
             if !round_ended {
                 all_ended = false;
                 break;
             }
+            for ((trial, values, _), (rung, mean)) in cohort.into_iter().zip(result) {
+                if rung == last {
+                    if let Some(m) = mean {
+                        means.insert(trial, m);
+                    }
+                }
+                raw.push(Ended {
+                    trial,
+                    values,
+                    rung,
+                    score: mean.and_then(|m| direction.score(m)),
+                });
+            }
         }
         if all_ended {
-            match best(&history) {
+            let completed: Vec<Observation> = raw
+                .iter()
+                .filter(|e| e.rung == last)
+                .map(|e| Observation {
+                    trial: e.trial,
+                    values: e.values.clone(),
+                    score: e.score,
+                })
+                .collect();
+            match best(&completed) {
                 None => state.nothing_chosen = true,
                 Some(o) => {
                     let chosen = configure(&o.values)?;
@@ -196,6 +308,7 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
                         values: named,
                         value: means[&o.trial],
                     });
+                    let axes = with_epochs(&chosen.values, chosen.config.train.epochs, search);
                     for &seed in &search.evaluate_seeds {
                         let config = RunConfig {
                             seed,
@@ -205,7 +318,7 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
                             id: ids.of(&config)?,
                             point,
                             config,
-                            axes: chosen.values.clone(),
+                            axes: axes.clone(),
                             role: Role::Evaluate,
                             trial: None,
                         });
@@ -341,6 +454,54 @@ seeds = [7, 8]
         assert!(p.designs[0].nothing_chosen);
         assert_eq!((p.designs[0].ended, p.designs[0].failed), (4, 4));
         assert!(p.runs.iter().all(|r| r.role == Role::Trial));
+    }
+
+    /// Successive halving, eta 3 over 9 random trials and 9 epochs: rungs
+    /// of 1, 3 and 9 epochs train 9, 3 and 1 trials; the rest are pruned,
+    /// and only a trial of the last rung can be chosen.
+    #[test]
+    fn successive_halving_promotes_the_best_third_at_each_rung() {
+        let text = sweep(r#"["ce"]"#)
+            .text
+            .replace(
+                "method = \"tpe\"\ntrials = 4\nstartup = 2\nround = 2",
+                "method = \"random\"\ntrials = 9\nprune = \"sha\"",
+            )
+            .replace("[data]", "[train]\nepochs = 9\n\n[data]");
+        let s = SweepFile::parse(std::path::Path::new("s.toml"), &text).unwrap();
+        assert_eq!(s.search.as_ref().unwrap().rungs(9), [1, 3, 9]);
+        let mut known = Known::default();
+        let mut p = plan(&s, &known).unwrap();
+        let mut rungs = Vec::new();
+        while p.designs[0].chosen.is_none() {
+            let fresh: Vec<&PlannedRun> = p
+                .runs
+                .iter()
+                .filter(|r| r.role == Role::Trial && !known.0.contains_key(&r.id))
+                .collect();
+            assert!(!fresh.is_empty(), "no progress");
+            rungs.push((fresh[0].config.train.epochs, fresh.len()));
+            all_done(&p, &mut known);
+            p = plan(&s, &known).unwrap();
+        }
+        assert_eq!(rungs, [(1, 9), (3, 3), (9, 1)]);
+        let d = &p.designs[0];
+        assert_eq!((d.ended, d.pruned, d.failed), (9, 8, 0));
+        // Log loss = lr: the smallest lr of the nine went all the way.
+        let lrs: Vec<f64> = p
+            .runs
+            .iter()
+            .filter(|r| r.config.train.epochs == 1)
+            .map(|r| r.config.train.lr)
+            .collect();
+        let min = lrs.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(d.chosen.as_ref().unwrap().value, min);
+        let eval: Vec<&PlannedRun> = p.runs.iter().filter(|r| r.role == Role::Evaluate).collect();
+        assert_eq!(eval.len(), 2);
+        assert!(eval.iter().all(|r| r.config.train.epochs == 9));
+        assert!(eval[0]
+            .axes
+            .contains(&("train.epochs".to_string(), serde_json::Value::from(9))));
     }
 
     #[test]

@@ -59,6 +59,9 @@ fn main() {
             candidates: 24,
             space: space.clone(),
             evaluate_seeds: vec![],
+            prune: None,
+            eta: 3,
+            min_epochs: None,
         };
         let mut history: Vec<Observation> = Vec::new();
         for (r, range) in s.rounds().into_iter().enumerate() {

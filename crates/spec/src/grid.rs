@@ -344,6 +344,22 @@ impl SweepFile {
         .map_err(|(p, m)| at_path(&p, m))?;
         let sequential = crate::seeds::resolve(&doc.sweep.seeds, &heads, search.is_some())
             .map_err(|(p, m)| at_path(&p, m))?;
+        // Pruning needs a rung below every design's epochs.
+        if let Some(s) = search.as_ref().filter(|s| s.prune.is_some()) {
+            for point in &points {
+                let epochs = point.config.train.epochs;
+                if s.rungs(epochs).len() < 2 {
+                    let design = match point.label() {
+                        l if l.is_empty() => String::new(),
+                        l => format!(" of design {l}"),
+                    };
+                    return Err(at_path(
+                        &["search".into(), "min_epochs".into()],
+                        format!("pruning needs a first rung below train.epochs = {epochs}{design}; lower search.min_epochs or train more epochs"),
+                    ));
+                }
+            }
+        }
         // Every tuned value's extremes must make a valid run of every design.
         for p in search.iter().flat_map(|s| &s.space) {
             for v in p.distribution.extremes() {
@@ -432,8 +448,9 @@ impl SweepFile {
         })
     }
 
-    /// The compared axes followed by the tuned settings: every setting
-    /// that varies between the sweep's runs.
+    /// The compared axes followed by the tuned settings (and with pruning,
+    /// each rung's `train.epochs`): every setting that varies between the
+    /// sweep's runs.
     pub fn all_axes(&self) -> Vec<String> {
         let mut out = self.axes.clone();
         out.extend(
@@ -441,6 +458,10 @@ impl SweepFile {
                 .iter()
                 .flat_map(|s| s.space.iter().map(|p| p.key.clone())),
         );
+        let pruned = self.search.as_ref().is_some_and(|s| s.prune.is_some());
+        if pruned && !out.iter().any(|a| a == "train.epochs") {
+            out.push("train.epochs".into());
+        }
         out
     }
 

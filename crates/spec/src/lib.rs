@@ -30,8 +30,8 @@ pub use grid::{GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
 pub use names::{check_run_id, check_sweep_name, short_id, NameError, MAX_SWEEP_NAME};
 pub use search::{
-    Distribution, Method, Objective, Param, Search, DEFAULT_CANDIDATES, DEFAULT_OBJECTIVE,
-    DEFAULT_ROUND, DEFAULT_STARTUP,
+    Distribution, Method, Objective, Param, Prune, Search, DEFAULT_CANDIDATES, DEFAULT_ETA,
+    DEFAULT_OBJECTIVE, DEFAULT_ROUND, DEFAULT_STARTUP,
 };
 pub use seeds::{SeedRounds, Seeds, Sequential, Stop, DEFAULT_LEVEL};
 pub use status::{Role, RunStatus, UnknownRole, UnknownStatus};

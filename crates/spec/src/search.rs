@@ -32,6 +32,28 @@ impl Method {
     }
 }
 
+/// How a round's trials are cut short: trained first for a few epochs,
+/// the better part promoted to more, until the survivors train in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prune {
+    /// Synchronous successive halving: at each rung the best 1/eta of the
+    /// round's trials (at least one) go on.
+    Sha,
+    /// At each rung the trials at or above the round's median go on (half,
+    /// rounded up).
+    Median,
+}
+
+impl Prune {
+    pub fn name(self) -> &'static str {
+        match self {
+            Prune::Sha => "sha",
+            Prune::Median => "median",
+        }
+    }
+}
+
 /// `[search]` as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +66,9 @@ pub(crate) struct SearchSection {
     pub round: Option<usize>,
     pub startup: Option<usize>,
     pub candidates: Option<usize>,
+    pub prune: Option<Prune>,
+    pub eta: Option<usize>,
+    pub min_epochs: Option<usize>,
     pub space: toml::Table,
 }
 
@@ -151,7 +176,15 @@ pub struct Search {
     pub space: Vec<Param>,
     /// Fresh seeds each design's chosen setting is trained with.
     pub evaluate_seeds: Vec<u64>,
+    /// Cutting a round's trials short, with its reduction factor and the
+    /// epochs of the first rung (`None`: a design's epochs / eta²).
+    pub prune: Option<Prune>,
+    pub eta: usize,
+    pub min_epochs: Option<usize>,
 }
+
+/// The reduction factor of successive halving, Hyperband's default.
+pub const DEFAULT_ETA: usize = 3;
 
 /// TPE's defaults, Optuna's where it has one.
 pub const DEFAULT_ROUND: usize = 1;
@@ -175,6 +208,36 @@ impl Search {
             at = end;
         }
         out
+    }
+
+    /// The epochs of each rung for a design trained for `epochs`: the
+    /// first rung's, times eta until `epochs`, then `epochs`; one rung
+    /// (`epochs`) without pruning.
+    pub fn rungs(&self, epochs: usize) -> Vec<usize> {
+        if self.prune.is_none() {
+            return vec![epochs];
+        }
+        let eta = self.eta;
+        let first = self
+            .min_epochs
+            .unwrap_or_else(|| (epochs / (eta * eta)).max(1));
+        let mut out = Vec::new();
+        let mut r = first.max(1);
+        while r < epochs {
+            out.push(r);
+            r = r.saturating_mul(eta);
+        }
+        out.push(epochs);
+        out
+    }
+
+    /// How many of `n` trials at a rung go on to the next.
+    pub fn promoted(&self, n: usize) -> usize {
+        match self.prune {
+            None => n,
+            Some(Prune::Sha) => (n / self.eta).max(1),
+            Some(Prune::Median) => n.div_ceil(2),
+        }
     }
 
     /// The grid method's combinations, last parameter fastest.
@@ -435,6 +498,58 @@ pub(crate) fn resolve(
     };
     let objective = objective(s.metric.as_deref().unwrap_or(DEFAULT_OBJECTIVE), heads)
         .map_err(|m| (at(&["search", "metric"]), format!("search.metric {m}")))?;
+    if s.prune.is_none() {
+        for (key, set) in [
+            ("eta", s.eta.is_some()),
+            ("min_epochs", s.min_epochs.is_some()),
+        ] {
+            if set {
+                return Err((
+                    at(&["search", key]),
+                    format!("search.{key} applies with prune = \"sha\" or \"median\""),
+                ));
+            }
+        }
+    }
+    if s.prune == Some(Prune::Median) && s.eta.is_some() {
+        return Err((
+            at(&["search", "eta"]),
+            "search.eta is successive halving's reduction factor; prune = \"median\" always keeps half".into(),
+        ));
+    }
+    let eta = s.eta.unwrap_or(match s.prune {
+        Some(Prune::Median) => 2,
+        _ => DEFAULT_ETA,
+    });
+    if let Some(prune) = s.prune {
+        if eta < 2 {
+            return Err((
+                at(&["search", "eta"]),
+                format!(
+                    "search.eta must be at least 2 (a rung keeps 1/eta of its trials); got {eta}"
+                ),
+            ));
+        }
+        if s.min_epochs == Some(0) {
+            return Err((
+                at(&["search", "min_epochs"]),
+                "search.min_epochs must be at least 1".into(),
+            ));
+        }
+        if space.iter().any(|p| p.key == "train.epochs") {
+            return Err((
+                at(&["search", "space", "train.epochs"]),
+                format!(
+                    "prune = \"{}\" sets train.epochs per rung; it cannot also be tuned",
+                    prune.name()
+                ),
+            ));
+        }
+        let round = s.round.unwrap_or(DEFAULT_ROUND);
+        if s.method == Method::Tpe && round < eta {
+            return Err((at(&["search", "round"]), format!("prune = \"{}\" ranks each round's trials against each other: search.round must be at least {eta} (it is {round})", prune.name())));
+        }
+    }
     if e.seeds.is_empty() {
         return Err((
             at(&["evaluate", "seeds"]),
@@ -460,5 +575,8 @@ pub(crate) fn resolve(
         candidates: positive(s.candidates, "candidates", DEFAULT_CANDIDATES)?,
         space,
         evaluate_seeds: e.seeds.clone(),
+        prune: s.prune,
+        eta,
+        min_epochs: s.min_epochs,
     }))
 }

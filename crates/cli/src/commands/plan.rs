@@ -36,7 +36,7 @@ pub fn run(a: PlanArgs, torch: &dyn crate::Torch) -> anyhow::Result<()> {
     out += &aligned(&header, &rows);
     let slots = &slots[..slots.len().min(runs.len().max(1))];
     match (&sweep.search, &sweep.sequential) {
-        (Some(s), _) => out += &describe_search(s, sweep.points.len(), sweep.seeds.len()),
+        (Some(s), _) => out += &describe_search(s, &sweep),
         (None, Some(q)) => out += &super::seeds::describe(q, sweep.points.len()),
         (None, None) => {
             out += &format!(
@@ -154,8 +154,10 @@ fn fusion_plan(runs: &[headsweep_runner::PlannedRun], slots: &[headsweep_runner:
 }
 
 /// The space, the budget and how trials are proposed.
-fn describe_search(s: &headsweep_spec::Search, designs: usize, seeds: usize) -> String {
+fn describe_search(s: &headsweep_spec::Search, sweep: &headsweep_spec::SweepFile) -> String {
     use headsweep_spec::Method;
+    let designs = sweep.points.len();
+    let seeds = sweep.seeds.len();
     let mut out = format!(
         "\nsearch: {} over {} setting(s); each of {designs} design(s) gets {} trial(s) × {seeds} seed(s), ranked by {} (mean over the seeds), then its best trial is trained on {} fresh evaluation seed(s) [{}]\n",
         s.method.name(),
@@ -172,12 +174,80 @@ fn describe_search(s: &headsweep_spec::Search, designs: usize, seeds: usize) -> 
     for p in &s.space {
         out += &format!("  {} ~ {}\n", p.key, p.distribution.describe());
     }
-    let total = designs * (s.trials * seeds + s.evaluate_seeds.len());
+    // Per round, each rung trains the trials the rung before promoted.
+    let trial_runs: usize = sweep
+        .points
+        .iter()
+        .map(|p| {
+            let rungs = s.rungs(p.config.train.epochs);
+            s.rounds()
+                .iter()
+                .map(|r| {
+                    let mut n = r.len();
+                    let mut runs = 0;
+                    for k in 0..rungs.len() {
+                        runs += n;
+                        if k + 1 < rungs.len() {
+                            n = s.promoted(n);
+                        }
+                    }
+                    runs
+                })
+                .sum::<usize>()
+                * seeds
+        })
+        .sum();
+    let total = trial_runs + designs * s.evaluate_seeds.len();
     out += &format!(
-        "budget: {total} runs in all ({} trial runs, {} evaluation runs)\n",
-        designs * s.trials * seeds,
+        "budget: {total} runs in all ({trial_runs} trial runs, {} evaluation runs)\n",
         designs * s.evaluate_seeds.len()
     );
+    if let Some(prune) = s.prune {
+        let first = &sweep.points[0];
+        let rungs = s.rungs(first.config.train.epochs);
+        let full: usize = sweep
+            .points
+            .iter()
+            .map(|p| p.config.train.epochs * s.trials * seeds)
+            .sum();
+        let spent: usize = sweep
+            .points
+            .iter()
+            .map(|p| {
+                let rungs = s.rungs(p.config.train.epochs);
+                s.rounds()
+                    .iter()
+                    .map(|r| {
+                        let mut n = r.len();
+                        let mut epochs = 0;
+                        for (k, e) in rungs.iter().enumerate() {
+                            epochs += n * e;
+                            if k + 1 < rungs.len() {
+                                n = s.promoted(n);
+                            }
+                        }
+                        epochs
+                    })
+                    .sum::<usize>()
+                    * seeds
+            })
+            .sum();
+        out += &format!(
+            "pruning: {} — each round's trials train {} epochs first; {} go on to each next rung; only the last rung trains in full (rungs of {}: {} epochs). Trial epochs: {spent} of {full} without pruning ({:.0}%)\n",
+            prune.name(),
+            rungs[0],
+            match prune {
+                headsweep_spec::Prune::Sha => format!("the best 1/{}", s.eta),
+                headsweep_spec::Prune::Median => "those at or above the round's median".into(),
+            },
+            match first.label() {
+                l if l.is_empty() => "the design".to_string(),
+                l => l,
+            },
+            rungs.iter().map(usize::to_string).collect::<Vec<_>>().join(", "),
+            100.0 * spent as f64 / full.max(1) as f64
+        );
+    }
     out += &match s.method {
         Method::Grid => "every combination is a trial; all train at once; the runs above are all of them\n".to_string(),
         Method::Random => format!("trials drawn with search seed {}; all train at once; the runs above are all of them\n", s.seed),
@@ -247,6 +317,10 @@ pub fn search_progress(plan: &headsweep_runner::SearchPlan, s: &headsweep_spec::
     if failed > 0 {
         line += &format!(" ({failed} without a value of {})", s.objective);
     }
+    let pruned: usize = plan.designs.iter().map(|d| d.pruned).sum();
+    if s.prune.is_some() {
+        line += &format!(", {pruned} pruned");
+    }
     line += &format!(", {chosen} of {} design(s) chosen", plan.designs.len());
     let empty = plan.designs.iter().filter(|d| d.nothing_chosen).count();
     if empty > 0 {
@@ -257,23 +331,21 @@ pub fn search_progress(plan: &headsweep_runner::SearchPlan, s: &headsweep_spec::
 
 /// Per design: trials ended, rounds, and the chosen trial with its values.
 pub fn design_table(plan: &headsweep_runner::SearchPlan, s: &headsweep_spec::Search) -> String {
-    let mut header = vec![
-        "design".to_string(),
-        "trials ended".into(),
-        "round".into(),
-        "chosen".into(),
-        s.objective.to_string(),
-    ];
+    let mut header = vec!["design".to_string(), "trials ended".into()];
+    if s.prune.is_some() {
+        header.push("pruned".into());
+    }
+    header.extend(["round".into(), "chosen".into(), s.objective.to_string()]);
     header.extend(s.space.iter().map(|p| p.key.clone()));
     let rows: Vec<Vec<String>> = plan
         .designs
         .iter()
         .map(|d| {
-            let mut row = vec![
-                d.design.clone(),
-                format!("{}/{}", d.ended, s.trials),
-                format!("{}/{}", d.rounds, s.rounds().len()),
-            ];
+            let mut row = vec![d.design.clone(), format!("{}/{}", d.ended, s.trials)];
+            if s.prune.is_some() {
+                row.push(d.pruned.to_string());
+            }
+            row.push(format!("{}/{}", d.rounds, s.rounds().len()));
             match &d.chosen {
                 Some(c) => {
                     row.push(format!("trial {}", c.trial));

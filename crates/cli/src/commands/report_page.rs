@@ -52,6 +52,11 @@ fn write_markdown(out: &Path, report: &Report) -> anyhow::Result<()> {
 async fn gather(a: &ReportArgs, opts: &CompareOptions) -> anyhow::Result<Report> {
     let store = Store::open_with(&a.store.db, Access::Read).await?;
     let data = sweep_data_for(&store, &a.sweep, Some(&Needed::of(opts))).await?;
+    let rounds = super::seeds::for_compare(&store, &a.sweep).await?;
+    let opts = &CompareOptions {
+        rounds,
+        ..opts.clone()
+    };
     let comparison = compare(&data, opts)?;
     let config = first_config(&store, &data).await?;
     let heads: Vec<String> = data.heads().into_iter().filter(|h| h != JOINT).collect();

@@ -169,6 +169,8 @@ async fn sweep(
     // cannot make (no done run yet) is shown on the page.
     let opts = super::compare::options(&args).map_err(|e| Fail::Bad(format!("{e:#}")))?;
     let data = sweep_data_for(&app.store, &name, Some(&Needed::of(&opts))).await?;
+    let rounds = super::seeds::for_compare(&app.store, &name).await?;
+    let opts = headsweep_report::CompareOptions { rounds, ..opts };
     let comparison = compare(&data, &opts);
     if let Err(e) = &comparison {
         if !matches!(e, headsweep_report::ReportError::NoRuns(_)) {
