@@ -284,6 +284,61 @@ fn failed_trials_use_up_budget_and_retrying_them_proposes_the_same_trials() {
     assert_eq!(stored(&dir.path().join("a.db")), before);
 }
 
+#[test]
+fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = search_sweep("method = \"random\"\ntrials = 6\nprune = \"sha\"");
+    std::fs::write(dir.path().join("s.toml"), &file).unwrap();
+    // Two epochs: rungs of 1 and 2; 6 trials at 1 epoch, the best 2 at 2.
+    hs(dir.path())
+        .args(["plan", "s.toml"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "budget: 20 runs in all (16 trial runs, 4 evaluation runs)",
+        ))
+        .stdout(contains("rungs of train.loss=bce: 1, 2 epochs"));
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db", "--jobs", "2"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "search: 12 of 12 trial(s) ended, 8 pruned, 2 of 2 design(s) chosen",
+        ));
+    hs(dir.path())
+        .args([
+            "run", "s.toml", "--db", "b.db", "--jobs", "1", "--fuse", "off",
+        ])
+        .assert()
+        .success();
+    let a = stored(&dir.path().join("a.db"));
+    assert_eq!(a.len(), 20);
+    assert_eq!(
+        a,
+        stored(&dir.path().join("b.db")),
+        "same rungs, same results"
+    );
+    // Each evaluation trains the chosen setting for the full two epochs.
+    rt().block_on(async {
+        let s = Store::open(dir.path().join("a.db").to_str().unwrap())
+            .await
+            .unwrap();
+        for r in s.runs("s").await.unwrap() {
+            if r.role == Role::Evaluate {
+                assert!(
+                    r.axes.contains(&("train.epochs".into(), "2".into())),
+                    "{r:?}"
+                );
+            }
+        }
+    });
+    hs(dir.path())
+        .args(["plan", "s.toml", "--db", "a.db"])
+        .assert()
+        .success()
+        .stdout(contains("pruned"));
+}
+
 /// Three learning rates, one far too small to learn anything in 6 epochs,
 /// with seeds in rounds of 4 + 2 + 2 compared on validation accuracy.
 const ROUNDS: &str = r#"
