@@ -284,6 +284,29 @@ fn failed_trials_use_up_budget_and_retrying_them_proposes_the_same_trials() {
     assert_eq!(stored(&dir.path().join("a.db")), before);
 }
 
+/// `s.toml` run into a.db with 2 fused workers (its progress lines saying
+/// `progress`) and into b.db with one unfused worker: the stored runs and
+/// results, which must be the same.
+fn same_at_any_parallelism(
+    dir: &Path,
+    progress: &str,
+) -> BTreeSet<(String, String, String, String)> {
+    hs(dir)
+        .args(["run", "s.toml", "--db", "a.db", "--jobs", "2"])
+        .assert()
+        .success()
+        .stderr(contains(progress));
+    hs(dir)
+        .args([
+            "run", "s.toml", "--db", "b.db", "--jobs", "1", "--fuse", "off",
+        ])
+        .assert()
+        .success();
+    let a = stored(&dir.join("a.db"));
+    assert_eq!(a, stored(&dir.join("b.db")), "same runs, same results");
+    a
+}
+
 #[test]
 fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
     let dir = tempfile::tempdir().unwrap();
@@ -298,26 +321,11 @@ fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
             "budget: 20 runs in all (16 trial runs, 4 evaluation runs)",
         ))
         .stdout(contains("rungs of train.loss=bce: 1, 2 epochs"));
-    hs(dir.path())
-        .args(["run", "s.toml", "--db", "a.db", "--jobs", "2"])
-        .assert()
-        .success()
-        .stderr(contains(
-            "search: 12 of 12 trial(s) ended, 8 pruned, 2 of 2 design(s) chosen",
-        ));
-    hs(dir.path())
-        .args([
-            "run", "s.toml", "--db", "b.db", "--jobs", "1", "--fuse", "off",
-        ])
-        .assert()
-        .success();
-    let a = stored(&dir.path().join("a.db"));
-    assert_eq!(a.len(), 20);
-    assert_eq!(
-        a,
-        stored(&dir.path().join("b.db")),
-        "same rungs, same results"
+    let a = same_at_any_parallelism(
+        dir.path(),
+        "search: 12 of 12 trial(s) ended, 8 pruned, 2 of 2 design(s) chosen",
     );
+    assert_eq!(a.len(), 20);
     // Each evaluation trains the chosen setting for the full two epochs.
     rt().block_on(async {
         let s = Store::open(dir.path().join("a.db").to_str().unwrap())
@@ -341,34 +349,20 @@ fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
 
 /// Three learning rates, one far too small to learn anything in 6 epochs,
 /// with seeds in rounds of 4 + 2 + 2 compared on validation accuracy.
-const ROUNDS: &str = r#"
-[sweep]
-name = "s"
-seeds = { rounds = [4, 2, 2], metric = "val.sex.accuracy" }
-
-[data]
-synthetic = { preset = "methylation", samples = 200, features = 40 }
-split = { train = 0.6, val = 0.2, test = 0.2 }
-
-[[tasks]]
-name = "sex"
-
-[model]
-trunk = [8]
-head_width = 4
-
-[train]
-epochs = 6
-batch_size = 32
-
-[grid]
-"train.lr" = [0.03, 0.01, 1e-6]
-"#;
+fn rounds_sweep() -> String {
+    common::small_sweep(r#"{ rounds = [4, 2, 2], metric = "val.sex.accuracy" }"#)
+        .replace("samples = 120", "samples = 200")
+        .replace("epochs = 2", "epochs = 6")
+        .replace(
+            r#""train.loss" = ["bce", "ce"]"#,
+            r#""train.lr" = [0.03, 0.01, 1e-6]"#,
+        )
+}
 
 #[test]
 fn seeds_in_rounds_stop_a_settled_design_and_compare_shows_why() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("s.toml"), ROUNDS).unwrap();
+    std::fs::write(dir.path().join("s.toml"), rounds_sweep()).unwrap();
     hs(dir.path())
         .args(["plan", "s.toml"])
         .assert()
@@ -377,26 +371,11 @@ fn seeds_in_rounds_stop_a_settled_design_and_compare_shows_why() {
         .stdout(contains(
             "budget: at most 24 runs (3 design(s) × 8 seeds), at least 12 (round 1)",
         ));
-    hs(dir.path())
-        .args(["run", "s.toml", "--db", "a.db", "--jobs", "2"])
-        .assert()
-        .success()
-        .stderr(contains(
-            "seeds: 20 run(s) of at most 24; 0 design(s) running, 1 settled below the best",
-        ));
-    hs(dir.path())
-        .args([
-            "run", "s.toml", "--db", "b.db", "--jobs", "1", "--fuse", "off",
-        ])
-        .assert()
-        .success();
-    let a = stored(&dir.path().join("a.db"));
-    assert_eq!(a.len(), 20);
-    assert_eq!(
-        a,
-        stored(&dir.path().join("b.db")),
-        "same runs, same results"
+    let a = same_at_any_parallelism(
+        dir.path(),
+        "seeds: 20 run(s) of at most 24; 0 design(s) running, 1 settled below the best",
     );
+    assert_eq!(a.len(), 20);
     let seeds_of = |lr: &str| {
         rt().block_on(async {
             let s = Store::open(dir.path().join("a.db").to_str().unwrap())
@@ -425,21 +404,25 @@ fn seeds_in_rounds_stop_a_settled_design_and_compare_shows_why() {
         .stdout(contains("settled below train.lr=0.03 after 4 seeds"));
     // compare: seeds and why per row; against a baseline, anytime
     // intervals instead of p-values.
-    let out = hs(dir.path())
-        .args([
-            "compare",
-            "s",
-            "--db",
-            "a.db",
-            "--metrics",
-            "sex.accuracy",
-            "--baseline",
-            "train.lr=0.03",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let md = String::from_utf8(out.stdout).unwrap();
+    let compare = |extra: &[&str]| {
+        let out = hs(dir.path())
+            .args([
+                "compare",
+                "s",
+                "--db",
+                "a.db",
+                "--metrics",
+                "sex.accuracy",
+                "--baseline",
+                "train.lr=0.03",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let md = compare(&[]);
     assert!(
         md.contains("| seeds |") && md.contains("anytime CI Δ"),
         "{md}"
@@ -450,22 +433,7 @@ fn seeds_in_rounds_stop_a_settled_design_and_compare_shows_why() {
         "{md}"
     );
     assert!(md.contains("8/8: every round"), "{md}");
-    let out = hs(dir.path())
-        .args([
-            "compare",
-            "s",
-            "--db",
-            "a.db",
-            "--metrics",
-            "sex.accuracy",
-            "--baseline",
-            "train.lr=0.03",
-            "--format",
-            "csv",
-        ])
-        .output()
-        .unwrap();
-    let csv = String::from_utf8(out.stdout).unwrap();
+    let csv = compare(&["--format", "csv"]);
     let lines: Vec<&str> = csv.lines().collect();
     assert!(
         lines[0]

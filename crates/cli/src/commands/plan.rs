@@ -174,29 +174,11 @@ fn describe_search(s: &headsweep_spec::Search, sweep: &headsweep_spec::SweepFile
     for p in &s.space {
         out += &format!("  {} ~ {}\n", p.key, p.distribution.describe());
     }
-    // Per round, each rung trains the trials the rung before promoted.
-    let trial_runs: usize = sweep
+    let (trial_runs, spent): (usize, usize) = sweep
         .points
         .iter()
-        .map(|p| {
-            let rungs = s.rungs(p.config.train.epochs);
-            s.rounds()
-                .iter()
-                .map(|r| {
-                    let mut n = r.len();
-                    let mut runs = 0;
-                    for k in 0..rungs.len() {
-                        runs += n;
-                        if k + 1 < rungs.len() {
-                            n = s.promoted(n);
-                        }
-                    }
-                    runs
-                })
-                .sum::<usize>()
-                * seeds
-        })
-        .sum();
+        .map(|p| trial_budget(s, p.config.train.epochs, seeds))
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let total = trial_runs + designs * s.evaluate_seeds.len();
     out += &format!(
         "budget: {total} runs in all ({trial_runs} trial runs, {} evaluation runs)\n",
@@ -209,28 +191,6 @@ fn describe_search(s: &headsweep_spec::Search, sweep: &headsweep_spec::SweepFile
             .points
             .iter()
             .map(|p| p.config.train.epochs * s.trials * seeds)
-            .sum();
-        let spent: usize = sweep
-            .points
-            .iter()
-            .map(|p| {
-                let rungs = s.rungs(p.config.train.epochs);
-                s.rounds()
-                    .iter()
-                    .map(|r| {
-                        let mut n = r.len();
-                        let mut epochs = 0;
-                        for (k, e) in rungs.iter().enumerate() {
-                            epochs += n * e;
-                            if k + 1 < rungs.len() {
-                                n = s.promoted(n);
-                            }
-                        }
-                        epochs
-                    })
-                    .sum::<usize>()
-                    * seeds
-            })
             .sum();
         out += &format!(
             "pruning: {} — each round's trials train {} epochs first; {} go on to each next rung; only the last rung trains in full (rungs of {}: {} epochs). Trial epochs: {spent} of {full} without pruning ({:.0}%)\n",
@@ -263,20 +223,52 @@ fn describe_search(s: &headsweep_spec::Search, sweep: &headsweep_spec::SweepFile
     out
 }
 
+/// One design's trial runs and their epochs: per round, each rung trains
+/// the trials the rung before promoted, on every search seed.
+fn trial_budget(s: &headsweep_spec::Search, epochs: usize, seeds: usize) -> (usize, usize) {
+    let rungs = s.rungs(epochs);
+    let (mut runs, mut spent) = (0, 0);
+    for round in s.rounds() {
+        let mut n = round.len();
+        for (k, e) in rungs.iter().enumerate() {
+            runs += n * seeds;
+            spent += n * e * seeds;
+            if k + 1 < rungs.len() {
+                n = s.promoted(n);
+            }
+        }
+    }
+    (runs, spent)
+}
+
+/// The store's status and objective of `sweep`'s runs, or `None` when
+/// the store does not exist (nothing is created).
+fn stored_known(
+    db: &str,
+    sweep: &headsweep_spec::SweepFile,
+    objective: &headsweep_spec::Objective,
+) -> anyhow::Result<Option<headsweep_runner::Known>> {
+    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
+        return Ok(None);
+    }
+    super::runtime()?.block_on(async {
+        let store = Store::open_with(db, Access::Read).await?;
+        Ok(Some(
+            headsweep_runner::known(&store, sweep.name(), objective).await?,
+        ))
+    })
+}
+
 /// Where each design's search stands in the store (when it exists).
 fn search_standing(
     db: &str,
     sweep: &headsweep_spec::SweepFile,
     s: &headsweep_spec::Search,
 ) -> anyhow::Result<String> {
-    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
+    let Some(known) = stored_known(db, sweep, &s.objective)? else {
         return Ok(String::new());
-    }
-    let plan = super::runtime()?.block_on(async {
-        let store = Store::open_with(db, Access::Read).await?;
-        let known = headsweep_runner::known(&store, sweep.name(), &s.objective).await?;
-        anyhow::Ok(headsweep_runner::plan_search(sweep, &known)?)
-    })?;
+    };
+    let plan = headsweep_runner::plan_search(sweep, &known)?;
     let mut out = format!("\nin {}: {}\n", redact(db), search_progress(&plan, s));
     out += &design_table(&plan, s);
     Ok(out)
@@ -288,14 +280,10 @@ fn seeds_standing(
     sweep: &headsweep_spec::SweepFile,
     q: &headsweep_spec::Sequential,
 ) -> anyhow::Result<String> {
-    if headsweep_store::sqlite_path(db).is_some_and(|p| !p.exists()) {
+    let Some(known) = stored_known(db, sweep, &q.objective)? else {
         return Ok(String::new());
-    }
-    let plan = super::runtime()?.block_on(async {
-        let store = Store::open_with(db, Access::Read).await?;
-        let known = headsweep_runner::known(&store, sweep.name(), &q.objective).await?;
-        anyhow::Ok(headsweep_runner::plan_seeds(sweep, &known)?)
-    })?;
+    };
+    let plan = headsweep_runner::plan_seeds(sweep, &known)?;
     let mut out = format!(
         "\nin {}: {}\n",
         redact(db),
