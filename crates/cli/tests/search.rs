@@ -284,6 +284,27 @@ fn failed_trials_use_up_budget_and_retrying_them_proposes_the_same_trials() {
     assert_eq!(stored(&dir.path().join("a.db")), before);
 }
 
+#[test]
+fn evaluation_seeds_in_rounds_are_shown_per_design() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = search_sweep("method = \"random\"\ntrials = 2")
+        .replace("seeds = [5, 6]", "seeds = { rounds = [3], first = 5 }");
+    std::fs::write(dir.path().join("s.toml"), &file).unwrap();
+    hs(dir.path())
+        .args(["run", "s.toml", "--db", "a.db"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "evaluation seeds: 6 run(s) of at most 6; 0 design(s) running",
+        ));
+    hs(dir.path())
+        .args(["compare", "s", "--db", "a.db", "--metrics", "sex.accuracy"])
+        .assert()
+        .success()
+        .stdout(contains("| 3/3: every round |"))
+        .stdout(contains("Seeds were spent in rounds of 3 (seeds 5–7)"));
+}
+
 /// `s.toml` run into a.db with 2 fused workers (its progress lines saying
 /// `progress`) and into b.db with one unfused worker: the stored runs and
 /// results, which must be the same.

@@ -10,8 +10,11 @@
 
 use std::collections::HashMap;
 
+use headsweep_search::seeds::{allocate, Arm, Outcome};
 use headsweep_search::{best, propose, Observation};
-use headsweep_spec::{display_value, Objective, Role, RunConfig, RunStatus, Search, SweepFile};
+use headsweep_spec::{
+    display_value, GridPoint, Objective, Role, RunConfig, RunStatus, Search, SweepFile,
+};
 use headsweep_store::Store;
 use serde_json::Value;
 
@@ -87,6 +90,9 @@ pub struct Chosen {
 pub struct SearchPlan {
     pub runs: Vec<PlannedRun>,
     pub designs: Vec<DesignSearch>,
+    /// With evaluation seeds in rounds, once every search has ended: each
+    /// chosen design's point and its evaluation seeds so far.
+    pub evaluation: Option<Vec<(usize, Arm)>>,
 }
 
 /// A trial once its round has ended: the last rung it reached, and its
@@ -147,6 +153,8 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
     let mut ids = Identities::default();
     let mut runs = Vec::new();
     let mut designs = Vec::new();
+    let mut chosen_configs: Vec<(usize, GridPoint)> = Vec::new();
+    let mut every_search_ended = true;
     for (point, p) in sweep.points.iter().enumerate() {
         let design = p.label();
         let configure = |values: &[Value]| {
@@ -308,31 +316,79 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
                         values: named,
                         value: means[&o.trial],
                     });
-                    let axes = with_epochs(&chosen.values, chosen.config.train.epochs, search);
-                    for &seed in &search.evaluate_seeds {
-                        let config = RunConfig {
-                            seed,
-                            ..chosen.config.clone()
-                        };
-                        runs.push(PlannedRun {
-                            id: ids.of(&config)?,
-                            point,
-                            config,
-                            axes: axes.clone(),
-                            role: Role::Evaluate,
-                            trial: None,
-                        });
+                    if search.evaluate_rounds.is_none() {
+                        for &seed in &search.evaluate_seeds {
+                            runs.push(evaluation(&chosen, seed, point, search, &mut ids)?);
+                        }
                     }
+                    chosen_configs.push((point, chosen));
                 }
             }
+        } else {
+            every_search_ended = false;
         }
         designs.push(state);
+    }
+    // Evaluation seeds in rounds compare the chosen settings with each
+    // other, so they start once every design's search has ended.
+    let mut evaluation_arms = None;
+    if let (Some(q), true) = (&search.evaluate_rounds, every_search_ended) {
+        let mut configs: Vec<Vec<PlannedRun>> = Vec::new();
+        for (point, chosen) in &chosen_configs {
+            let mut row = Vec::new();
+            for &seed in &search.evaluate_seeds {
+                row.push(evaluation(chosen, seed, *point, search, &mut ids)?);
+            }
+            configs.push(row);
+        }
+        let arms = allocate(q, configs.len(), |d, s| {
+            match known.0.get(&configs[d][s].id) {
+                Some((status, value)) if status.is_final() => Outcome::Ended(*value),
+                _ => Outcome::Pending,
+            }
+        });
+        for (row, arm) in configs.into_iter().zip(&arms) {
+            runs.extend(row.into_iter().take(arm.seeds));
+        }
+        evaluation_arms = Some(
+            chosen_configs
+                .iter()
+                .map(|(point, _)| *point)
+                .zip(arms)
+                .collect(),
+        );
     }
     // A trial that repeats another (a choice-only space drawn twice) is
     // one run.
     let mut seen = std::collections::HashSet::new();
     runs.retain(|r| seen.insert(r.id.clone()));
-    Ok(SearchPlan { runs, designs })
+    Ok(SearchPlan {
+        runs,
+        designs,
+        evaluation: evaluation_arms,
+    })
+}
+
+/// The chosen setting of design `point` trained on evaluation seed `seed`.
+fn evaluation(
+    chosen: &GridPoint,
+    seed: u64,
+    point: usize,
+    search: &Search,
+    ids: &mut Identities,
+) -> Result<PlannedRun, RunnerError> {
+    let config = RunConfig {
+        seed,
+        ..chosen.config.clone()
+    };
+    Ok(PlannedRun {
+        id: ids.of(&config)?,
+        point,
+        config,
+        axes: with_epochs(&chosen.values, chosen.config.train.epochs, search),
+        role: Role::Evaluate,
+        trial: None,
+    })
 }
 
 #[cfg(test)]
@@ -502,6 +558,59 @@ seeds = [7, 8]
         assert!(eval[0]
             .axes
             .contains(&("train.epochs".to_string(), serde_json::Value::from(9))));
+    }
+
+    /// Evaluation seeds in rounds start once every design's search has
+    /// ended; a chosen setting settled below the best gets no more.
+    #[test]
+    fn evaluation_seeds_in_rounds_wait_for_every_search() {
+        let text = sweep(r#"["bce", "ce"]"#)
+            .text
+            .replace("seeds = [7, 8]", "seeds = { rounds = [3, 2], first = 7 }");
+        let s = SweepFile::parse(std::path::Path::new("s.toml"), &text).unwrap();
+        let mut known = Known::default();
+        let mut p = plan(&s, &known).unwrap();
+        // Finish the first design's search alone: no evaluation yet.
+        for _ in 0..4 {
+            for r in p.runs.iter().filter(|r| r.point == 0) {
+                known
+                    .0
+                    .entry(r.id.clone())
+                    .or_insert((RunStatus::Done, Some(r.config.train.lr)));
+            }
+            p = plan(&s, &known).unwrap();
+        }
+        assert!(p.designs[0].chosen.is_some() && p.designs[1].chosen.is_none());
+        assert!(p.evaluation.is_none());
+        assert!(p.runs.iter().all(|r| r.role == Role::Trial));
+        while p.designs.iter().any(|d| d.chosen.is_none()) {
+            all_done(&p, &mut known);
+            p = plan(&s, &known).unwrap();
+        }
+        let eval = |p: &SearchPlan| -> Vec<u64> {
+            p.runs
+                .iter()
+                .filter(|r| r.role == Role::Evaluate)
+                .map(|r| r.config.seed)
+                .collect()
+        };
+        assert_eq!(eval(&p), [7, 8, 9, 7, 8, 9], "round 1 for both");
+        // Log loss = the chosen lr on every seed: the larger lr is settled
+        // below after round 1, and the other is left the best.
+        all_done(&p, &mut known);
+        p = plan(&s, &known).unwrap();
+        assert_eq!(eval(&p).len(), 6, "no second round");
+        let arms = p.evaluation.as_ref().unwrap();
+        let lr = |d: usize| p.designs[d].chosen.as_ref().unwrap().value;
+        let worse = if lr(0) > lr(1) { 0 } else { 1 };
+        assert!(matches!(
+            arms[worse].1.stopped,
+            Some(headsweep_search::seeds::Stopped::Settled { .. })
+        ));
+        assert_eq!(
+            arms[1 - worse].1.stopped,
+            Some(headsweep_search::seeds::Stopped::Best)
+        );
     }
 
     #[test]

@@ -59,6 +59,7 @@ fn main() {
             candidates: 24,
             space: space.clone(),
             evaluate_seeds: vec![],
+            evaluate_rounds: None,
             prune: None,
             eta: 3,
             min_epochs: None,

@@ -53,6 +53,7 @@ fn search(method: Method, trials: usize) -> Search {
         candidates: 24,
         space: space(),
         evaluate_seeds: vec![100],
+        evaluate_rounds: None,
         prune: None,
         eta: 3,
         min_epochs: None,

@@ -76,7 +76,7 @@ pub(crate) struct SearchSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EvaluateSection {
-    pub seeds: Vec<u64>,
+    pub seeds: crate::seeds::Seeds,
 }
 
 /// Where one tuned setting's values come from.
@@ -174,8 +174,11 @@ pub struct Search {
     /// TPE: candidates drawn per proposal, the best by expected improvement kept.
     pub candidates: usize,
     pub space: Vec<Param>,
-    /// Fresh seeds each design's chosen setting is trained with.
+    /// Fresh seeds each design's chosen setting is trained with (with
+    /// rounds, every seed a design can get).
     pub evaluate_seeds: Vec<u64>,
+    /// Evaluation seeds spent in rounds, when `[evaluate] seeds` has them.
+    pub evaluate_rounds: Option<crate::seeds::Sequential>,
     /// Cutting a round's trials short, with its reduction factor and the
     /// epochs of the first rung (`None`: a design's epochs / eta²).
     pub prune: Option<Prune>,
@@ -550,15 +553,36 @@ pub(crate) fn resolve(
             return Err((at(&["search", "round"]), format!("prune = \"{}\" ranks each round's trials against each other: search.round must be at least {eta} (it is {round})", prune.name())));
         }
     }
-    if e.seeds.is_empty() {
+    let evaluate_rounds = match &e.seeds {
+        crate::seeds::Seeds::List(_) => None,
+        crate::seeds::Seeds::Rounds(r)
+            if r.metric.as_ref().is_some_and(|m| *m != objective.to_string()) =>
+        {
+            return Err((
+                at(&["evaluate", "seeds", "metric"]),
+                format!("evaluation seeds in rounds compare the chosen settings on the search's metric, {objective}; leave evaluate.seeds.metric out"),
+            ))
+        }
+        crate::seeds::Seeds::Rounds(r) => Some(crate::seeds::rounds(
+            r,
+            heads,
+            &objective.to_string(),
+            &["evaluate", "seeds"],
+        )?),
+    };
+    let evaluate_seeds = e.seeds.all();
+    if evaluate_seeds.is_empty() {
         return Err((
             at(&["evaluate", "seeds"]),
             "evaluate.seeds must list at least one seed".into(),
         ));
     }
-    for (i, seed) in e.seeds.iter().enumerate() {
-        let here = vec![Step::from("evaluate"), "seeds".into(), i.into()];
-        if e.seeds[..i].contains(seed) {
+    for (i, seed) in evaluate_seeds.iter().enumerate() {
+        let here = match evaluate_rounds {
+            None => vec![Step::from("evaluate"), "seeds".into(), i.into()],
+            Some(_) => at(&["evaluate", "seeds", "first"]),
+        };
+        if evaluate_seeds[..i].contains(seed) {
             return Err((here, format!("evaluate seed {seed} is listed twice")));
         }
         if seeds.contains(seed) {
@@ -574,7 +598,8 @@ pub(crate) fn resolve(
         startup: positive(s.startup, "startup", DEFAULT_STARTUP)?,
         candidates: positive(s.candidates, "candidates", DEFAULT_CANDIDATES)?,
         space,
-        evaluate_seeds: e.seeds.clone(),
+        evaluate_seeds,
+        evaluate_rounds,
         prune: s.prune,
         eta,
         min_epochs: s.min_epochs,

@@ -133,23 +133,46 @@ pub(crate) fn resolve(
     if searched {
         return Err((
             at(&["sweep", "seeds"]),
-            "seeds in rounds compare a sweep's designs; with [search], sweep.seeds lists the search seeds and [evaluate] the evaluation seeds".into(),
+            "seeds in rounds compare a sweep's designs; with [search], give the rounds to [evaluate] seeds, the seeds designs are compared on".into(),
         ));
     }
+    rounds(r, heads, DEFAULT_OBJECTIVE, &["sweep", "seeds"]).map(Some)
+}
+
+/// Checks seeds in rounds written at `path` (`metric` defaulting to
+/// `default_metric`).
+pub(crate) fn rounds(
+    r: &SeedRounds,
+    heads: &[String],
+    default_metric: &str,
+    path: &[&str],
+) -> Result<Sequential, (Vec<Step>, String)> {
+    let key = path.join(".");
+    let here = |k: &str| {
+        let mut p = at(path);
+        p.push(k.into());
+        p
+    };
     for (i, &n) in r.rounds.iter().enumerate() {
         if n == 0 {
-            let mut here = at(&["sweep", "seeds", "rounds"]);
-            here.push(i.into());
+            let mut p = here("rounds");
+            p.push(i.into());
             return Err((
-                here,
+                p,
                 "each round adds at least one seed; a round of 0 adds nothing".into(),
             ));
         }
     }
     let total: usize = r.rounds.iter().sum();
+    if total == 0 {
+        return Err((
+            here("rounds"),
+            format!("{key}.rounds must list at least one round of seeds, e.g. [3, 3, 4]"),
+        ));
+    }
     if total > 10_000 || r.first.checked_add(total as u64).is_none() {
         return Err((
-            at(&["sweep", "seeds", "rounds"]),
+            here("rounds"),
             format!(
                 "{total} seeds from {} is more than a sweep can run",
                 r.first
@@ -159,21 +182,16 @@ pub(crate) fn resolve(
     let level = r.level.unwrap_or(DEFAULT_LEVEL);
     if !(level > 0.0 && level <= 0.5) {
         return Err((
-            at(&["sweep", "seeds", "level"]),
-            format!("sweep.seeds.level must be in (0, 0.5], the chance of stopping the best design; got {level}"),
+            here("level"),
+            format!("{key}.level must be in (0, 0.5], the chance of stopping the best design; got {level}"),
         ));
     }
-    let objective =
-        objective(r.metric.as_deref().unwrap_or(DEFAULT_OBJECTIVE), heads).map_err(|m| {
-            (
-                at(&["sweep", "seeds", "metric"]),
-                format!("sweep.seeds.metric {m}"),
-            )
-        })?;
-    Ok(Some(Sequential {
+    let objective = objective(r.metric.as_deref().unwrap_or(default_metric), heads)
+        .map_err(|m| (here("metric"), format!("{key}.metric {m}")))?;
+    Ok(Sequential {
         rounds: r.rounds.clone(),
         first: r.first,
         objective,
         level,
-    }))
+    })
 }

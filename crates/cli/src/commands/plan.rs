@@ -171,6 +171,15 @@ fn describe_search(s: &headsweep_spec::Search, sweep: &headsweep_spec::SweepFile
             .collect::<Vec<_>>()
             .join(", ")
     );
+    if let Some(q) = &s.evaluate_rounds {
+        out += &format!(
+            "evaluation seeds in rounds of {}: once every design's search has ended, the chosen settings are compared on {} after each round, and one settled below the best gets no more (level {} over the designs; none can be settled before {} seeds; the evaluation runs below are at most)\n",
+            q.rounds.iter().map(usize::to_string).collect::<Vec<_>>().join(" + "),
+            q.objective,
+            q.level,
+            headsweep_metrics::fewest_to_settle(q.pair_level(designs))
+        );
+    }
     for p in &s.space {
         out += &format!("  {} ~ {}\n", p.key, p.distribution.describe());
     }
@@ -271,6 +280,15 @@ fn search_standing(
     let plan = headsweep_runner::plan_search(sweep, &known)?;
     let mut out = format!("\nin {}: {}\n", redact(db), search_progress(&plan, s));
     out += &design_table(&plan, s);
+    if let (Some(evaluated), Some(q)) = (&plan.evaluation, &s.evaluate_rounds) {
+        let labels: Vec<String> = evaluated
+            .iter()
+            .map(|(p, _)| plan.designs[*p].design.clone())
+            .collect();
+        let arms: Vec<_> = evaluated.iter().map(|(_, a)| *a).collect();
+        out += &format!("\n{}\n", super::seeds::evaluation_progress(evaluated, q));
+        out += &super::seeds::table(&labels, &arms, q);
+    }
     Ok(out)
 }
 
@@ -284,12 +302,14 @@ fn seeds_standing(
         return Ok(String::new());
     };
     let plan = headsweep_runner::plan_seeds(sweep, &known)?;
+    let labels: Vec<String> = plan.designs.iter().map(|d| d.design.clone()).collect();
+    let arms: Vec<_> = plan.designs.iter().map(|d| d.arm).collect();
     let mut out = format!(
         "\nin {}: {}\n",
         redact(db),
         super::seeds::progress(&plan, q)
     );
-    out += &super::seeds::table(&plan, q);
+    out += &super::seeds::table(&labels, &arms, q);
     Ok(out)
 }
 
@@ -313,6 +333,9 @@ pub fn search_progress(plan: &headsweep_runner::SearchPlan, s: &headsweep_spec::
     let empty = plan.designs.iter().filter(|d| d.nothing_chosen).count();
     if empty > 0 {
         line += &format!(", {empty} with no trial to choose (every trial failed)");
+    }
+    if let (Some(arms), Some(q)) = (&plan.evaluation, &s.evaluate_rounds) {
+        line += &format!("; {}", super::seeds::evaluation_progress(arms, q));
     }
     line
 }

@@ -4,7 +4,7 @@
 use headsweep_report::{aligned, SeedRounds};
 use headsweep_runner::SeedPlan;
 use headsweep_search::seeds::{allocate, in_metric_units, Arm, Outcome, Stopped};
-use headsweep_spec::{Sequential, SweepFile};
+use headsweep_spec::{Role, Sequential, SweepFile};
 use headsweep_store::Store;
 
 /// The rule in one sentence, with this sweep's numbers.
@@ -47,9 +47,19 @@ pub fn why(arm: &Arm, labels: &[String], q: &Sequential) -> String {
     }
 }
 
+/// How a stored sweep spent its seeds in rounds: the rule, and per design
+/// compared (a grid point, or with `[search]` a design whose setting was
+/// chosen) its point, label and standing.
+pub struct Standing {
+    pub rounds: Sequential,
+    pub points: Vec<usize>,
+    pub labels: Vec<String>,
+    pub arms: Vec<Arm>,
+}
+
 /// Where each design of `sweep` stands by the store, computed from the
-/// stored runs and validation values the way `run` decided.
-pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<Option<(SweepFile, Vec<Arm>)>> {
+/// stored file, runs and validation values the way `run` decided.
+pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<Option<Standing>> {
     let Some(text) = store.sweep_file(sweep).await? else {
         return Ok(None);
     };
@@ -58,10 +68,25 @@ pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<Option<(SweepF
     let Ok(file) = SweepFile::parse(std::path::Path::new(sweep), &text) else {
         return Ok(None);
     };
-    let Some(q) = file.sequential.clone() else {
-        return Ok(None);
+    let evaluated = file.search.as_ref().and_then(|s| s.evaluate_rounds.clone());
+    let (q, role) = match (file.sequential.clone(), evaluated) {
+        (Some(q), _) => (q, Role::Run),
+        (None, Some(q)) => (q, Role::Evaluate),
+        (None, None) => return Ok(None),
     };
-    let runs = store.runs(sweep).await?;
+    let runs: Vec<_> = store
+        .runs(sweep)
+        .await?
+        .into_iter()
+        .filter(|r| r.role == role)
+        .collect();
+    // A search's designs are compared once chosen: those evaluated.
+    let mut points: Vec<usize> = match role {
+        Role::Run => (0..file.points.len()).collect(),
+        _ => runs.iter().map(|r| r.point as usize).collect(),
+    };
+    points.sort_unstable();
+    points.dedup();
     let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
     let values: std::collections::HashMap<String, f64> = store
         .run_values(
@@ -74,35 +99,45 @@ pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<Option<(SweepF
         .into_iter()
         .collect();
     let seeds = q.seeds();
-    let arms = allocate(&q, file.points.len(), |d, s| {
+    let arms = allocate(&q, points.len(), |d, s| {
         let run = runs
             .iter()
-            .find(|r| r.point == d as i64 && r.seed == seeds[s] as i64);
+            .find(|r| r.point == points[d] as i64 && r.seed == seeds[s] as i64);
         match run {
             Some(r) if r.status.is_final() => Outcome::Ended(values.get(&r.id).copied()),
             _ => Outcome::Pending,
         }
     });
-    Ok(Some((file, arms)))
+    let labels = points
+        .iter()
+        .map(|&p| file.points.get(p).map_or_else(String::new, |g| g.label()))
+        .collect();
+    Ok(Some(Standing {
+        rounds: q,
+        points,
+        labels,
+        arms,
+    }))
 }
 
 /// What `compare` needs to show each row's seeds and anytime intervals.
 pub async fn for_compare(store: &Store, sweep: &str) -> anyhow::Result<Option<SeedRounds>> {
-    let Some((file, arms)) = stored(store, sweep).await? else {
+    let Some(st) = stored(store, sweep).await? else {
         return Ok(None);
     };
-    let q = file.sequential.as_ref().expect("checked");
-    let labels: Vec<String> = file.points.iter().map(|p| p.label()).collect();
+    let q = &st.rounds;
+    let designs = st.arms.len();
     Ok(Some(SeedRounds {
-        designs: arms
+        designs: st
+            .points
             .iter()
-            .enumerate()
-            .map(|(d, a)| (d as i64, (a.seeds, why(a, &labels, q))))
+            .zip(&st.arms)
+            .map(|(&p, a)| (p as i64, (a.seeds, why(a, &st.labels, q))))
             .collect(),
         total: q.seeds().len(),
         level: q.level,
-        pair_level: q.pair_level(file.points.len()),
-        rule: rule(q, file.points.len()),
+        pair_level: q.pair_level(designs),
+        rule: rule(q, designs),
     }))
 }
 
@@ -140,37 +175,38 @@ pub fn describe(q: &Sequential, designs: usize) -> String {
 
 /// One line: how many designs are still getting seeds.
 pub fn progress(plan: &SeedPlan, q: &Sequential) -> String {
-    let running = plan
-        .designs
-        .iter()
-        .filter(|d| d.arm.stopped.is_none())
-        .count();
-    let settled = plan
-        .designs
-        .iter()
-        .filter(|d| matches!(d.arm.stopped, Some(Stopped::Settled { .. })))
-        .count();
-    format!(
-        "seeds: {} run(s) of at most {}; {running} design(s) running, {settled} settled below the best",
-        plan.runs.len(),
-        plan.designs.len() * q.seeds().len()
-    )
+    let arms: Vec<Arm> = plan.designs.iter().map(|d| d.arm).collect();
+    format!("seeds: {}", standing_line(&arms, plan.runs.len(), q))
 }
 
 /// Per design: seeds given and why no more.
-pub fn table(plan: &SeedPlan, q: &Sequential) -> String {
-    let labels: Vec<String> = plan.designs.iter().map(|d| d.design.clone()).collect();
+pub fn table(labels: &[String], arms: &[Arm], q: &Sequential) -> String {
     let total = q.seeds().len();
-    let rows: Vec<Vec<String>> = plan
-        .designs
+    let rows: Vec<Vec<String>> = labels
         .iter()
-        .map(|d| {
-            vec![
-                d.design.clone(),
-                format!("{}/{total}", d.arm.seeds),
-                why(&d.arm, &labels, q),
-            ]
-        })
+        .zip(arms)
+        .map(|(l, a)| vec![l.clone(), format!("{}/{total}", a.seeds), why(a, labels, q)])
         .collect();
     aligned(&["design".into(), "seeds".into(), "standing".into()], &rows)
+}
+
+/// One line: how many designs are still getting seeds, of `runs` run(s)
+/// registered.
+fn standing_line(arms: &[Arm], runs: usize, q: &Sequential) -> String {
+    let running = arms.iter().filter(|a| a.stopped.is_none()).count();
+    let settled = arms
+        .iter()
+        .filter(|a| matches!(a.stopped, Some(Stopped::Settled { .. })))
+        .count();
+    format!(
+        "{runs} run(s) of at most {}; {running} design(s) running, {settled} settled below the best",
+        arms.len() * q.seeds().len()
+    )
+}
+
+/// A search's evaluation seeds in rounds, once every search has ended.
+pub fn evaluation_progress(arms: &[(usize, Arm)], q: &Sequential) -> String {
+    let a: Vec<Arm> = arms.iter().map(|(_, a)| *a).collect();
+    let runs = a.iter().map(|a| a.seeds).sum();
+    format!("evaluation seeds: {}", standing_line(&a, runs, q))
 }
