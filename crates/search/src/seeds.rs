@@ -12,7 +12,7 @@
 //!    `level / (designs − 1)`; a design whose interval lies wholly below 0
 //!    is *settled* and gets no more seeds.
 //! 3. The designs still running get the next round's seeds. Running stops
-//!    after the last round, or when one design is left.
+//!    after the last round, or when one of several designs is left.
 //!
 //! The guarantee: the confidence sequences hold at every n at once, so the
 //! truly best design is stopped (some interval of its difference to
@@ -119,9 +119,11 @@ pub fn allocate(
                 }
             }
         }
-        if running
-            .iter()
-            .all(|&d| d == best || arms[d].stopped.is_some())
+        // One design alone compares with nothing: it gets every round.
+        if designs > 1
+            && running
+                .iter()
+                .all(|&d| d == best || arms[d].stopped.is_some())
         {
             arms[best].stopped = Some(Stopped::Best);
             break;
@@ -231,6 +233,14 @@ mod tests {
             let m = in_metric_units(Direction::Lower, interval);
             assert!(m.low > 0.0, "design 1's log loss is higher: {m:?}");
         }
+    }
+
+    #[test]
+    fn a_single_design_gets_every_round() {
+        let seq = sequential(&[3, 2], "accuracy", 0.05);
+        let arms = allocate(&seq, 1, |_, s| Outcome::Ended(Some(0.5 + 0.01 * s as f64)));
+        assert_eq!(arms[0].seeds, 5);
+        assert_eq!(arms[0].stopped, Some(Stopped::Budget));
     }
 
     #[test]

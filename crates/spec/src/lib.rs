@@ -12,6 +12,7 @@ mod grid;
 mod identity;
 mod locate;
 mod names;
+mod objective;
 mod search;
 mod seeds;
 mod status;
@@ -29,9 +30,10 @@ pub use fusion::{fusion_blockers, fusion_key};
 pub use grid::{GridPoint, SweepFile};
 pub use identity::{IDENTITY_LEN, IDENTITY_SCHEMA};
 pub use names::{check_run_id, check_sweep_name, short_id, NameError, MAX_SWEEP_NAME};
+pub use objective::{Objective, DEFAULT_OBJECTIVE};
 pub use search::{
-    Distribution, Method, Objective, Param, Prune, Search, DEFAULT_CANDIDATES, DEFAULT_ETA,
-    DEFAULT_OBJECTIVE, DEFAULT_ROUND, DEFAULT_STARTUP,
+    Distribution, Method, Param, Prune, Search, DEFAULT_CANDIDATES, DEFAULT_ETA, DEFAULT_ROUND,
+    DEFAULT_STARTUP,
 };
 pub use seeds::{SeedRounds, Seeds, Sequential, Stop, DEFAULT_LEVEL};
 pub use status::{Role, RunStatus, UnknownRole, UnknownStatus};

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::locate::Step;
+use crate::objective::{objective, Objective, DEFAULT_OBJECTIVE};
 
 /// How a design's trials are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,20 +145,6 @@ pub struct Param {
     pub distribution: Distribution,
 }
 
-/// The validation metric a design's trials are ranked by.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Objective {
-    pub split: String,
-    pub head: String,
-    pub metric: headsweep_metrics::Metric,
-}
-
-impl std::fmt::Display for Objective {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.split, self.head, self.metric.name())
-    }
-}
-
 /// A resolved `[search]` with its `[evaluate]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Search {
@@ -193,7 +180,6 @@ pub const DEFAULT_ETA: usize = 3;
 pub const DEFAULT_ROUND: usize = 1;
 pub const DEFAULT_STARTUP: usize = 10;
 pub const DEFAULT_CANDIDATES: usize = 24;
-pub const DEFAULT_OBJECTIVE: &str = "val.joint.exact_match";
 
 impl Search {
     /// The trial indices of each round, in order: every trial at once for
@@ -357,41 +343,6 @@ fn distribution(key: &str, v: &toml::Value) -> Result<Distribution, Problem> {
             "unknown distribution `{other}`; expected {forms}"
         ))),
     }
-}
-
-/// A validation metric to rank or stop by: `val.HEAD.METRIC`.
-pub(crate) fn objective(text: &str, heads: &[String]) -> Result<Objective, String> {
-    let parts: Vec<&str> = text.split('.').collect();
-    let [split, head, metric] = parts.as_slice() else {
-        return Err(format!(
-            "\"{text}\" is not SPLIT.HEAD.METRIC, e.g. \"{DEFAULT_OBJECTIVE}\""
-        ));
-    };
-    if *split != "val" {
-        return Err(format!(
-            "\"{text}\": designs and trials are ranked on the validation split (\"val\"); the test split is never read to choose or to stop"
-        ));
-    }
-    if *head != headsweep_metrics::JOINT && !heads.iter().any(|h| h == head) {
-        return Err(format!(
-            "\"{text}\": no head named \"{head}\"; the heads are {} and {}",
-            heads.join(", "),
-            headsweep_metrics::JOINT
-        ));
-    }
-    let metric: headsweep_metrics::Metric =
-        metric.parse().map_err(|e| format!("\"{text}\": {e}"))?;
-    if metric.direction().score(0.0).is_none() {
-        return Err(format!(
-            "\"{text}\": {} is a count, not a quality to rank by",
-            metric.name()
-        ));
-    }
-    Ok(Objective {
-        split: split.to_string(),
-        head: head.to_string(),
-        metric,
-    })
 }
 
 /// Resolves `[search]` and `[evaluate]`, checking what can be checked

@@ -7,7 +7,7 @@ use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::locate::Step;
-use crate::search::{objective, Objective, DEFAULT_OBJECTIVE};
+use crate::objective::{objective, Objective, DEFAULT_OBJECTIVE};
 
 /// `sweep.seeds` as written.
 #[derive(Debug, Clone, PartialEq, Serialize)]
