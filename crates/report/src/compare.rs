@@ -575,8 +575,8 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
                 "{}Δ = row − baseline, paired by seed, with its anytime-valid {} confidence sequence (Lai's mixture t, each at level {}: the rule's {} split over the designs but one), in place of Wilcoxon and t p-values and equivalence tests, which hold only when n was fixed in advance.",
                 if opts.adjust == Adjust::None { "" } else { "No Holm adjustment: " },
                 percent(1.0 - q.pair_level),
-                fmt_level(q.pair_level),
-                fmt_level(q.level),
+                level_text(q.pair_level),
+                level_text(q.level),
             )),
         }
     }
@@ -613,13 +613,17 @@ pub fn compare(data: &SweepData, opts: &CompareOptions) -> Result<Comparison, Re
 }
 
 fn percent(x: f64) -> String {
-    let s = format!("{:.3}", 100.0 * x);
-    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+    format!("{}%", without_trailing_zeros(&format!("{:.3}", 100.0 * x)))
 }
 
-fn fmt_level(x: f64) -> String {
-    let s = format!("{x:.5}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+/// A significance level as written: up to 5 decimals, no trailing zeros
+/// (0.05, 0.00625).
+pub fn level_text(x: f64) -> String {
+    without_trailing_zeros(&format!("{x:.5}")).to_string()
+}
+
+fn without_trailing_zeros(s: &str) -> &str {
+    s.trim_end_matches('0').trim_end_matches('.')
 }
 
 /// Best per column; ties all marked; none for a count.

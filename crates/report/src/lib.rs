@@ -24,8 +24,8 @@ mod views;
 pub use calibration::{reliability_of, PredictionRef};
 pub use classes::{add_confusion, class_table};
 pub use compare::{
-    compare, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Pool, Row, RowSeeds,
-    SeedRounds, DEFAULT_METRICS,
+    compare, level_text, Adjust, Cell, Column, CompareOptions, Comparison, Paired, Pool, Row,
+    RowSeeds, SeedRounds, DEFAULT_METRICS,
 };
 pub use data::{CurvePoint, MetricKey, RunData, SweepData};
 pub use error::ReportError;

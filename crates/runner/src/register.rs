@@ -3,8 +3,9 @@
 use headsweep_spec::{display_value, fusion_blockers, fusion_key, Role, RunConfig, SweepFile};
 use headsweep_store::{NewRun, NewSweep, Store};
 
+use crate::known::{known, Known};
 use crate::runs::{Identities, PlannedRun};
-use crate::search::{self, Known, SearchPlan};
+use crate::search::{self, SearchPlan};
 use crate::seeds::{self, SeedPlan};
 use crate::{hostname, RunnerError, CODE_VERSION};
 
@@ -62,12 +63,12 @@ pub struct Registered {
 pub async fn register(store: &Store, sweep: &SweepFile) -> Result<Registered, RunnerError> {
     let (runs, search, seeds) = match (&sweep.search, &sweep.sequential) {
         (Some(s), _) => {
-            let known = search::known(store, sweep.name(), &s.objective).await?;
+            let known = known(store, sweep.name(), &s.objective).await?;
             let plan = search::plan(sweep, &known)?;
             (plan.runs.clone(), Some(plan), None)
         }
         (None, Some(q)) => {
-            let known = search::known(store, sweep.name(), &q.objective).await?;
+            let known = known(store, sweep.name(), &q.objective).await?;
             let plan = seeds::plan(sweep, &known)?;
             (plan.runs.clone(), None, Some(plan))
         }

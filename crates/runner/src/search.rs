@@ -10,48 +10,14 @@
 
 use std::collections::HashMap;
 
-use headsweep_search::seeds::{allocate, Arm, Outcome};
+use headsweep_search::seeds::{Arm, Outcome};
 use headsweep_search::{best, propose, Observation};
-use headsweep_spec::{
-    display_value, GridPoint, Objective, Role, RunConfig, RunStatus, Search, SweepFile,
-};
-use headsweep_store::Store;
+use headsweep_spec::{display_value, GridPoint, Role, RunConfig, Search, SweepFile};
 use serde_json::Value;
 
+use crate::known::Known;
 use crate::runs::{Identities, PlannedRun};
 use crate::RunnerError;
-
-/// What the store says of runs: status, and the objective's value where
-/// stored.
-#[derive(Debug, Default, Clone)]
-pub struct Known(pub HashMap<String, (RunStatus, Option<f64>)>);
-
-/// Reads the status of every run of `sweep` and each one's `objective`.
-pub async fn known(
-    store: &Store,
-    sweep: &str,
-    objective: &Objective,
-) -> Result<Known, RunnerError> {
-    let mut out = HashMap::new();
-    for r in store.runs(sweep).await? {
-        out.insert(r.id, (r.status, None));
-    }
-    let ids: Vec<String> = out.keys().cloned().collect();
-    let values = store
-        .run_values(
-            &ids,
-            &objective.split,
-            &objective.head,
-            objective.metric.name(),
-        )
-        .await?;
-    for (id, v) in values {
-        if let Some(e) = out.get_mut(&id) {
-            e.1 = Some(v);
-        }
-    }
-    Ok(Known(out))
-}
 
 /// Where one design's search stands.
 #[derive(Debug, Clone)]
@@ -123,8 +89,8 @@ fn observations(raw: &[Ended], pruning: bool) -> Vec<Observation> {
                 (false, s) => s,
                 (true, None) => None,
                 (true, Some(s)) => keys
-                    .iter()
-                    .position(|k| *k == (e.rung, s))
+                    .binary_search_by(|k| k.0.cmp(&e.rung).then(k.1.total_cmp(&s)))
+                    .ok()
                     .map(|i| i as f64),
             },
         })
@@ -216,9 +182,9 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
                         };
                         config.train.epochs = epochs;
                         let id = ids.of(&config)?;
-                        match known.0.get(&id) {
-                            Some((s, v)) if s.is_final() => seeds_values.push(*v),
-                            _ => ended = false,
+                        match known.outcome(&id) {
+                            Outcome::Ended(v) => seeds_values.push(v),
+                            Outcome::Pending => ended = false,
                         }
                         runs.push(PlannedRun {
                             id,
@@ -333,23 +299,16 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SearchPlan, RunnerError>
     // other, so they start once every design's search has ended.
     let mut evaluation_arms = None;
     if let (Some(q), true) = (&search.evaluate_rounds, every_search_ended) {
-        let mut configs: Vec<Vec<PlannedRun>> = Vec::new();
+        let mut rows: Vec<Vec<PlannedRun>> = Vec::new();
         for (point, chosen) in &chosen_configs {
             let mut row = Vec::new();
             for &seed in &search.evaluate_seeds {
                 row.push(evaluation(chosen, seed, *point, search, &mut ids)?);
             }
-            configs.push(row);
+            rows.push(row);
         }
-        let arms = allocate(q, configs.len(), |d, s| {
-            match known.0.get(&configs[d][s].id) {
-                Some((status, value)) if status.is_final() => Outcome::Ended(*value),
-                _ => Outcome::Pending,
-            }
-        });
-        for (row, arm) in configs.into_iter().zip(&arms) {
-            runs.extend(row.into_iter().take(arm.seeds));
-        }
+        let (spent, arms) = crate::seeds::spend(q, rows, known);
+        runs.extend(spent);
         evaluation_arms = Some(
             chosen_configs
                 .iter()
@@ -394,6 +353,7 @@ fn evaluation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use headsweep_spec::RunStatus;
 
     fn sweep(designs: &str) -> SweepFile {
         let text = format!(

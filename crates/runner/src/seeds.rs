@@ -4,11 +4,11 @@
 //! settled below the best, once every run of the round before has ended.
 //! Any process planning from the same store gets the same runs.
 
-use headsweep_search::seeds::{allocate, Arm, Outcome};
-use headsweep_spec::{Role, RunConfig, SweepFile};
+use headsweep_search::seeds::{allocate, Arm};
+use headsweep_spec::{Role, RunConfig, Sequential, SweepFile};
 
+use crate::known::Known;
 use crate::runs::{Identities, PlannedRun};
-use crate::search::Known;
 use crate::RunnerError;
 
 /// One design's seeds so far.
@@ -27,6 +27,23 @@ pub struct SeedPlan {
     pub designs: Vec<DesignSeeds>,
 }
 
+/// Each design's runs, one per seed in order (`rows`), cut to the seeds
+/// the rule gives it by what `known` says of them; and each design's
+/// standing. Grid designs and a search's chosen settings alike.
+pub(crate) fn spend(
+    seq: &Sequential,
+    rows: Vec<Vec<PlannedRun>>,
+    known: &Known,
+) -> (Vec<PlannedRun>, Vec<Arm>) {
+    let arms = allocate(seq, rows.len(), |d, s| known.outcome(&rows[d][s].id));
+    let runs = rows
+        .into_iter()
+        .zip(&arms)
+        .flat_map(|(row, arm)| row.into_iter().take(arm.seeds))
+        .collect();
+    (runs, arms)
+}
+
 /// Plans `sweep`'s seeds from what the store knows (`Known::default()` for
 /// nothing: every design's first round).
 pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SeedPlan, RunnerError> {
@@ -36,45 +53,38 @@ pub fn plan(sweep: &SweepFile, known: &Known) -> Result<SeedPlan, RunnerError> {
         .expect("a sweep with seeds in rounds");
     let seeds = seq.seeds();
     let mut ids = Identities::default();
-    let mut configs: Vec<Vec<(String, RunConfig)>> = Vec::new();
-    for p in &sweep.points {
+    let mut rows: Vec<Vec<PlannedRun>> = Vec::new();
+    for (point, p) in sweep.points.iter().enumerate() {
         let mut row = Vec::new();
         for &seed in &seeds {
             let config = RunConfig {
                 seed,
                 ..p.config.clone()
             };
-            row.push((ids.of(&config)?, config));
+            row.push(PlannedRun {
+                id: ids.of(&config)?,
+                point,
+                config,
+                axes: p.values.clone(),
+                role: Role::Run,
+                trial: None,
+            });
         }
-        configs.push(row);
+        rows.push(row);
     }
-    let arms = allocate(seq, sweep.points.len(), |d, s| {
-        match known.0.get(&configs[d][s].0) {
-            Some((status, value)) if status.is_final() => Outcome::Ended(*value),
-            _ => Outcome::Pending,
-        }
-    });
-    let mut runs = Vec::new();
+    let (mut runs, arms) = spend(seq, rows, known);
+    // An include repeating a grid point is the same runs.
     let mut seen = std::collections::HashSet::new();
-    let mut designs = Vec::new();
-    for ((point, p), arm) in sweep.points.iter().enumerate().zip(arms) {
-        for (id, config) in configs[point].iter().take(arm.seeds) {
-            if seen.insert(id.clone()) {
-                runs.push(PlannedRun {
-                    id: id.clone(),
-                    point,
-                    config: config.clone(),
-                    axes: p.values.clone(),
-                    role: Role::Run,
-                    trial: None,
-                });
-            }
-        }
-        designs.push(DesignSeeds {
+    runs.retain(|r| seen.insert(r.id.clone()));
+    let designs = sweep
+        .points
+        .iter()
+        .zip(arms)
+        .map(|(p, arm)| DesignSeeds {
             design: p.label(),
             arm,
-        });
-    }
+        })
+        .collect();
     Ok(SeedPlan { runs, designs })
 }
 

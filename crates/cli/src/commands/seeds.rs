@@ -1,7 +1,7 @@
 //! Seeds spent in rounds, as `plan`, `run`, `slurm` and `compare` show
 //! them: the rule, and where each design stands.
 
-use headsweep_report::{aligned, SeedRounds};
+use headsweep_report::{aligned, level_text, SeedRounds};
 use headsweep_runner::SeedPlan;
 use headsweep_search::seeds::{allocate, in_metric_units, Arm, Outcome, Stopped};
 use headsweep_spec::{Role, Sequential, SweepFile};
@@ -17,14 +17,9 @@ pub fn rule(q: &Sequential, designs: usize) -> String {
         seeds.first().copied().unwrap_or(0),
         seeds.last().copied().unwrap_or(0),
         q.objective,
-        level(q.pair_level(designs)),
-        level(q.level),
+        level_text(q.pair_level(designs)),
+        level_text(q.level),
     )
-}
-
-fn level(x: f64) -> String {
-    let s = format!("{x:.5}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Why a design got no more seeds, or that it still may.
@@ -157,8 +152,8 @@ pub fn describe(q: &Sequential, designs: usize) -> String {
     let fewest = headsweep_metrics::fewest_to_settle(q.pair_level(designs));
     out += &format!(
         "level {} over {designs} design(s) ({} per comparison): no design can be settled before {fewest} seeds",
-        level(q.level),
-        level(q.pair_level(designs))
+        level_text(q.level),
+        level_text(q.pair_level(designs))
     );
     if fewest > total {
         out +=
