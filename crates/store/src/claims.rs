@@ -231,8 +231,12 @@ impl Store {
             return Ok(false);
         }
         // Leftovers of an earlier attempt that crashed mid-write cannot
-        // exist (writes are transactional), but a rerun replaces results.
-        delete_results(tx, run).await?;
+        // exist (writes are transactional), and marking a run to train
+        // again deletes its results; a store written otherwise is still
+        // replaced, not refused. One probe instead of a delete per table.
+        if has_results(tx, run).await? {
+            delete_results(tx, run).await?;
+        }
         let text = |v: &str| Bind::Text(v.to_string());
         insert_rows(
             tx,
@@ -461,6 +465,24 @@ pub(crate) async fn delete_results(
             .await?;
     }
     Ok(())
+}
+
+/// Whether any result table holds a row of `run`.
+async fn has_results(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    run: &str,
+) -> Result<bool, StoreError> {
+    let sql = RESULT_TABLES
+        .iter()
+        .map(|t| format!("SELECT 1 FROM {t} WHERE run = $1"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+        + " LIMIT 1";
+    Ok(sqlx::query(&sql)
+        .bind(run)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some())
 }
 
 /// One value to bind.

@@ -305,6 +305,35 @@ async fn rerun_deletes_results_and_prefixes_resolve() {
     }
 }
 
+/// A run sent back to pending without its results deleted (a store edited
+/// by hand, or written otherwise): finishing it again replaces them.
+#[tokio::test]
+async fn finishing_a_run_replaces_results_left_behind() {
+    use sqlx::Connection;
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("h.db");
+    let s = Store::open(db.to_str().unwrap()).await.unwrap();
+    let id = "0123456789abcdef";
+    s.register(&sweep("a"), &runs(&[id])).await.unwrap();
+    s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+    s.complete(id, "w", "v", &results()).await.unwrap();
+    let mut conn = sqlx::sqlite::SqliteConnection::connect(db.to_str().unwrap())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE runs SET status = 'pending', worker = NULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    s.claim("a", &worker("w"), 60_000).await.unwrap().unwrap();
+    let mut again = results();
+    again.metrics[0].value = Some(0.5);
+    assert!(s.complete(id, "w", "v", &again).await.unwrap());
+    let m = s.split_metrics("a", "test").await.unwrap();
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0].value, Some(0.5));
+}
+
 /// Many connections, each its own pool as separate processes would have:
 /// every run is claimed by exactly one of them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -118,6 +118,13 @@ pub async fn work(
         crate::torch_info(),
     )
     .to_string();
+    // The last group's finished runs, stored as the next group starts to
+    // train: on SQLite the writer's work (about as long as training a tiny
+    // run) then overlaps training instead of following it. They are
+    // committed within milliseconds of that start, not after the group;
+    // the next group is claimed first, while no write is under way. A
+    // write that fails stops the worker once that group has trained.
+    let mut unstored: Vec<(String, RunResults)> = Vec::new();
     while !opts.stop.load(Ordering::SeqCst) {
         let claims = store
             .claim_group(&opts.sweep, &opts.worker, lease_ms, opts.fuse.max(1))
@@ -179,29 +186,36 @@ pub async fn work(
         if held.is_empty() {
             continue;
         }
-        let outcomes = match train_held(store, opts, &held, device, &mut datasets, &trainer).await {
-            Ok(outcomes) => outcomes,
-            Err(panic) if held.len() > 1 => {
-                // Which run panicked is unknown: each trains alone, so that
-                // the failure stays that run's own.
-                warn!(%panic, runs = held.len(), "a fused group panicked; training its runs one by one");
-                let mut outcomes = Vec::new();
-                for h in &held {
-                    let one = std::slice::from_ref(h);
-                    outcomes.push(
-                        match train_held(store, opts, one, device, &mut datasets, &trainer).await {
-                            Ok(mut o) => o.pop().expect("one outcome"),
-                            Err(panic) => Outcome::Failed(format!("panic: {panic}")),
-                        },
-                    );
+        let training = async {
+            match train_held(store, opts, &held, device, &mut datasets, &trainer).await {
+                Ok(outcomes) => outcomes,
+                Err(panic) if held.len() > 1 => {
+                    // Which run panicked is unknown: each trains alone, so
+                    // that the failure stays that run's own.
+                    warn!(%panic, runs = held.len(), "a fused group panicked; training its runs one by one");
+                    let mut outcomes = Vec::new();
+                    for h in &held {
+                        let one = std::slice::from_ref(h);
+                        outcomes.push(
+                            match train_held(store, opts, one, device, &mut datasets, &trainer)
+                                .await
+                            {
+                                Ok(mut o) => o.pop().expect("one outcome"),
+                                Err(panic) => Outcome::Failed(format!("panic: {panic}")),
+                            },
+                        );
+                    }
+                    outcomes
                 }
-                outcomes
+                Err(panic) => vec![Outcome::Failed(format!("panic: {panic}"))],
             }
-            Err(panic) => vec![Outcome::Failed(format!("panic: {panic}"))],
         };
+        let previous = std::mem::take(&mut unstored);
+        let (stored, outcomes) = tokio::join!(store_finished(store, opts, &previous), training);
+        report.done += stored?;
         let mut unsaved = None;
-        // The group's finished runs, stored together in one transaction.
-        let mut finished: Vec<(&str, RunResults)> = Vec::new();
+        // The group's finished runs, stored together in one transaction
+        // as the next group starts.
         for (h, outcome) in held.iter().zip(outcomes) {
             log_line(
                 &h.log,
@@ -220,8 +234,8 @@ pub async fn work(
             );
             let run = &h.id;
             match outcome {
-                Outcome::Done(out) => finished.push((
-                    run.as_str(),
+                Outcome::Done(out) => unstored.push((
+                    run.clone(),
                     RunResults {
                         provenance: Some(provenance.clone()),
                         ..results_of(&out)
@@ -244,26 +258,40 @@ pub async fn work(
                 }
             }
         }
-        if !finished.is_empty() {
-            let rows: Vec<(&str, &RunResults)> = finished.iter().map(|(r, x)| (*r, x)).collect();
-            let stored = store
-                .complete_group(&opts.worker.name, CODE_VERSION, &rows)
-                .await?;
-            for ((run, _), kept) in finished.iter().zip(stored) {
-                if kept {
-                    report.done += 1;
-                } else {
-                    warn!(run = %headsweep_spec::short_id(run), "lost the claim before finishing; results discarded");
-                }
-            }
-        }
         // Every held run is back in the store; a full disk would fail the
         // next run too.
         if let Some(e) = unsaved {
+            store_finished(store, opts, &unstored).await?;
             return Err(e);
         }
     }
+    report.done += store_finished(store, opts, &unstored).await?;
     Ok(report)
+}
+
+/// Stores a group's finished runs in one transaction; how many were kept
+/// (a run whose claim was lost meanwhile is not).
+async fn store_finished(
+    store: &Store,
+    opts: &WorkerOptions,
+    finished: &[(String, RunResults)],
+) -> Result<usize, WorkError> {
+    if finished.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<(&str, &RunResults)> = finished.iter().map(|(r, x)| (r.as_str(), x)).collect();
+    let stored = store
+        .complete_group(&opts.worker.name, CODE_VERSION, &rows)
+        .await?;
+    let mut kept = 0;
+    for ((run, _), ok) in finished.iter().zip(stored) {
+        if ok {
+            kept += 1;
+        } else {
+            warn!(run = %headsweep_spec::short_id(run), "lost the claim before finishing; results discarded");
+        }
+    }
+    Ok(kept)
 }
 
 fn log_line(log: &Mutex<Option<std::fs::File>>, line: &str) {

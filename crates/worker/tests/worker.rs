@@ -126,6 +126,62 @@ async fn panicking_run_fails_alone(fuse: usize) {
     assert!(log.contains("failed: panic"), "{log}");
 }
 
+/// Before training, waits (up to 30 s) until the store shows every run it
+/// trained before as done, and notes whether it did; then trains for real.
+struct SeesEarlierRunsDone {
+    db: std::path::PathBuf,
+    trained: std::sync::atomic::AtomicUsize,
+    saw: std::sync::Mutex<Vec<bool>>,
+}
+
+impl Trainer for SeesEarlierRunsDone {
+    fn train_group(
+        &self,
+        members: Vec<Member>,
+        d: &Dataset,
+        o: &GroupOptions,
+    ) -> Vec<Result<RunOutput, TrainError>> {
+        use std::sync::atomic::Ordering;
+        let before = self.trained.fetch_add(members.len(), Ordering::SeqCst);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let saw = rt.block_on(async {
+            let store = Store::open(self.db.to_str().unwrap()).await.unwrap();
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_secs(30) {
+                if store.counts("w").await.unwrap().done == before {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            false
+        });
+        self.saw.lock().unwrap().push(saw);
+        Libtorch.train_group(members, d, o)
+    }
+}
+
+/// A group's results are written as the next group starts to train, not
+/// after it: while a group trains, every run trained before it is done in
+/// the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_groups_results_are_stored_while_the_next_group_trains() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = registered(dir.path()).await;
+    let trainer = Arc::new(SeesEarlierRunsDone {
+        db: dir.path().join("h.db"),
+        trained: Default::default(),
+        saw: Default::default(),
+    });
+    let opts = options(dir.path(), Arc::new(AtomicBool::new(false)));
+    let report = work(&store, &opts, trainer.clone()).await.unwrap();
+    assert_eq!(report.done, 3);
+    assert_eq!(*trainer.saw.lock().unwrap(), [true, true, true]);
+    assert_eq!(store.counts("w").await.unwrap().done, 3);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_worker_puts_its_run_back() {
     let dir = tempfile::tempdir().unwrap();
