@@ -366,6 +366,36 @@ fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
         .assert()
         .success()
         .stdout(contains("pruned"));
+    // The 8 trials stopped at the first rung: their 1-epoch runs are
+    // listed as pruned, every other run as done.
+    let out = hs(dir.path())
+        .args(["runs", "s", "--db", "a.db", "--format", "csv"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (status, epochs) = (col("status"), col("train.epochs"));
+    let pruned: Vec<&Vec<&str>> = rows.iter().filter(|r| r[status] == "pruned").collect();
+    assert_eq!(pruned.len(), 8, "{text}");
+    assert!(pruned.iter().all(|r| r[epochs] == "1"), "{text}");
+    assert_eq!(
+        rows.iter().filter(|r| r[status] == "done").count(),
+        12,
+        "{text}"
+    );
+    hs(dir.path())
+        .args(["status", "--db", "a.db"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "8 of the done runs are trial runs where pruning stopped their trial",
+        ));
 }
 
 /// Three learning rates, one far too small to learn anything in 6 epochs,

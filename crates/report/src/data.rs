@@ -19,6 +19,9 @@ pub struct RunData {
     /// What the run is in the sweep (a search's trials are listed by
     /// `runs` but never compared).
     pub role: Role,
+    /// A trial run at which pruning stopped its trial (`runs` shows it as
+    /// `pruned`; the run itself is complete, its status `done`).
+    pub pruned: bool,
     /// `(axis, value)` in the sweep's axis order.
     pub axes: Vec<(String, String)>,
     pub metrics: HashMap<MetricKey, f64>,

@@ -50,7 +50,11 @@ pub fn runs_table(
                 r.axis(a)
                     .map_or(Value::Null, |v| Value::Text(v.to_string()))
             }));
-            row.push(Value::Text(r.status.to_string()));
+            row.push(Value::Text(if r.pruned {
+                "pruned".to_string()
+            } else {
+                r.status.to_string()
+            }));
             row.extend(
                 metrics
                     .iter()

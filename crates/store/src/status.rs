@@ -99,6 +99,8 @@ pub struct RunRow {
     pub status: RunStatus,
     pub point: i64,
     pub role: Role,
+    /// A search trial's index within its design.
+    pub trial: Option<i64>,
     pub axes: Vec<(String, String)>,
     pub duration_s: Option<f64>,
     pub error: Option<String>,
@@ -169,7 +171,7 @@ impl Store {
     /// Every run of `sweep` in sweep order, with its axis values.
     pub async fn runs(&self, sweep: &str) -> Result<Vec<RunRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.seed, r.status, s.point, r.duration_s, r.error, r.host, r.device, r.threads, r.worker, r.attempts, s.role
+            "SELECT r.id, r.seed, r.status, s.point, r.duration_s, r.error, r.host, r.device, r.threads, r.worker, r.attempts, s.role, s.trial
              FROM runs r JOIN sweep_runs s ON s.run = r.id WHERE s.sweep = $1 ORDER BY s.position",
         )
         .bind(sweep)
@@ -202,6 +204,7 @@ impl Store {
                     status: status_of(r, 2)?,
                     point: r.get(3),
                     role: r.get::<String, _>(11).parse::<Role>()?,
+                    trial: r.get(12),
                     axes: values,
                     duration_s: r.get(4),
                     error: r.get(5),

@@ -3,6 +3,7 @@ mod compare;
 mod export;
 mod plan;
 mod plot;
+mod pruned;
 mod query;
 pub mod report;
 mod report_page;

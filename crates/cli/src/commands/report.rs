@@ -110,6 +110,7 @@ pub async fn sweep_data_with_trials(
             point: r.point,
             status: r.status,
             role: r.role,
+            pruned: false,
             axes: r.axes,
         })
         .collect();

@@ -38,7 +38,11 @@ pub fn run(a: RunsArgs) -> anyhow::Result<()> {
         splits.push("test".into());
         let needed = Needed::new(splits, keys.into_iter().map(|(_, _, m)| m).collect());
         for s in sweeps {
-            let data = sweep_data_with_trials(&store, &s, Some(&needed)).await?;
+            let mut data = sweep_data_with_trials(&store, &s, Some(&needed)).await?;
+            let pruned = super::pruned::stored(&store, &s).await?;
+            for r in &mut data.runs {
+                r.pruned = pruned.contains(&r.id);
+            }
             if let Some(f) = &filter {
                 f.check(&data.axes, &data.heads())?;
             }

@@ -27,6 +27,12 @@ pub fn run(a: StatusArgs) -> anyhow::Result<()> {
                 c.running,
                 c.pending
             );
+            let pruned = super::pruned::stored(&store, &s).await?.len();
+            if pruned > 0 {
+                out += &format!(
+                    "  {pruned} of the done runs are trial runs where pruning stopped their trial (`runs` marks them pruned)\n"
+                );
+            }
             let hosts = store.by_host(&s).await?;
             let mut names: Vec<&str> = hosts.iter().map(|h| h.host.as_str()).collect();
             names.dedup();
