@@ -396,6 +396,13 @@ fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
         .stdout(contains(
             "8 of the done runs are trial runs where pruning stopped their trial",
         ));
+    hs(dir.path())
+        .args(["compare", "s", "--db", "a.db"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "not compared: the search's 16 trial run(s), 8 of them where pruning stopped a trial",
+        ));
 }
 
 /// Three learning rates, one far too small to learn anything in 6 epochs,

@@ -77,11 +77,19 @@ pub fn run(a: CompareArgs) -> anyhow::Result<()> {
     if a.intervals && a.format != CompareFormat::Latex {
         anyhow::bail!("--intervals applies to --format latex");
     }
-    let (data, rounds) = super::runtime()?.block_on(async {
+    let (data, rounds, left_out) = super::runtime()?.block_on(async {
         let store = Store::open_with(&a.store.db, Access::Read).await?;
         let data = sweep_data_for(&store, &a.sweep, Some(&Needed::of(&opts))).await?;
-        anyhow::Ok((data, super::seeds::for_compare(&store, &a.sweep).await?))
+        anyhow::Ok((
+            data,
+            super::seeds::for_compare(&store, &a.sweep).await?,
+            super::pruned::left_out_of_compare(&store, &a.sweep).await?,
+        ))
     })?;
+    // On standard error: the table's formats stay as they are.
+    if let Some(note) = left_out {
+        eprintln!("{note}");
+    }
     let opts = CompareOptions { rounds, ..opts };
     let table = compare(&data, &opts)?;
     emit(a.out.as_deref(), &render_comparison(&table, format))

@@ -108,6 +108,36 @@ pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<HashSet<String
         .collect())
 }
 
+/// What `compare` leaves out of a search's comparison, in a sentence:
+/// its trial runs, of them how many pruning stopped at. `None` for a
+/// sweep without a search.
+pub async fn left_out_of_compare(store: &Store, sweep: &str) -> anyhow::Result<Option<String>> {
+    let Some(text) = store.sweep_file(sweep).await? else {
+        return Ok(None);
+    };
+    let Ok(file) = SweepFile::parse(std::path::Path::new(sweep), &text) else {
+        return Ok(None);
+    };
+    if file.search.is_none() {
+        return Ok(None);
+    }
+    let trials = store
+        .runs(sweep)
+        .await?
+        .iter()
+        .filter(|r| r.role == Role::Trial)
+        .count();
+    let pruned = stored(store, sweep).await?.len();
+    let of_them = if pruned > 0 {
+        format!(", {pruned} of them where pruning stopped a trial")
+    } else {
+        String::new()
+    };
+    Ok(Some(format!(
+        "not compared: the search's {trials} trial run(s){of_them}; each row is a design's chosen setting trained on the evaluation seeds"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
