@@ -5,8 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use headsweep_spec::{Role, Search, SweepFile};
+use headsweep_spec::{Role, Search};
 use headsweep_store::Store;
+
+use super::report::stored_sweep_file;
 
 /// One of a search's trial runs as the store lists it.
 #[derive(Debug, Clone, Copy)]
@@ -73,10 +75,7 @@ pub fn pruned<'a>(
 /// [`pruned`] for sweep `sweep` of `store`, from its stored file: empty
 /// where it has no search with pruning (or its file no longer parses).
 pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<HashSet<String>> {
-    let Some(text) = store.sweep_file(sweep).await? else {
-        return Ok(HashSet::new());
-    };
-    let Ok(file) = SweepFile::parse(std::path::Path::new(sweep), &text) else {
+    let Some(file) = stored_sweep_file(store, sweep).await? else {
         return Ok(HashSet::new());
     };
     let Some(search) = file.search.as_ref().filter(|s| s.prune.is_some()) else {
@@ -112,13 +111,10 @@ pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<HashSet<String
 /// its trial runs, of them how many pruning stopped at. `None` for a
 /// sweep without a search.
 pub async fn left_out_of_compare(store: &Store, sweep: &str) -> anyhow::Result<Option<String>> {
-    let Some(text) = store.sweep_file(sweep).await? else {
-        return Ok(None);
-    };
-    let Ok(file) = SweepFile::parse(std::path::Path::new(sweep), &text) else {
-        return Ok(None);
-    };
-    if file.search.is_none() {
+    if stored_sweep_file(store, sweep)
+        .await?
+        .is_none_or(|f| f.search.is_none())
+    {
         return Ok(None);
     }
     let trials = store
@@ -141,6 +137,7 @@ pub async fn left_out_of_compare(store: &Store, sweep: &str) -> anyhow::Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use headsweep_spec::SweepFile;
 
     fn search() -> Search {
         let text = r#"

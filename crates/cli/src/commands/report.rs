@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use headsweep_metrics::Metric;
 use headsweep_report::{RunData, SweepData, Table, Value};
-use headsweep_spec::Role;
+use headsweep_spec::{Role, SweepFile};
 use headsweep_store::{Cell, Rows, Store};
 
 /// A registered sweep's runs with their axis values and metrics.
@@ -66,6 +66,16 @@ pub async fn sweep_data_for(
     let mut data = sweep_data_with_trials(store, sweep, only).await?;
     data.runs.retain(|r| r.role != Role::Trial);
     Ok(data)
+}
+
+/// The sweep file `sweep` was registered with, parsed: `None` where the
+/// store has none, or it no longer parses (an older version's file), so
+/// that what is recomputed from it is left out rather than refused.
+pub async fn stored_sweep_file(store: &Store, sweep: &str) -> anyhow::Result<Option<SweepFile>> {
+    let Some(text) = store.sweep_file(sweep).await? else {
+        return Ok(None);
+    };
+    Ok(SweepFile::parse(std::path::Path::new(sweep), &text).ok())
 }
 
 /// [`sweep_data_for`] with a search's trials kept.

@@ -4,7 +4,7 @@
 use headsweep_report::{aligned, level_text, SeedRounds};
 use headsweep_runner::SeedPlan;
 use headsweep_search::seeds::{allocate, in_metric_units, Arm, Outcome, Stopped};
-use headsweep_spec::{Role, Sequential, SweepFile};
+use headsweep_spec::{Role, Sequential};
 use headsweep_store::Store;
 
 /// The rule in one sentence, with this sweep's numbers.
@@ -55,12 +55,7 @@ pub struct Standing {
 /// Where each design of `sweep` stands by the store, computed from the
 /// stored file, runs and validation values the way `run` decided.
 pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<Option<Standing>> {
-    let Some(text) = store.sweep_file(sweep).await? else {
-        return Ok(None);
-    };
-    // A stored file that no longer parses (an older version's) has no
-    // rounds to show.
-    let Ok(file) = SweepFile::parse(std::path::Path::new(sweep), &text) else {
+    let Some(file) = super::report::stored_sweep_file(store, sweep).await? else {
         return Ok(None);
     };
     let evaluated = file.search.as_ref().and_then(|s| s.evaluate_rounds.clone());
