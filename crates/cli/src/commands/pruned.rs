@@ -5,8 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use headsweep_spec::{Role, Search};
-use headsweep_store::Store;
+use headsweep_spec::{Role, Search, SweepFile};
+use headsweep_store::{RunRow, Store};
 
 use super::report::stored_sweep_file;
 
@@ -75,13 +75,19 @@ pub fn pruned<'a>(
 /// [`pruned`] for sweep `sweep` of `store`, from its stored file: empty
 /// where it has no search with pruning (or its file no longer parses).
 pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<HashSet<String>> {
-    let Some(file) = stored_sweep_file(store, sweep).await? else {
-        return Ok(HashSet::new());
+    match stored_sweep_file(store, sweep).await? {
+        Some(file) if file.search.as_ref().is_some_and(|s| s.prune.is_some()) => {
+            Ok(of_rows(&file, &store.runs(sweep).await?))
+        }
+        _ => Ok(HashSet::new()),
+    }
+}
+
+/// [`pruned`] over a sweep's stored runs, by its file's search.
+fn of_rows(file: &SweepFile, rows: &[RunRow]) -> HashSet<String> {
+    let Some(search) = file.search.as_ref() else {
+        return HashSet::new();
     };
-    let Some(search) = file.search.as_ref().filter(|s| s.prune.is_some()) else {
-        return Ok(HashSet::new());
-    };
-    let rows = store.runs(sweep).await?;
     let runs: Vec<TrialRun> = rows
         .iter()
         .filter(|r| r.role == Role::Trial)
@@ -101,29 +107,25 @@ pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<HashSet<String
         })
         .collect();
     let epochs = |p: usize| file.points.get(p).map(|g| g.config.train.epochs);
-    Ok(pruned(search, epochs, &runs)
+    pruned(search, epochs, &runs)
         .into_iter()
         .map(str::to_string)
-        .collect())
+        .collect()
 }
 
 /// What `compare` leaves out of a search's comparison, in a sentence:
 /// its trial runs, of them how many pruning stopped at. `None` for a
 /// sweep without a search.
 pub async fn left_out_of_compare(store: &Store, sweep: &str) -> anyhow::Result<Option<String>> {
-    if stored_sweep_file(store, sweep)
+    let Some(file) = stored_sweep_file(store, sweep)
         .await?
-        .is_none_or(|f| f.search.is_none())
-    {
+        .filter(|f| f.search.is_some())
+    else {
         return Ok(None);
-    }
-    let trials = store
-        .runs(sweep)
-        .await?
-        .iter()
-        .filter(|r| r.role == Role::Trial)
-        .count();
-    let pruned = stored(store, sweep).await?.len();
+    };
+    let rows = store.runs(sweep).await?;
+    let trials = rows.iter().filter(|r| r.role == Role::Trial).count();
+    let pruned = of_rows(&file, &rows).len();
     let of_them = if pruned > 0 {
         format!(", {pruned} of them where pruning stopped a trial")
     } else {
@@ -137,7 +139,6 @@ pub async fn left_out_of_compare(store: &Store, sweep: &str) -> anyhow::Result<O
 #[cfg(test)]
 mod tests {
     use super::*;
-    use headsweep_spec::SweepFile;
 
     fn search() -> Search {
         let text = r#"
