@@ -2,7 +2,7 @@
 //! them: the rule, and where each design stands.
 
 use headsweep_report::{aligned, level_text, SeedRounds};
-use headsweep_runner::SeedPlan;
+use headsweep_runner::{Known, SeedPlan};
 use headsweep_search::seeds::{allocate, in_metric_units, Arm, Outcome, Stopped};
 use headsweep_spec::{Role, Sequential};
 use headsweep_store::Store;
@@ -88,15 +88,17 @@ pub async fn stored(store: &Store, sweep: &str) -> anyhow::Result<Option<Standin
         .await?
         .into_iter()
         .collect();
+    // What `run` planned from: each run's status and value.
+    let known = Known(
+        runs.iter()
+            .map(|r| (r.id.clone(), (r.status, values.get(&r.id).copied())))
+            .collect(),
+    );
     let seeds = q.seeds();
     let arms = allocate(&q, points.len(), |d, s| {
-        let run = runs
-            .iter()
-            .find(|r| r.point == points[d] as i64 && r.seed == seeds[s] as i64);
-        match run {
-            Some(r) if r.status.is_final() => Outcome::Ended(values.get(&r.id).copied()),
-            _ => Outcome::Pending,
-        }
+        runs.iter()
+            .find(|r| r.point == points[d] as i64 && r.seed == seeds[s] as i64)
+            .map_or(Outcome::Pending, |r| known.outcome(&r.id))
     });
     let labels = points
         .iter()
