@@ -211,7 +211,8 @@ impl Store {
             "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
                  epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6,
                  flops = $9, train_seconds = $10, fused = $11, provenance = $12
-             WHERE id = $7 AND worker = $8 AND status = 'running'",
+             WHERE id = $7 AND worker = $8 AND status = 'running'
+             RETURNING key",
         )
         .bind(now_ms())
         .bind(r.duration_s)
@@ -225,11 +226,14 @@ impl Store {
         .bind(r.train_seconds)
         .bind(r.fused)
         .bind(r.provenance.as_deref())
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
-        if held.rows_affected() != 1 {
+        let Some(held) = held else {
             return Ok(false);
-        }
+        };
+        let key: Option<i64> = held.try_get(0)?;
+        let key = Bind::Int(Some(key.ok_or_else(|| StoreError::NoKey(run.to_string()))?));
+        let key = || key.clone();
         // Leftovers of an earlier attempt that crashed mid-write cannot
         // exist (writes are transactional), and marking a run to train
         // again deletes its results; a store written otherwise is still
@@ -241,12 +245,12 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
-            "metrics (run, split, head, metric, value)",
+            "result_metrics (run_key, split, head, metric, value)",
             r.metrics
                 .iter()
                 .map(|m| {
                     vec![
-                        text(run),
+                        key(),
                         text(&m.split),
                         text(&m.head),
                         text(&m.metric),
@@ -259,12 +263,12 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
-            "class_metrics (run, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)",
+            "result_class_metrics (run_key, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)",
             r.classes
                 .iter()
                 .map(|c| {
                     vec![
-                        text(run),
+                        key(),
                         text(&c.split),
                         text(&c.head),
                         Bind::Int(Some(c.class_index)),
@@ -285,14 +289,14 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
-            "confusion_cells (run, split, head, true_class, predicted_class, count)",
+            "result_confusion_cells (run_key, split, head, true_class, predicted_class, count)",
             // Zeros are what the `confusion` view fills in.
             r.confusion
                 .iter()
                 .filter(|c| c.count != 0)
                 .map(|c| {
                     vec![
-                        text(run),
+                        key(),
                         text(&c.split),
                         text(&c.head),
                         Bind::Int(Some(c.true_class)),
@@ -306,12 +310,12 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
-            "curves (run, epoch, split, head, metric, value)",
+            "result_curves (run_key, epoch, split, head, metric, value)",
             r.curves
                 .iter()
                 .map(|c| {
                     vec![
-                        text(run),
+                        key(),
                         Bind::Int(Some(c.epoch)),
                         text(&c.split),
                         text(&c.head),
@@ -325,12 +329,12 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
-            "predictions (run, sample, head, true_class, predicted_class, probabilities, raw)",
+            "result_predictions (run_key, sample, head, true_class, predicted_class, probabilities, raw)",
             r.predictions
                 .iter()
                 .map(|p| {
                     vec![
-                        text(run),
+                        key(),
                         text(&p.sample),
                         text(&p.head),
                         Bind::Int(p.true_class),
@@ -443,23 +447,27 @@ impl Store {
     }
 }
 
-/// Tables holding a run's results.
-const RESULT_TABLES: [&str; 6] = [
-    "attributions",
-    "metrics",
-    "class_metrics",
-    "confusion_cells",
-    "curves",
-    "predictions",
+/// Tables holding a run's results, and how each names its run: by
+/// identity, or by the run's key (migration 0010).
+const RESULT_TABLES: [(&str, &str); 6] = [
+    ("attributions", "run = $1"),
+    ("result_metrics", KEY_OF_RUN),
+    ("result_class_metrics", KEY_OF_RUN),
+    ("result_confusion_cells", KEY_OF_RUN),
+    ("result_curves", KEY_OF_RUN),
+    ("result_predictions", KEY_OF_RUN),
 ];
+
+/// The rows of run `$1` in a table keyed by `run_key`.
+const KEY_OF_RUN: &str = "run_key = (SELECT key FROM runs WHERE id = $1)";
 
 /// Deletes every result row of `run` inside `tx`.
 pub(crate) async fn delete_results(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     run: &str,
 ) -> Result<(), StoreError> {
-    for table in RESULT_TABLES {
-        sqlx::query(&format!("DELETE FROM {table} WHERE run = $1"))
+    for (table, of_run) in RESULT_TABLES {
+        sqlx::query(&format!("DELETE FROM {table} WHERE {of_run}"))
             .bind(run)
             .execute(&mut **tx)
             .await?;
@@ -474,7 +482,7 @@ async fn has_results(
 ) -> Result<bool, StoreError> {
     let sql = RESULT_TABLES
         .iter()
-        .map(|t| format!("SELECT 1 FROM {t} WHERE run = $1"))
+        .map(|(t, of_run)| format!("SELECT 1 FROM {t} WHERE {of_run}"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
         + " LIMIT 1";
@@ -486,6 +494,7 @@ async fn has_results(
 }
 
 /// One value to bind.
+#[derive(Clone)]
 enum Bind {
     Text(String),
     Int(Option<i64>),

@@ -33,6 +33,10 @@ pub enum StoreError {
     /// A run status written by another version.
     #[error("the store holds a run status this version does not know: {0}")]
     Status(#[from] headsweep_spec::UnknownStatus),
+    /// A run registered by something other than headsweep, without the
+    /// key its results are stored under.
+    #[error("run {0} has no key in the store (runs.key); register it with `headsweep run`")]
+    NoKey(String),
     /// A run role written by another version.
     #[error("the store holds a run role this version does not know: {0}")]
     Role(#[from] headsweep_spec::UnknownRole),

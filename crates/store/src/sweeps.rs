@@ -35,6 +35,10 @@ pub struct NewRun {
     pub trial: Option<i64>,
 }
 
+/// The PostgreSQL advisory lock a registration holds for its transaction
+/// (an arbitrary number, the same in every headsweep).
+const REGISTER_LOCK: i64 = 0x6865_6164_7377;
+
 impl Store {
     /// Registers `sweep` with `runs`, in one transaction. Runs already in the
     /// store (by identity) keep their status and results; new ones are
@@ -43,6 +47,14 @@ impl Store {
     pub async fn register(&self, sweep: &NewSweep, runs: &[NewRun]) -> Result<usize, StoreError> {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
+        if !self.sqlite {
+            // A new run's key is one more than the largest: registrations
+            // take turns (SQLite's write lock already makes them).
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(REGISTER_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO sweeps (name, file_path, file_text, axes, created_ms, updated_ms, code_version, host)
              VALUES ($1, $2, $3, $4, $5, $5, $6, $7)
@@ -69,7 +81,8 @@ impl Store {
         let mut new = 0;
         for (position, run) in runs.iter().enumerate() {
             let inserted = sqlx::query(
-                "INSERT INTO runs (id, config, seed, status, created_ms, fuse_key) VALUES ($1, $2, $3, 'pending', $4, $5)
+                "INSERT INTO runs (id, config, seed, status, created_ms, fuse_key, key)
+                 VALUES ($1, $2, $3, 'pending', $4, $5, (SELECT COALESCE(MAX(key), 0) + 1 FROM runs))
                  ON CONFLICT (id) DO NOTHING",
             )
             .persistent(false)

@@ -455,16 +455,20 @@ async fn nulls_and_numbers_in_the_same_column_both_store() {
 
 /// A store made before store folders: migrations 1–4 only, with a run.
 async fn old_store(path: &std::path::Path) {
+    store_before(path, "0005").await;
+}
+
+/// A store made with the migrations numbered below `first_missing`, with a
+/// run `00aa`.
+async fn store_before(path: &std::path::Path, first_missing: &str) {
     use sqlx::ConnectOptions;
     let migrations = tempfile::tempdir().unwrap();
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for f in [
-        "0001_init.sql",
-        "0002_views.sql",
-        "0003_fusion.sql",
-        "0004_run_throughput.sql",
-    ] {
-        std::fs::copy(src.join(f), migrations.path().join(f)).unwrap();
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap().file_name();
+        if f.to_str().unwrap() < first_missing {
+            std::fs::copy(src.join(&f), migrations.path().join(&f)).unwrap();
+        }
     }
     let m = sqlx::migrate::Migrator::new(migrations.path())
         .await
@@ -906,5 +910,141 @@ async fn a_group_completes_in_one_transaction_and_skips_runs_it_lost() {
         let mut expected = vec![a.id.as_str(), b.id.as_str()];
         expected.sort();
         assert_eq!(with, expected);
+    }
+}
+
+/// Every result table of a store written before result rows were keyed
+/// (migration 0010) reads the same after migrating; runs are keyed in the
+/// order they were created, a new run gets the next key, and forgetting a
+/// run still removes its results.
+#[tokio::test]
+async fn results_written_before_result_keys_read_the_same_after_migrating() {
+    use sqlx::{ConnectOptions, Executor};
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    store_before(&old, "0010").await;
+    const TABLES: [&str; 6] = [
+        "metrics",
+        "class_metrics",
+        "confusion",
+        "confusion_cells",
+        "curves",
+        "predictions",
+    ];
+    let mut before = Vec::new();
+    {
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&old)
+            .connect()
+            .await
+            .unwrap();
+        for sql in [
+            "INSERT INTO runs (id, config, seed, status, created_ms) VALUES ('00bb', '{}', 1, 'done', 5)",
+            "INSERT INTO sweeps VALUES ('o', 'o.toml', '', '[]', 0, 0, 'v', 'h')",
+            "INSERT INTO sweep_runs (sweep, run, point, position) VALUES ('o', '00aa', 0, 0), ('o', '00bb', 0, 1)",
+            "INSERT INTO metrics VALUES ('00aa', 'test', 'age', 'accuracy', 0.5), ('00bb', 'test', 'age', 'accuracy', NULL), ('00bb', 'val', 'joint', 'loss', 1.25)",
+            "INSERT INTO class_metrics VALUES ('00aa', 'test', 'age', 0, 'a', 1, 0, 1, 2, 2, 1.0, 0.5, 0.6666666666666666), ('00aa', 'test', 'age', 1, 'b', 2, 1, 0, 1, 2, 0.6666666666666666, 1.0, 0.8)",
+            "INSERT INTO confusion_cells VALUES ('00aa', 'test', 'age', 0, 0, 1), ('00aa', 'test', 'age', 0, 1, 1), ('00aa', 'test', 'age', 1, 1, 2)",
+            "INSERT INTO curves VALUES ('00aa', 1, 'val', 'joint', 'loss', 2.5), ('00bb', 2, 'train', 'joint', 'loss', 0.125)",
+            "INSERT INTO predictions VALUES ('00aa', 's1', 'age', 1, 1, '[0.25,0.75]', '[-1.0,1.0]'), ('00bb', 's2', 'age', NULL, 0, '[0.5,0.5]', '[0.0,0.0]')",
+        ] {
+            conn.execute(sql).await.unwrap();
+        }
+        for t in TABLES {
+            let rows = sqlx::query(&format!("SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5"))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            before.push(format!("{}", rows.len()));
+        }
+    }
+    let s = Store::open(old.to_str().unwrap()).await.unwrap();
+    let read = |t: &str| format!("SELECT * FROM {t} ORDER BY 1, 2, 3, 4, 5");
+    let mut after = Vec::new();
+    for t in TABLES {
+        after.push(format!(
+            "{}",
+            s.query_read_only(&read(t)).await.unwrap().rows.len()
+        ));
+    }
+    assert_eq!(after, before, "row counts of {TABLES:?}");
+    assert_eq!(
+        s.query_read_only(&read("metrics")).await.unwrap().rows,
+        [
+            vec![
+                Cell::Text("00aa".into()),
+                Cell::Text("test".into()),
+                Cell::Text("age".into()),
+                Cell::Text("accuracy".into()),
+                Cell::Real(0.5)
+            ],
+            vec![
+                Cell::Text("00bb".into()),
+                Cell::Text("test".into()),
+                Cell::Text("age".into()),
+                Cell::Text("accuracy".into()),
+                Cell::Null
+            ],
+            vec![
+                Cell::Text("00bb".into()),
+                Cell::Text("val".into()),
+                Cell::Text("joint".into()),
+                Cell::Text("loss".into()),
+                Cell::Real(1.25)
+            ],
+        ]
+    );
+    assert_eq!(
+        exported_cells(&s, "o").await,
+        [(0, 0, 1), (0, 1, 1), (1, 0, 0), (1, 1, 2)]
+    );
+    let p = s
+        .query_read_only("SELECT run, true_class, probabilities, raw FROM predictions ORDER BY run")
+        .await
+        .unwrap();
+    assert_eq!(
+        p.rows[1],
+        [
+            Cell::Text("00bb".into()),
+            Cell::Null,
+            Cell::Text("[0.5,0.5]".into()),
+            Cell::Text("[0.0,0.0]".into())
+        ]
+    );
+    let keys = s
+        .query_read_only("SELECT id, key FROM runs ORDER BY key")
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.rows,
+        [
+            [Cell::Text("00aa".into()), Cell::Int(1)],
+            [Cell::Text("00bb".into()), Cell::Int(2)]
+        ]
+    );
+    // A run registered now is keyed after them, and its results store.
+    s.register(&sweep("n"), &runs(&["00cc"])).await.unwrap();
+    s.claim("n", &worker("w"), 60_000).await.unwrap().unwrap();
+    assert!(s.complete("00cc", "w", "v", &results()).await.unwrap());
+    let key = s
+        .query_read_only("SELECT key FROM runs WHERE id = '00cc'")
+        .await
+        .unwrap();
+    assert_eq!(key.rows, [[Cell::Int(3)]]);
+    assert_eq!(s.split_metrics("n", "test").await.unwrap().len(), 1);
+    // Forgetting a run removes its rows from every keyed table.
+    assert_eq!(s.forget_runs(&["00aa".into()]).await.unwrap(), 1);
+    for t in [
+        "result_metrics",
+        "result_class_metrics",
+        "result_confusion_cells",
+        "result_curves",
+        "result_predictions",
+    ] {
+        let left = s
+            .query_read_only(&format!("SELECT COUNT(*) FROM {t} WHERE run_key = 1"))
+            .await
+            .unwrap();
+        assert_eq!(left.rows, [[Cell::Int(0)]], "{t}");
     }
 }
