@@ -1048,3 +1048,39 @@ async fn results_written_before_result_keys_read_the_same_after_migrating() {
         assert_eq!(left.rows, [[Cell::Int(0)]], "{t}");
     }
 }
+
+/// A write waits for another connection's write lock (trying again until
+/// it is free) instead of failing with SQLITE_BUSY, and goes ahead once it
+/// is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_waits_for_another_connections_write_lock() {
+    use sqlx::{Connection, Executor};
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("h.db");
+    let s = Store::open(db.to_str().unwrap()).await.unwrap();
+    let mut other = sqlx::sqlite::SqliteConnection::connect(db.to_str().unwrap())
+        .await
+        .unwrap();
+    other.execute("BEGIN IMMEDIATE").await.unwrap();
+    other
+        .execute("INSERT INTO store_info (key, value) VALUES ('held', 'yes')")
+        .await
+        .unwrap();
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = released.clone();
+    let holder = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        other.execute("COMMIT").await.unwrap();
+        other.close().await.unwrap();
+    });
+    s.register(&sweep("a"), &runs(&["0123456789abcdef"]))
+        .await
+        .unwrap();
+    assert!(
+        released.load(std::sync::atomic::Ordering::SeqCst),
+        "the write went ahead while another connection held the lock"
+    );
+    holder.await.unwrap();
+    assert_eq!(s.counts("a").await.unwrap().pending, 1);
+}
