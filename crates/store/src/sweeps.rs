@@ -78,6 +78,9 @@ impl Store {
             .bind(&sweep.name)
             .execute(&mut *tx)
             .await?;
+        // Kept prepared on SQLite (compiling them again for each run was
+        // most of registering's time), not on PostgreSQL (below).
+        let sqlite = self.sqlite;
         let mut new = 0;
         for (position, run) in runs.iter().enumerate() {
             let inserted = sqlx::query(
@@ -85,7 +88,7 @@ impl Store {
                  VALUES ($1, $2, $3, 'pending', $4, $5, (SELECT COALESCE(MAX(key), 0) + 1 FROM runs))
                  ON CONFLICT (id) DO NOTHING",
             )
-            .persistent(false)
+            .persistent(sqlite)
             .bind(&run.id)
             .bind(&run.config)
             .bind(run.seed)
@@ -97,18 +100,18 @@ impl Store {
             if inserted.rows_affected() == 0 {
                 // A run registered before fusion existed gets its key.
                 sqlx::query("UPDATE runs SET fuse_key = $1 WHERE id = $2 AND fuse_key IS NULL")
-                    .persistent(false)
+                    .persistent(sqlite)
                     .bind(&run.fuse_key)
                     .bind(&run.id)
                     .execute(&mut *tx)
                     .await?;
             }
-            // Statements binding a value that may be NULL are not kept
-            // prepared: through the Any driver a NULL is declared with a
-            // type of its own, and PostgreSQL then refuses a number in that
-            // position ("incorrect binary data format").
+            // Statements binding a value that may be NULL are kept prepared
+            // on SQLite only: through the Any driver a NULL is declared with
+            // a type of its own, and PostgreSQL then refuses a number in
+            // that position ("incorrect binary data format").
             sqlx::query("INSERT INTO sweep_runs (sweep, run, position, point, role, trial) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep, run) DO NOTHING")
-                .persistent(false)
+                .persistent(sqlite)
                 .bind(&sweep.name)
                 .bind(&run.id)
                 .bind(position as i64)
@@ -122,7 +125,7 @@ impl Store {
                     "INSERT INTO run_axes (sweep, run, axis, value, value_num) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (sweep, run, axis) DO NOTHING",
                 )
-                .persistent(false)
+                .persistent(sqlite)
                 .bind(&sweep.name)
                 .bind(&run.id)
                 .bind(axis)
