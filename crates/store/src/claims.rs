@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use crate::insert::{insert_rows, Bind};
 use crate::{now_ms, RunResults, Store, StoreError};
 
 /// Who is claiming: a worker on a host.
@@ -245,6 +246,7 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
+            "",
             "result_metrics (run_key, split, head, metric, value)",
             r.metrics
                 .iter()
@@ -263,6 +265,7 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
+            "",
             "result_class_metrics (run_key, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)",
             r.classes
                 .iter()
@@ -289,6 +292,7 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
+            "",
             "result_confusion_cells (run_key, split, head, true_class, predicted_class, count)",
             // Zeros are what the `confusion` view fills in.
             r.confusion
@@ -310,6 +314,7 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
+            "",
             "result_curves (run_key, epoch, split, head, metric, value)",
             r.curves
                 .iter()
@@ -329,6 +334,7 @@ impl Store {
         insert_rows(
             tx,
             self.sqlite,
+            "",
             "result_predictions (run_key, sample, head, true_class, predicted_class, probabilities, raw)",
             r.predictions
                 .iter()
@@ -491,66 +497,4 @@ async fn has_results(
         .fetch_optional(&mut **tx)
         .await?
         .is_some())
-}
-
-/// One value to bind.
-#[derive(Clone)]
-enum Bind {
-    Text(String),
-    Int(Option<i64>),
-    Real(Option<f64>),
-}
-
-/// Bound values per INSERT statement: one round trip to the database per
-/// chunk of rows instead of per row. SQLite's limit is 32,766.
-const VALUES_PER_INSERT: usize = 1200;
-
-/// Inserts `rows` into `target` (`table (columns…)`), many rows per
-/// statement. On SQLite the placeholders are anonymous (`?`): the driver
-/// looks a numbered one up by name, at a cost quadratic in their number
-/// (it was 8% of a worker's time on tiny runs).
-async fn insert_rows(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    sqlite: bool,
-    target: &str,
-    rows: Vec<Vec<Bind>>,
-) -> Result<(), StoreError> {
-    let width = rows.first().map_or(1, Vec::len).max(1);
-    for chunk in rows.chunks((VALUES_PER_INSERT / width).max(1)) {
-        let mut sql = format!("INSERT INTO {target} VALUES ");
-        let mut n = 0;
-        for (i, row) in chunk.iter().enumerate() {
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for j in 0..row.len() {
-                n += 1;
-                if j > 0 {
-                    sql.push_str(", ");
-                }
-                if sqlite {
-                    sql.push('?');
-                } else {
-                    sql.push_str(&format!("${n}"));
-                }
-            }
-            sql.push(')');
-        }
-        // Cached as a prepared statement on SQLite only (compiling a
-        // statement of a thousand values is a tenth of its writer's time;
-        // the same few statements recur run after run). On PostgreSQL,
-        // through the Any driver, a NULL is declared with a type of its
-        // own, and a statement prepared with a NULL in some position would
-        // refuse a number there later ("incorrect binary data format").
-        let mut q = sqlx::query(&sql).persistent(sqlite);
-        for row in chunk {
-            for v in row {
-                q = match v {
-                    Bind::Text(t) => q.bind(t.as_str()),
-                    Bind::Int(i) => q.bind(*i),
-                    Bind::Real(r) => q.bind(*r),
-                };
-            }
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
 }

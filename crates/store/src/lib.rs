@@ -14,6 +14,7 @@ mod attributions;
 mod claims;
 mod error;
 mod files;
+mod insert;
 mod open;
 mod query;
 mod records;

@@ -3,6 +3,9 @@
 use headsweep_spec::Role;
 use sqlx::Row;
 
+use std::collections::BTreeMap;
+
+use crate::insert::{insert_rows, Bind};
 use crate::{now_ms, Store, StoreError};
 
 /// A sweep as registered.
@@ -39,6 +42,9 @@ pub struct NewRun {
 /// (an arbitrary number, the same in every headsweep).
 const REGISTER_LOCK: i64 = 0x6865_6164_7377;
 
+/// Run identities per UPDATE that gives older runs their fusion key.
+const FUSE_KEY_IDS_PER_UPDATE: usize = 500;
+
 impl Store {
     /// Registers `sweep` with `runs`, in one transaction. Runs already in the
     /// store (by identity) keep their status and results; new ones are
@@ -48,8 +54,8 @@ impl Store {
         let now = now_ms();
         let mut tx = self.begin_write().await?;
         if !self.sqlite {
-            // A new run's key is one more than the largest: registrations
-            // take turns (SQLite's write lock already makes them).
+            // New runs' keys come after the largest: registrations take
+            // turns (SQLite's write lock already makes them).
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(REGISTER_LOCK)
                 .execute(&mut *tx)
@@ -78,63 +84,105 @@ impl Store {
             .bind(&sweep.name)
             .execute(&mut *tx)
             .await?;
-        // Kept prepared on SQLite (compiling them again for each run was
-        // most of registering's time), not on PostgreSQL (below).
-        let sqlite = self.sqlite;
-        let mut new = 0;
-        for (position, run) in runs.iter().enumerate() {
-            let inserted = sqlx::query(
-                "INSERT INTO runs (id, config, seed, status, created_ms, fuse_key, key)
-                 VALUES ($1, $2, $3, 'pending', $4, $5, (SELECT COALESCE(MAX(key), 0) + 1 FROM runs))
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .persistent(sqlite)
-            .bind(&run.id)
-            .bind(&run.config)
-            .bind(run.seed)
-            .bind(now)
-            .bind(&run.fuse_key)
-            .execute(&mut *tx)
-            .await?;
-            new += inserted.rows_affected() as usize;
-            if inserted.rows_affected() == 0 {
-                // A run registered before fusion existed gets its key.
-                sqlx::query("UPDATE runs SET fuse_key = $1 WHERE id = $2 AND fuse_key IS NULL")
-                    .persistent(sqlite)
-                    .bind(&run.fuse_key)
-                    .bind(&run.id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            // Statements binding a value that may be NULL are kept prepared
-            // on SQLite only: through the Any driver a NULL is declared with
-            // a type of its own, and PostgreSQL then refuses a number in
-            // that position ("incorrect binary data format").
-            sqlx::query("INSERT INTO sweep_runs (sweep, run, position, point, role, trial) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sweep, run) DO NOTHING")
-                .persistent(sqlite)
-                .bind(&sweep.name)
-                .bind(&run.id)
-                .bind(position as i64)
-                .bind(run.point)
-                .bind(run.role.as_str())
-                .bind(run.trial)
-                .execute(&mut *tx)
-                .await?;
-            for (axis, value, num) in &run.axes {
-                sqlx::query(
-                    "INSERT INTO run_axes (sweep, run, axis, value, value_num) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (sweep, run, axis) DO NOTHING",
-                )
-                .persistent(sqlite)
-                .bind(&sweep.name)
-                .bind(&run.id)
-                .bind(axis)
-                .bind(value)
-                .bind(*num)
-                .execute(&mut *tx)
-                .await?;
+        // A new run's key: larger than every key before it (a run already
+        // registered keeps its own, and its would-be key is left unused).
+        let keys_from: i64 = sqlx::query("SELECT COALESCE(MAX(key), 0) + 1 FROM runs")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        let text = |v: &str| Bind::Text(v.to_string());
+        let new = insert_rows(
+            &mut tx,
+            self.sqlite,
+            "ON CONFLICT (id) DO NOTHING",
+            "runs (id, config, seed, status, created_ms, fuse_key, key)",
+            runs.iter()
+                .enumerate()
+                .map(|(i, run)| {
+                    vec![
+                        text(&run.id),
+                        text(&run.config),
+                        Bind::Int(Some(run.seed)),
+                        text("pending"),
+                        Bind::Int(Some(now)),
+                        Bind::MaybeText(run.fuse_key.clone()),
+                        Bind::Int(Some(keys_from + i as i64)),
+                    ]
+                })
+                .collect(),
+        )
+        .await? as usize;
+        // A run registered before fusion existed gets its fusion key: one
+        // statement per key (a sweep has few), naming its runs.
+        let mut by_fuse_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for run in runs {
+            if let Some(k) = &run.fuse_key {
+                by_fuse_key.entry(k).or_default().push(&run.id);
             }
         }
+        for (k, ids) in by_fuse_key {
+            for chunk in ids.chunks(FUSE_KEY_IDS_PER_UPDATE) {
+                // Anonymous placeholders on SQLite, as in `insert_rows`.
+                let mark = |i: usize| {
+                    if self.sqlite {
+                        "?".to_string()
+                    } else {
+                        format!("${i}")
+                    }
+                };
+                let marks: Vec<String> = (0..chunk.len()).map(|i| mark(i + 2)).collect();
+                let sql = format!(
+                    "UPDATE runs SET fuse_key = {} WHERE fuse_key IS NULL AND id IN ({})",
+                    mark(1),
+                    marks.join(", ")
+                );
+                let mut q = sqlx::query(&sql).bind(k);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+        }
+        insert_rows(
+            &mut tx,
+            self.sqlite,
+            "ON CONFLICT (sweep, run) DO NOTHING",
+            "sweep_runs (sweep, run, position, point, role, trial)",
+            runs.iter()
+                .enumerate()
+                .map(|(position, run)| {
+                    vec![
+                        text(&sweep.name),
+                        text(&run.id),
+                        Bind::Int(Some(position as i64)),
+                        Bind::Int(Some(run.point)),
+                        text(run.role.as_str()),
+                        Bind::Int(run.trial),
+                    ]
+                })
+                .collect(),
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            self.sqlite,
+            "ON CONFLICT (sweep, run, axis) DO NOTHING",
+            "run_axes (sweep, run, axis, value, value_num)",
+            runs.iter()
+                .flat_map(|run| {
+                    run.axes.iter().map(|(axis, value, num)| {
+                        vec![
+                            text(&sweep.name),
+                            text(&run.id),
+                            text(axis),
+                            text(value),
+                            Bind::Real(*num),
+                        ]
+                    })
+                })
+                .collect(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(new)
     }

@@ -1084,3 +1084,52 @@ async fn a_write_waits_for_another_connections_write_lock() {
     holder.await.unwrap();
     assert_eq!(s.counts("a").await.unwrap().pending, 1);
 }
+
+/// Registering again keeps each run's key and gives new runs larger ones;
+/// a run registered without a fusion key gets the one it is registered
+/// with now, and a run that has one keeps it.
+#[tokio::test]
+async fn registering_keys_new_runs_and_fills_in_missing_fusion_keys() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        let mut first = runs(&["aa01", "aa02", "aa03"]);
+        first[2].fuse_key = Some("j".into());
+        assert_eq!(s.register(&sweep("a"), &first).await.unwrap(), 3);
+        let mut again = runs(&["aa01", "aa02", "aa03", "aa04"]);
+        again[0].fuse_key = Some("k".into());
+        again[2].fuse_key = Some("k".into());
+        again[3].fuse_key = Some("k".into());
+        assert_eq!(s.register(&sweep("b"), &again).await.unwrap(), 1);
+        let rows = s
+            .query_read_only("SELECT id, key, fuse_key FROM runs ORDER BY id")
+            .await
+            .unwrap()
+            .rows;
+        let text = |t: &str| Cell::Text(t.into());
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r[0].clone(), r[2].clone()))
+                .collect::<Vec<_>>(),
+            [
+                (text("aa01"), text("k")),
+                (text("aa02"), Cell::Null),
+                (text("aa03"), text("j")),
+                (text("aa04"), text("k")),
+            ],
+            "{db}"
+        );
+        let keys: Vec<i64> = rows
+            .iter()
+            .map(|r| match r[1] {
+                Cell::Int(k) => k,
+                ref other => panic!("key {other:?}"),
+            })
+            .collect();
+        assert_eq!(&keys[..3], [1, 2, 3], "{db}");
+        assert!(keys[3] > 3, "{db}: {keys:?}");
+        // Every run of both sweeps, with its axis values, is registered.
+        assert_eq!(s.runs("a").await.unwrap().len(), 3);
+        assert_eq!(s.runs("b").await.unwrap().len(), 4);
+    }
+}
