@@ -7,7 +7,7 @@
 -- in result_metrics, result_class_metrics, result_confusion_cells,
 -- result_curves and result_predictions, keyed by `run_key`.
 --
--- A new run's key is one more than the largest (assigned when it is
+-- A new run's key is larger than every key before it (assigned when it is
 -- registered, in the registering transaction); a store's existing runs are
 -- numbered here in the order they were created.
 
