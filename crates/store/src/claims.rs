@@ -233,8 +233,7 @@ impl Store {
             return Ok(false);
         };
         let key: Option<i64> = held.try_get(0)?;
-        let key = Bind::Int(Some(key.ok_or_else(|| StoreError::NoKey(run.to_string()))?));
-        let key = || key.clone();
+        let key = Some(key.ok_or_else(|| StoreError::NoKey(run.to_string()))?);
         // Leftovers of an earlier attempt that crashed mid-write cannot
         // exist (writes are transactional), and marking a run to train
         // again deletes its results; a store written otherwise is still
@@ -252,7 +251,7 @@ impl Store {
                 .iter()
                 .map(|m| {
                     vec![
-                        key(),
+                        Bind::Int(key),
                         text(&m.split),
                         text(&m.head),
                         text(&m.metric),
@@ -271,7 +270,7 @@ impl Store {
                 .iter()
                 .map(|c| {
                     vec![
-                        key(),
+                        Bind::Int(key),
                         text(&c.split),
                         text(&c.head),
                         Bind::Int(Some(c.class_index)),
@@ -300,7 +299,7 @@ impl Store {
                 .filter(|c| c.count != 0)
                 .map(|c| {
                     vec![
-                        key(),
+                        Bind::Int(key),
                         text(&c.split),
                         text(&c.head),
                         Bind::Int(Some(c.true_class)),
@@ -320,7 +319,7 @@ impl Store {
                 .iter()
                 .map(|c| {
                     vec![
-                        key(),
+                        Bind::Int(key),
                         Bind::Int(Some(c.epoch)),
                         text(&c.split),
                         text(&c.head),
@@ -340,7 +339,7 @@ impl Store {
                 .iter()
                 .map(|p| {
                     vec![
-                        key(),
+                        Bind::Int(key),
                         text(&p.sample),
                         text(&p.head),
                         Bind::Int(p.true_class),

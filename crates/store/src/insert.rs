@@ -4,7 +4,6 @@
 use crate::StoreError;
 
 /// One value to bind.
-#[derive(Clone)]
 pub(crate) enum Bind {
     Text(String),
     /// Text or NULL.

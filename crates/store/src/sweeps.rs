@@ -1,9 +1,9 @@
 //! Registering sweeps and their runs.
 
+use std::collections::BTreeMap;
+
 use headsweep_spec::Role;
 use sqlx::Row;
-
-use std::collections::BTreeMap;
 
 use crate::insert::{insert_rows, Bind};
 use crate::{now_ms, Store, StoreError};
