@@ -8,6 +8,9 @@ pub enum StoreError {
         url: String,
         source: sqlx::migrate::MigrateError,
     },
+    /// A store migrated by a newer version, opened to write.
+    #[error("the store at {url} was written by a newer headsweep (its migration {version} is unknown to this one): use that version or a later one")]
+    Newer { url: String, version: i64 },
     #[error("store: {0}")]
     Sql(#[from] sqlx::Error),
     #[error("cannot create the store's folder {path}: {source}")]

@@ -248,7 +248,12 @@ impl Store {
         if access == Access::Read {
             return Ok(store);
         }
-        store.migrate(&shown).await?;
+        match store.migrate(&shown).await {
+            // A newer version's store is read as it is: its tables and views
+            // are a newer version's, which reads as before.
+            Err(StoreError::Newer { .. }) if requested == Access::Read => return Ok(store),
+            done => done?,
+        }
         // A read names no folder: that is the first writing command's to do.
         if requested != Access::Read {
             store.name_files().await?;
@@ -265,7 +270,19 @@ impl Store {
         loop {
             match MIGRATOR.run(pool).await {
                 Ok(()) => break,
-                Err(_) if sqlite && attempt < 10 => {
+                // A store that a newer headsweep migrated: retrying cannot
+                // help, and the plain error does not say what to do.
+                Err(sqlx::migrate::MigrateError::VersionMissing(version)) => {
+                    return Err(StoreError::Newer {
+                        url: shown.to_string(),
+                        version,
+                    })
+                }
+                // What losing the race looks like: a statement failed.
+                Err(
+                    sqlx::migrate::MigrateError::Execute(_)
+                    | sqlx::migrate::MigrateError::ExecuteMigration(..),
+                ) if sqlite && attempt < 10 => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
                 }

@@ -1133,3 +1133,37 @@ async fn registering_keys_new_runs_and_fills_in_missing_fusion_keys() {
         assert_eq!(s.runs("b").await.unwrap().len(), 4);
     }
 }
+
+/// A store a newer headsweep migrated is refused for writing with an error
+/// that says so, at once rather than after retrying.
+#[tokio::test]
+async fn a_store_from_a_newer_version_is_refused_with_the_reason() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("h.db");
+    let s = Store::open(db.to_str().unwrap()).await.unwrap();
+    s.close().await;
+    {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::sqlite::SqliteConnection::connect(db.to_str().unwrap())
+            .await
+            .unwrap();
+        conn.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (9999, 'from the future', 1, x'00', 0)",
+        )
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let e = Store::open(db.to_str().unwrap()).await.unwrap_err();
+    assert!(
+        matches!(e, headsweep_store::StoreError::Newer { version: 9999, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("newer headsweep"), "{e}");
+    // Reading it needs no migration.
+    let r = Store::open_with(db.to_str().unwrap(), Access::Read)
+        .await
+        .unwrap();
+    assert_eq!(r.counts("none").await.unwrap().done, 0);
+}
