@@ -42,11 +42,7 @@ pub(crate) async fn insert_rows(
                 if j > 0 {
                     sql.push_str(", ");
                 }
-                if sqlite {
-                    sql.push('?');
-                } else {
-                    sql.push_str(&format!("${n}"));
-                }
+                push_placeholder(&mut sql, sqlite, n);
             }
             sql.push(')');
         }
@@ -74,4 +70,15 @@ pub(crate) async fn insert_rows(
         inserted += q.execute(&mut **tx).await?.rows_affected();
     }
     Ok(inserted)
+}
+
+/// Appends the `n`th (1-based) placeholder: anonymous on SQLite (`?`, see
+/// [`insert_rows`]), numbered on PostgreSQL (`$n`).
+pub(crate) fn push_placeholder(sql: &mut String, sqlite: bool, n: usize) {
+    if sqlite {
+        sql.push('?');
+    } else {
+        sql.push('$');
+        sql.push_str(&n.to_string());
+    }
 }

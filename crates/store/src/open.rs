@@ -20,6 +20,21 @@ fn is_busy(e: &sqlx::Error) -> bool {
         if d.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| c & 0xff == 5))
 }
 
+/// How every read-write SQLite connection is set up: WAL (readers go on
+/// while one process writes), foreign keys, `synchronous = NORMAL`, and a
+/// busy timeout of `busy` (zero: no busy handler).
+async fn sqlite_settings(
+    conn: &mut sqlx::AnyConnection,
+    busy: Duration,
+) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA journal_mode = WAL").await?;
+    conn.execute(format!("PRAGMA busy_timeout = {}", busy.as_millis()).as_str())
+        .await?;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    Ok(())
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -207,15 +222,9 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if sqlite && !read_only {
-                        // WAL lets readers go on while one process writes; the
-                        // busy timeout makes writers queue instead of failing.
-                        conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(
-                            format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()).as_str(),
-                        )
-                        .await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // The busy timeout makes writers queue instead of
+                        // failing.
+                        sqlite_settings(conn, BUSY_TIMEOUT).await?;
                     }
                     Ok(())
                 })
@@ -230,10 +239,7 @@ impl Store {
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         // No busy handler: `begin_write` waits for the lock.
-                        conn.execute("PRAGMA busy_timeout = 0").await?;
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        Ok(())
+                        sqlite_settings(conn, Duration::ZERO).await
                     })
                 })
                 .connect_lazy_with(options)

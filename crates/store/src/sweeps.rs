@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use headsweep_spec::Role;
 use sqlx::Row;
 
-use crate::insert::{insert_rows, Bind};
+use crate::insert::{insert_rows, push_placeholder, Bind};
 use crate::{now_ms, Store, StoreError};
 
 /// A sweep as registered.
@@ -122,20 +122,16 @@ impl Store {
         }
         for (k, ids) in by_fuse_key {
             for chunk in ids.chunks(FUSE_KEY_IDS_PER_UPDATE) {
-                // Anonymous placeholders on SQLite, as in `insert_rows`.
-                let mark = |i: usize| {
-                    if self.sqlite {
-                        "?".to_string()
-                    } else {
-                        format!("${i}")
+                let mut sql = "UPDATE runs SET fuse_key = ".to_string();
+                push_placeholder(&mut sql, self.sqlite, 1);
+                sql.push_str(" WHERE fuse_key IS NULL AND id IN (");
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
                     }
-                };
-                let marks: Vec<String> = (0..chunk.len()).map(|i| mark(i + 2)).collect();
-                let sql = format!(
-                    "UPDATE runs SET fuse_key = {} WHERE fuse_key IS NULL AND id IN ({})",
-                    mark(1),
-                    marks.join(", ")
-                );
+                    push_placeholder(&mut sql, self.sqlite, i + 2);
+                }
+                sql.push(')');
                 let mut q = sqlx::query(&sql).bind(k);
                 for id in chunk {
                     q = q.bind(*id);
