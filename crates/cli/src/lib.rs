@@ -52,12 +52,30 @@ pub fn main(torch: &dyn Torch) -> ! {
             } else {
                 // Not eprintln!: it panics when stderr cannot be written (a
                 // worker's log on a full disk).
-                let _ = writeln!(std::io::stderr(), "error: {e:#}");
+                let _ = writeln!(std::io::stderr(), "error: {}", message(&e));
                 exit::ERROR
             }
         }
     };
     std::process::exit(code);
+}
+
+/// The error and its causes joined by ": ", each cause once: many errors
+/// (ours with a `source` field, sqlx's) already end with their cause's
+/// text, which `{:#}` would print again.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 /// Output piped into `head` is not a failure.
@@ -66,4 +84,45 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot open {what}: {source}")]
+    struct Outer {
+        what: &'static str,
+        source: Inner,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk full")]
+    struct Inner;
+
+    #[test]
+    fn a_cause_already_in_its_errors_text_is_printed_once() {
+        let e = anyhow::Error::new(Outer {
+            what: "the store",
+            source: Inner,
+        })
+        .context("registering sweep s");
+        assert_eq!(
+            message(&e),
+            "registering sweep s: cannot open the store: disk full"
+        );
+        assert_eq!(
+            format!("{e:#}"),
+            "registering sweep s: cannot open the store: disk full: disk full"
+        );
+    }
+
+    #[test]
+    fn causes_not_in_the_text_are_all_printed() {
+        let e = anyhow::Error::new(Inner)
+            .context("writing run r")
+            .context("storing results");
+        assert_eq!(message(&e), "storing results: writing run r: disk full");
+    }
 }
