@@ -41,5 +41,5 @@ pub use plot::{
 pub use site::{
     error_page, run_page, sweep_page, sweeps_page, Progress, RunView, SweepView, REFRESH_SECONDS,
 };
-pub use table::{aligned, fixed4, text_table, Align, Table, TableFormat, Value};
+pub use table::{aligned, fixed4, text_table, Align, RowWriter, Table, TableFormat, Value};
 pub use views::{curve_panels, metric_points, run_summary, runs_table};

@@ -56,15 +56,7 @@ impl Table {
                 let rows: Vec<serde_json::Map<String, serde_json::Value>> = self
                     .rows
                     .iter()
-                    .map(|r| {
-                        self.columns
-                            .iter()
-                            .zip(r)
-                            .map(|(c, v)| {
-                                (c.clone(), serde_json::to_value(v).expect("plain values"))
-                            })
-                            .collect()
-                    })
+                    .map(|r| json_object(&self.columns, r))
                     .collect();
                 serde_json::to_string_pretty(&rows).expect("plain values") + "\n"
             }
@@ -109,6 +101,89 @@ impl Table {
         );
         out
     }
+}
+
+/// A table written a row at a time as CSV or JSON, byte for byte what
+/// [`Table::render`] writes, without holding the rows: an export of a large
+/// sweep's predictions or confusion cells is millions of rows.
+pub struct RowWriter<W: std::io::Write> {
+    out: Out<W>,
+    rows: usize,
+}
+
+enum Out<W: std::io::Write> {
+    Csv(Box<csv::Writer<W>>),
+    Json(W),
+}
+
+impl<W: std::io::Write> RowWriter<W> {
+    /// `None` for [`TableFormat::Text`], whose column widths need every row.
+    pub fn new(format: TableFormat, out: W) -> Option<Self> {
+        let out = match format {
+            TableFormat::Text => return None,
+            TableFormat::Csv => Out::Csv(Box::new(csv_writer(out))),
+            TableFormat::Json => Out::Json(out),
+        };
+        Some(Self { out, rows: 0 })
+    }
+
+    /// Writes one row; `columns` are the table's (the CSV header comes
+    /// before the first row).
+    pub fn row(&mut self, columns: &[String], values: &[Value]) -> std::io::Result<()> {
+        match &mut self.out {
+            Out::Csv(w) => {
+                if self.rows == 0 {
+                    w.write_record(columns).map_err(io_error)?;
+                }
+                w.write_record(values.iter().map(Value::text))
+                    .map_err(io_error)?;
+            }
+            Out::Json(w) => {
+                let object = json_object(columns, values);
+                let text = serde_json::to_string_pretty(&object).map_err(std::io::Error::other)?;
+                w.write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
+                let indented: Vec<String> = text.lines().map(|l| format!("  {l}")).collect();
+                w.write_all(indented.join("\n").as_bytes())?;
+            }
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// Ends the table (`columns` head an empty CSV) and hands back the
+    /// writer, flushed.
+    pub fn finish(self, columns: &[String]) -> std::io::Result<W> {
+        match self.out {
+            Out::Csv(mut w) => {
+                if self.rows == 0 {
+                    w.write_record(columns).map_err(io_error)?;
+                }
+                w.into_inner().map_err(|e| e.into_error())
+            }
+            Out::Json(mut w) => {
+                w.write_all(if self.rows == 0 { b"[]\n" } else { b"\n]\n" })?;
+                w.flush()?;
+                Ok(w)
+            }
+        }
+    }
+}
+
+/// The I/O error inside a CSV writer's error (a closed pipe stays one).
+fn io_error(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// A row as a JSON object keyed by column.
+fn json_object(columns: &[String], values: &[Value]) -> serde_json::Map<String, serde_json::Value> {
+    columns
+        .iter()
+        .zip(values)
+        .map(|(c, v)| (c.clone(), serde_json::to_value(v).expect("plain values")))
+        .collect()
 }
 
 /// How a column lines up in plain text.
@@ -169,14 +244,20 @@ pub fn fixed4(v: Option<f64>) -> String {
 /// Records as CSV (RFC 4180: fields quoted where they hold a comma, quote
 /// or line break), one line each.
 pub(crate) fn csv_text(records: impl IntoIterator<Item = Vec<String>>) -> String {
-    let mut w = csv::WriterBuilder::new()
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
+    let mut w = csv_writer(Vec::new());
     for r in records {
         w.write_record(&r).expect("writing to memory");
     }
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("UTF-8 in, UTF-8 out")
+}
+
+/// The one CSV dialect: RFC 4180 quoting, `\n` line ends, rows of any
+/// length.
+fn csv_writer<W: std::io::Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
 }
 
 #[cfg(test)]
@@ -218,6 +299,42 @@ mod tests {
             String::new(),
         ]]);
         assert_eq!(out, "a,\"b,c\",\"say \"\"hi\"\"\",\n");
+    }
+
+    /// What [`RowWriter`] writes for `t`, a row at a time.
+    fn streamed(t: &Table, format: TableFormat) -> String {
+        let mut w = RowWriter::new(format, Vec::new()).expect("not text");
+        for r in &t.rows {
+            w.row(&t.columns, r).unwrap();
+        }
+        String::from_utf8(w.finish(&t.columns).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn rows_written_one_at_a_time_are_the_rendered_table() {
+        let one = Table {
+            columns: vec!["x".into()],
+            rows: vec![vec![Value::Real(2.5)]],
+        };
+        let no_rows = Table {
+            columns: vec!["x".into(), "y".into()],
+            rows: vec![],
+        };
+        // A row wider than the header, and a column named twice.
+        let ragged = Table {
+            columns: vec!["a".into(), "a".into()],
+            rows: vec![vec![Value::Int(1), Value::Int(2), Value::Null], vec![]],
+        };
+        for table in [t(), one, no_rows, Table::default(), ragged] {
+            for format in [TableFormat::Csv, TableFormat::Json] {
+                assert_eq!(
+                    streamed(&table, format),
+                    table.render(format),
+                    "{table:?} as {format:?}"
+                );
+            }
+        }
+        assert!(RowWriter::new(TableFormat::Text, Vec::new()).is_none());
     }
 
     #[test]

@@ -245,6 +245,39 @@ impl Store {
     /// Everything needed to recompute any metric outside the tool, for one
     /// sweep: one of its tables (docs/store.md).
     pub async fn export(&self, sweep: &str, what: Export) -> Result<Rows, StoreError> {
+        let sql = self.export_sql(sweep, what).await?;
+        self.rows(&sql, &[sweep]).await
+    }
+
+    /// [`Store::export`] a row at a time, in the same order, without
+    /// holding the table: `row` gets the column names and each row's
+    /// cells. Returns the column names (none when there are no rows) and
+    /// how many rows there were.
+    pub async fn export_each<E: From<StoreError>>(
+        &self,
+        sweep: &str,
+        what: Export,
+        mut row: impl FnMut(&[String], Vec<Cell>) -> Result<(), E>,
+    ) -> Result<(Vec<String>, usize), E> {
+        use futures_util::TryStreamExt;
+        let sql = self.export_sql(sweep, what).await?;
+        let mut stream = sqlx::query(&sql).bind(sweep.to_string()).fetch(&self.pool);
+        let (mut columns, mut n) = (Vec::new(), 0);
+        while let Some(r) = stream.try_next().await.map_err(StoreError::from)? {
+            if n == 0 {
+                columns = r.columns().iter().map(|c| c.name().to_string()).collect();
+            }
+            row(
+                &columns,
+                (0..r.columns().len()).map(|i| cell(&r, i)).collect(),
+            )?;
+            n += 1;
+        }
+        Ok((columns, n))
+    }
+
+    /// The query behind [`Store::export`]; `$1` is the sweep.
+    async fn export_sql(&self, sweep: &str, what: Export) -> Result<String, StoreError> {
         let join = "JOIN sweep_runs s ON s.run = t.run WHERE s.sweep = $1";
         let sql = match what {
             Export::Runs => {
@@ -280,7 +313,7 @@ impl Store {
                  ORDER BY s.position, t.head, t.sample"
             ),
         };
-        self.rows(&sql, &[sweep]).await
+        Ok(sql)
     }
 
     /// Every metric of every run of `sweep`.

@@ -705,9 +705,21 @@ fn three_classes(r: &mut RunResults, counts: [[i64; 3]; 3]) {
     }
 }
 
-/// (true, predicted, count) of every cell `export` gives, in its order.
+/// (true, predicted, count) of every cell `export` gives, in its order;
+/// `export_each` must give the same rows, one at a time.
 async fn exported_cells(s: &Store, sweep: &str) -> Vec<(i64, i64, i64)> {
     let rows = s.export(sweep, Export::Confusion).await.unwrap();
+    let mut streamed = Vec::new();
+    let (columns, n) = s
+        .export_each(sweep, Export::Confusion, |columns, cells| {
+            assert_eq!(columns, rows.columns);
+            streamed.push(cells);
+            Ok::<_, headsweep_store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!((columns, n), (rows.columns.clone(), rows.rows.len()));
+    assert_eq!(streamed, rows.rows);
     assert_eq!(
         rows.columns,
         [

@@ -137,17 +137,18 @@ pub fn to_table(rows: Rows) -> Table {
         rows: rows
             .rows
             .into_iter()
-            .map(|r| {
-                r.into_iter()
-                    .map(|c| match c {
-                        Cell::Null => Value::Null,
-                        Cell::Int(i) => Value::Int(i),
-                        Cell::Real(x) => Value::Real(x),
-                        Cell::Text(s) => Value::Text(s),
-                    })
-                    .collect()
-            })
+            .map(|r| r.into_iter().map(to_value).collect())
             .collect(),
+    }
+}
+
+/// A cell read from the store as the report crate takes it.
+pub fn to_value(c: Cell) -> Value {
+    match c {
+        Cell::Null => Value::Null,
+        Cell::Int(i) => Value::Int(i),
+        Cell::Real(x) => Value::Real(x),
+        Cell::Text(s) => Value::Text(s),
     }
 }
 
@@ -189,11 +190,37 @@ pub fn emit(out: Option<&Path>, text: &str) -> anyhow::Result<()> {
 /// Writes through a temporary file renamed into place, so that a failure
 /// never leaves a half-written file under the final name.
 pub fn emit_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    emit_with(Some(path), |out| {
+        out.write_all(bytes)
+            .with_context(|| format!("writing {}", path.with_extension("partial").display()))
+    })
+}
+
+/// [`emit`] of what `write` writes as it goes: to standard output, or to
+/// `out` through a temporary file renamed into place once `write`
+/// succeeds (and removed when it fails).
+pub fn emit_with(
+    out: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let Some(path) = out else {
+        return write(&mut std::io::stdout().lock());
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    let written = std::fs::File::create(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|mut f| {
+            write(&mut f)?;
+            f.flush()
+                .with_context(|| format!("writing {}", tmp.display()))
+        });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(())
@@ -303,4 +330,25 @@ pub fn runs_by_axis(
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::emit_with;
+
+    #[test]
+    fn a_failed_write_leaves_no_file_and_a_good_one_lands_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/table.csv");
+        let failed = emit_with(Some(&path), |w| {
+            w.write_all(b"run,value\nhalf")?;
+            anyhow::bail!("the store went away")
+        });
+        assert!(failed.is_err());
+        assert!(!path.exists());
+        assert!(!path.with_extension("partial").exists());
+        emit_with(Some(&path), |w| Ok(w.write_all(b"run,value\n")?)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "run,value\n");
+        assert!(!path.with_extension("partial").exists());
+    }
 }
