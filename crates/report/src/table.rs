@@ -142,8 +142,9 @@ impl<W: std::io::Write> RowWriter<W> {
                 let object = json_object(columns, values);
                 let text = serde_json::to_string_pretty(&object).map_err(std::io::Error::other)?;
                 w.write_all(if self.rows == 0 { b"[\n" } else { b",\n" })?;
-                let indented: Vec<String> = text.lines().map(|l| format!("  {l}")).collect();
-                w.write_all(indented.join("\n").as_bytes())?;
+                // One level deeper: inside the array.
+                w.write_all(b"  ")?;
+                w.write_all(text.replace('\n', "\n  ").as_bytes())?;
             }
         }
         self.rows += 1;

@@ -69,6 +69,29 @@ fn cell(row: &AnyRow, i: usize) -> Cell {
     Cell::Text("<binary>".into())
 }
 
+/// Hands each row of `rows` to `row` as it arrives, with the column
+/// names; returns them (none without rows) and the count. `failed` says
+/// what a failed read is.
+async fn each_row<E: From<StoreError>>(
+    mut rows: futures_util::stream::BoxStream<'_, Result<AnyRow, sqlx::Error>>,
+    failed: impl Fn(sqlx::Error) -> StoreError,
+    mut row: impl FnMut(&[String], Vec<Cell>) -> Result<(), E>,
+) -> Result<(Vec<String>, usize), E> {
+    use futures_util::TryStreamExt;
+    let (mut columns, mut n) = (Vec::new(), 0);
+    while let Some(r) = rows.try_next().await.map_err(&failed)? {
+        if n == 0 {
+            columns = r.columns().iter().map(|c| c.name().to_string()).collect();
+        }
+        row(
+            &columns,
+            (0..r.columns().len()).map(|i| cell(&r, i)).collect(),
+        )?;
+        n += 1;
+    }
+    Ok((columns, n))
+}
+
 fn to_rows(rows: &[AnyRow]) -> Rows {
     let columns = rows
         .first()
@@ -203,8 +226,27 @@ impl Store {
     /// write: SQLite read-only (and `query_only`), PostgreSQL a `READ ONLY`
     /// transaction with a statement timeout, rolled back.
     pub async fn query_read_only(&self, sql: &str) -> Result<Rows, StoreError> {
+        let mut rows = Vec::new();
+        let (columns, _) = self
+            .query_read_only_each(sql, |_, cells| {
+                rows.push(cells);
+                Ok::<_, StoreError>(())
+            })
+            .await?;
+        Ok(Rows { columns, rows })
+    }
+
+    /// [`Store::query_read_only`] a row at a time, without holding the
+    /// result: `row` gets the column names and each row's cells. Returns
+    /// the column names (none when there are no rows) and how many rows
+    /// there were.
+    pub async fn query_read_only_each<E: From<StoreError>>(
+        &self,
+        sql: &str,
+        row: impl FnMut(&[String], Vec<Cell>) -> Result<(), E>,
+    ) -> Result<(Vec<String>, usize), E> {
         check_read_only(sql)?;
-        let err = |source: sqlx::Error| StoreError::Query { source };
+        let refused = |source| StoreError::Query { source };
         if self.is_sqlite() {
             let file = self.sqlite_file();
             let url = if self.access() == crate::Access::Read {
@@ -213,24 +255,32 @@ impl Store {
             } else {
                 format!("sqlite://{}?mode=ro", file.display())
             };
-            let mut conn = AnyConnectOptions::from_str(&url)?
+            let mut conn = AnyConnectOptions::from_str(&url)
+                .map_err(StoreError::from)?
                 .disable_statement_logging()
                 .connect()
-                .await?;
+                .await
+                .map_err(StoreError::from)?;
             sqlx::query("PRAGMA query_only = ON")
                 .execute(&mut conn)
-                .await?;
-            let rows = sqlx::query(sql).fetch_all(&mut conn).await.map_err(err)?;
-            conn.close().await?;
-            Ok(to_rows(&rows))
+                .await
+                .map_err(StoreError::from)?;
+            let out = each_row(sqlx::query(sql).fetch(&mut conn), refused, row).await?;
+            conn.close().await.map_err(StoreError::from)?;
+            Ok(out)
         } else {
-            let mut tx = self.pool.begin_with("BEGIN READ ONLY").await?;
+            let mut tx = self
+                .pool
+                .begin_with("BEGIN READ ONLY")
+                .await
+                .map_err(StoreError::from)?;
             sqlx::query(&format!("SET LOCAL statement_timeout = {QUERY_TIMEOUT_MS}"))
                 .execute(&mut *tx)
-                .await?;
-            let rows = sqlx::query(sql).fetch_all(&mut *tx).await.map_err(err)?;
-            tx.rollback().await?;
-            Ok(to_rows(&rows))
+                .await
+                .map_err(StoreError::from)?;
+            let out = each_row(sqlx::query(sql).fetch(&mut *tx), refused, row).await?;
+            tx.rollback().await.map_err(StoreError::from)?;
+            Ok(out)
         }
     }
 
@@ -257,23 +307,11 @@ impl Store {
         &self,
         sweep: &str,
         what: Export,
-        mut row: impl FnMut(&[String], Vec<Cell>) -> Result<(), E>,
+        row: impl FnMut(&[String], Vec<Cell>) -> Result<(), E>,
     ) -> Result<(Vec<String>, usize), E> {
-        use futures_util::TryStreamExt;
         let sql = self.export_sql(sweep, what).await?;
-        let mut stream = sqlx::query(&sql).bind(sweep.to_string()).fetch(&self.pool);
-        let (mut columns, mut n) = (Vec::new(), 0);
-        while let Some(r) = stream.try_next().await.map_err(StoreError::from)? {
-            if n == 0 {
-                columns = r.columns().iter().map(|c| c.name().to_string()).collect();
-            }
-            row(
-                &columns,
-                (0..r.columns().len()).map(|i| cell(&r, i)).collect(),
-            )?;
-            n += 1;
-        }
-        Ok((columns, n))
+        let rows = sqlx::query(&sql).bind(sweep.to_string()).fetch(&self.pool);
+        each_row(rows, StoreError::from, row).await
     }
 
     /// The query behind [`Store::export`]; `$1` is the sweep.
