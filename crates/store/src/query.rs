@@ -92,17 +92,13 @@ async fn each_row<E: From<StoreError>>(
     Ok((columns, n))
 }
 
-fn to_rows(rows: &[AnyRow]) -> Rows {
-    let columns = rows
-        .first()
-        .map(|r| r.columns().iter().map(|c| c.name().to_string()).collect())
-        .unwrap_or_default();
-    Rows {
-        columns,
-        rows: rows
-            .iter()
-            .map(|r| (0..r.columns().len()).map(|i| cell(r, i)).collect())
-            .collect(),
+/// A row handler for [`each_row`] that keeps every row in `rows`.
+fn keep(
+    rows: &mut Vec<Vec<Cell>>,
+) -> impl FnMut(&[String], Vec<Cell>) -> Result<(), StoreError> + '_ {
+    |_, cells| {
+        rows.push(cells);
+        Ok(())
     }
 }
 
@@ -227,12 +223,7 @@ impl Store {
     /// transaction with a statement timeout, rolled back.
     pub async fn query_read_only(&self, sql: &str) -> Result<Rows, StoreError> {
         let mut rows = Vec::new();
-        let (columns, _) = self
-            .query_read_only_each(sql, |_, cells| {
-                rows.push(cells);
-                Ok::<_, StoreError>(())
-            })
-            .await?;
+        let (columns, _) = self.query_read_only_each(sql, keep(&mut rows)).await?;
         Ok(Rows { columns, rows })
     }
 
@@ -284,19 +275,12 @@ impl Store {
         }
     }
 
-    async fn rows(&self, sql: &str, binds: &[&str]) -> Result<Rows, StoreError> {
-        let mut q = sqlx::query(sql);
-        for b in binds {
-            q = q.bind(b.to_string());
-        }
-        Ok(to_rows(&q.fetch_all(&self.pool).await?))
-    }
-
     /// Everything needed to recompute any metric outside the tool, for one
     /// sweep: one of its tables (docs/store.md).
     pub async fn export(&self, sweep: &str, what: Export) -> Result<Rows, StoreError> {
-        let sql = self.export_sql(sweep, what).await?;
-        self.rows(&sql, &[sweep]).await
+        let mut rows = Vec::new();
+        let (columns, _) = self.export_each(sweep, what, keep(&mut rows)).await?;
+        Ok(Rows { columns, rows })
     }
 
     /// [`Store::export`] a row at a time, in the same order, without

@@ -1,10 +1,7 @@
-use std::io::Write;
-
-use anyhow::Context;
-use headsweep_report::{RowWriter, TableFormat};
+use headsweep_report::TableFormat;
 use headsweep_store::{Access, Export, Store};
 
-use super::report::{emit_with, to_value};
+use super::report::emit_rows;
 use crate::args::{ExportArgs, ExportFormat, ExportWhat};
 
 /// Writes the table as it is read, a row at a time: an export holds one
@@ -30,17 +27,7 @@ pub fn run(a: ExportArgs) -> anyhow::Result<()> {
         }
         anyhow::Ok(store)
     })?;
-    emit_with(a.out.as_deref(), |out: &mut dyn Write| {
-        let mut w =
-            RowWriter::new(format, std::io::BufWriter::new(out)).expect("exports are CSV or JSON");
-        let (columns, _) = rt.block_on(store.export_each(&a.sweep, what, |columns, cells| {
-            w.row(
-                columns,
-                &cells.into_iter().map(to_value).collect::<Vec<_>>(),
-            )
-            .context("writing the export")
-        }))?;
-        w.finish(&columns).context("writing the export")?;
-        Ok(())
+    emit_rows(a.out.as_deref(), format, |row| {
+        Ok(rt.block_on(store.export_each(&a.sweep, what, row))?.0)
     })
 }

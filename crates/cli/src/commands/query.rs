@@ -1,10 +1,7 @@
-use std::io::Write;
-
-use anyhow::Context;
-use headsweep_report::{RowWriter, TableFormat};
+use headsweep_report::TableFormat;
 use headsweep_store::{Access, Store};
 
-use super::report::{emit, emit_with, to_table, to_value};
+use super::report::{emit, emit_rows, to_table};
 use super::runs::table_format;
 use crate::args::QueryArgs;
 
@@ -18,16 +15,7 @@ pub fn run(a: QueryArgs) -> anyhow::Result<()> {
         let rows = rt.block_on(store.query_read_only(&a.sql))?;
         return emit(None, &to_table(rows).render(format));
     }
-    emit_with(None, |out: &mut dyn Write| {
-        let mut w = RowWriter::new(format, std::io::BufWriter::new(out)).expect("CSV or JSON");
-        let (columns, _) = rt.block_on(store.query_read_only_each(&a.sql, |columns, cells| {
-            w.row(
-                columns,
-                &cells.into_iter().map(to_value).collect::<Vec<_>>(),
-            )
-            .context("writing the result")
-        }))?;
-        w.finish(&columns).context("writing the result")?;
-        Ok(())
+    emit_rows(None, format, |row| {
+        Ok(rt.block_on(store.query_read_only_each(&a.sql, row))?.0)
     })
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use headsweep_metrics::Metric;
-use headsweep_report::{RunData, SweepData, Table, Value};
+use headsweep_report::{RowWriter, RunData, SweepData, Table, TableFormat, Value};
 use headsweep_spec::{Role, SweepFile};
 use headsweep_store::{Cell, Rows, Store};
 
@@ -140,6 +140,31 @@ pub fn to_table(rows: Rows) -> Table {
             .map(|r| r.into_iter().map(to_value).collect())
             .collect(),
     }
+}
+
+/// [`emit_with`] of a CSV or JSON table whose rows `read` hands over one
+/// at a time, so that no more than a row is held. `read` returns the
+/// column names (which head an empty CSV).
+pub fn emit_rows(
+    out: Option<&Path>,
+    format: TableFormat,
+    read: impl FnOnce(
+        &mut dyn FnMut(&[String], Vec<Cell>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<()> {
+    emit_with(out, |out| {
+        let mut w = RowWriter::new(format, std::io::BufWriter::new(out))
+            .context("only CSV and JSON are written a row at a time")?;
+        let columns = read(&mut |columns, cells| {
+            w.row(
+                columns,
+                &cells.into_iter().map(to_value).collect::<Vec<_>>(),
+            )
+            .context("writing the table")
+        })?;
+        w.finish(&columns).context("writing the table")?;
+        Ok(())
+    })
 }
 
 /// A cell read from the store as the report crate takes it.
