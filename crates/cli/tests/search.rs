@@ -403,6 +403,64 @@ fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
         .stderr(contains(
             "not compared: the search's 16 trial run(s), 8 of them where pruning stopped a trial",
         ));
+    // The promoted trials continued their first rung's saved state, to the
+    // results the same runs get trained from scratch: without pruning the
+    // same random trials all train both epochs from their first.
+    let logs = files_named(dir.path(), "train.log");
+    let continued = logs
+        .iter()
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .unwrap()
+                .contains("(the first 1 continued from a saved state)")
+        })
+        .count();
+    assert_eq!(continued, 8, "the 4 promoted trials, in a.db and in b.db");
+    let states = files_named(dir.path(), "states");
+    assert_eq!(states.len(), 2, "a folder of states in each store's files");
+    assert!(
+        states
+            .iter()
+            .all(|p| std::fs::read_dir(p).unwrap().next().is_none()),
+        "an ended search keeps no training state"
+    );
+    std::fs::write(
+        dir.path().join("full.toml"),
+        file.replace("prune = \"sha\"\n", ""),
+    )
+    .unwrap();
+    hs(dir.path())
+        .args(["run", "full.toml", "--db", "c.db", "--jobs", "1"])
+        .assert()
+        .success();
+    let full = stored(&dir.path().join("c.db"));
+    let last_rung: Vec<_> = a
+        .iter()
+        .filter(|r| r.0 == "trial" && full.iter().any(|f| f.1 == r.1))
+        .collect();
+    assert_eq!(
+        last_rung.len(),
+        4,
+        "the promoted trials' runs are full training's"
+    );
+    for r in last_rung {
+        assert!(full.contains(r), "{r:?}");
+    }
+}
+
+/// Every file or folder called `name` under `dir`.
+fn files_named(dir: &Path, name: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().is_some_and(|n| n == name) {
+            out.push(p.clone());
+        }
+        if p.is_dir() {
+            out.extend(files_named(&p, name));
+        }
+    }
+    out
 }
 
 /// Three learning rates, one far too small to learn anything in 6 epochs,

@@ -32,7 +32,7 @@ mod text;
 mod truth;
 mod values;
 
-pub use cache::{cacheable, keep as keep_cached, load_cached};
+pub use cache::{cacheable, keep as keep_cached, key as cache_key, load_cached};
 pub use check::{check_headers, content_hash};
 pub use dataset::{Dataset, Scaler};
 pub use error::DataError;

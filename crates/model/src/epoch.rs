@@ -23,6 +23,9 @@ use crate::TrainError;
 /// One member's named parameters.
 pub(crate) type Snapshot = Vec<(String, Tensor)>;
 
+/// The best epoch so far: its monitored value, number and weights.
+pub(crate) type Best = (f64, usize, Snapshot);
+
 /// A member still training.
 pub(crate) struct Slot {
     /// Position in the group's member list.
@@ -30,8 +33,7 @@ pub(crate) struct Slot {
     order: Vec<i64>,
     loss_sum: f64,
     curves: Vec<EpochRecord>,
-    /// Monitored value, epoch, and that epoch's weights.
-    best: Option<(f64, usize, Snapshot)>,
+    best: Option<Best>,
     spec: LossSpec,
 }
 
@@ -45,6 +47,19 @@ impl Slot {
             best: None,
             spec,
         }
+    }
+
+    /// What a saved state keeps of the slot: its batch order (each epoch
+    /// shuffles the last), learning curve and best epoch so far.
+    pub(crate) fn progress(&self) -> (&[i64], &[EpochRecord], Option<&Best>) {
+        (&self.order, &self.curves, self.best.as_ref())
+    }
+
+    /// Continues from [`Slot::progress`] as saved.
+    pub(crate) fn resume(&mut self, order: Vec<i64>, curves: Vec<EpochRecord>, best: Option<Best>) {
+        self.order = order;
+        self.curves = curves;
+        self.best = best;
     }
 
     /// Whether no epoch has set best weights yet (the current ones are kept).

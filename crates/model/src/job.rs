@@ -87,8 +87,11 @@ pub struct RunOutput {
     /// group).
     pub seconds: f64,
     /// Training FLOPs: forward and backward passes over the training
-    /// batches ([`Net::train_flops_per_sample`] per sample seen).
+    /// batches ([`Net::train_flops_per_sample`] per sample seen) of the
+    /// epochs trained here, not those a saved state already held.
     pub flops: f64,
+    /// Epochs a saved state already held (0: trained from the first).
+    pub resumed_epochs: usize,
     /// How many runs the training call trained together (1 unfused).
     pub fused: usize,
 }
@@ -112,6 +115,19 @@ pub struct Member {
     /// [`TrainError::Cancelled`] while the others go on.
     pub stop: Option<StopFn>,
     pub on_epoch: Option<EpochFn>,
+    /// Where states of this run's trajectory are kept, if anywhere.
+    pub checkpoints: Option<Checkpoints>,
+}
+
+/// A folder of saved training states of one trajectory
+/// ([`RunConfig::trajectory`] on one data set): a run continues from the
+/// newest state saved with fewer epochs than its own, and with `save`
+/// leaves its own state there when it ends (see `checkpoint.rs`). Nothing
+/// else of the run changes: its result is the one it gets from scratch.
+#[derive(Debug, Clone)]
+pub struct Checkpoints {
+    pub dir: PathBuf,
+    pub save: bool,
 }
 
 /// How to run a group's training.

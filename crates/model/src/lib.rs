@@ -14,6 +14,7 @@
 mod attribution;
 mod batch;
 mod capacity;
+mod checkpoint;
 mod cosine;
 mod device;
 mod epoch;
@@ -36,7 +37,9 @@ pub use eval::{HeadOutput, SplitOutput};
 pub use explain::{
     explain, load_net, ClassChoice, ExplainOptions, Explanation, FeatureScore, Reference,
 };
-pub use job::{EpochFn, EpochRecord, GroupOptions, Member, RunOutput, StopFn, TrainOptions};
+pub use job::{
+    Checkpoints, EpochFn, EpochRecord, GroupOptions, Member, RunOutput, StopFn, TrainOptions,
+};
 pub use net::{Head, Net};
 pub use tch::Device;
 pub use train::{train, train_group};

@@ -225,6 +225,60 @@ impl Optim {
         }
     }
 
+    /// Steps taken so far (the bias corrections' t).
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// Member `k`'s state per parameter: copies of its first and second
+    /// moments (or momentum buffer and an unused zero tensor).
+    pub fn member_state(&self, k: usize) -> Vec<(Tensor, Tensor)> {
+        let k = k as i64;
+        tch::no_grad(|| {
+            self.state
+                .iter()
+                .map(|(m, v)| (m.get(k).copy(), v.get(k).copy()))
+                .collect()
+        })
+    }
+
+    /// Continues from a saved state: `steps` taken, and each member's
+    /// moments as [`Optim::member_state`] gave them (`None` for a member
+    /// starting fresh, which a group resumed at step t must not have).
+    pub fn resume(
+        &mut self,
+        steps: u64,
+        members: &[(usize, &[(Tensor, Tensor)])],
+    ) -> Result<(), crate::WeightsError> {
+        self.step = steps;
+        tch::no_grad(|| {
+            for &(k, saved) in members {
+                if saved.len() != self.state.len() {
+                    return Err(crate::WeightsError::Missing(format!(
+                        "optimiser state: {} parameters saved, {} in the network",
+                        saved.len(),
+                        self.state.len()
+                    )));
+                }
+                for (j, ((m, v), (sm, sv))) in self.state.iter().zip(saved).enumerate() {
+                    for (target, value, what) in [(m, sm, "first"), (v, sv, "second")] {
+                        let slot = target.get(k as i64);
+                        if slot.size() != value.size() {
+                            return Err(crate::WeightsError::Shape {
+                                name: format!("optimiser {what} moment {j}"),
+                                found: value.size(),
+                                expected: slot.size(),
+                            });
+                        }
+                        let mut slot = slot;
+                        slot.copy_(&value.to_kind(slot.kind()).to_device(slot.device()));
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Exempts the last `n` parameters from weight decay.
     pub fn exempt_last(&mut self, n: usize) {
         self.decayed = self.state.len().saturating_sub(n);

@@ -11,10 +11,11 @@ use headsweep_spec::{fusion_key, RunConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
-use tracing::info_span;
+use tracing::{info_span, warn};
 
 use crate::batch::SplitInput;
-use crate::epoch::{Active, Context, Ends, Flow, Slot};
+use crate::checkpoint::{self, State};
+use crate::epoch::{Active, Context, Ends, Finished, Flow, Slot, Snapshot};
 use crate::eval::{evaluate, spreads, SplitOutput};
 use crate::job::{GroupOptions, Member, RunOutput, TrainOptions};
 use crate::loss::{self, LossSpec};
@@ -35,6 +36,7 @@ pub fn train(
         weights: opts.weights.clone(),
         stop: None,
         on_epoch: opts.on_epoch.clone(),
+        checkpoints: None,
     };
     let group = GroupOptions {
         device: opts.device,
@@ -53,9 +55,53 @@ pub fn train(
 /// own generator, the loss is a sum of per-member losses (so each member's
 /// gradient is exactly its own), and the optimiser updates each member with
 /// its own settings. A member that stops early keeps its best weights and
-/// leaves the group; one whose loss is not finite fails alone.
+/// leaves the group; one whose loss is not finite fails alone. A member
+/// with [`Member::checkpoints`] continues from its trajectory's newest
+/// saved state; members continuing from different epochs train apart.
 pub fn train_group(
     members: Vec<Member>,
+    data: &Dataset,
+    opts: &GroupOptions,
+) -> Vec<Result<RunOutput, TrainError>> {
+    let mut states: Vec<Option<State>> = members
+        .iter()
+        .map(|m| {
+            let c = m.checkpoints.as_ref()?;
+            checkpoint::load(&c.dir, &m.config, data)
+        })
+        .collect();
+    let mut parts: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (i, s) in states.iter().enumerate() {
+        parts
+            .entry(s.as_ref().map_or(0, |s| s.budget))
+            .or_default()
+            .push(i);
+    }
+    if parts.len() <= 1 {
+        return train_part(members, states, data, opts);
+    }
+    let mut back: Vec<Option<Result<RunOutput, TrainError>>> =
+        (0..members.len()).map(|_| None).collect();
+    for idx in parts.into_values() {
+        let part_members = idx.iter().map(|&i| members[i].clone()).collect();
+        let part_states = idx.iter().map(|&i| states[i].take()).collect();
+        for (r, i) in train_part(part_members, part_states, data, opts)
+            .into_iter()
+            .zip(idx)
+        {
+            back[i] = Some(r);
+        }
+    }
+    back.into_iter()
+        .map(|r| r.expect("a result per member"))
+        .collect()
+}
+
+/// [`train_group`] for members that all start at the same epoch
+/// (`states[i]`: member i's saved state, if it continues one).
+fn train_part(
+    members: Vec<Member>,
+    mut states: Vec<Option<State>>,
     data: &Dataset,
     opts: &GroupOptions,
 ) -> Vec<Result<RunOutput, TrainError>> {
@@ -76,7 +122,8 @@ pub fn train_group(
         order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
         let sorted: Vec<Member> = order.iter().map(|&i| members[i].clone()).collect();
         let specs: Vec<LossSpec> = order.iter().map(|&i| specs[i].clone()).collect();
-        group(&sorted, specs, data, opts)
+        let states = order.iter().map(|&i| states[i].take()).collect();
+        group(&sorted, specs, states, data, opts)
     });
     match result {
         Ok(out) => {
@@ -99,10 +146,12 @@ pub fn train_group(
     }
 }
 
-/// `specs[i]` is member i's resolved loss.
+/// `specs[i]` is member i's resolved loss, `states[i]` the state it
+/// continues from.
 fn group(
     members: &[Member],
     specs: Vec<LossSpec>,
+    states: Vec<Option<State>>,
     data: &Dataset,
     opts: &GroupOptions,
 ) -> Result<Vec<Result<RunOutput, TrainError>>, TrainError> {
@@ -150,11 +199,15 @@ fn group(
         stop: opts.stop.as_ref(),
     };
     let mut active = start_active(members, &specs, net, rngs, n_train);
-    for epoch in 1..=first.train.epochs {
-        if active.epoch(&cx, epoch, &mut ends)? == Flow::AllLeft {
-            break;
+    let resumed = resume(&mut active, states, &mut ends)?;
+    if !active.slots.is_empty() {
+        for epoch in resumed + 1..=first.train.epochs {
+            if active.epoch(&cx, epoch, &mut ends)? == Flow::AllLeft {
+                break;
+            }
         }
     }
+    save_states(&active, members, &ends);
     active.finish(&mut ends);
     let outputs = evaluate_finished(first, data, &heads, device, &specs, &splits, &ends)?;
     let seconds = start.elapsed().as_secs_f64();
@@ -168,6 +221,7 @@ fn group(
                 save(&f.weights, path)?;
             }
             let epochs_run = f.curves.len();
+            let resumed_epochs = resumed.min(epochs_run);
             Ok(RunOutput {
                 parameters,
                 best_epoch: f.best_epoch,
@@ -176,11 +230,119 @@ fn group(
                 curves: f.curves,
                 splits: out.expect("finished members are evaluated"),
                 seconds,
-                flops: per_sample * (n_train * epochs_run) as f64,
+                flops: per_sample * (n_train * (epochs_run - resumed_epochs)) as f64,
+                resumed_epochs,
                 fused: members.len(),
             })
         })
         .collect())
+}
+
+/// Puts each member with a saved state where the state left it, and ends
+/// those early stopping had ended; returns the epochs the states hold (the
+/// same for every member that has one, 0 when none has).
+fn resume(
+    active: &mut Active,
+    states: Vec<Option<State>>,
+    ends: &mut Ends,
+) -> Result<usize, TrainError> {
+    let mut resumed = 0;
+    let mut step = 0;
+    let mut ended = Vec::new();
+    let mut moments = Vec::new();
+    for (i, state) in states.into_iter().enumerate() {
+        let Some(s) = state else { continue };
+        resumed = s.budget;
+        if let Some(best_epoch) = s.stopped {
+            ends[i] = Some(Ok(Finished {
+                curves: s.curves,
+                best_epoch,
+                stopped_early: true,
+                weights: s.weights,
+            }));
+            ended.push(i);
+            continue;
+        }
+        active.net.set_member(i, &s.weights)?;
+        active.rngs[i].set_word_pos(s.word_pos);
+        active.weighting.restore(i, &s.weighting)?;
+        active.slots[i].resume(s.order, s.curves, s.best);
+        step = s.step;
+        moments.push((i, s.moments));
+    }
+    if !moments.is_empty() {
+        let saved: Vec<(usize, &[(Tensor, Tensor)])> =
+            moments.iter().map(|(i, m)| (*i, m.as_slice())).collect();
+        active.optim.resume(step, &saved)?;
+    }
+    active.remove(&ended);
+    Ok(resumed)
+}
+
+/// Saves the state of every member asked to, after the group's last epoch:
+/// those still training and those early stopping ended. A state that
+/// cannot be written costs a later run time, not this run its result, so
+/// it is a warning.
+fn save_states(active: &Active, members: &[Member], ends: &Ends) {
+    let shallow = |s: &Snapshot| -> Snapshot {
+        s.iter()
+            .map(|(n, t)| (n.clone(), t.shallow_clone()))
+            .collect()
+    };
+    let wants = |m: usize| members[m].checkpoints.as_ref().is_some_and(|c| c.save);
+    let mut states: Vec<(usize, State)> = Vec::new();
+    for (i, slot) in active.slots.iter().enumerate() {
+        if !wants(slot.member) {
+            continue;
+        }
+        let (order, curves, best) = slot.progress();
+        states.push((
+            slot.member,
+            State {
+                budget: members[slot.member].config.train.epochs,
+                step: active.optim.steps(),
+                word_pos: active.rngs[i].get_word_pos(),
+                order: order.to_vec(),
+                curves: curves.to_vec(),
+                best: best.map(|(v, e, w)| (*v, *e, shallow(w))),
+                weights: active.net.member(i),
+                moments: active.optim.member_state(i),
+                weighting: active.weighting.member_state(i),
+                stopped: None,
+            },
+        ));
+    }
+    for (m, end) in ends.iter().enumerate() {
+        if let Some(Ok(f)) = end.as_ref().filter(|_| wants(m)) {
+            states.push((
+                m,
+                State {
+                    budget: members[m].config.train.epochs,
+                    step: 0,
+                    word_pos: 0,
+                    order: Vec::new(),
+                    curves: f.curves.clone(),
+                    best: None,
+                    weights: shallow(&f.weights),
+                    moments: Vec::new(),
+                    weighting: crate::weighting::Saved {
+                        history: Vec::new(),
+                        task_weights: Vec::new(),
+                        initial_terms: None,
+                        learned: None,
+                    },
+                    stopped: Some(f.best_epoch),
+                },
+            ));
+        }
+    }
+    for (m, state) in states {
+        let member = &members[m];
+        let c = member.checkpoints.as_ref().expect("asked to save");
+        if let Err(e) = checkpoint::save(&c.dir, &member.config, &state) {
+            warn!(dir = %c.dir.display(), %e, "cannot save the training state; a longer run of this trajectory will train from the first epoch");
+        }
+    }
 }
 
 /// The group's network: one member per generator, initialised from it.

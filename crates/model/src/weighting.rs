@@ -40,6 +40,16 @@ struct State {
     initial_terms: Option<Vec<f64>>,
 }
 
+/// One member's weighting state between epochs: what
+/// [`Weighting::member_state`] saves and [`Weighting::restore`] takes.
+pub(crate) struct Saved {
+    pub history: Vec<Vec<f64>>,
+    pub task_weights: Vec<f64>,
+    pub initial_terms: Option<Vec<f64>>,
+    /// The member's row of the learned weights, `[tasks]`.
+    pub learned: Option<Tensor>,
+}
+
 /// The task weighting of the members still training, in slot order.
 pub(crate) struct Weighting {
     kind: TaskWeighting,
@@ -170,6 +180,48 @@ impl Weighting {
             }
         }
         Ok(())
+    }
+
+    /// Member `i`'s state between epochs, to be saved.
+    pub(crate) fn member_state(&self, i: usize) -> Saved {
+        let m = &self.members[i];
+        Saved {
+            history: m.history.clone(),
+            task_weights: m.task_weights.clone(),
+            initial_terms: m.initial_terms.clone(),
+            learned: self
+                .learned
+                .as_ref()
+                .map(|l| tch::no_grad(|| l.get(i as i64).copy())),
+        }
+    }
+
+    /// Member `i` continues from `saved`, as [`Weighting::member_state`]
+    /// gave it after the same epoch.
+    pub(crate) fn restore(&mut self, i: usize, saved: &Saved) -> Result<(), crate::WeightsError> {
+        let tasks = self.tasks;
+        let m = &mut self.members[i];
+        if saved.task_weights.len() != tasks || saved.history.iter().any(|h| h.len() != tasks) {
+            return Err(crate::WeightsError::Missing(format!(
+                "task weighting state for {tasks} tasks"
+            )));
+        }
+        m.history = saved.history.clone();
+        m.task_weights = saved.task_weights.clone();
+        m.initial_terms = saved.initial_terms.clone();
+        match (&self.learned, &saved.learned) {
+            (None, None) => Ok(()),
+            (Some(l), Some(row)) if row.size() == [tasks as i64] => {
+                tch::no_grad(|| {
+                    l.get(i as i64)
+                        .copy_(&row.to_kind(l.kind()).to_device(l.device()))
+                });
+                Ok(())
+            }
+            _ => Err(crate::WeightsError::Missing(
+                "the task weighting's learned weights".into(),
+            )),
+        }
     }
 
     /// Keeps the members at positions `keep`, in that order.

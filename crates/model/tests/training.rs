@@ -2,7 +2,8 @@
 
 use headsweep_data::{load, Dataset, Part};
 use headsweep_model::{
-    train, train_group, Device, GroupOptions, Member, RunOutput, TrainError, TrainOptions,
+    train, train_group, Checkpoints, Device, GroupOptions, Member, RunOutput, TrainError,
+    TrainOptions,
 };
 use headsweep_spec::{Architecture, Dtype, Loss, Optimizer, RunConfig, SweepFile};
 
@@ -465,6 +466,7 @@ fn member(c: &RunConfig) -> Member {
         weights: None,
         stop: None,
         on_epoch: None,
+        checkpoints: None,
     }
 }
 
@@ -1068,4 +1070,191 @@ fn weights_that_cannot_be_written_leave_no_partial_file() {
         std::fs::symlink_metadata(&partial).is_err(),
         "the partial file is removed"
     );
+}
+
+/// Every number of a run that a continued run must reproduce, as bits.
+fn fingerprint(o: &RunOutput) -> Vec<u64> {
+    let mut v: Vec<u64> = test_probs(o).iter().map(|x| x.to_bits()).collect();
+    for e in &o.curves {
+        v.extend([e.train_loss, e.val_loss, e.monitor].map(f64::to_bits));
+        v.extend(
+            e.task_weights
+                .iter()
+                .chain(&e.grad_cosine)
+                .map(|x| x.to_bits()),
+        );
+    }
+    v.extend([
+        o.best_epoch as u64,
+        o.epochs_run as u64,
+        o.stopped_early as u64,
+    ]);
+    v
+}
+
+/// A run continued from a shorter run's saved state gets, bit for bit, the
+/// result it gets from scratch: across optimisers, element types, task
+/// weightings and dropout, with members that early stopping ends before
+/// the shorter run's last epoch, trained fused. The shorter run's state is
+/// replaced by the longer run's, and a run counts only the epochs it
+/// trained in its FLOPs.
+#[test]
+fn a_run_continued_from_a_saved_state_is_bit_identical_to_one_from_scratch() {
+    use headsweep_spec::TaskWeighting;
+    let cases = [
+        (Optimizer::Adam, Dtype::F32, TaskWeighting::Fixed, 1),
+        (Optimizer::Adam, Dtype::F32, TaskWeighting::Uncertainty, 0),
+        (Optimizer::Adam, Dtype::F32, TaskWeighting::Dwa, 0),
+        (Optimizer::Adam, Dtype::F32, TaskWeighting::Gradnorm, 2),
+        (Optimizer::Adamw, Dtype::F32, TaskWeighting::Pcgrad, 0),
+        (Optimizer::Sgd, Dtype::F64, TaskWeighting::Fixed, 1),
+    ];
+    let (short, long) = (3, 8);
+    let (mut ended_early, mut ended_later) = (0, 0);
+    for (optimizer, dtype, weighting, patience) in cases {
+        let case = format!("{optimizer:?} {dtype:?} {weighting:?} patience {patience}");
+        let (base, d) = config(|c| {
+            c.model.dtype = dtype;
+            c.train.optimizer = optimizer;
+            c.train.task_weighting = weighting;
+            c.train.patience = patience;
+            c.train.epochs = long;
+        });
+        let configs: Vec<RunConfig> = [(0, 0.003, 0.2), (1, 0.05, 0.0), (2, 0.01, 0.5)]
+            .iter()
+            .map(|&(seed, lr, dropout)| {
+                let mut c = base.clone();
+                c.seed = seed;
+                c.train.lr = lr;
+                c.model.dropout = dropout;
+                c
+            })
+            .collect();
+        let dirs: Vec<tempfile::TempDir> = configs
+            .iter()
+            .map(|_| tempfile::tempdir().unwrap())
+            .collect();
+        let with = |c: &RunConfig, epochs: usize, dir: &tempfile::TempDir| {
+            let mut c = c.clone();
+            c.train.epochs = epochs;
+            Member {
+                checkpoints: Some(Checkpoints {
+                    dir: dir.path().to_path_buf(),
+                    save: true,
+                }),
+                ..member(&c)
+            }
+        };
+        let first = train_group(
+            configs
+                .iter()
+                .zip(&dirs)
+                .map(|(c, d)| with(c, short, d))
+                .collect(),
+            &d,
+            &cpu(),
+        );
+        assert!(first
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|o| o.resumed_epochs == 0)));
+        let continued = train_group(
+            configs
+                .iter()
+                .zip(&dirs)
+                .map(|(c, d)| with(c, long, d))
+                .collect(),
+            &d,
+            &cpu(),
+        );
+        for ((c, cont), dir) in configs.iter().zip(continued).zip(&dirs) {
+            let cont = cont.unwrap();
+            let scratch = run(c, &d);
+            assert_eq!(scratch.resumed_epochs, 0);
+            let (a, b) = (fingerprint(&cont), fingerprint(&scratch));
+            let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+            assert!(
+                a.len() == b.len() && differ == 0,
+                "{case}, seed {}: {differ} of {} numbers differ",
+                c.seed,
+                b.len()
+            );
+            if scratch.epochs_run <= short {
+                ended_early += 1;
+                assert_eq!(cont.flops, 0.0, "{case}: ended before the state was saved");
+            } else {
+                ended_later += usize::from(scratch.stopped_early);
+                assert_eq!(cont.resumed_epochs, short, "{case}");
+                let per_epoch = scratch.flops / scratch.epochs_run as f64;
+                assert_eq!(cont.flops, per_epoch * (scratch.epochs_run - short) as f64);
+            }
+            let files: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            assert_eq!(files, [format!("epochs-{long}.safetensors")], "{case}");
+        }
+    }
+    assert!(
+        ended_early > 0 && ended_later > 0,
+        "early stopping should end some member by epoch {short} ({ended_early}) and some after ({ended_later})"
+    );
+}
+
+/// Members of one group that continue from different epochs, or from none,
+/// each get their result from scratch; a state that does not fit (another
+/// configuration's, or not a state at all) is passed over.
+#[test]
+fn states_that_differ_or_do_not_fit_still_give_the_result_from_scratch() {
+    let (base, d) = config(|c| {
+        c.train.epochs = 6;
+        c.train.patience = 0;
+    });
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let configs: Vec<RunConfig> = (0..4)
+        .map(|seed| RunConfig {
+            seed,
+            ..base.clone()
+        })
+        .collect();
+    let at = |c: &RunConfig, epochs: usize, dir: &tempfile::TempDir, save: bool| {
+        let mut c = c.clone();
+        c.train.epochs = epochs;
+        Member {
+            checkpoints: Some(Checkpoints {
+                dir: dir.path().to_path_buf(),
+                save,
+            }),
+            ..member(&c)
+        }
+    };
+    // Seed 0 saved at 2 epochs, seed 1 at 4; seed 2's folder holds seed 3's
+    // state; seed 3's a file that is not one.
+    train_group(vec![at(&configs[0], 2, &dirs[0], true)], &d, &cpu());
+    train_group(vec![at(&configs[1], 4, &dirs[1], true)], &d, &cpu());
+    train_group(vec![at(&configs[3], 2, &dirs[2], true)], &d, &cpu());
+    std::fs::write(dirs[3].path().join("epochs-3.safetensors"), b"not a state").unwrap();
+    let out = train_group(
+        configs
+            .iter()
+            .zip(&dirs)
+            .map(|(c, dir)| at(c, 6, dir, false))
+            .collect(),
+        &d,
+        &cpu(),
+    );
+    let resumed: Vec<usize> = out
+        .iter()
+        .map(|o| o.as_ref().unwrap().resumed_epochs)
+        .collect();
+    assert_eq!(resumed, [2, 4, 0, 0]);
+    for (c, o) in configs.iter().zip(out) {
+        assert_eq!(
+            fingerprint(&o.unwrap()),
+            fingerprint(&run(c, &d)),
+            "seed {}",
+            c.seed
+        );
+    }
+    // Not asked to save: the states stay as they were.
+    assert!(dirs[0].path().join("epochs-2.safetensors").exists());
 }

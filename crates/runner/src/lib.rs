@@ -20,6 +20,7 @@ mod runs;
 mod search;
 mod seeds;
 mod slurm;
+mod states;
 
 pub use error::RunnerError;
 pub use fuse::{group_size, BadFuse, Fuse, AUTO_MAX_CPU, AUTO_MAX_GPU};
@@ -36,6 +37,7 @@ pub use runs::PlannedRun;
 pub use search::{plan as plan_search, Chosen, DesignSearch, SearchPlan};
 pub use seeds::{plan as plan_seeds, DesignSeeds, SeedPlan};
 pub use slurm::{sbatch_script, submit, wait_for_job, SlurmJob};
+pub use states::TrainingStates;
 
 /// Version recorded with sweeps and runs.
 pub const CODE_VERSION: &str = concat!("headsweep ", env!("CARGO_PKG_VERSION"));

@@ -41,6 +41,20 @@ fn strip(v: &mut Value, default: &Value) {
 }
 
 impl RunConfig {
+    /// What the run trains, apart from for how long: its configuration as
+    /// JSON with `train.epochs` and the sweep's name left out. Two runs with
+    /// the same trajectory and the same data train their common epochs
+    /// alike, so the longer can continue from the shorter's saved state.
+    /// That holds because no setting depends on the epoch budget; a setting
+    /// that did (a schedule over the whole budget) would have to keep
+    /// `train.epochs` in here.
+    pub fn trajectory(&self) -> String {
+        let mut c = self.clone();
+        c.sweep = String::new();
+        c.train.epochs = 0;
+        serde_json::to_string(&c).expect("a configuration serialises")
+    }
+
     /// The canonical document whose hash is the run's identity.
     /// `file_hash` gives the content hash of a data file.
     pub fn identity_document<E>(

@@ -74,6 +74,12 @@ impl StoreFiles {
         self.root().join("data-cache")
     }
 
+    /// Training states a pruned search's promoted trials continue from,
+    /// one folder per trajectory (named by a hash, never by stored text).
+    pub fn states(&self) -> PathBuf {
+        self.root().join("states")
+    }
+
     /// Worker logs.
     pub fn workers(&self) -> PathBuf {
         self.root().join("workers")

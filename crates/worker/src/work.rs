@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use headsweep_data::Dataset;
 use headsweep_model::{
-    parse_device, Device, EpochRecord, GroupOptions, Member, RunOutput, TrainError,
+    parse_device, Checkpoints, Device, EpochRecord, GroupOptions, Member, RunOutput, TrainError,
 };
 use headsweep_spec::RunConfig;
 use headsweep_store::{RunResults, Store, StoreFiles, Worker};
 use tracing::{info, warn};
 
-use headsweep_runner::CODE_VERSION;
+use headsweep_runner::{TrainingStates, CODE_VERSION};
 
 use crate::{results_of, WorkError};
 
@@ -34,6 +34,9 @@ pub struct WorkerOptions {
     pub stop: Arc<AtomicBool>,
     /// Most runs to train together as one fused model (1: unfused).
     pub fuse: usize,
+    /// Where runs find and leave training states (a pruned search's rungs);
+    /// `None`: every run trains from its first epoch and saves none.
+    pub states: Option<TrainingStates>,
 }
 
 /// What one worker did.
@@ -221,8 +224,19 @@ pub async fn work(
                 &h.log,
                 &match &outcome {
                     Outcome::Done(out) => format!(
-                        "done: best epoch {} of {}, {:.2} s, trained with {} run(s)",
-                        out.best_epoch, out.epochs_run, out.seconds, out.fused
+                        "done: best epoch {} of {}{}, {:.2} s, trained with {} run(s)",
+                        out.best_epoch,
+                        out.epochs_run,
+                        if out.resumed_epochs > 0 {
+                            format!(
+                                " (the first {} continued from a saved state)",
+                                out.resumed_epochs
+                            )
+                        } else {
+                            String::new()
+                        },
+                        out.seconds,
+                        out.fused
                     ),
                     Outcome::Failed(r) => format!("failed: {r}"),
                     Outcome::Released => "stopped: the run goes back to pending".to_string(),
@@ -364,7 +378,24 @@ async fn train_held(
                         ),
                     );
                 })),
+                checkpoints: opts.states.as_ref().and_then(|s| {
+                    Some(Checkpoints {
+                        dir: s.folder(&h.config)?,
+                        save: s.saves(&h.config),
+                    })
+                }),
             }
+        })
+        .collect();
+    // A run that continued a state and saves none ends its trajectory's
+    // use of the folder (the last rung): what it held goes.
+    let ending: Vec<Option<PathBuf>> = members
+        .iter()
+        .map(|m| {
+            m.checkpoints
+                .as_ref()
+                .filter(|c| !c.save)
+                .map(|c| c.dir.clone())
         })
         .collect();
     let group = GroupOptions {
@@ -397,8 +428,14 @@ async fn train_held(
     match joined {
         Ok(results) => Ok(results
             .into_iter()
-            .map(|r| match r {
-                Ok(out) => Outcome::Done(Box::new(out)),
+            .zip(ending)
+            .map(|(r, ending)| match r {
+                Ok(out) => {
+                    if let Some(dir) = ending.filter(|_| out.resumed_epochs > 0) {
+                        let _ = std::fs::remove_dir_all(dir);
+                    }
+                    Outcome::Done(Box::new(out))
+                }
                 Err(TrainError::Cancelled) => Outcome::Released,
                 Err(TrainError::Save { path, source }) => Outcome::Unsaved { path, source },
                 Err(e) => Outcome::Failed(e.to_string()),

@@ -41,6 +41,7 @@ fn options(results: &Path, stop: Arc<AtomicBool>) -> WorkerOptions {
         files: StoreFiles::own(results, "0a"),
         stop,
         fuse: 1,
+        states: None,
     }
 }
 

@@ -4,8 +4,8 @@ use anyhow::Context;
 use headsweep_metrics::Metric;
 use headsweep_report::run_summary;
 use headsweep_runner::{
-    group_size, hostname, launch, pid_alive, register, DbVia, Launch, LaunchOutcome, WorkerCommand,
-    WorkerSlot,
+    group_size, hostname, launch, pid_alive, register, DbVia, Launch, LaunchOutcome,
+    TrainingStates, WorkerCommand, WorkerSlot,
 };
 use headsweep_store::Store;
 
@@ -29,6 +29,7 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
         // seeds in rounds go to the designs not yet settled, so registering
         // and training alternate until nothing new is planned.
         let mut planned_before = None;
+        let mut last_plan;
         // Before planning: a search plans its next rounds from the runs
         // that have ended, and a failed run about to train again has not.
         if a.retry_failed {
@@ -66,6 +67,7 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
                 eprintln!("{}", super::seeds::progress(plan, q));
             }
             let grew = planned_before != Some(reg.runs.len());
+            last_plan = (reg.runs.clone(), reg.search.clone());
             planned_before = Some(reg.runs.len());
             if before.pending == 0 {
                 // Runs new to this sweep may all have ended in another
@@ -107,6 +109,18 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
             }
         }
         let after = store.counts(&name).await?;
+        // A search whose every design has ended continues none of its
+        // trials: their training states go.
+        if let (runs, Some(plan)) = &last_plan {
+            let ended = plan
+                .designs
+                .iter()
+                .all(|d| d.chosen.is_some() || d.nothing_chosen);
+            let prunes = sweep.search.as_ref().is_some_and(|s| s.prune.is_some());
+            if prunes && ended && after.pending + after.running == 0 {
+                TrainingStates::new(&files, Some(&sweep)).forget(runs);
+            }
+        }
         // The summary shows test accuracy, balanced accuracy and exact
         // match: reading every metric of every run took longer than the
         // rest of `run` after the last run ended, on a sweep of tiny runs.

@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use headsweep_runner::{hostname, WORKER_EXIT_MACHINE};
+use headsweep_runner::{hostname, TrainingStates, WORKER_EXIT_MACHINE};
 use headsweep_store::{redact, Access, Store, Worker};
 use headsweep_worker::{work, Libtorch, WorkerOptions};
 use tokio::signal::unix::{signal, SignalKind};
@@ -50,9 +50,15 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
             },
             lease,
             heartbeat: (lease / 12).max(Duration::from_millis(500)),
-            files,
+            files: files.clone(),
             stop,
             fuse: a.fuse as usize,
+            states: Some(TrainingStates::new(
+                &files,
+                headsweep_cli::commands::report::stored_sweep_file(&store, &a.sweep)
+                    .await?
+                    .as_ref(),
+            )),
         };
         let report = match work(&store, &opts, Arc::new(Libtorch)).await {
             Ok(report) => report,
