@@ -341,7 +341,8 @@ fn successive_halving_prunes_the_same_trials_at_any_parallelism() {
         .stdout(contains(
             "budget: 20 runs in all (16 trial runs, 4 evaluation runs)",
         ))
-        .stdout(contains("rungs of train.loss=bce: 1, 2 epochs"));
+        .stdout(contains("rungs of train.loss=bce: 1, 2 epochs"))
+        .stdout(contains("Trial epochs: 16 of 24 without pruning (67%)"));
     let a = same_at_any_parallelism(
         dir.path(),
         "search: 12 of 12 trial(s) ended, 8 pruned, 2 of 2 design(s) chosen",

@@ -303,6 +303,11 @@ pub(crate) fn save(dir: &Path, config: &RunConfig, state: &State) -> std::io::Re
     if let Some(l) = &state.weighting.learned {
         tensors.push(("learned".into(), l.shallow_clone()));
     }
+    // Written from host memory, whatever device trained.
+    let tensors: Vec<(String, Tensor)> = tensors
+        .into_iter()
+        .map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous()))
+        .collect();
     std::fs::create_dir_all(dir)?;
     let path = file(dir, state.budget);
     let tmp = path.with_extension("partial");

@@ -202,7 +202,7 @@ fn describe_search(s: &headsweep_spec::Search, sweep: &headsweep_spec::SweepFile
             .map(|p| p.config.train.epochs * s.trials * seeds)
             .sum();
         out += &format!(
-            "pruning: {} — each round's trials train {} epochs first; {} go on to each next rung; only the last rung trains in full (rungs of {}: {} epochs). Trial epochs: {spent} of {full} without pruning ({:.0}%)\n",
+            "pruning: {} — each round's trials train {} epochs first; {} go on to each next rung, continuing where they stopped; only the last rung trains in full (rungs of {}: {} epochs). Trial epochs: {spent} of {full} without pruning ({:.0}%)\n",
             prune.name(),
             rungs[0],
             match prune {
@@ -232,16 +232,20 @@ fn describe_search(s: &headsweep_spec::Search, sweep: &headsweep_spec::SweepFile
     out
 }
 
-/// One design's trial runs and their epochs: per round, each rung trains
-/// the trials the rung before promoted, on every search seed.
+/// One design's trial runs and the epochs they train: per round, each rung
+/// trains the trials the rung before promoted, on every search seed, each
+/// for the epochs beyond that rung's (it continues that rung's state).
 fn trial_budget(s: &headsweep_spec::Search, epochs: usize, seeds: usize) -> (usize, usize) {
     let rungs = s.rungs(epochs);
     let (mut runs, mut spent) = (0, 0);
     for round in s.rounds() {
         let mut n = round.len();
-        for (k, e) in rungs.iter().enumerate() {
+        let mut before = 0;
+        for (k, &e) in rungs.iter().enumerate() {
             runs += n * seeds;
-            spent += n * e * seeds;
+            // A promoted trial continues its last rung's state.
+            spent += n * (e - before) * seeds;
+            before = e;
             if k + 1 < rungs.len() {
                 n = s.promoted(n);
             }

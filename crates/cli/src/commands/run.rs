@@ -109,17 +109,8 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
             }
         }
         let after = store.counts(&name).await?;
-        // A search whose every design has ended continues none of its
-        // trials: their training states go.
-        if let (runs, Some(plan)) = &last_plan {
-            let ended = plan
-                .designs
-                .iter()
-                .all(|d| d.chosen.is_some() || d.nothing_chosen);
-            let prunes = sweep.search.as_ref().is_some_and(|s| s.prune.is_some());
-            if prunes && ended && after.pending + after.running == 0 {
-                TrainingStates::new(&files, Some(&sweep)).forget(runs);
-            }
+        if after.pending + after.running == 0 {
+            forget_states(&files, &sweep, &last_plan.0, last_plan.1.as_ref());
         }
         // The summary shows test accuracy, balanced accuracy and exact
         // match: reading every metric of every run took longer than the
@@ -164,4 +155,24 @@ pub fn run(a: RunArgs, torch: &dyn crate::Torch) -> anyhow::Result<i32> {
             LaunchOutcome::Finished => exit::SUCCESS,
         })
     })
+}
+
+/// Once a pruned search has ended in every design (and nothing of the
+/// sweep is pending or running), no trial will continue a training state:
+/// `runs`' states go.
+pub(super) fn forget_states(
+    files: &headsweep_store::StoreFiles,
+    sweep: &headsweep_spec::SweepFile,
+    runs: &[headsweep_runner::PlannedRun],
+    plan: Option<&headsweep_runner::SearchPlan>,
+) {
+    let prunes = sweep.search.as_ref().is_some_and(|s| s.prune.is_some());
+    let ended = plan.is_some_and(|p| {
+        p.designs
+            .iter()
+            .all(|d| d.chosen.is_some() || d.nothing_chosen)
+    });
+    if prunes && ended {
+        TrainingStates::new(files, Some(sweep)).forget(runs);
+    }
 }

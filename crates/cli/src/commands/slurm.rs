@@ -99,6 +99,9 @@ pub fn run(a: SlurmArgs) -> anyhow::Result<()> {
             let left = store.claimable(&name).await?;
             let c = store.counts(&name).await?;
             if left == 0 {
+                if c.running == 0 {
+                    super::run::forget_states(&files, &sweep, &reg.runs, reg.search.as_ref());
+                }
                 println!("nothing to submit: sweep {name} has {} done, {} failed and {} running run(s) of {}", c.done, c.failed, c.running, c.total());
                 return anyhow::Ok(());
             }
