@@ -42,9 +42,16 @@ impl TrainingStates {
         }
     }
 
-    /// The folder of `config`'s trajectory; `None` when a data file cannot
-    /// be looked at (the run then neither continues nor saves a state).
+    /// The folder of `config`'s trajectory; `None` when the sweep does not
+    /// prune (no run of it saves a state, so none is looked for) or a data
+    /// file cannot be looked at (the run then neither continues nor saves
+    /// a state).
     pub fn folder(&self, config: &RunConfig) -> Option<PathBuf> {
+        self.full.as_ref()?;
+        self.trajectory_folder(config)
+    }
+
+    fn trajectory_folder(&self, config: &RunConfig) -> Option<PathBuf> {
         let data = headsweep_data::cache_key(&config.data, &config.tasks).ok()?;
         let mut h = blake3::Hasher::new();
         h.update(b"headsweep training state 1\n");
@@ -69,7 +76,7 @@ impl TrainingStates {
         let folders: BTreeSet<PathBuf> = runs
             .iter()
             .filter(|r| r.role == Role::Trial)
-            .filter_map(|r| self.folder(&r.config))
+            .filter_map(|r| self.trajectory_folder(&r.config))
             .collect();
         folders
             .into_iter()
@@ -121,7 +128,12 @@ seeds = [5]
         let mut unpruned = sweep.clone();
         unpruned.search.as_mut().unwrap().prune = None;
         c.train.epochs = 3;
-        assert!(!TrainingStates::new(&files, Some(&unpruned)).saves(&c));
-        assert!(!TrainingStates::new(&files, None).saves(&c));
+        for other in [
+            TrainingStates::new(&files, Some(&unpruned)),
+            TrainingStates::new(&files, None),
+        ] {
+            assert!(!other.saves(&c));
+            assert_eq!(other.folder(&c), None, "nothing to look for");
+        }
     }
 }
