@@ -73,10 +73,19 @@ impl TrainingStates {
     /// Removes the states of `runs`' trial trajectories, once their search
     /// has ended and no run will continue them; how many folders went.
     pub fn forget(&self, runs: &[PlannedRun]) -> usize {
-        let folders: BTreeSet<PathBuf> = runs
-            .iter()
-            .filter(|r| r.role == Role::Trial)
-            .filter_map(|r| self.trajectory_folder(&r.config))
+        self.forget_configs(
+            runs.iter()
+                .filter(|r| r.role == Role::Trial)
+                .map(|r| &r.config),
+        )
+    }
+
+    /// Removes the states of these runs' trajectories (runs `rm` forgets);
+    /// how many folders went.
+    pub fn forget_configs<'a>(&self, configs: impl IntoIterator<Item = &'a RunConfig>) -> usize {
+        let folders: BTreeSet<PathBuf> = configs
+            .into_iter()
+            .filter_map(|c| self.trajectory_folder(c))
             .collect();
         folders
             .into_iter()
@@ -125,6 +134,12 @@ seeds = [5]
         assert_eq!(states.folder(&c).unwrap(), rung, "one trajectory");
         c.seed += 1;
         assert_ne!(states.folder(&c).unwrap(), rung, "another seed");
+        c.seed -= 1;
+        std::fs::create_dir_all(&rung).unwrap();
+        std::fs::write(rung.join("epochs-3.safetensors"), b"").unwrap();
+        assert_eq!(states.forget_configs([&c]), 1);
+        assert!(!rung.exists());
+        assert_eq!(states.forget_configs([&c]), 0, "nothing left to remove");
         let mut unpruned = sweep.clone();
         unpruned.search.as_mut().unwrap().prune = None;
         c.train.epochs = 3;

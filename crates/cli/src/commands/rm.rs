@@ -1,4 +1,5 @@
 use anyhow::bail;
+use headsweep_runner::TrainingStates;
 use headsweep_store::{redact, Access, Store, StoreFiles};
 
 use crate::args::RmArgs;
@@ -33,6 +34,15 @@ pub fn run(a: RmArgs) -> anyhow::Result<()> {
             println!("{n} run(s) will train again on the next `headsweep run`");
             return Ok(());
         }
+        // What the forgotten runs' training states are found by.
+        let mut configs = Vec::new();
+        for id in &runs {
+            if let Some(r) = store.run_config(id).await? {
+                if let Ok(c) = serde_json::from_str::<headsweep_spec::RunConfig>(&r.config) {
+                    configs.push(c);
+                }
+            }
+        }
         if a.failed {
             println!("forgot {} failed run(s)", store.forget_runs(&runs).await?);
         } else {
@@ -42,7 +52,17 @@ pub fn run(a: RmArgs) -> anyhow::Result<()> {
             }
             println!("forgot {} sweep(s) and {forgotten} run(s)", sweeps.len());
         }
-        remove_files(&store, &files, &runs).await
+        remove_files(&store, &files, &runs).await?;
+        if files.owned() {
+            let n = TrainingStates::new(&files, None).forget_configs(&configs);
+            if n > 0 {
+                println!(
+                    "removed {n} folder(s) of training states under {}",
+                    files.states().display()
+                );
+            }
+        }
+        Ok(())
     })
 }
 
