@@ -227,10 +227,13 @@ fn read(path: &Path, config: &RunConfig, data: &Dataset) -> Result<State, String
         }
         _ => {}
     }
+    if !epochs_in_order {
+        return Err("the curve's epochs are not 1, 2, … in order".into());
+    }
+    let training = meta.stopped.is_none();
     let mut sorted = meta.order.clone();
     sorted.sort_unstable();
-    if meta.stopped.is_none() && (!epochs_in_order || !sorted.iter().copied().eq(0..n_train as i64))
-    {
+    if training && !sorted.iter().copied().eq(0..n_train as i64) {
         return Err(format!(
             "the batch order is not one of the {n_train} training samples"
         ));
@@ -238,6 +241,14 @@ fn read(path: &Path, config: &RunConfig, data: &Dataset) -> Result<State, String
     let moments = (0..meta.moments)
         .map(|j| Ok((one(&all, &format!("m.{j}"))?, one(&all, &format!("v.{j}"))?)))
         .collect::<Result<Vec<_>, String>>()?;
+    let weights = named(&all, "weights.");
+    let best_weights = named(&all, "best.");
+    if weights.is_empty()
+        || (training && moments.is_empty())
+        || (meta.best.is_some() && best_weights.len() != weights.len())
+    {
+        return Err("weights, best weights or optimiser state missing".into());
+    }
     Ok(State {
         budget: meta.budget,
         step: meta.step,
@@ -248,9 +259,9 @@ fn read(path: &Path, config: &RunConfig, data: &Dataset) -> Result<State, String
         order: meta.order,
         best: meta
             .best
-            .map(|(v, epoch)| (f64::from_bits(v), epoch, named(&all, "best."))),
+            .map(|(v, epoch)| (f64::from_bits(v), epoch, best_weights)),
         curves,
-        weights: named(&all, "weights."),
+        weights,
         moments,
         weighting: weighting::Saved {
             history: meta.history.iter().map(|h| floats(h)).collect(),

@@ -1209,8 +1209,8 @@ fn states_that_differ_or_do_not_fit_still_give_the_result_from_scratch() {
         c.train.epochs = 6;
         c.train.patience = 0;
     });
-    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
-    let configs: Vec<RunConfig> = (0..4)
+    let dirs: Vec<tempfile::TempDir> = (0..5).map(|_| tempfile::tempdir().unwrap()).collect();
+    let configs: Vec<RunConfig> = (0..5)
         .map(|seed| RunConfig {
             seed,
             ..base.clone()
@@ -1228,11 +1228,18 @@ fn states_that_differ_or_do_not_fit_still_give_the_result_from_scratch() {
         }
     };
     // Seed 0 saved at 2 epochs, seed 1 at 4; seed 2's folder holds seed 3's
-    // state; seed 3's a file that is not one.
+    // state; seed 3's a file that is not one; seed 4's a state with a part
+    // missing.
     train_group(vec![at(&configs[0], 2, &dirs[0], true)], &d, &cpu());
     train_group(vec![at(&configs[1], 4, &dirs[1], true)], &d, &cpu());
     train_group(vec![at(&configs[3], 2, &dirs[2], true)], &d, &cpu());
     std::fs::write(dirs[3].path().join("epochs-3.safetensors"), b"not a state").unwrap();
+    // Seed 4's own state, its weights taken out.
+    train_group(vec![at(&configs[4], 2, &dirs[4], true)], &d, &cpu());
+    let path = dirs[4].path().join("epochs-2.safetensors");
+    let mut kept = tch::Tensor::read_safetensors(&path).unwrap();
+    kept.retain(|(name, _)| !name.starts_with("weights."));
+    tch::Tensor::write_safetensors(&kept, &path).unwrap();
     let out = train_group(
         configs
             .iter()
@@ -1246,7 +1253,7 @@ fn states_that_differ_or_do_not_fit_still_give_the_result_from_scratch() {
         .iter()
         .map(|o| o.as_ref().unwrap().resumed_epochs)
         .collect();
-    assert_eq!(resumed, [2, 4, 0, 0]);
+    assert_eq!(resumed, [2, 4, 0, 0, 0]);
     for (c, o) in configs.iter().zip(out) {
         assert_eq!(
             fingerprint(&o.unwrap()),
