@@ -12,7 +12,7 @@
 //! longer run of it ends at the same epoch.
 //!
 //! One safetensors file per budget, `DIR/epochs-N.safetensors`, written
-//! through a temporary file renamed into place; the scalars travel as JSON
+//! whole or not at all ([`write_whole`]); the scalars travel as JSON
 //! in a byte tensor, every float as its bits. A file that cannot be read,
 //! or that does not fit the run, is passed over with a warning: the run
 //! then trains from its first epoch, to the same result.
@@ -314,25 +314,41 @@ pub(crate) fn save(dir: &Path, config: &RunConfig, state: &State) -> std::io::Re
     if let Some(l) = &state.weighting.learned {
         tensors.push(("learned".into(), l.shallow_clone()));
     }
-    // Written from host memory, whatever device trained.
-    let tensors: Vec<(String, Tensor)> = tensors
-        .into_iter()
-        .map(|(n, t)| (n, t.to_device(tch::Device::Cpu).contiguous()))
-        .collect();
-    std::fs::create_dir_all(dir)?;
-    let path = file(dir, state.budget);
-    let tmp = path.with_extension("partial");
-    let written = Tensor::write_safetensors(&tensors, &tmp)
-        .map_err(std::io::Error::other)
-        .and_then(|()| std::fs::rename(&tmp, &path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    write_whole(&tensors, &file(dir, state.budget))?;
     for b in budgets(dir) {
         if b < state.budget {
             let _ = std::fs::remove_file(file(dir, b));
         }
+    }
+    Ok(())
+}
+
+/// Writes `tensors` to `path` as safetensors, from host memory whatever
+/// device holds them, through `NAME.partial.safetensors` renamed into
+/// place; on failure the temporary file is removed, so nothing half-written
+/// stays. Saved states and a run's best weights are both written so.
+pub(crate) fn write_whole(tensors: &[(String, Tensor)], path: &Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let host: Vec<(&str, Tensor)> = tensors
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.to_device(tch::Device::Cpu).contiguous()))
+        .collect();
+    let tmp = path.with_extension("partial.safetensors");
+    let written = Tensor::write_safetensors(&host, &tmp)
+        .map_err(|e| match e {
+            tch::TchError::Io(io)
+            | tch::TchError::SafeTensorError {
+                err: safetensors::SafeTensorError::IoError(io),
+                ..
+            } => io,
+            other => std::io::Error::other(other.to_string()),
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
     Ok(())
 }

@@ -325,12 +325,7 @@ fn save_states(active: &Active, members: &[Member], ends: &Ends) {
                     best: None,
                     weights: shallow(&f.weights),
                     moments: Vec::new(),
-                    weighting: crate::weighting::Saved {
-                        history: Vec::new(),
-                        task_weights: Vec::new(),
-                        initial_terms: None,
-                        learned: None,
-                    },
+                    weighting: crate::weighting::Saved::default(),
                     stopped: Some(f.best_epoch),
                 },
             ));
@@ -467,30 +462,10 @@ fn evaluate_finished(
     Ok(outputs)
 }
 
-/// Saves through a temporary file renamed into place; on failure the
-/// temporary file is removed, so nothing half-written stays.
+/// Saves a run's best weights whole or not at all ([`checkpoint::write_whole`]).
 fn save(weights: &[(String, Tensor)], path: &std::path::Path) -> Result<(), TrainError> {
-    let err = |source: std::io::Error| TrainError::Save {
+    checkpoint::write_whole(weights, path).map_err(|source| TrainError::Save {
         path: path.to_path_buf(),
         source,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let tmp = path.with_extension("partial.safetensors");
-    let written = Tensor::write_safetensors(weights, &tmp)
-        .map_err(|e| match e {
-            tch::TchError::Io(io)
-            | tch::TchError::SafeTensorError {
-                err: safetensors::SafeTensorError::IoError(io),
-                ..
-            } => io,
-            other => std::io::Error::other(other.to_string()),
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(err(e));
-    }
-    Ok(())
+    })
 }

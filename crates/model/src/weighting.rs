@@ -41,7 +41,9 @@ struct State {
 }
 
 /// One member's weighting state between epochs: what
-/// [`Weighting::member_state`] saves and [`Weighting::restore`] takes.
+/// [`Weighting::member_state`] saves and [`Weighting::restore`] takes
+/// (empty for a member that no longer trains).
+#[derive(Default)]
 pub(crate) struct Saved {
     pub history: Vec<Vec<f64>>,
     pub task_weights: Vec<f64>,

@@ -34,9 +34,12 @@ pub fn run(a: RmArgs) -> anyhow::Result<()> {
             println!("{n} run(s) will train again on the next `headsweep run`");
             return Ok(());
         }
-        // What the forgotten runs' training states are found by.
+        // What the forgotten runs' training states are found by, read only
+        // when the store keeps some (a pruned search's).
+        let keeps_states = files.owned()
+            && std::fs::read_dir(files.states()).is_ok_and(|mut d| d.next().is_some());
         let mut configs = Vec::new();
-        for id in &runs {
+        for id in runs.iter().filter(|_| keeps_states) {
             if let Some(r) = store.run_config(id).await? {
                 if let Ok(c) = serde_json::from_str::<headsweep_spec::RunConfig>(&r.config) {
                     configs.push(c);
@@ -53,7 +56,7 @@ pub fn run(a: RmArgs) -> anyhow::Result<()> {
             println!("forgot {} sweep(s) and {forgotten} run(s)", sweeps.len());
         }
         remove_files(&store, &files, &runs).await?;
-        if files.owned() {
+        if !configs.is_empty() {
             let n = TrainingStates::new(&files, None).forget_configs(&configs);
             if n > 0 {
                 println!(
