@@ -9,11 +9,17 @@
 //! package only `headsweep-train` gets them: `headsweep` itself never loads
 //! libtorch.
 
+#[allow(dead_code)]
 fn main() {
+    link_torch();
+}
+
+/// Emits the link arguments above; libtorch's library directory, if known.
+pub fn link_torch() -> Option<String> {
     println!("cargo:rerun-if-env-changed=DEP_TCH_LIBTORCH_LIB");
     let Ok(lib) = std::env::var("DEP_TCH_LIBTORCH_LIB") else {
         println!("cargo:warning=torch-sys did not report libtorch's directory; binaries will need LD_LIBRARY_PATH");
-        return;
+        return None;
     };
     let target = match std::env::var("CARGO_PKG_NAME").as_deref() {
         Ok("headsweep") => "rustc-link-arg-bin=headsweep-train=",
@@ -27,4 +33,5 @@ fn main() {
         println!("cargo:{target}-ltorch_cuda");
         println!("cargo:{target}-Wl,--as-needed");
     }
+    Some(lib)
 }

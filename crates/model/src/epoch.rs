@@ -14,7 +14,7 @@ use crate::batch::{batch_rows, SplitInput};
 use crate::cosine::grad_cosines;
 use crate::eval::{evaluate, SplitOutput};
 use crate::job::{EpochRecord, Member, StopFn};
-use crate::loss::{self, LossSpec};
+use crate::loss::{self, member_values, LossSpec};
 use crate::net::Net;
 use crate::optim::Optim;
 use crate::weighting::Weighting;
@@ -100,6 +100,20 @@ pub(crate) struct Active {
     pub rngs: Vec<ChaCha8Rng>,
     pub slots: Vec<Slot>,
     pub weighting: Weighting,
+    /// Steps whose loss values are still on the device: each step's
+    /// [`crate::loss::MemberLosses::table`], its batch number and rows.
+    /// Read back in one transfer when the epoch ends (or before members
+    /// leave), so that no step waits for a GPU to finish the one before.
+    pub pending: Vec<(Tensor, usize, usize)>,
+}
+
+/// The batch rows of one epoch for the members that began it, on the
+/// device: batch after batch, each member's rows then its padding.
+struct EpochRows {
+    members: Vec<usize>,
+    rows: Tensor,
+    /// Per batch, where its rows start.
+    starts: Vec<i64>,
 }
 
 /// What stays fixed over a group's epochs.
@@ -180,7 +194,12 @@ impl Active {
         }
         self.weighting.start_epoch();
         let n_train = cx.train.len();
-        for (b, lo) in (0..n_train).step_by(cx.batch_size).enumerate() {
+        let batches: Vec<(usize, usize)> = (0..n_train)
+            .step_by(cx.batch_size)
+            .map(|lo| (lo, (lo + cx.batch_size).min(n_train)))
+            .collect();
+        let plan = self.epoch_rows(cx, &batches);
+        for (b, &(lo, hi)) in batches.iter().enumerate() {
             if cx.stop.is_some_and(|stop| stop()) {
                 return Err(TrainError::Cancelled);
             }
@@ -192,48 +211,122 @@ impl Active {
                         .is_some_and(|stop| stop())
                 })
                 .collect();
-            for slot in self.remove(&cancelled) {
-                ends[slot.member] = Some(Err(TrainError::Cancelled));
+            if !cancelled.is_empty() {
+                self.settle(epoch, ends)?;
+                for slot in self.remove(&cancelled) {
+                    ends[slot.member] = Some(Err(TrainError::Cancelled));
+                }
             }
             if self.slots.is_empty() {
                 return Ok(Flow::AllLeft);
             }
-            let hi = (lo + cx.batch_size).min(n_train);
-            let bad = self.step(cx, lo, hi, (epoch, b + 1), ends)?;
-            self.remove(&bad);
-            if self.slots.is_empty() {
-                return Ok(Flow::AllLeft);
-            }
+            let members: Vec<usize> = self.slots.iter().map(|s| s.member).collect();
+            let idx = if members == plan.members {
+                let len = plan
+                    .starts
+                    .get(b + 1)
+                    .copied()
+                    .unwrap_or(plan.rows.size()[0])
+                    - plan.starts[b];
+                plan.rows.narrow(0, plan.starts[b], len)
+            } else {
+                Tensor::from_slice(&batch_rows(
+                    self.slots.iter().map(|s| s.order.as_slice()),
+                    lo,
+                    hi,
+                    n_train as i64,
+                ))
+                .to_device(cx.device)
+            };
+            self.step(cx, &idx, hi - lo, b + 1)?;
+        }
+        self.settle(epoch, ends)?;
+        if self.slots.is_empty() {
+            return Ok(Flow::AllLeft);
         }
         self.validate(cx, epoch, ends)
     }
 
-    /// One optimiser step on the batch `lo..hi` of each member's order;
-    /// returns the members whose loss was not finite (their end is set).
+    /// Every batch's rows for this epoch, uploaded at once.
+    fn epoch_rows(&self, cx: &Context, batches: &[(usize, usize)]) -> EpochRows {
+        let n_train = cx.train.len() as i64;
+        let mut rows = Vec::new();
+        let mut starts = Vec::with_capacity(batches.len());
+        for &(lo, hi) in batches {
+            starts.push(rows.len() as i64);
+            rows.extend(batch_rows(
+                self.slots.iter().map(|s| s.order.as_slice()),
+                lo,
+                hi,
+                n_train,
+            ));
+        }
+        EpochRows {
+            members: self.slots.iter().map(|s| s.member).collect(),
+            rows: Tensor::from_slice(&rows).to_device(cx.device),
+            starts,
+        }
+    }
+
+    /// Reads back the pending steps' loss values, in step order: each
+    /// member's training loss and task sums, and the end of every member
+    /// whose loss was not finite (at its first such step), who leaves.
+    fn settle(&mut self, epoch: usize, ends: &mut Ends) -> Result<(), TrainError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let steps = std::mem::take(&mut self.pending);
+        let k = self.slots.len();
+        let tables: Vec<&Tensor> = steps.iter().map(|(t, _, _)| t).collect();
+        let all = Vec::<f64>::try_from(
+            Tensor::stack(&tables, 0)
+                .to_device(Device::Cpu)
+                .flatten(0, -1),
+        )?;
+        let per_step = all.len() / steps.len();
+        let mut bad: Vec<usize> = Vec::new();
+        for ((_, batch, rows), table) in steps.iter().zip(all.chunks(per_step)) {
+            for (i, (value, terms)) in member_values(table, k).into_iter().enumerate() {
+                if bad.contains(&i) {
+                    continue;
+                }
+                let slot = &mut self.slots[i];
+                if value.is_finite() {
+                    slot.loss_sum += value * *rows as f64;
+                    self.weighting.accumulate(i, &terms, *rows);
+                } else {
+                    bad.push(i);
+                    ends[slot.member] = Some(Err(TrainError::NonFinite {
+                        epoch,
+                        batch: *batch,
+                        value,
+                    }));
+                }
+            }
+        }
+        bad.sort_unstable();
+        self.remove(&bad);
+        Ok(())
+    }
+
+    /// One optimiser step on the rows `idx` (each member's batch of `rows`
+    /// samples, then its padding); its loss values wait in `pending`.
     fn step(
         &mut self,
         cx: &Context,
-        lo: usize,
-        hi: usize,
-        (epoch, batch): (usize, usize),
-        ends: &mut Ends,
-    ) -> Result<Vec<usize>, TrainError> {
+        idx: &Tensor,
+        rows: usize,
+        batch: usize,
+    ) -> Result<(), TrainError> {
         let k = self.slots.len() as i64;
-        let n_train = cx.train.len();
-        // Each member's rows, then the zero row (index n_train) as padding.
-        let rows = batch_rows(
-            self.slots.iter().map(|s| s.order.as_slice()),
-            lo,
-            hi,
-            n_train as i64,
-        );
-        let idx = Tensor::from_slice(&rows).to_device(cx.device);
         let p = cx.data.n_features() as i64;
-        let xb = cx.train.x.index_select(0, &idx).view([k, -1, p]);
-        let tb = cx.train.targets.select(&idx, k);
-        let logits = self.net.forward(&xb, Some((&mut self.rngs, hi - lo)));
+        let xb = cx.train.x.index_select(0, idx).view([k, -1, p]);
+        let tb = cx.train.targets.select(idx, k);
+        let logits = self.net.forward(&xb, Some((&mut self.rngs, rows)));
         let ml = loss::compute_members(&self.specs(), &logits, &tb)?;
-        self.weighting.observe(&ml.values);
+        if self.weighting.wants_values() {
+            self.weighting.observe(&ml.values()?);
+        }
         let owned: Vec<Tensor> = self
             .parameters()
             .into_iter()
@@ -243,22 +336,8 @@ impl Active {
         let grads = self.weighting.gradients(&ml, &params, &cx.shared)?;
         self.optim.step(&params, &grads)?;
         self.weighting.after_step();
-        let mut bad = Vec::new();
-        for (i, (value, terms)) in ml.values.iter().enumerate() {
-            let slot = &mut self.slots[i];
-            if value.is_finite() {
-                slot.loss_sum += value * (hi - lo) as f64;
-                self.weighting.accumulate(i, terms, hi - lo);
-            } else {
-                bad.push(i);
-                ends[slot.member] = Some(Err(TrainError::NonFinite {
-                    epoch,
-                    batch,
-                    value: *value,
-                }));
-            }
-        }
-        Ok(bad)
+        self.pending.push((ml.table, batch, rows));
+        Ok(())
     }
 
     /// After an epoch's batches: every member's validation metrics, learning

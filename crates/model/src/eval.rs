@@ -109,7 +109,7 @@ pub(crate) fn evaluate(
     let logits = net.forward(&input.x.narrow(0, 0, rows), None);
     let members = logits.size()[0];
     let targets = input.targets.narrow(rows).expand(members);
-    let values = loss::compute_members(specs, &logits, &targets)?.values;
+    let values = loss::compute_members(specs, &logits, &targets)?.values()?;
     let all = tensor_to_vec(&logits.narrow(1, 0, n as i64))?;
     let width = net.width();
     let mut out = Vec::with_capacity(members as usize);

@@ -23,6 +23,7 @@ mod eval;
 mod explain;
 mod init;
 mod job;
+mod kernels;
 mod loss;
 mod net;
 mod optim;

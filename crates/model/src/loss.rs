@@ -410,8 +410,28 @@ pub struct MemberLosses {
     pub sum: Tensor,
     /// Per task, `[K]` in member order (in the autograd graph).
     pub terms: Vec<Tensor>,
-    /// Per member its loss and task terms as numbers.
-    pub values: MemberValues,
+    /// `[1 + tasks, K]` in f64, detached, on the logits' device: row 0 each
+    /// member's loss, then one row per task. Left there, so that a step
+    /// need not wait for the device; [`MemberLosses::values`] reads it.
+    pub table: Tensor,
+}
+
+impl MemberLosses {
+    /// Per member its loss and task terms as numbers (waits for the device).
+    pub fn values(&self) -> Result<MemberValues, tch::TchError> {
+        let k = self.table.size()[1] as usize;
+        let all = Vec::<f64>::try_from(self.table.to_device(tch::Device::Cpu).flatten(0, -1))?;
+        Ok(member_values(&all, k))
+    }
+}
+
+/// [`MemberLosses::table`] read back as `[1 + tasks, k]` numbers, per member.
+pub fn member_values(table: &[f64], k: usize) -> MemberValues {
+    let (total, terms) = table.split_at(k);
+    let terms: Vec<&[f64]> = terms.chunks(k).collect();
+    (0..k)
+        .map(|j| (total[j], terms.iter().map(|x| x[j]).collect()))
+        .collect()
 }
 
 /// Each member with its own loss spec.
@@ -422,7 +442,7 @@ pub fn compute_members(
 ) -> Result<MemberLosses, tch::TchError> {
     let groups = by_loss(specs);
     let mut sum: Option<Tensor> = None;
-    let mut values = vec![(0.0, Vec::new()); specs.len()];
+    let mut tables = Vec::new();
     let mut parts: Vec<(Vec<usize>, Vec<Tensor>)> = Vec::new();
     for (spec, members) in groups {
         let contiguous = members.windows(2).all(|w| w[1] == w[0] + 1);
@@ -440,24 +460,12 @@ pub fn compute_members(
                 .to_device(logits.device());
             compute(spec, &logits.index_select(0, &idx), &t.members(&idx))
         };
-        // Every number of the part in one transfer: row 0 the totals, then
-        // one row per task.
+        // Every number of the part: row 0 the totals, then one row per task.
         let rows: Vec<Tensor> = std::iter::once(&part.total)
             .chain(&part.terms)
             .map(Tensor::detach)
             .collect();
-        let k = members.len();
-        let all = Vec::<f64>::try_from(
-            Tensor::stack(&rows, 0)
-                .to_kind(Kind::Double)
-                .to_device(tch::Device::Cpu)
-                .flatten(0, -1),
-        )?;
-        let total = &all[..k];
-        let terms: Vec<&[f64]> = all[k..].chunks(k).collect();
-        for (j, &m) in members.iter().enumerate() {
-            values[m] = (total[j], terms.iter().map(|x| x[j]).collect());
-        }
+        tables.push(Tensor::stack(&rows, 0).to_kind(Kind::Double));
         let s = part.total.sum(logits.kind());
         sum = Some(match sum {
             Some(a) => a + s,
@@ -469,16 +477,17 @@ pub fn compute_members(
     // in order where they are not already.
     let order: Vec<usize> = parts.iter().flat_map(|(m, _)| m.iter().copied()).collect();
     let tasks = specs[0].tasks.len();
+    let joined = |pieces: Vec<&Tensor>, dim: i64| {
+        if pieces.len() == 1 {
+            pieces[0].shallow_clone()
+        } else {
+            Tensor::cat(&pieces, dim)
+        }
+    };
     let mut terms: Vec<Tensor> = (0..tasks)
-        .map(|task| {
-            let pieces: Vec<&Tensor> = parts.iter().map(|(_, t)| &t[task]).collect();
-            if pieces.len() == 1 {
-                pieces[0].shallow_clone()
-            } else {
-                Tensor::cat(&pieces, 0)
-            }
-        })
+        .map(|task| joined(parts.iter().map(|(_, t)| &t[task]).collect(), 0))
         .collect();
+    let mut table = joined(tables.iter().collect(), 1);
     if order.iter().enumerate().any(|(i, &m)| i != m) {
         let mut inverse = vec![0i64; order.len()];
         for (pos, &m) in order.iter().enumerate() {
@@ -486,11 +495,12 @@ pub fn compute_members(
         }
         let idx = Tensor::from_slice(&inverse).to_device(logits.device());
         terms = terms.iter().map(|t| t.index_select(0, &idx)).collect();
+        table = table.index_select(1, &idx);
     }
     Ok(MemberLosses {
         sum: sum.expect("at least one member"),
         terms,
-        values,
+        table,
     })
 }
 
@@ -648,10 +658,41 @@ mod tests {
             let rows = Tensor::from_slice(&[2 * k, 2 * k + 1]);
             value(&compute(s, &z.narrow(0, k, 1), &t.select(&rows, 1)).total)
         };
-        assert_eq!(m.values[0].0, alone(0, &specs[0]));
-        assert_eq!(m.values[1].0, alone(1, &specs[1]));
-        assert!((m.sum.double_value(&[]) - m.values[0].0 - m.values[1].0).abs() < 1e-12);
-        assert_eq!(m.terms[0].double_value(&[1]), m.values[1].1[0]);
+        let values = m.values().unwrap();
+        assert_eq!(values[0].0, alone(0, &specs[0]));
+        assert_eq!(values[1].0, alone(1, &specs[1]));
+        assert!((m.sum.double_value(&[]) - values[0].0 - values[1].0).abs() < 1e-12);
+        assert_eq!(m.terms[0].double_value(&[1]), values[1].1[0]);
+    }
+
+    /// Members whose losses interleave (ce, bce, ce) are computed per loss
+    /// and put back in member order: terms and values alike.
+    #[test]
+    fn interleaved_losses_come_back_in_member_order() {
+        let z = Tensor::from_slice(&[
+            1.0f64, 2.0, 0.5, -1.0, 1.0, 0.0, 0.0, 3.0, 2.0, -2.0, 0.3, -0.2, 0.7, 0.1, -0.4, 1.2,
+            -1.0, 0.0,
+        ])
+        .view([3, 2, 3]);
+        let t = labels_only(
+            &[vec![Some(2), Some(0), Some(1), None, Some(1), Some(2)]],
+            &[3],
+        );
+        let all = t.select(&Tensor::from_slice(&[0i64, 1, 2, 3, 4, 5]), 3);
+        let specs = [
+            spec(Loss::Ce, &[1.0]),
+            spec(Loss::Bce, &[1.0]),
+            spec(Loss::Ce, &[1.0]),
+        ];
+        let m = compute_members(&[&specs[0], &specs[1], &specs[2]], &z, &all).unwrap();
+        let values = m.values().unwrap();
+        for (k, s) in specs.iter().enumerate() {
+            let rows = Tensor::from_slice(&[2 * k as i64, 2 * k as i64 + 1]);
+            let alone = compute(s, &z.narrow(0, k as i64, 1), &t.select(&rows, 1));
+            assert_eq!(values[k].0, value(&alone.total), "member {k}");
+            assert_eq!(values[k].1[0], value(&alone.terms[0]), "member {k}");
+            assert_eq!(m.terms[0].double_value(&[k as i64]), values[k].1[0]);
+        }
     }
 
     /// One ordered task of 4 classes with loss `kind`; samples of classes

@@ -13,13 +13,15 @@
 //! On CPU the whole update is one pass over each member's slice of memory
 //! (libtorch would make seven passes, one per operation, and the
 //! optimiser's memory traffic, not arithmetic, is what limits small
-//! networks). Elsewhere it is written with tensor operations. Each element's
+//! networks). Elsewhere libtorch's fused optimiser kernels make it, a few
+//! launches per step (`kernels.rs`). Each element's
 //! arithmetic is the same whatever the slice's position, so a member's
 //! update does not depend on the other members.
 
 use headsweep_spec::Optimizer;
 use tch::{Device, Kind, Tensor};
 
+use crate::kernels::{self, AdamSettings, Lists};
 use crate::TrainError;
 
 const BETA1: f64 = 0.9;
@@ -342,7 +344,7 @@ impl Optim {
                     other => return Err(TrainError::UnsupportedKind(other)),
                 }
             } else {
-                tch::no_grad(|| self.tensors(scalars, p, g, m, v))?;
+                return self.kernels(params, grads);
             }
         }
         Ok(())
@@ -374,53 +376,83 @@ impl Optim {
         }
     }
 
-    /// The same update with tensor operations, for devices whose memory
-    /// Rust cannot address.
-    fn tensors(
-        &self,
-        s: &[Scalars],
-        p: &Tensor,
-        g: &Tensor,
-        m: &Tensor,
-        v: &Tensor,
-    ) -> Result<(), TrainError> {
-        let column = |f: &dyn Fn(&Scalars) -> f64| {
-            let vals: Vec<f64> = s.iter().map(f).collect();
-            let mut shape = vec![1i64; p.dim()];
-            shape[0] = s.len() as i64;
-            Tensor::from_slice(&vals)
-                .view(&shape[..])
-                .to_kind(p.kind())
-                .to_device(p.device())
-        };
-        let wd = column(&|s| s.wd);
-        let (mut p, mut m, mut v) = (p.shallow_clone(), m.shallow_clone(), v.shallow_clone());
-        match self.kind {
-            Optimizer::Adam | Optimizer::Adamw => {
-                let g = if self.kind == Optimizer::Adamw {
-                    let _ = p.f_mul_(&column(&|s| 1.0 - s.lr * s.wd))?;
-                    g.shallow_clone()
-                } else {
-                    g + &wd * &p
-                };
-                let _ = m.f_add_(&((&g - &m) * (1.0 - BETA1)))?;
-                let _ = v.f_mul_scalar_(BETA2)?;
-                let _ = v.f_add_(&(&g * (1.0 - BETA2) * &g))?;
-                let denom = v.sqrt() / column(&|s| s.bc2_sqrt) + EPS;
-                let _ = p.f_sub_(&(column(&|s| s.step_size) * (&m / denom)))?;
+    /// The same update with libtorch's fused kernels, for devices whose
+    /// memory Rust cannot address: one call per distinct setting, over the
+    /// slices of every parameter held by the members with that setting (the
+    /// whole stacked tensors when all members share it), so a step costs a
+    /// few kernel launches instead of some fifteen per parameter.
+    fn kernels(&self, params: &[&Tensor], grads: &[Tensor]) -> Result<(), TrainError> {
+        let k = self.hyper.len() as i64;
+        // Runs of consecutive members with equal settings, by setting.
+        let mut calls: Vec<(Hyper, Vec<(i64, i64)>)> = Vec::new();
+        let mut start = 0;
+        for i in 1..=self.hyper.len() {
+            if i < self.hyper.len() && self.hyper[i] == self.hyper[start] {
+                continue;
             }
-            Optimizer::Sgd => {
-                let mut g = g + &wd * &p;
-                if s.iter().any(|s| s.momentum != 0.0) {
-                    if self.step == 1 {
-                        m.copy_(&g);
-                    } else {
-                        let _ = m.f_mul_(&column(&|s| s.momentum))?;
-                        let _ = m.f_add_(&g)?;
-                    }
-                    g = m.shallow_clone();
+            let run = (start as i64, (i - start) as i64);
+            match calls.iter_mut().find(|(h, _)| *h == self.hyper[start]) {
+                Some((_, runs)) => runs.push(run),
+                None => calls.push((self.hyper[start], vec![run])),
+            }
+            start = i;
+        }
+        let Some(first) = params.first() else {
+            return Ok(());
+        };
+        let step = Tensor::full(
+            [0i64; 0].as_slice(),
+            self.step as f64,
+            (Kind::Float, first.device()),
+        );
+        let slice = |t: &Tensor, (s, n): (i64, i64)| {
+            if n == k {
+                t.shallow_clone()
+            } else {
+                t.narrow(0, s, n)
+            }
+        };
+        for (h, runs) in &calls {
+            for (range, wd) in [
+                (0..self.decayed, h.weight_decay),
+                (self.decayed..params.len(), 0.0),
+            ] {
+                if range.is_empty() {
+                    continue;
                 }
-                let _ = p.f_sub_(&(column(&|s| s.lr) * g))?;
+                let momentum = self.kind != Optimizer::Sgd || h.momentum != 0.0;
+                let (mut p, mut g, mut m, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for j in range {
+                    for &run in runs {
+                        p.push(slice(params[j], run));
+                        g.push(slice(&grads[j], run));
+                        if momentum {
+                            m.push(slice(&self.state[j].0, run));
+                        }
+                        v.push(slice(&self.state[j].1, run));
+                    }
+                }
+                let lists = Lists {
+                    params: p.iter().collect(),
+                    grads: g.iter().collect(),
+                    first: m.iter().collect(),
+                    second: v.iter().collect(),
+                };
+                tch::no_grad(|| match self.kind {
+                    Optimizer::Adam | Optimizer::Adamw => kernels::adam(
+                        &lists,
+                        &step,
+                        &AdamSettings {
+                            lr: h.lr,
+                            beta1: BETA1,
+                            beta2: BETA2,
+                            weight_decay: wd,
+                            eps: EPS,
+                            decoupled: self.kind == Optimizer::Adamw,
+                        },
+                    ),
+                    Optimizer::Sgd => kernels::sgd(&lists, h.lr, wd, h.momentum, self.step == 1),
+                })?;
             }
         }
         Ok(())
@@ -459,14 +491,75 @@ mod tests {
                 .view(p.size().as_slice());
             if device_path {
                 o.step += 1;
-                let scalars: Vec<Scalars> = o.hyper.iter().map(|h| o.scalars(h)).collect();
-                let (m, v) = &o.state[0];
-                tch::no_grad(|| o.tensors(&scalars, &p, &g, m, v)).unwrap();
+                o.kernels(&[&p], &[g]).unwrap();
             } else {
                 o.step(&[&p], &[g]).unwrap();
             }
         }
         Vec::<f64>::try_from(p.detach().flatten(0, -1)).unwrap()
+    }
+
+    /// Members 0 and 2 share settings (one kernel call over two slices),
+    /// member 1 differs, and the last parameter takes no weight decay: each
+    /// member's result equals its own optimiser's alone.
+    #[test]
+    fn kernels_group_members_by_setting() {
+        let a = Hyper {
+            lr: 0.05,
+            weight_decay: 0.1,
+            momentum: 0.9,
+        };
+        let b = Hyper {
+            lr: 0.2,
+            weight_decay: 0.0,
+            momentum: 0.0,
+        };
+        let values = |k: i64, n: i64, shift: f64| {
+            Tensor::from_slice(
+                &(0..k * n)
+                    .map(|i| ((i as f64) * 0.37 + shift).sin())
+                    .collect::<Vec<f64>>(),
+            )
+            .view([k, n])
+        };
+        for kind in [Optimizer::Adam, Optimizer::Adamw, Optimizer::Sgd] {
+            let train = |hyper: Vec<Hyper>, members: &[i64]| {
+                let k = members.len() as i64;
+                let pick = |t: Tensor| t.index_select(0, &Tensor::from_slice(members)).contiguous();
+                let w = pick(values(3, 4, 0.0));
+                let l = pick(values(3, 2, 1.0));
+                let mut o = Optim::new(kind, hyper, &[&w, &l]);
+                o.exempt_last(1);
+                for t in 0..3 {
+                    let gw = pick(values(3, 4, 2.0 + t as f64));
+                    let gl = pick(values(3, 2, 3.0 + t as f64));
+                    o.step += 1;
+                    o.kernels(&[&w, &l], &[gw, gl]).unwrap();
+                }
+                (0..k)
+                    .map(|i| {
+                        let mut v = Vec::<f64>::try_from(w.get(i)).unwrap();
+                        v.extend(Vec::<f64>::try_from(l.get(i)).unwrap());
+                        v
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let together = train(vec![a, b, a], &[0, 1, 2]);
+            for (i, h) in [a, b, a].into_iter().enumerate() {
+                let alone = train(vec![h], &[i as i64]);
+                assert_eq!(together[i], alone[0], "{kind:?}, member {i}");
+            }
+            // Weight decay reaches the first parameter, not the exempt one.
+            let undecayed = train(
+                vec![Hyper {
+                    weight_decay: 0.0,
+                    ..a
+                }],
+                &[0],
+            );
+            assert_ne!(together[0][..4], undecayed[0][..4], "{kind:?}");
+            assert_eq!(together[0][4..], undecayed[0][4..], "{kind:?}");
+        }
     }
 
     /// Three Adam steps on one element, by hand.
@@ -508,10 +601,10 @@ mod tests {
         assert!((got[0] - want).abs() < 1e-12);
     }
 
-    /// The one-pass CPU update and the tensor update agree, with members
-    /// of different settings.
+    /// The one-pass CPU update and libtorch's fused kernels (the update on
+    /// a GPU) agree, with members of different settings.
     #[test]
-    fn cpu_pass_matches_tensor_operations() {
+    fn cpu_pass_matches_libtorchs_fused_kernels() {
         for kind in [Optimizer::Adam, Optimizer::Adamw, Optimizer::Sgd] {
             let hyper = vec![
                 Hyper {

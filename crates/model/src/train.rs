@@ -410,6 +410,7 @@ fn start_active(
             .map(|(member, spec)| Slot::new(member, n_train, spec.clone()))
             .collect(),
         weighting,
+        pending: Vec::new(),
     }
 }
 

@@ -124,6 +124,13 @@ impl Weighting {
         }
     }
 
+    /// Whether [`Weighting::observe`] needs this step's loss values: only
+    /// GradNorm, at a member's first step, for L(0).
+    pub(crate) fn wants_values(&self) -> bool {
+        self.kind == TaskWeighting::Gradnorm
+            && self.members.iter().any(|m| m.initial_terms.is_none())
+    }
+
     /// Sees a step's task losses before its gradients: GradNorm keeps the
     /// first step's as L_t(0).
     pub(crate) fn observe(&mut self, values: &[(f64, Vec<f64>)]) {

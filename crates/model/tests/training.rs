@@ -279,8 +279,8 @@ fn fused_on_cuda_close_to_alone(configs: &[RunConfig], d: &Dataset, case: &str) 
         .collect()
 }
 
-/// On a GPU a fused group goes through the tensor-operation optimiser and
-/// batched products on the device. Bit-identity is promised on CPU only;
+/// On a GPU a fused group goes through libtorch's fused optimiser kernels
+/// and batched products on the device. Bit-identity is promised on CPU only;
 /// on CUDA a fused run must stay within 1e-4 of the run alone (f64, a few
 /// epochs; on an H200 the difference measured 0 for every loss here).
 #[test]
@@ -598,9 +598,16 @@ fn a_failing_or_stopped_member_leaves_the_others_unchanged() {
     };
     let out = train_group(vec![member(&blow_up), stopped, member(&keep)], &d, &cpu());
     let mut out = out.into_iter();
+    // Adam's first step moves every weight by about the learning rate, so
+    // the second batch's loss is the first that is not finite; the step's
+    // values are read back after the epoch, and still name that batch.
     assert!(matches!(
         out.next().unwrap(),
-        Err(TrainError::NonFinite { .. })
+        Err(TrainError::NonFinite {
+            epoch: 1,
+            batch: 2,
+            ..
+        })
     ));
     assert!(matches!(out.next().unwrap(), Err(TrainError::Cancelled)));
     assert_eq!(
