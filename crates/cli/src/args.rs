@@ -450,7 +450,7 @@ pub struct StoreArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeviceArgs {
     /// Worker processes; default: one per `--threads-per-run` cores on CPU,
-    /// 4 per GPU.
+    /// 8 per GPU (no more than there are cores).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: Option<u32>,
     /// auto (the GPUs, workers shared by free memory, a nearly full one

@@ -34,11 +34,14 @@ impl std::str::FromStr for Fuse {
     }
 }
 
-/// Largest group `auto` forms on a CPU worker and on a GPU worker: enough
-/// to amortise per-operation overhead, small enough that a group's
-/// parameters and optimiser state stay in cache on CPU.
+/// Largest group `auto` forms on a CPU worker and on a GPU worker. On CPU,
+/// enough to amortise per-operation overhead and small enough that a
+/// group's parameters and optimiser state stay in cache. On a GPU a step of
+/// these small networks costs kernel launches, not arithmetic, so a group
+/// of 64 takes about as long as a group of one, and its members need a few
+/// megabytes of device memory each (B1's network: about 5 MB).
 pub const AUTO_MAX_CPU: usize = 8;
-pub const AUTO_MAX_GPU: usize = 32;
+pub const AUTO_MAX_GPU: usize = 64;
 
 /// The group size workers claim. `auto` spreads the fusable runs evenly
 /// over `workers` (no worker should wait while another trains a large

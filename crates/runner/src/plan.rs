@@ -9,9 +9,13 @@ pub struct Slot {
     pub threads: usize,
 }
 
-/// Runs per GPU when `--jobs` is not given: small networks leave a GPU
-/// mostly idle, so several share one.
-pub const RUNS_PER_GPU: usize = 4;
+/// Workers per GPU when `--jobs` is not given, each on a core of its own
+/// (fewer where the machine has fewer cores). A fused group of small
+/// networks keeps a GPU waiting for kernel launches from its one CPU
+/// thread, so several workers share a GPU: on an H200 with 16 cores, B1
+/// with 32 seeds took 11.6 s with 4 workers, 9.2 with 6 and 9.1 with 8
+/// (docs/performance.md).
+pub const RUNS_PER_GPU: usize = 8;
 
 /// A device with less free memory than this share of the freest device's
 /// gets no worker under `--devices auto`: someone else is using it.
@@ -38,7 +42,8 @@ pub fn busy_gpus(gpus: &[Gpu]) -> Vec<usize> {
 /// memory (equally where it is unknown) and interleaved, so that fewer runs
 /// than workers still spread over the devices. Without `jobs`: on CPU one
 /// worker per `threads` cores (at least one), on GPUs [`RUNS_PER_GPU`] per
-/// device used. A listed device gets an equal share, in turn.
+/// device used but no more than there are cores (at least one per device).
+/// A listed device gets an equal share, in turn.
 pub fn plan_workers(
     devices: &str,
     jobs: Option<usize>,
@@ -84,7 +89,7 @@ pub fn plan_workers(
     };
     let gpu = list[0].0 != "cpu";
     let n = jobs.unwrap_or(if gpu {
-        RUNS_PER_GPU * list.len()
+        (RUNS_PER_GPU * list.len()).min(cores).max(list.len())
     } else {
         (cores / threads).max(1)
     });
@@ -128,10 +133,15 @@ mod tests {
 
     #[test]
     fn gpus_share_workers_in_turn() {
-        let s = plan_workers("auto", None, 1, &gpus(2), 16).unwrap();
-        assert_eq!(s.len(), 8);
+        let s = plan_workers("auto", None, 1, &gpus(2), 64).unwrap();
+        assert_eq!(s.len(), 2 * RUNS_PER_GPU);
         assert_eq!(s[0].device, "cuda:0");
         assert_eq!(s[1].device, "cuda:1");
+        // A worker launches kernels from a core of its own: no more
+        // workers than cores, but one per GPU at least.
+        assert_eq!(plan_workers("auto", None, 1, &gpus(2), 6).unwrap().len(), 6);
+        let s = plan_workers("auto", None, 1, &gpus(3), 2).unwrap();
+        assert_eq!(devices(&s), ["cuda:0", "cuda:1", "cuda:2"]);
         let s = plan_workers("cuda:1", Some(2), 1, &gpus(2), 16).unwrap();
         assert!(s.iter().all(|s| s.device == "cuda:1"));
     }
@@ -167,10 +177,10 @@ mod tests {
         // cuda:1 is nearly full (someone else's job): no worker there.
         let g = with_free(&[80_000, 1_200, 40_000]);
         assert_eq!(busy_gpus(&g), [1]);
-        let s = plan_workers("auto", None, 1, &g, 16).unwrap();
-        assert_eq!(s.len(), 2 * RUNS_PER_GPU);
+        let s = plan_workers("auto", None, 1, &g, 12).unwrap();
+        assert_eq!(s.len(), 12);
         let on = |d: &str| s.iter().filter(|s| s.device == d).count();
-        assert_eq!((on("cuda:0"), on("cuda:1"), on("cuda:2")), (5, 0, 3));
+        assert_eq!((on("cuda:0"), on("cuda:1"), on("cuda:2")), (8, 0, 4));
         // Interleaved: the first workers already use both devices.
         assert_eq!(devices(&s[..3]), ["cuda:0", "cuda:2", "cuda:0"]);
         // Equal memory: equal shares in turn.
