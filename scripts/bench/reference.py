@@ -7,7 +7,8 @@ optimiser, epochs and per-epoch validation as headsweep's runs.
                         [--seeds S] [--limit K]
 
 trains runs I, I+N, I+2N, … of the 12 × S (36 with the default 3 seeds;
-the first K of them with `--limit`) one after another and prints one JSON
+with `--limit K`, K of them spread evenly over the list, so that a sample
+covers every grid point) one after another and prints one JSON
 line: runs trained, seconds of training, training FLOPs (counted as
 headsweep counts them). `--to-npy` converts the synthetic TSV to the .npy
 both sides read.
@@ -250,7 +251,7 @@ def main():
     ap.add_argument("--vmap", action="store_true", help="train each group of seeds as one vmap ensemble")
     ap.add_argument("--cuda-graph", action="store_true", help="with --vmap on CUDA: replay each step as a CUDA graph")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per grid point (B1: 3)")
-    ap.add_argument("--limit", type=int, default=0, help="train only the first K runs (0: all)")
+    ap.add_argument("--limit", type=int, default=0, help="train only K runs spread over the list (0: all)")
     a = ap.parse_args()
     if a.to_npy:
         return to_npy(a.data)
@@ -270,7 +271,8 @@ def main():
             flops += train_stacked(group, *args, graph=a.cuda_graph)
             done += len(group)
     else:
-        for run in (runs[:a.limit] if a.limit else runs)[part::parts]:
+        sample = runs[:: max(1, len(runs) // a.limit)][: a.limit] if a.limit else runs
+        for run in sample[part::parts]:
             flops += train_one(run, *args)
             done += 1
     print(json.dumps({"runs": done, "seconds": time.perf_counter() - start, "flops": flops}))
