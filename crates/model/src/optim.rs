@@ -301,6 +301,14 @@ impl Optim {
     /// One update of `params` (stacked `[K, …]`) with their gradients.
     pub fn step(&mut self, params: &[&Tensor], grads: &[Tensor]) -> Result<(), TrainError> {
         self.step += 1;
+        // All parameters one way or all the other: the kernels update every
+        // parameter they are given.
+        if params
+            .iter()
+            .any(|p| p.device() != Device::Cpu || !p.is_contiguous())
+        {
+            return self.kernels(params, grads);
+        }
         let k = self.hyper.len();
         let decayed: Vec<Scalars> = self.hyper.iter().map(|h| self.scalars(h)).collect();
         let plain: Vec<Scalars> = self
@@ -315,36 +323,32 @@ impl Optim {
             .collect();
         for (i, ((p, g), (m, v))) in params.iter().zip(grads).zip(&self.state).enumerate() {
             let scalars = if i < self.decayed { &decayed } else { &plain };
-            if p.device() == Device::Cpu && p.is_contiguous() {
-                let g = g.contiguous();
-                let per = p.numel() / k;
-                match p.kind() {
-                    // SAFETY: all four are contiguous CPU tensors of this
-                    // kind, distinct, and used through no other handle here.
-                    Kind::Float => unsafe {
-                        self.cpu(
-                            scalars,
-                            per,
-                            elements::<f32>(p),
-                            elements(&g),
-                            elements(m),
-                            elements(v),
-                        )
-                    },
-                    Kind::Double => unsafe {
-                        self.cpu(
-                            scalars,
-                            per,
-                            elements::<f64>(p),
-                            elements(&g),
-                            elements(m),
-                            elements(v),
-                        )
-                    },
-                    other => return Err(TrainError::UnsupportedKind(other)),
-                }
-            } else {
-                return self.kernels(params, grads);
+            let g = g.contiguous();
+            let per = p.numel() / k;
+            match p.kind() {
+                // SAFETY: all four are contiguous CPU tensors of this kind,
+                // distinct, and used through no other handle here.
+                Kind::Float => unsafe {
+                    self.cpu(
+                        scalars,
+                        per,
+                        elements::<f32>(p),
+                        elements(&g),
+                        elements(m),
+                        elements(v),
+                    )
+                },
+                Kind::Double => unsafe {
+                    self.cpu(
+                        scalars,
+                        per,
+                        elements::<f64>(p),
+                        elements(&g),
+                        elements(m),
+                        elements(v),
+                    )
+                },
+                other => return Err(TrainError::UnsupportedKind(other)),
             }
         }
         Ok(())
@@ -412,6 +416,21 @@ impl Optim {
                 t.narrow(0, s, n)
             }
         };
+        // The kernels walk each tensor's memory in order, so a gradient
+        // must be laid out like its parameter (the moments are made so).
+        let grads: Vec<Tensor> = params
+            .iter()
+            .zip(grads)
+            .map(|(p, g)| {
+                if g.stride() == p.stride() {
+                    g.shallow_clone()
+                } else {
+                    let mut laid = p.empty_like();
+                    laid.copy_(g);
+                    laid
+                }
+            })
+            .collect();
         for (h, runs) in &calls {
             for (range, wd) in [
                 (0..self.decayed, h.weight_decay),
@@ -559,6 +578,44 @@ mod tests {
             );
             assert_ne!(together[0][..4], undecayed[0][..4], "{kind:?}");
             assert_eq!(together[0][4..], undecayed[0][4..], "{kind:?}");
+        }
+    }
+
+    /// A parameter the one-pass loop cannot address (not contiguous) sends
+    /// the whole step to the kernels, and every parameter moves once.
+    #[test]
+    fn a_non_contiguous_parameter_updates_every_parameter_once() {
+        let h = Hyper {
+            lr: 0.1,
+            weight_decay: 0.01,
+            momentum: 0.0,
+        };
+        let w = || Tensor::from_slice(&[0.5f64, -1.0, 2.0, 0.25]).view([2, 2]);
+        let l = || {
+            Tensor::from_slice(&[0.3f64, -0.6, 0.9, 1.2, -1.5, 0.1])
+                .view([3, 2])
+                .transpose(0, 1)
+        };
+        let grads = || {
+            [
+                Tensor::from_slice(&[0.1f64, -0.2, 0.3, -0.4]).view([2, 2]),
+                Tensor::from_slice(&[0.05f64, 0.1, -0.15, 0.2, -0.25, 0.3]).view([2, 3]),
+            ]
+        };
+        let train = |w: Tensor, l: Tensor| {
+            let mut o = Optim::new(Optimizer::Adam, vec![h, h], &[&w, &l]);
+            for _ in 0..2 {
+                o.step(&[&w, &l], &grads()).unwrap();
+            }
+            let mut v = Vec::<f64>::try_from(w.flatten(0, -1)).unwrap();
+            v.extend(Vec::<f64>::try_from(l.contiguous().flatten(0, -1)).unwrap());
+            v
+        };
+        let mixed = train(w(), l());
+        assert!(!l().is_contiguous());
+        let one_pass = train(w(), l().contiguous());
+        for (a, b) in mixed.iter().zip(&one_pass) {
+            assert!((a - b).abs() < 1e-12, "{a} vs {b}");
         }
     }
 
