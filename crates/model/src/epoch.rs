@@ -12,7 +12,7 @@ use tracing::debug;
 
 use crate::batch::{batch_rows, SplitInput};
 use crate::cosine::grad_cosines;
-use crate::eval::{evaluate, SplitOutput};
+use crate::eval::{evaluate, tensor_to_vec, SplitOutput};
 use crate::job::{EpochRecord, Member, StopFn};
 use crate::loss::{self, member_values, LossSpec};
 use crate::net::Net;
@@ -112,7 +112,7 @@ pub(crate) struct Active {
 struct EpochRows {
     members: Vec<usize>,
     rows: Tensor,
-    /// Per batch, where its rows start.
+    /// Per batch, where its rows start; then where the last one ends.
     starts: Vec<i64>,
 }
 
@@ -220,15 +220,14 @@ impl Active {
             if self.slots.is_empty() {
                 return Ok(Flow::AllLeft);
             }
-            let members: Vec<usize> = self.slots.iter().map(|s| s.member).collect();
-            let idx = if members == plan.members {
-                let len = plan
-                    .starts
-                    .get(b + 1)
-                    .copied()
-                    .unwrap_or(plan.rows.size()[0])
-                    - plan.starts[b];
-                plan.rows.narrow(0, plan.starts[b], len)
+            let same = self
+                .slots
+                .iter()
+                .map(|s| s.member)
+                .eq(plan.members.iter().copied());
+            let idx = if same {
+                let (from, to) = (plan.starts[b], plan.starts[b + 1]);
+                plan.rows.narrow(0, from, to - from)
             } else {
                 Tensor::from_slice(&batch_rows(
                     self.slots.iter().map(|s| s.order.as_slice()),
@@ -251,7 +250,7 @@ impl Active {
     fn epoch_rows(&self, cx: &Context, batches: &[(usize, usize)]) -> EpochRows {
         let n_train = cx.train.len() as i64;
         let mut rows = Vec::new();
-        let mut starts = Vec::with_capacity(batches.len());
+        let mut starts = Vec::with_capacity(batches.len() + 1);
         for &(lo, hi) in batches {
             starts.push(rows.len() as i64);
             rows.extend(batch_rows(
@@ -261,6 +260,7 @@ impl Active {
                 n_train,
             ));
         }
+        starts.push(rows.len() as i64);
         EpochRows {
             members: self.slots.iter().map(|s| s.member).collect(),
             rows: Tensor::from_slice(&rows).to_device(cx.device),
@@ -278,11 +278,7 @@ impl Active {
         let steps = std::mem::take(&mut self.pending);
         let k = self.slots.len();
         let tables: Vec<&Tensor> = steps.iter().map(|(t, _, _)| t).collect();
-        let all = Vec::<f64>::try_from(
-            Tensor::stack(&tables, 0)
-                .to_device(Device::Cpu)
-                .flatten(0, -1),
-        )?;
+        let all = tensor_to_vec(&Tensor::stack(&tables, 0))?;
         let per_step = all.len() / steps.len();
         let mut bad: Vec<usize> = Vec::new();
         for ((_, batch, rows), table) in steps.iter().zip(all.chunks(per_step)) {

@@ -384,8 +384,13 @@ impl Optim {
     /// memory Rust cannot address: one call per distinct setting, over the
     /// slices of every parameter held by the members with that setting (the
     /// whole stacked tensors when all members share it), so a step costs a
-    /// few kernel launches instead of some fifteen per parameter.
+    /// few kernel launches instead of some fifteen per parameter. Slices,
+    /// copies and updates alike are made without autograd.
     fn kernels(&self, params: &[&Tensor], grads: &[Tensor]) -> Result<(), TrainError> {
+        tch::no_grad(|| self.kernel_calls(params, grads))
+    }
+
+    fn kernel_calls(&self, params: &[&Tensor], grads: &[Tensor]) -> Result<(), TrainError> {
         let k = self.hyper.len() as i64;
         // Runs of consecutive members with equal settings, by setting.
         let mut calls: Vec<(Hyper, Vec<(i64, i64)>)> = Vec::new();
@@ -457,7 +462,7 @@ impl Optim {
                     first: m.iter().collect(),
                     second: v.iter().collect(),
                 };
-                tch::no_grad(|| match self.kind {
+                match self.kind {
                     Optimizer::Adam | Optimizer::Adamw => kernels::adam(
                         &lists,
                         &step,
@@ -471,7 +476,7 @@ impl Optim {
                         },
                     ),
                     Optimizer::Sgd => kernels::sgd(&lists, h.lr, wd, h.momentum, self.step == 1),
-                })?;
+                }?;
             }
         }
         Ok(())
@@ -545,8 +550,9 @@ mod tests {
             let train = |hyper: Vec<Hyper>, members: &[i64]| {
                 let k = members.len() as i64;
                 let pick = |t: Tensor| t.index_select(0, &Tensor::from_slice(members)).contiguous();
-                let w = pick(values(3, 4, 0.0));
-                let l = pick(values(3, 2, 1.0));
+                // Leaves that require gradients, as a network's are.
+                let w = pick(values(3, 4, 0.0)).set_requires_grad(true);
+                let l = pick(values(3, 2, 1.0)).set_requires_grad(true);
                 let mut o = Optim::new(kind, hyper, &[&w, &l]);
                 o.exempt_last(1);
                 for t in 0..3 {
@@ -557,8 +563,8 @@ mod tests {
                 }
                 (0..k)
                     .map(|i| {
-                        let mut v = Vec::<f64>::try_from(w.get(i)).unwrap();
-                        v.extend(Vec::<f64>::try_from(l.get(i)).unwrap());
+                        let mut v = Vec::<f64>::try_from(w.get(i).detach()).unwrap();
+                        v.extend(Vec::<f64>::try_from(l.get(i).detach()).unwrap());
                         v
                     })
                     .collect::<Vec<_>>()
