@@ -10,18 +10,24 @@ pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     if n_pos == 0 || n_neg == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Ties are counted as groups, so their order within a group does not
+    // matter: an unstable sort of the pairs gives the same sums.
+    let mut pairs: Vec<(f64, bool)> = scores
+        .iter()
+        .copied()
+        .zip(positive.iter().copied())
+        .collect();
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     // Sum of the positives' ranks, tied scores sharing their mean rank.
     let mut rank_sum = 0.0;
     let mut i = 0;
-    while i < order.len() {
+    while i < pairs.len() {
         let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+        while j + 1 < pairs.len() && pairs[j + 1].0 == pairs[i].0 {
             j += 1;
         }
         let mean_rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum += mean_rank * order[i..=j].iter().filter(|&&s| positive[s]).count() as f64;
+        rank_sum += mean_rank * pairs[i..=j].iter().filter(|p| p.1).count() as f64;
         i = j + 1;
     }
     let (p, n) = (n_pos as f64, n_neg as f64);

@@ -107,6 +107,12 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
         context: "installing a signal handler".into(),
         source,
     })?;
+    // A worker's exit is noticed when it happens, not at the next tick
+    // (which kept every `run` up to a tick longer than its work).
+    let mut sigchld = signal(SignalKind::child()).map_err(|source| RunnerError::Io {
+        context: "installing a signal handler".into(),
+        source,
+    })?;
     let host = hostname();
     let mut children: Vec<(usize, Child)> = Vec::new();
     for (i, s) in l.slots.iter().enumerate() {
@@ -128,6 +134,7 @@ pub async fn launch(store: &Store, l: &Launch) -> Result<LaunchOutcome, RunnerEr
         tokio::select! {
             _ = sigint.recv() => { if interrupted.is_none() { interrupted = Some(Instant::now()); terminate(&children); } }
             _ = sigterm.recv() => { if interrupted.is_none() { interrupted = Some(Instant::now()); terminate(&children); } }
+            _ = sigchld.recv() => {}
             _ = tick.tick() => {}
         }
         let mut still = Vec::new();

@@ -34,6 +34,9 @@ pub struct WorkerOptions {
     pub stop: Arc<AtomicBool>,
     /// Most runs to train together as one fused model (1: unfused).
     pub fuse: usize,
+    /// The next group is claimed while one trains when the group before
+    /// trained within this (zero: never).
+    pub ahead: Duration,
     /// Where runs find and leave training states (a pruned search's rungs);
     /// `None`: every run trains from its first epoch and saves none.
     pub states: Option<TrainingStates>,
@@ -105,6 +108,12 @@ struct Held {
 
 /// Claims and trains runs of `opts.sweep` until none is left or `stop` is
 /// set, up to `opts.fuse` compatible runs at a time as one fused model.
+///
+/// While a group trains, the worker's own thread settles the group before
+/// (its log lines, its results stored in one transaction) and, when groups
+/// train within `opts.ahead`, claims the next group: training then never
+/// waits for the store. On SQLite a claim waits for the write lock, which
+/// another worker may hold for about as long as a tiny group trains.
 pub async fn work(
     store: &Store,
     opts: &WorkerOptions,
@@ -112,7 +121,6 @@ pub async fn work(
 ) -> Result<WorkerReport, WorkError> {
     let mut report = WorkerReport::default();
     let mut datasets: HashMap<String, Arc<Dataset>> = HashMap::new();
-    let lease_ms = opts.lease.as_millis() as i64;
     let device = parse_device(&opts.worker.device)?;
     // The same for every run this worker trains.
     let provenance = headsweep_runner::provenance(
@@ -121,166 +129,296 @@ pub async fn work(
         crate::torch_info(),
     )
     .to_string();
-    // The last group's finished runs, stored as the next group starts to
-    // train: on SQLite the writer's work (about as long as training a tiny
-    // run) then overlaps training instead of following it. They are
-    // committed within milliseconds of that start, not after the group;
-    // the next group is claimed first, while no write is under way. A
-    // write that fails stops the worker once that group has trained.
-    let mut unstored: Vec<(String, RunResults)> = Vec::new();
-    while !opts.stop.load(Ordering::SeqCst) {
-        let claims = store
-            .claim_group(&opts.sweep, &opts.worker, lease_ms, opts.fuse.max(1))
-            .await?;
-        if claims.is_empty() {
-            break;
-        }
-        let mut held = Vec::new();
-        for claim in claims {
-            // An identity that is not one (a crafted row in a shared store)
-            // must never become a path: that run fails, the worker goes on.
-            let dir = match opts.files.run(&claim.id) {
-                Ok(dir) => dir,
-                Err(e) => {
-                    warn!(%e, "refusing a run");
-                    store
-                        .fail(&claim.id, &opts.worker.name, &e.to_string())
-                        .await?;
-                    report.failed += 1;
-                    continue;
-                }
-            };
-            info!(run = %headsweep_spec::short_id(&claim.id), "claimed");
-            match serde_json::from_str::<RunConfig>(&claim.config) {
-                Ok(config) => {
-                    let _ = std::fs::create_dir_all(&dir);
-                    // Left by a worker killed while saving.
-                    let _ = std::fs::remove_file(dir.join("best.partial.safetensors"));
-                    let log = Arc::new(Mutex::new(
-                        std::fs::File::create(dir.join("train.log")).ok(),
-                    ));
-                    log_line(
-                        &log,
-                        &format!(
-                            "run {} on {} ({}), worker {}",
-                            claim.id, opts.worker.device, opts.worker.host, opts.worker.name
-                        ),
-                    );
-                    log_line(&log, &serde_json::to_string(&config).unwrap_or_default());
-                    held.push(Held {
-                        id: claim.id,
-                        config,
-                        dir,
-                        log,
-                    });
-                }
-                Err(e) => {
-                    store
-                        .fail(
-                            &claim.id,
-                            &opts.worker.name,
-                            &format!("unreadable configuration: {e}"),
-                        )
-                        .await?;
-                    report.failed += 1;
-                }
+    // The last group's outcomes, settled as the next group starts to
+    // train. A write that fails stops the worker once that group has
+    // trained.
+    let mut unsettled: Vec<(Held, Outcome)> = Vec::new();
+    // The group claimed while the last one trained, and how long that took.
+    let mut ahead: Option<Vec<Held>> = None;
+    let mut took: Option<Duration> = None;
+    loop {
+        let held = match ahead.take() {
+            Some(held) if opts.stop.load(Ordering::SeqCst) => {
+                report.released += release(store, opts, &held).await?;
+                break;
             }
-        }
+            Some(held) => held,
+            None if opts.stop.load(Ordering::SeqCst) => break,
+            None => match claim(store, opts).await? {
+                Some((held, failed)) => {
+                    report.failed += failed;
+                    held
+                }
+                None => break,
+            },
+        };
         if held.is_empty() {
             continue;
         }
-        let training = async {
-            match train_held(store, opts, &held, device, &mut datasets, &trainer).await {
-                Ok(outcomes) => outcomes,
-                Err(panic) if held.len() > 1 => {
-                    // Which run panicked is unknown: each trains alone, so
-                    // that the failure stays that run's own.
-                    warn!(%panic, runs = held.len(), "a fused group panicked; training its runs one by one");
-                    let mut outcomes = Vec::new();
-                    for h in &held {
-                        let one = std::slice::from_ref(h);
-                        outcomes.push(
-                            match train_held(store, opts, one, device, &mut datasets, &trainer)
-                                .await
-                            {
-                                Ok(mut o) => o.pop().expect("one outcome"),
-                                Err(panic) => Outcome::Failed(format!("panic: {panic}")),
-                            },
-                        );
-                    }
-                    outcomes
+        // Claiming ahead pays where claims are a noticeable part of a
+        // group's time. A group claimed ahead of a long one would wait (and
+        // at the sweep's end be trained here while another worker has
+        // nothing left to do).
+        let claim_ahead = took.is_some_and(|t| t < opts.ahead);
+        let previous = std::mem::take(&mut unsettled);
+        let (settled, (outcomes, trained_in)) = tokio::join!(
+            async {
+                let settled = settle(store, opts, &provenance, previous).await?;
+                let next = match claim_ahead && !opts.stop.load(Ordering::SeqCst) {
+                    true => claim(store, opts).await?,
+                    false => None,
+                };
+                Ok::<_, WorkError>((settled, next))
+            },
+            async {
+                let started = std::time::Instant::now();
+                let outcomes =
+                    train_or_one_by_one(store, opts, &held, device, &mut datasets, &trainer).await;
+                (outcomes, started.elapsed())
+            }
+        );
+        took = Some(trained_in);
+        let (settled, next) = settled?;
+        report.add(&settled);
+        let mut next = next.map(|(next, failed)| {
+            report.failed += failed;
+            next
+        });
+        // Runs claimed ahead of a group that trained longer than a lease
+        // renewal may have been claimed by another worker meanwhile.
+        if let Some(next) = next.as_mut().filter(|_| trained_in >= opts.heartbeat) {
+            let mut kept = Vec::with_capacity(next.len());
+            for h in next.drain(..) {
+                if store
+                    .heartbeat(&h.id, &opts.worker.name, opts.lease.as_millis() as i64)
+                    .await?
+                {
+                    kept.push(h);
+                } else {
+                    warn!(run = %headsweep_spec::short_id(&h.id), "lost a run claimed ahead");
                 }
-                Err(panic) => vec![Outcome::Failed(format!("panic: {panic}"))],
+            }
+            *next = kept;
+        }
+        unsettled = held.into_iter().zip(outcomes).collect();
+        // A full disk would fail the next run too: every held run goes
+        // back to the store, and the worker stops.
+        if unsettled
+            .iter()
+            .any(|(_, o)| matches!(o, Outcome::Unsaved { .. }))
+        {
+            if let Some(next) = next {
+                report.released += release(store, opts, &next).await?;
+            }
+            let settled = settle(store, opts, &provenance, unsettled).await?;
+            report.add(&settled);
+            return Err(settled.unsaved.expect("an unsaved run"));
+        }
+        ahead = next;
+    }
+    let settled = settle(store, opts, &provenance, unsettled).await?;
+    report.add(&settled);
+    Ok(report)
+}
+
+impl WorkerReport {
+    fn add(&mut self, s: &Settled) {
+        self.done += s.done;
+        self.failed += s.failed;
+        self.released += s.released;
+    }
+}
+
+/// What settling a group's outcomes did.
+#[derive(Default)]
+struct Settled {
+    done: usize,
+    failed: usize,
+    released: usize,
+    /// The first run whose files could not be written.
+    unsaved: Option<WorkError>,
+}
+
+/// Claims the next group and readies its runs' folders and logs. `None`:
+/// nothing is left to claim; otherwise the held runs (possibly none) and
+/// how many claimed runs failed at once (an unusable identity or
+/// configuration).
+async fn claim(
+    store: &Store,
+    opts: &WorkerOptions,
+) -> Result<Option<(Vec<Held>, usize)>, WorkError> {
+    let claims = store
+        .claim_group(
+            &opts.sweep,
+            &opts.worker,
+            opts.lease.as_millis() as i64,
+            opts.fuse.max(1),
+        )
+        .await?;
+    if claims.is_empty() {
+        return Ok(None);
+    }
+    let (mut held, mut failed) = (Vec::new(), 0);
+    for claim in claims {
+        // An identity that is not one (a crafted row in a shared store)
+        // must never become a path: that run fails, the worker goes on.
+        let dir = match opts.files.run(&claim.id) {
+            Ok(dir) => dir,
+            Err(e) => {
+                warn!(%e, "refusing a run");
+                store
+                    .fail(&claim.id, &opts.worker.name, &e.to_string())
+                    .await?;
+                failed += 1;
+                continue;
             }
         };
-        let previous = std::mem::take(&mut unstored);
-        let (stored, outcomes) = tokio::join!(store_finished(store, opts, &previous), training);
-        report.done += stored?;
-        let mut unsaved = None;
-        // The group's finished runs, stored together in one transaction
-        // as the next group starts.
-        for (h, outcome) in held.iter().zip(outcomes) {
-            log_line(
-                &h.log,
-                &match &outcome {
-                    Outcome::Done(out) => format!(
-                        "done: best epoch {} of {}{}, {:.2} s, trained with {} run(s)",
-                        out.best_epoch,
-                        out.epochs_run,
-                        if out.resumed_epochs > 0 {
-                            format!(
-                                " (the first {} continued from a saved state)",
-                                out.resumed_epochs
-                            )
-                        } else {
-                            String::new()
-                        },
-                        out.seconds,
-                        out.fused
+        info!(run = %headsweep_spec::short_id(&claim.id), "claimed");
+        match serde_json::from_str::<RunConfig>(&claim.config) {
+            Ok(config) => {
+                let _ = std::fs::create_dir_all(&dir);
+                // Left by a worker killed while saving.
+                let _ = std::fs::remove_file(dir.join("best.partial.safetensors"));
+                let log = Arc::new(Mutex::new(
+                    std::fs::File::create(dir.join("train.log")).ok(),
+                ));
+                log_line(
+                    &log,
+                    &format!(
+                        "run {} on {} ({}), worker {}",
+                        claim.id, opts.worker.device, opts.worker.host, opts.worker.name
                     ),
-                    Outcome::Failed(r) => format!("failed: {r}"),
-                    Outcome::Released => "stopped: the run goes back to pending".to_string(),
-                    Outcome::Unsaved { path, source } => format!(
-                        "stopped: cannot write {}: {source}; the run goes back to pending",
-                        path.display()
-                    ),
-                },
-            );
-            let run = &h.id;
-            match outcome {
-                Outcome::Done(out) => unstored.push((
-                    run.clone(),
-                    RunResults {
-                        provenance: Some(provenance.clone()),
-                        ..results_of(&out)
-                    },
-                )),
-                Outcome::Failed(reason) => {
-                    warn!(run = %headsweep_spec::short_id(run), %reason, "run failed");
-                    store.fail(run, &opts.worker.name, &reason).await?;
-                    report.failed += 1;
-                }
-                Outcome::Released => {
-                    store.release(run, &opts.worker.name).await?;
-                    report.released += 1;
-                }
-                Outcome::Unsaved { path, source } => {
-                    warn!(run = %headsweep_spec::short_id(run), path = %path.display(), %source, "cannot keep the run's files");
-                    store.release(run, &opts.worker.name).await?;
-                    report.released += 1;
-                    unsaved.get_or_insert(WorkError::Unsaved { path, source });
-                }
+                );
+                log_line(&log, &serde_json::to_string(&config).unwrap_or_default());
+                held.push(Held {
+                    id: claim.id,
+                    config,
+                    dir,
+                    log,
+                });
+            }
+            Err(e) => {
+                store
+                    .fail(
+                        &claim.id,
+                        &opts.worker.name,
+                        &format!("unreadable configuration: {e}"),
+                    )
+                    .await?;
+                failed += 1;
             }
         }
-        // Every held run is back in the store; a full disk would fail the
-        // next run too.
-        if let Some(e) = unsaved {
-            store_finished(store, opts, &unstored).await?;
-            return Err(e);
+    }
+    Ok(Some((held, failed)))
+}
+
+/// Puts held runs back to pending; how many.
+async fn release(store: &Store, opts: &WorkerOptions, held: &[Held]) -> Result<usize, WorkError> {
+    for h in held {
+        log_line(&h.log, "stopped: the run goes back to pending");
+        store.release(&h.id, &opts.worker.name).await?;
+    }
+    Ok(held.len())
+}
+
+/// Trains the held runs as one group; if the group panics, each alone, so
+/// that the failure stays that run's own.
+async fn train_or_one_by_one(
+    store: &Store,
+    opts: &WorkerOptions,
+    held: &[Held],
+    device: Device,
+    datasets: &mut HashMap<String, Arc<Dataset>>,
+    trainer: &Arc<dyn Trainer>,
+) -> Vec<Outcome> {
+    match train_held(store, opts, held, device, datasets, trainer).await {
+        Ok(outcomes) => outcomes,
+        Err(panic) if held.len() > 1 => {
+            warn!(%panic, runs = held.len(), "a fused group panicked; training its runs one by one");
+            let mut outcomes = Vec::new();
+            for h in held {
+                let one = std::slice::from_ref(h);
+                outcomes.push(
+                    match train_held(store, opts, one, device, datasets, trainer).await {
+                        Ok(mut o) => o.pop().expect("one outcome"),
+                        Err(panic) => Outcome::Failed(format!("panic: {panic}")),
+                    },
+                );
+            }
+            outcomes
+        }
+        Err(panic) => vec![Outcome::Failed(format!("panic: {panic}"))],
+    }
+}
+
+/// Logs how each run of a trained group ended, marks the failed ones
+/// failed and the released ones pending, and stores the finished ones'
+/// results in one transaction.
+async fn settle(
+    store: &Store,
+    opts: &WorkerOptions,
+    provenance: &str,
+    outcomes: Vec<(Held, Outcome)>,
+) -> Result<Settled, WorkError> {
+    let mut settled = Settled::default();
+    let mut finished = Vec::new();
+    for (h, outcome) in outcomes {
+        log_line(
+            &h.log,
+            &match &outcome {
+                Outcome::Done(out) => format!(
+                    "done: best epoch {} of {}{}, {:.2} s, trained with {} run(s)",
+                    out.best_epoch,
+                    out.epochs_run,
+                    if out.resumed_epochs > 0 {
+                        format!(
+                            " (the first {} continued from a saved state)",
+                            out.resumed_epochs
+                        )
+                    } else {
+                        String::new()
+                    },
+                    out.seconds,
+                    out.fused
+                ),
+                Outcome::Failed(r) => format!("failed: {r}"),
+                Outcome::Released => "stopped: the run goes back to pending".to_string(),
+                Outcome::Unsaved { path, source } => format!(
+                    "stopped: cannot write {}: {source}; the run goes back to pending",
+                    path.display()
+                ),
+            },
+        );
+        let run = h.id;
+        match outcome {
+            Outcome::Done(out) => finished.push((
+                run,
+                RunResults {
+                    provenance: Some(provenance.to_string()),
+                    ..results_of(&out)
+                },
+            )),
+            Outcome::Failed(reason) => {
+                warn!(run = %headsweep_spec::short_id(&run), %reason, "run failed");
+                store.fail(&run, &opts.worker.name, &reason).await?;
+                settled.failed += 1;
+            }
+            Outcome::Released => {
+                store.release(&run, &opts.worker.name).await?;
+                settled.released += 1;
+            }
+            Outcome::Unsaved { path, source } => {
+                warn!(run = %headsweep_spec::short_id(&run), path = %path.display(), %source, "cannot keep the run's files");
+                store.release(&run, &opts.worker.name).await?;
+                settled.released += 1;
+                settled
+                    .unsaved
+                    .get_or_insert(WorkError::Unsaved { path, source });
+            }
         }
     }
-    report.done += store_finished(store, opts, &unstored).await?;
-    Ok(report)
+    settled.done = store_finished(store, opts, &finished).await?;
+    Ok(settled)
 }
 
 /// Stores a group's finished runs in one transaction; how many were kept

@@ -41,6 +41,7 @@ fn options(results: &Path, stop: Arc<AtomicBool>) -> WorkerOptions {
         files: StoreFiles::own(results, "0a"),
         stop,
         fuse: 1,
+        ahead: Duration::ZERO,
         states: None,
     }
 }
@@ -240,9 +241,19 @@ impl Trainer for DiskFullOnSeedOne {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_fails_no_run_and_stops_the_worker_naming_the_path() {
+    // With and without the next run claimed while one trains.
+    for ahead in [Duration::ZERO, Duration::from_secs(3600)] {
+        full_disk_fails_no_run(ahead).await;
+    }
+}
+
+async fn full_disk_fails_no_run(ahead: Duration) {
     let dir = tempfile::tempdir().unwrap();
     let store = registered(dir.path()).await;
-    let opts = options(dir.path(), Arc::new(AtomicBool::new(false)));
+    let opts = WorkerOptions {
+        ahead,
+        ..options(dir.path(), Arc::new(AtomicBool::new(false)))
+    };
     let e = work(&store, &opts, Arc::new(DiskFullOnSeedOne))
         .await
         .unwrap_err();
@@ -260,4 +271,79 @@ async fn a_full_disk_fails_no_run_and_stops_the_worker_naming_the_path() {
     let report = work(&store, &opts, Arc::new(Libtorch)).await.unwrap();
     assert_eq!(report.failed, 0);
     assert_eq!(store.counts("w").await.unwrap().done, 3);
+}
+
+/// Trains for real; sets the worker's stop flag after its second group.
+struct StopsAfterTwo {
+    stop: Arc<AtomicBool>,
+    groups: std::sync::atomic::AtomicUsize,
+}
+
+impl Trainer for StopsAfterTwo {
+    fn train_group(
+        &self,
+        members: Vec<Member>,
+        d: &Dataset,
+        o: &GroupOptions,
+    ) -> Vec<Result<RunOutput, TrainError>> {
+        use std::sync::atomic::Ordering;
+        let out = Libtorch.train_group(members, d, o);
+        if self.groups.fetch_add(1, Ordering::SeqCst) == 1 {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        out
+    }
+}
+
+/// A worker that claims the next run while one trains puts that run back,
+/// untrained, when it is stopped; the runs it trained are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_claimed_ahead_goes_back_when_the_worker_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = registered(dir.path()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = WorkerOptions {
+        ahead: Duration::from_secs(3600),
+        ..options(dir.path(), stop.clone())
+    };
+    let trainer = Arc::new(StopsAfterTwo {
+        stop,
+        groups: Default::default(),
+    });
+    let report = work(&store, &opts, trainer.clone()).await.unwrap();
+    // The third run was claimed while the second trained, and never
+    // trained.
+    assert_eq!((report.done, report.failed, report.released), (2, 0, 1));
+    assert_eq!(trainer.groups.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let counts = store.counts("w").await.unwrap();
+    assert_eq!((counts.done, counts.pending, counts.running), (2, 1, 0));
+    let pending = store
+        .runs("w")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.status == RunStatus::Pending)
+        .unwrap();
+    let log = std::fs::read_to_string(
+        dir.path()
+            .join("stores/0a/runs")
+            .join(&pending.id)
+            .join("train.log"),
+    )
+    .unwrap();
+    assert!(
+        log.ends_with("stopped: the run goes back to pending\n"),
+        "{log}"
+    );
+    // Without claiming ahead, the same stop leaves the third run unclaimed.
+    let dir = tempfile::tempdir().unwrap();
+    let store = registered(dir.path()).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = options(dir.path(), stop.clone());
+    let trainer = Arc::new(StopsAfterTwo {
+        stop,
+        groups: Default::default(),
+    });
+    let report = work(&store, &opts, trainer).await.unwrap();
+    assert_eq!((report.done, report.failed, report.released), (2, 0, 0));
 }

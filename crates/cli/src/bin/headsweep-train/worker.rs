@@ -50,6 +50,11 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
             },
             lease,
             heartbeat: (lease / 12).max(Duration::from_millis(500)),
+            // Claims take a few milliseconds (more while another worker
+            // stores): worth hiding behind groups shorter than this, which
+            // bounds what claiming ahead can leave one worker training
+            // alone at the sweep's end.
+            ahead: Duration::from_millis(500),
             files: files.clone(),
             stop,
             fuse: a.fuse as usize,
