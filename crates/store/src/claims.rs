@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::insert::{insert_rows, Bind};
+use crate::insert::{push_placeholder, run_all, Bind, Inserts};
 use crate::{now_ms, RunResults, Store, StoreError};
 
 /// Who is claiming: a worker on a host.
@@ -181,177 +181,100 @@ impl Store {
     /// transaction (one commit, and on SQLite one wait for the write lock,
     /// instead of one per run): each run `worker` still holds is marked
     /// done with its results; each it lost is left as it is (false).
+    ///
+    /// The result rows are bound into their statements before the write
+    /// lock is taken, each table's rows of every run together, so that the
+    /// lock is held for the database's own work: on SQLite every other
+    /// worker waits for it (tiny runs on two workers: half of a group's
+    /// time went to waiting for the lock).
     pub async fn complete_group(
         &self,
         worker: &str,
         code_version: &str,
         runs: &[(&str, &RunResults)],
     ) -> Result<Vec<bool>, StoreError> {
+        // A run's key is assigned when it is registered and never changes.
+        let keys = self.keys_of(runs.iter().map(|(run, _)| *run)).await?;
+        let ready: Option<Vec<Inserts>> =
+            keys.iter()
+                .copied()
+                .collect::<Option<Vec<i64>>>()
+                .map(|keys| {
+                    let keyed: Vec<(i64, &RunResults)> =
+                        keys.into_iter().zip(runs.iter().map(|(_, r)| *r)).collect();
+                    result_inserts(self.sqlite, &keyed)
+                });
+        let queries = ready
+            .as_ref()
+            .map(|ready| ready.iter().flat_map(Inserts::queries).collect::<Vec<_>>());
         let mut tx = self.begin_write().await?;
-        let mut done = Vec::with_capacity(runs.len());
+        let mut held = Vec::with_capacity(runs.len());
         for (run, r) in runs {
-            done.push(
-                self.complete_in(&mut tx, run, worker, code_version, r)
-                    .await?,
-            );
+            held.push(mark_done(&mut tx, run, worker, code_version, r).await?);
         }
-        tx.commit().await?;
-        Ok(done)
-    }
-
-    /// One run of [`Store::complete_group`], inside its transaction.
-    async fn complete_in(
-        &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-        run: &str,
-        worker: &str,
-        code_version: &str,
-        r: &RunResults,
-    ) -> Result<bool, StoreError> {
-        let held = sqlx::query(
-            "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
-                 epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6,
-                 flops = $9, train_seconds = $10, fused = $11, provenance = $12
-             WHERE id = $7 AND worker = $8 AND status = 'running'
-             RETURNING key",
-        )
-        .bind(now_ms())
-        .bind(r.duration_s)
-        .bind(r.parameters)
-        .bind(r.best_epoch)
-        .bind(r.epochs_run)
-        .bind(code_version)
-        .bind(run)
-        .bind(worker)
-        .bind(r.flops)
-        .bind(r.train_seconds)
-        .bind(r.fused)
-        .bind(r.provenance.as_deref())
-        .fetch_optional(&mut **tx)
-        .await?;
-        let Some(held) = held else {
-            return Ok(false);
-        };
-        let key: Option<i64> = held.try_get(0)?;
-        let key = Some(key.ok_or_else(|| StoreError::NoKey(run.to_string()))?);
+        let kept: Vec<(&str, i64, &RunResults)> = runs
+            .iter()
+            .zip(&held)
+            .filter_map(|((run, r), key)| key.map(|k| (*run, k, *r)))
+            .collect();
         // Leftovers of an earlier attempt that crashed mid-write cannot
         // exist (writes are transactional), and marking a run to train
         // again deletes its results; a store written otherwise is still
-        // replaced, not refused. One probe instead of a delete per table.
-        if has_results(tx, run).await? {
-            delete_results(tx, run).await?;
+        // replaced, not refused. One probe for the group instead of a
+        // delete per table and run.
+        let ids: Vec<&str> = kept.iter().map(|(run, _, _)| *run).collect();
+        if has_results(&mut tx, &ids).await? {
+            for run in &ids {
+                if has_results(&mut tx, std::slice::from_ref(run)).await? {
+                    delete_results(&mut tx, run).await?;
+                }
+            }
         }
-        let text = |v: &str| Bind::Text(v.to_string());
-        insert_rows(
-            tx,
-            self.sqlite,
-            "",
-            "result_metrics (run_key, split, head, metric, value)",
-            r.metrics
-                .iter()
-                .map(|m| {
-                    vec![
-                        Bind::Int(key),
-                        text(&m.split),
-                        text(&m.head),
-                        text(&m.metric),
-                        Bind::Real(m.value),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert_rows(
-            tx,
-            self.sqlite,
-            "",
-            "result_class_metrics (run_key, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)",
-            r.classes
-                .iter()
-                .map(|c| {
-                    vec![
-                        Bind::Int(key),
-                        text(&c.split),
-                        text(&c.head),
-                        Bind::Int(Some(c.class_index)),
-                        text(&c.class),
-                        Bind::Int(Some(c.tp)),
-                        Bind::Int(Some(c.fp)),
-                        Bind::Int(Some(c.fn_)),
-                        Bind::Int(Some(c.tn)),
-                        Bind::Int(Some(c.support)),
-                        Bind::Real(c.precision),
-                        Bind::Real(c.recall),
-                        Bind::Real(c.f1),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert_rows(
-            tx,
-            self.sqlite,
-            "",
-            "result_confusion_cells (run_key, split, head, true_class, predicted_class, count)",
-            // Zeros are what the `confusion` view fills in.
-            r.confusion
-                .iter()
-                .filter(|c| c.count != 0)
-                .map(|c| {
-                    vec![
-                        Bind::Int(key),
-                        text(&c.split),
-                        text(&c.head),
-                        Bind::Int(Some(c.true_class)),
-                        Bind::Int(Some(c.predicted_class)),
-                        Bind::Int(Some(c.count)),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert_rows(
-            tx,
-            self.sqlite,
-            "",
-            "result_curves (run_key, epoch, split, head, metric, value)",
-            r.curves
-                .iter()
-                .map(|c| {
-                    vec![
-                        Bind::Int(key),
-                        Bind::Int(Some(c.epoch)),
-                        text(&c.split),
-                        text(&c.head),
-                        text(&c.metric),
-                        Bind::Real(c.value),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        insert_rows(
-            tx,
-            self.sqlite,
-            "",
-            "result_predictions (run_key, sample, head, true_class, predicted_class, probabilities, raw)",
-            r.predictions
-                .iter()
-                .map(|p| {
-                    vec![
-                        Bind::Int(key),
-                        text(&p.sample),
-                        text(&p.head),
-                        Bind::Int(p.true_class),
-                        Bind::Int(Some(p.predicted_class)),
-                        text(&p.probabilities),
-                        text(&p.raw),
-                    ]
-                })
-                .collect(),
-        )
-        .await?;
-        Ok(true)
+        match queries {
+            // Every run still held: the statements made before the lock.
+            Some(queries) if kept.len() == runs.len() => {
+                run_all(&mut tx, queries).await?;
+            }
+            _ => {
+                let keyed: Vec<(i64, &RunResults)> =
+                    kept.iter().map(|(_, key, r)| (*key, *r)).collect();
+                for inserts in result_inserts(self.sqlite, &keyed) {
+                    inserts.execute(&mut tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(held.iter().map(Option::is_some).collect())
+    }
+
+    /// The keys of `runs`, in order (`None`: no such run, or no key).
+    async fn keys_of<'a>(
+        &self,
+        runs: impl ExactSizeIterator<Item = &'a str>,
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let runs: Vec<&str> = runs.collect();
+        let mut sql = String::from("SELECT id, key FROM runs WHERE id IN (");
+        for i in 0..runs.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            push_placeholder(&mut sql, self.sqlite, i + 1);
+        }
+        sql.push(')');
+        let mut q = sqlx::query(&sql);
+        for run in &runs {
+            q = q.bind(*run);
+        }
+        let found: std::collections::HashMap<String, Option<i64>> = q
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(runs
+            .iter()
+            .map(|run| found.get(*run).copied().flatten())
+            .collect())
     }
 
     /// Puts back to pending the running runs of `sweep` on `host` whose
@@ -452,6 +375,146 @@ impl Store {
     }
 }
 
+/// Marks `run` done with the summary of `r` if `worker` still holds it;
+/// its key (`None`: not held).
+async fn mark_done(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    run: &str,
+    worker: &str,
+    code_version: &str,
+    r: &RunResults,
+) -> Result<Option<i64>, StoreError> {
+    let held = sqlx::query(
+            "UPDATE runs SET status = 'done', finished_ms = $1, duration_s = $2, parameters = $3, best_epoch = $4,
+                 epochs_run = $5, lease_expires_ms = NULL, error = NULL, code_version = $6,
+                 flops = $9, train_seconds = $10, fused = $11, provenance = $12
+             WHERE id = $7 AND worker = $8 AND status = 'running'
+             RETURNING key",
+        )
+        .bind(now_ms())
+        .bind(r.duration_s)
+        .bind(r.parameters)
+        .bind(r.best_epoch)
+        .bind(r.epochs_run)
+        .bind(code_version)
+        .bind(run)
+        .bind(worker)
+        .bind(r.flops)
+        .bind(r.train_seconds)
+        .bind(r.fused)
+        .bind(r.provenance.as_deref())
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(held) = held else {
+        return Ok(None);
+    };
+    let key: Option<i64> = held.try_get(0)?;
+    Ok(Some(key.ok_or_else(|| StoreError::NoKey(run.to_string()))?))
+}
+
+/// The statements that insert the result rows of `runs` (each with its
+/// key), a table at a time, each table's rows in the order of `runs`.
+fn result_inserts(sqlite: bool, runs: &[(i64, &RunResults)]) -> Vec<Inserts> {
+    let mut out = Vec::with_capacity(5);
+    let text = |v: &str| Bind::Text(v.to_string());
+    let mut table =
+        |target: &str, rows: Vec<Vec<Bind>>| out.push(Inserts::new(sqlite, "", target, rows));
+    table(
+        "result_metrics (run_key, split, head, metric, value)",
+        runs.iter()
+            .flat_map(|&(key, r)| {
+                r.metrics.iter().map(move |m| {
+                    vec![
+                        Bind::Int(Some(key)),
+                        text(&m.split),
+                        text(&m.head),
+                        text(&m.metric),
+                        Bind::Real(m.value),
+                    ]
+                })
+            })
+            .collect(),
+    );
+    table(
+        "result_class_metrics (run_key, split, head, class_index, class, tp, fp, fn, tn, support, precision, recall, f1)",
+        runs.iter()
+            .flat_map(|&(key, r)| {
+                r.classes.iter().map(move |c| {
+                    vec![
+                        Bind::Int(Some(key)),
+                        text(&c.split),
+                        text(&c.head),
+                        Bind::Int(Some(c.class_index)),
+                        text(&c.class),
+                        Bind::Int(Some(c.tp)),
+                        Bind::Int(Some(c.fp)),
+                        Bind::Int(Some(c.fn_)),
+                        Bind::Int(Some(c.tn)),
+                        Bind::Int(Some(c.support)),
+                        Bind::Real(c.precision),
+                        Bind::Real(c.recall),
+                        Bind::Real(c.f1),
+                    ]
+                })
+            })
+            .collect(),
+    );
+    table(
+        "result_confusion_cells (run_key, split, head, true_class, predicted_class, count)",
+        // Zeros are what the `confusion` view fills in.
+        runs.iter()
+            .flat_map(|&(key, r)| {
+                r.confusion.iter().filter(|c| c.count != 0).map(move |c| {
+                    vec![
+                        Bind::Int(Some(key)),
+                        text(&c.split),
+                        text(&c.head),
+                        Bind::Int(Some(c.true_class)),
+                        Bind::Int(Some(c.predicted_class)),
+                        Bind::Int(Some(c.count)),
+                    ]
+                })
+            })
+            .collect(),
+    );
+    table(
+        "result_curves (run_key, epoch, split, head, metric, value)",
+        runs.iter()
+            .flat_map(|&(key, r)| {
+                r.curves.iter().map(move |c| {
+                    vec![
+                        Bind::Int(Some(key)),
+                        Bind::Int(Some(c.epoch)),
+                        text(&c.split),
+                        text(&c.head),
+                        text(&c.metric),
+                        Bind::Real(c.value),
+                    ]
+                })
+            })
+            .collect(),
+    );
+    table(
+        "result_predictions (run_key, sample, head, true_class, predicted_class, probabilities, raw)",
+        runs.iter()
+            .flat_map(|&(key, r)| {
+                r.predictions.iter().map(move |p| {
+                    vec![
+                        Bind::Int(Some(key)),
+                        text(&p.sample),
+                        text(&p.head),
+                        Bind::Int(p.true_class),
+                        Bind::Int(Some(p.predicted_class)),
+                        text(&p.probabilities),
+                        text(&p.raw),
+                    ]
+                })
+            })
+            .collect(),
+    );
+    out
+}
+
 /// Tables holding a run's results, and how each names its run: by
 /// identity, or by the run's key (migration 0010).
 const RESULT_TABLES: [(&str, &str); 6] = [
@@ -480,20 +543,33 @@ pub(crate) async fn delete_results(
     Ok(())
 }
 
-/// Whether any result table holds a row of `run`.
+/// Whether any result table holds a row of any of `runs`.
 async fn has_results(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    run: &str,
+    runs: &[&str],
 ) -> Result<bool, StoreError> {
+    if runs.is_empty() {
+        return Ok(false);
+    }
+    // `$1, $2, …` in each table's condition, bound once.
+    let list = (1..=runs.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = RESULT_TABLES
         .iter()
-        .map(|(t, of_run)| format!("SELECT 1 FROM {t} WHERE {of_run}"))
+        .map(|(t, _)| match *t {
+            "attributions" => format!("SELECT 1 FROM {t} WHERE run IN ({list})"),
+            _ => format!(
+                "SELECT 1 FROM {t} WHERE run_key IN (SELECT key FROM runs WHERE id IN ({list}))"
+            ),
+        })
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
         + " LIMIT 1";
-    Ok(sqlx::query(&sql)
-        .bind(run)
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some())
+    let mut q = sqlx::query(&sql);
+    for run in runs {
+        q = q.bind(*run);
+    }
+    Ok(q.fetch_optional(&mut **tx).await?.is_some())
 }

@@ -35,6 +35,16 @@ async fn sqlite_settings(
     Ok(())
 }
 
+/// A pool that never reaps idle or old connections. sqlx 0.8's reaper
+/// can read the pool's idle count while a release and an acquire race
+/// (the count is briefly below zero, so about 2^64) and then loop without
+/// yielding, holding a runtime thread for good (sqlx issue 3645): a
+/// worker hung at 100% CPU. Reaping is worth little here: a process
+/// holds at most eight connections.
+fn pool_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().idle_timeout(None).max_lifetime(None)
+}
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -216,7 +226,7 @@ impl Store {
                 })
             }
         }
-        let pool = AnyPoolOptions::new()
+        let pool = pool_options()
             .max_connections(if sqlite { 4 } else { 8 })
             .acquire_timeout(BUSY_TIMEOUT * 2)
             .after_connect(move |conn, _| {
@@ -233,7 +243,7 @@ impl Store {
             .await
             .map_err(open_err)?;
         let writer = (sqlite && !read_only).then(|| {
-            AnyPoolOptions::new()
+            pool_options()
                 .max_connections(1)
                 .acquire_timeout(BUSY_TIMEOUT * 2)
                 .after_connect(|conn, _| {

@@ -925,6 +925,50 @@ async fn a_group_completes_in_one_transaction_and_skips_runs_it_lost() {
     }
 }
 
+/// A group's rows are written a table at a time, many runs to a
+/// statement: each row still lands with its own run, and nothing is lost
+/// where a statement ends mid-run.
+#[tokio::test]
+async fn a_groups_rows_land_with_their_own_runs() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("g"), &runs(&["r1", "r2", "r3"]))
+            .await
+            .unwrap();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(s.claim("g", &worker("w"), 60_000).await.unwrap().unwrap());
+        }
+        // 301 metrics a run (5 values a row): statements of whole rows
+        // end inside a run.
+        let of = |i: usize| RunResults {
+            metrics: (0..301)
+                .map(|m| MetricRow {
+                    split: "test".into(),
+                    head: "sex".into(),
+                    metric: format!("m{m}"),
+                    value: Some(i as f64 + m as f64 / 1000.0),
+                })
+                .collect(),
+            ..results()
+        };
+        let r: Vec<RunResults> = (0..3).map(of).collect();
+        let group: Vec<(&str, &RunResults)> = held.iter().map(|c| c.id.as_str()).zip(&r).collect();
+        assert_eq!(
+            s.complete_group("w", "v", &group).await.unwrap(),
+            [true, true, true]
+        );
+        let metrics = s.split_metrics("g", "test").await.unwrap();
+        assert_eq!(metrics.len(), 3 * 301);
+        for m in &metrics {
+            let i = held.iter().position(|c| c.id == m.run).unwrap();
+            let k: usize = m.metric[1..].parse().unwrap();
+            assert_eq!(m.value, Some(i as f64 + k as f64 / 1000.0), "{m:?}");
+        }
+    }
+}
+
 /// Every result table of a store written before result rows were keyed
 /// (migration 0010) reads the same after migrating; runs are keyed in the
 /// order they were created, a new run gets the next key, and forgetting a

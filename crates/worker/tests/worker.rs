@@ -273,10 +273,16 @@ async fn full_disk_fails_no_run(ahead: Duration) {
     assert_eq!(store.counts("w").await.unwrap().done, 3);
 }
 
-/// Trains for real; sets the worker's stop flag after its second group.
+/// Trains one run at a time for real. Its second run waits (up to `wait`)
+/// until the store shows one more run done or held than the two it has
+/// been given — the next one, claimed ahead — notes whether it did, and
+/// sets the worker's stop flag once trained.
 struct StopsAfterTwo {
+    db: std::path::PathBuf,
+    wait: Duration,
     stop: Arc<AtomicBool>,
     groups: std::sync::atomic::AtomicUsize,
+    saw_ahead: AtomicBool,
 }
 
 impl Trainer for StopsAfterTwo {
@@ -287,8 +293,28 @@ impl Trainer for StopsAfterTwo {
         o: &GroupOptions,
     ) -> Vec<Result<RunOutput, TrainError>> {
         use std::sync::atomic::Ordering;
+        let second = self.groups.fetch_add(1, Ordering::SeqCst) == 1;
+        if second {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let saw = rt.block_on(async {
+                let store = Store::open(self.db.to_str().unwrap()).await.unwrap();
+                let start = std::time::Instant::now();
+                while start.elapsed() < self.wait {
+                    let c = store.counts("w").await.unwrap();
+                    if c.done + c.running > 2 {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                false
+            });
+            self.saw_ahead.store(saw, Ordering::SeqCst);
+        }
         let out = Libtorch.train_group(members, d, o);
-        if self.groups.fetch_add(1, Ordering::SeqCst) == 1 {
+        if second {
             self.stop.store(true, Ordering::SeqCst);
         }
         out
@@ -307,10 +333,14 @@ async fn a_run_claimed_ahead_goes_back_when_the_worker_stops() {
         ..options(dir.path(), stop.clone())
     };
     let trainer = Arc::new(StopsAfterTwo {
+        db: dir.path().join("h.db"),
+        wait: Duration::from_secs(30),
         stop,
         groups: Default::default(),
+        saw_ahead: AtomicBool::new(false),
     });
     let report = work(&store, &opts, trainer.clone()).await.unwrap();
+    assert!(trainer.saw_ahead.load(std::sync::atomic::Ordering::SeqCst));
     // The third run was claimed while the second trained, and never
     // trained.
     assert_eq!((report.done, report.failed, report.released), (2, 0, 1));
@@ -341,9 +371,13 @@ async fn a_run_claimed_ahead_goes_back_when_the_worker_stops() {
     let stop = Arc::new(AtomicBool::new(false));
     let opts = options(dir.path(), stop.clone());
     let trainer = Arc::new(StopsAfterTwo {
+        db: dir.path().join("h.db"),
+        wait: Duration::from_millis(300),
         stop,
         groups: Default::default(),
+        saw_ahead: AtomicBool::new(false),
     });
-    let report = work(&store, &opts, trainer).await.unwrap();
+    let report = work(&store, &opts, trainer.clone()).await.unwrap();
+    assert!(!trainer.saw_ahead.load(std::sync::atomic::Ordering::SeqCst));
     assert_eq!((report.done, report.failed, report.released), (2, 0, 0));
 }
