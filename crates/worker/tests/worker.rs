@@ -321,30 +321,48 @@ impl Trainer for StopsAfterTwo {
     }
 }
 
-/// A worker that claims the next run while one trains puts that run back,
-/// untrained, when it is stopped; the runs it trained are stored.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_claimed_ahead_goes_back_when_the_worker_stops() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = registered(dir.path()).await;
+/// A worker on a new store of three runs, stopped after its second run by
+/// [`StopsAfterTwo`] waiting up to `wait`: the store, the worker's report
+/// and whether the trainer saw a run claimed ahead.
+async fn stopped_after_two(
+    dir: &Path,
+    ahead: Duration,
+    wait: Duration,
+) -> (Store, headsweep_worker::WorkerReport, bool) {
+    let store = registered(dir).await;
     let stop = Arc::new(AtomicBool::new(false));
     let opts = WorkerOptions {
-        ahead: Duration::from_secs(3600),
-        ..options(dir.path(), stop.clone())
+        ahead,
+        ..options(dir, stop.clone())
     };
     let trainer = Arc::new(StopsAfterTwo {
-        db: dir.path().join("h.db"),
-        wait: Duration::from_secs(30),
+        db: dir.join("h.db"),
+        wait,
         stop,
         groups: Default::default(),
         saw_ahead: AtomicBool::new(false),
     });
     let report = work(&store, &opts, trainer.clone()).await.unwrap();
-    assert!(trainer.saw_ahead.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(trainer.groups.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let saw = trainer.saw_ahead.load(std::sync::atomic::Ordering::SeqCst);
+    (store, report, saw)
+}
+
+/// A worker that claims the next run while one trains puts that run back,
+/// untrained, when it is stopped; the runs it trained are stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_claimed_ahead_goes_back_when_the_worker_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, report, saw) = stopped_after_two(
+        dir.path(),
+        Duration::from_secs(3600),
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(saw);
     // The third run was claimed while the second trained, and never
     // trained.
     assert_eq!((report.done, report.failed, report.released), (2, 0, 1));
-    assert_eq!(trainer.groups.load(std::sync::atomic::Ordering::SeqCst), 2);
     let counts = store.counts("w").await.unwrap();
     assert_eq!((counts.done, counts.pending, counts.running), (2, 1, 0));
     let pending = store
@@ -367,17 +385,8 @@ async fn a_run_claimed_ahead_goes_back_when_the_worker_stops() {
     );
     // Without claiming ahead, the same stop leaves the third run unclaimed.
     let dir = tempfile::tempdir().unwrap();
-    let store = registered(dir.path()).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let opts = options(dir.path(), stop.clone());
-    let trainer = Arc::new(StopsAfterTwo {
-        db: dir.path().join("h.db"),
-        wait: Duration::from_millis(300),
-        stop,
-        groups: Default::default(),
-        saw_ahead: AtomicBool::new(false),
-    });
-    let report = work(&store, &opts, trainer.clone()).await.unwrap();
-    assert!(!trainer.saw_ahead.load(std::sync::atomic::Ordering::SeqCst));
+    let (_, report, saw) =
+        stopped_after_two(dir.path(), Duration::ZERO, Duration::from_millis(300)).await;
+    assert!(!saw);
     assert_eq!((report.done, report.failed, report.released), (2, 0, 0));
 }
