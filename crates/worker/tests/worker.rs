@@ -9,7 +9,7 @@ use headsweep_data::Dataset;
 use headsweep_model::{GroupOptions, Member, RunOutput, TrainError};
 use headsweep_runner::register;
 use headsweep_spec::SweepFile;
-use headsweep_store::{RunStatus, Store, StoreFiles, Worker};
+use headsweep_store::{RunStatus, StatusCounts, Store, StoreFiles, Worker};
 use headsweep_worker::{work, Libtorch, Trainer, WorkerOptions};
 
 const SWEEP: &str = r#"
@@ -128,6 +128,26 @@ async fn panicking_run_fails_alone(fuse: usize) {
     assert!(log.contains("failed: panic"), "{log}");
 }
 
+/// Whether sweep "w"'s counts in the store at `db` satisfy `want` within
+/// `wait` (looked at every 10 ms), from a trainer's blocking thread.
+fn store_shows(db: &Path, wait: Duration, want: impl Fn(StatusCounts) -> bool) -> bool {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = Store::open(db.to_str().unwrap()).await.unwrap();
+        let start = std::time::Instant::now();
+        while start.elapsed() < wait {
+            if want(store.counts("w").await.unwrap()) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
+    })
+}
+
 /// Before training, waits (up to 30 s) until the store shows every run it
 /// trained before as done, and notes whether it did; then trains for real.
 struct SeesEarlierRunsDone {
@@ -145,21 +165,7 @@ impl Trainer for SeesEarlierRunsDone {
     ) -> Vec<Result<RunOutput, TrainError>> {
         use std::sync::atomic::Ordering;
         let before = self.trained.fetch_add(members.len(), Ordering::SeqCst);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let saw = rt.block_on(async {
-            let store = Store::open(self.db.to_str().unwrap()).await.unwrap();
-            let start = std::time::Instant::now();
-            while start.elapsed() < Duration::from_secs(30) {
-                if store.counts("w").await.unwrap().done == before {
-                    return true;
-                }
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            false
-        });
+        let saw = store_shows(&self.db, Duration::from_secs(30), |c| c.done == before);
         self.saw.lock().unwrap().push(saw);
         Libtorch.train_group(members, d, o)
     }
@@ -295,22 +301,7 @@ impl Trainer for StopsAfterTwo {
         use std::sync::atomic::Ordering;
         let second = self.groups.fetch_add(1, Ordering::SeqCst) == 1;
         if second {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let saw = rt.block_on(async {
-                let store = Store::open(self.db.to_str().unwrap()).await.unwrap();
-                let start = std::time::Instant::now();
-                while start.elapsed() < self.wait {
-                    let c = store.counts("w").await.unwrap();
-                    if c.done + c.running > 2 {
-                        return true;
-                    }
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                false
-            });
+            let saw = store_shows(&self.db, self.wait, |c| c.done + c.running > 2);
             self.saw_ahead.store(saw, Ordering::SeqCst);
         }
         let out = Libtorch.train_group(members, d, o);
