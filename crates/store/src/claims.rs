@@ -185,14 +185,17 @@ impl Store {
     /// The result rows are bound into their statements before the write
     /// lock is taken, each table's rows of every run together, so that the
     /// lock is held for the database's own work: on SQLite every other
-    /// worker waits for it (tiny runs on two workers: half of a group's
-    /// time went to waiting for the lock).
+    /// worker waits for it (tiny runs on two workers: a claim waited a
+    /// median 11 ms, about as long as a tiny group trains).
     pub async fn complete_group(
         &self,
         worker: &str,
         code_version: &str,
         runs: &[(&str, &RunResults)],
     ) -> Result<Vec<bool>, StoreError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
         // A run's key is assigned when it is registered and never changes.
         let keys = self.keys_of(runs.iter().map(|(run, _)| *run)).await?;
         let ready: Option<Vec<Inserts>> =
@@ -231,8 +234,9 @@ impl Store {
             }
         }
         match queries {
-            // Every run still held: the statements made before the lock.
-            Some(queries) if kept.len() == runs.len() => {
+            // Every run still held, with the key read before: the
+            // statements made before the lock.
+            Some(queries) if held == keys => {
                 run_all(&mut tx, queries).await?;
             }
             _ => {
