@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::insert::{push_placeholder, run_all, Bind, Inserts};
+use crate::insert::{numbered, run_all, Bind, Inserts};
 use crate::{now_ms, RunResults, Store, StoreError};
 
 /// Who is claiming: a worker on a host.
@@ -197,7 +197,8 @@ impl Store {
             return Ok(Vec::new());
         }
         // A run's key is assigned when it is registered and never changes.
-        let keys = self.keys_of(runs.iter().map(|(run, _)| *run)).await?;
+        let ids: Vec<&str> = runs.iter().map(|(run, _)| *run).collect();
+        let keys = self.keys_of(&ids).await?;
         let ready: Option<Vec<Inserts>> =
             keys.iter()
                 .copied()
@@ -225,9 +226,9 @@ impl Store {
         // again deletes its results; a store written otherwise is still
         // replaced, not refused. One probe for the group instead of a
         // delete per table and run.
-        let ids: Vec<&str> = kept.iter().map(|(run, _, _)| *run).collect();
-        if has_results(&mut tx, &ids).await? {
-            for run in &ids {
+        let kept_ids: Vec<&str> = kept.iter().map(|(run, _, _)| *run).collect();
+        if has_results(&mut tx, &kept_ids).await? {
+            for run in &kept_ids {
                 if has_results(&mut tx, std::slice::from_ref(run)).await? {
                     delete_results(&mut tx, run).await?;
                 }
@@ -252,21 +253,13 @@ impl Store {
     }
 
     /// The keys of `runs`, in order (`None`: no such run, or no key).
-    async fn keys_of<'a>(
-        &self,
-        runs: impl ExactSizeIterator<Item = &'a str>,
-    ) -> Result<Vec<Option<i64>>, StoreError> {
-        let runs: Vec<&str> = runs.collect();
-        let mut sql = String::from("SELECT id, key FROM runs WHERE id IN (");
-        for i in 0..runs.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            push_placeholder(&mut sql, self.sqlite, i + 1);
-        }
-        sql.push(')');
+    async fn keys_of(&self, runs: &[&str]) -> Result<Vec<Option<i64>>, StoreError> {
+        let sql = format!(
+            "SELECT id, key FROM runs WHERE id IN ({})",
+            numbered(1, runs.len())
+        );
         let mut q = sqlx::query(&sql);
-        for run in &runs {
+        for run in runs {
             q = q.bind(*run);
         }
         let found: std::collections::HashMap<String, Option<i64>> = q
@@ -519,30 +512,39 @@ fn result_inserts(sqlite: bool, runs: &[(i64, &RunResults)]) -> Vec<Inserts> {
     out
 }
 
-/// Tables holding a run's results, and how each names its run: by
-/// identity, or by the run's key (migration 0010).
+/// Tables holding a run's results, and how each names the runs of a list
+/// of identities (`RUNS`, see [`of_runs`]): by identity, or by the run's
+/// key (migration 0010).
 const RESULT_TABLES: [(&str, &str); 6] = [
-    ("attributions", "run = $1"),
-    ("result_metrics", KEY_OF_RUN),
-    ("result_class_metrics", KEY_OF_RUN),
-    ("result_confusion_cells", KEY_OF_RUN),
-    ("result_curves", KEY_OF_RUN),
-    ("result_predictions", KEY_OF_RUN),
+    ("attributions", "run IN (RUNS)"),
+    ("result_metrics", KEY_OF_RUNS),
+    ("result_class_metrics", KEY_OF_RUNS),
+    ("result_confusion_cells", KEY_OF_RUNS),
+    ("result_curves", KEY_OF_RUNS),
+    ("result_predictions", KEY_OF_RUNS),
 ];
 
-/// The rows of run `$1` in a table keyed by `run_key`.
-const KEY_OF_RUN: &str = "run_key = (SELECT key FROM runs WHERE id = $1)";
+/// The rows of the runs `RUNS` in a table keyed by `run_key`.
+const KEY_OF_RUNS: &str = "run_key IN (SELECT key FROM runs WHERE id IN (RUNS))";
+
+/// A [`RESULT_TABLES`] condition for `count` runs bound as `$1, $2, …`.
+fn of_runs(condition: &str, count: usize) -> String {
+    condition.replace("RUNS", &numbered(1, count))
+}
 
 /// Deletes every result row of `run` inside `tx`.
 pub(crate) async fn delete_results(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     run: &str,
 ) -> Result<(), StoreError> {
-    for (table, of_run) in RESULT_TABLES {
-        sqlx::query(&format!("DELETE FROM {table} WHERE {of_run}"))
-            .bind(run)
-            .execute(&mut **tx)
-            .await?;
+    for (table, condition) in RESULT_TABLES {
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE {}",
+            of_runs(condition, 1)
+        ))
+        .bind(run)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
@@ -555,18 +557,13 @@ async fn has_results(
     if runs.is_empty() {
         return Ok(false);
     }
-    // `$1, $2, …` in each table's condition, bound once.
-    let list = (1..=runs.len())
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = RESULT_TABLES
         .iter()
-        .map(|(t, _)| match *t {
-            "attributions" => format!("SELECT 1 FROM {t} WHERE run IN ({list})"),
-            _ => format!(
-                "SELECT 1 FROM {t} WHERE run_key IN (SELECT key FROM runs WHERE id IN ({list}))"
-            ),
+        .map(|(table, condition)| {
+            format!(
+                "SELECT 1 FROM {table} WHERE {}",
+                of_runs(condition, runs.len())
+            )
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ")

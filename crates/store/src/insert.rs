@@ -124,6 +124,15 @@ pub(crate) async fn run_all<'q>(
     Ok(changed)
 }
 
+/// `count` numbered placeholders from `$first`, comma-separated: `$1, $2,
+/// $3` — for the short lists of an `IN (…)`, which a statement may repeat.
+pub(crate) fn numbered(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Appends the `n`th (1-based) placeholder: anonymous on SQLite (`?`, see
 /// [`insert_rows`]), numbered on PostgreSQL (`$n`).
 pub(crate) fn push_placeholder(sql: &mut String, sqlite: bool, n: usize) {

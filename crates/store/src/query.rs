@@ -6,6 +6,7 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyRow};
 use sqlx::{Column, ConnectOptions, Connection, Row};
 
+use crate::insert::numbered;
 use crate::status::{run_metric, RunMetric};
 use crate::{CurveRow, Store, StoreError};
 
@@ -373,11 +374,8 @@ impl Store {
         let mut n = 1;
         for (column, values) in [("split", splits), ("metric", metrics)] {
             if !values.is_empty() {
-                let marks: Vec<String> = (0..values.len())
-                    .map(|i| format!("${}", n + i + 1))
-                    .collect();
+                sql += &format!(" AND t.{column} IN ({})", numbered(n + 1, values.len()));
                 n += values.len();
-                sql += &format!(" AND t.{column} IN ({})", marks.join(", "));
             }
         }
         let mut q = sqlx::query(&sql).bind(sweep);

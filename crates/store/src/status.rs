@@ -4,6 +4,7 @@ use headsweep_spec::{Role, RunStatus};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::insert::numbered;
 use crate::{Store, StoreError};
 
 /// A status column read back, refused if this version does not know it.
@@ -389,10 +390,9 @@ impl Store {
     ) -> Result<std::collections::HashMap<String, RunState>, StoreError> {
         let mut out = std::collections::HashMap::new();
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT id, status, duration_s FROM runs WHERE id IN ({})",
-                marks.join(", ")
+                numbered(1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -424,10 +424,9 @@ impl Store {
     ) -> Result<std::collections::HashMap<String, f64>, StoreError> {
         let mut out = std::collections::HashMap::new();
         for chunk in ids.chunks(500) {
-            let marks: Vec<String> = (4..chunk.len() + 4).map(|i| format!("${i}")).collect();
             let sql = format!(
                 "SELECT run, value FROM metrics WHERE split = $1 AND head = $2 AND metric = $3 AND value IS NOT NULL AND run IN ({})",
-                marks.join(", ")
+                numbered(4, chunk.len())
             );
             let mut q = sqlx::query(&sql).bind(split).bind(head).bind(metric);
             for id in chunk {

@@ -312,10 +312,13 @@ async fn claim(
     Ok(Some((held, failed)))
 }
 
+/// The log line of a run put back to pending untrained or part-trained.
+const RELEASED: &str = "stopped: the run goes back to pending";
+
 /// Puts held runs back to pending; how many.
 async fn release(store: &Store, opts: &WorkerOptions, held: &[Held]) -> Result<usize, WorkError> {
     for h in held {
-        log_line(&h.log, "stopped: the run goes back to pending");
+        log_line(&h.log, RELEASED);
         store.release(&h.id, &opts.worker.name).await?;
     }
     Ok(held.len())
@@ -382,7 +385,7 @@ async fn settle(
                     out.fused
                 ),
                 Outcome::Failed(r) => format!("failed: {r}"),
-                Outcome::Released => "stopped: the run goes back to pending".to_string(),
+                Outcome::Released => RELEASED.to_string(),
                 Outcome::Unsaved { path, source } => format!(
                     "stopped: cannot write {}: {source}; the run goes back to pending",
                     path.display()
