@@ -969,6 +969,50 @@ async fn a_groups_rows_land_with_their_own_runs() {
     }
 }
 
+/// A group whose rows cannot be stored (two values for one metric) fails
+/// whole, its runs still running; storing them again, correctly, keeps
+/// nothing of the failed attempt (its statements were made before the
+/// lock).
+#[tokio::test]
+async fn a_failed_group_leaves_nothing_for_the_next() {
+    let d = tempfile::tempdir().unwrap();
+    for db in databases(&d).await {
+        let s = Store::open(&db).await.unwrap();
+        s.register(&sweep("g"), &runs(&["r1", "r2"])).await.unwrap();
+        let a = s.claim("g", &worker("w"), 60_000).await.unwrap().unwrap();
+        let b = s.claim("g", &worker("w"), 60_000).await.unwrap().unwrap();
+        let good = results();
+        let mut bad = results();
+        bad.metrics.push(bad.metrics[0].clone());
+        bad.metrics.push(MetricRow {
+            metric: "only_in_the_failed_attempt".into(),
+            ..bad.metrics[0].clone()
+        });
+        let failed = s
+            .complete_group("w", "v", &[(&a.id, &good), (&b.id, &bad)])
+            .await;
+        assert!(failed.is_err(), "{db}: {failed:?}");
+        let running = s.runs("g").await.unwrap();
+        assert!(
+            running.iter().all(|r| r.status == RunStatus::Running),
+            "{db}: {running:?}"
+        );
+        assert!(s.split_metrics("g", "test").await.unwrap().is_empty());
+        assert_eq!(
+            s.complete_group("w", "v", &[(&b.id, &good), (&a.id, &good)])
+                .await
+                .unwrap(),
+            [true, true]
+        );
+        let stored = s.split_metrics("g", "test").await.unwrap();
+        let per_run = good.metrics.iter().filter(|m| m.split == "test").count();
+        assert_eq!(stored.len(), 2 * per_run, "{db}: {stored:?}");
+        assert!(stored
+            .iter()
+            .all(|m| m.metric != "only_in_the_failed_attempt"));
+    }
+}
+
 /// Every result table of a store written before result rows were keyed
 /// (migration 0010) reads the same after migrating; runs are keyed in the
 /// order they were created, a new run gets the next key, and forgetting a
