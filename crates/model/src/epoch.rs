@@ -10,9 +10,9 @@ use rand_chacha::ChaCha8Rng;
 use tch::{Device, Tensor};
 use tracing::debug;
 
-use crate::batch::{batch_rows, SplitInput};
-use crate::cosine::grad_cosines;
-use crate::eval::{evaluate, tensor_to_vec, SplitOutput};
+use crate::batch::{batch_rows, padded, SplitInput};
+use crate::cosine;
+use crate::eval::{self, evaluate, tensor_to_vec, SplitOutput};
 use crate::job::{EpochRecord, Member, StopFn};
 use crate::loss::{self, member_values, LossSpec};
 use crate::net::Net;
@@ -25,6 +25,12 @@ pub(crate) type Snapshot = Vec<(String, Tensor)>;
 
 /// The best epoch so far: its monitored value, number and weights.
 pub(crate) type Best = (f64, usize, Snapshot);
+
+/// Up to this many bytes of activations (a large validation split of a
+/// wide network would hold far more), the validation pass after an epoch
+/// keeps its graph and also gives the gradient cosine; past it, the
+/// cosine takes a pass of its own over its rows.
+const SHARED_PASS_BYTES: usize = 64 << 20;
 
 /// A member still training.
 pub(crate) struct Slot {
@@ -344,8 +350,25 @@ impl Active {
         epoch: usize,
         ends: &mut Ends,
     ) -> Result<Flow, TrainError> {
-        let vals = evaluate(&self.net, cx.val, &self.specs(), &cx.data.tasks, None)?;
-        let cosines = grad_cosines(&self.net, cx.val, &self.specs(), &cx.last_shared)?;
+        let specs = self.specs();
+        let (vals, cosines) = if !cosine::measured(&specs, &cx.last_shared, cx.val) {
+            let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
+            (vals, Vec::new())
+        } else if self.net.activation_bytes(padded(cx.val.len())) <= SHARED_PASS_BYTES {
+            // One forward pass, kept with its graph, for both.
+            let logits = eval::forward(&self.net, cx.val);
+            let vals = eval::outputs(&self.net, &logits, cx.val, &specs, &cx.data.tasks, None)?;
+            let cosines =
+                cosine::grad_cosines(&self.net, &logits, cx.val, &specs, &cx.last_shared)?;
+            (vals, cosines)
+        } else {
+            let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
+            let rows = padded(cx.val.len().min(cosine::COSINE_ROWS)) as i64;
+            let logits = self.net.forward(&cx.val.x.narrow(0, 0, rows), None);
+            let cosines =
+                cosine::grad_cosines(&self.net, &logits, cx.val, &specs, &cx.last_shared)?;
+            (vals, cosines)
+        };
         let n_train = cx.train.len();
         self.weighting.end_epoch(n_train)?;
         let mut stopping = Vec::new();

@@ -104,9 +104,29 @@ pub(crate) fn evaluate(
     spreads: Option<&Spreads>,
 ) -> Result<Vec<SplitOutput>, TrainError> {
     let _guard = tch::no_grad_guard();
+    outputs(net, &forward(net, input), input, specs, tasks, spreads)
+}
+
+/// Every member's outputs on the split's rows and their padding: what
+/// [`outputs`] reads. Outside `no_grad` it keeps its graph, so that the
+/// validation pass after an epoch can also give the gradient cosine.
+pub(crate) fn forward(net: &Net, input: &SplitInput) -> Tensor {
+    net.forward(&input.x.narrow(0, 0, padded(input.ids.len()) as i64), None)
+}
+
+/// [`evaluate`] from `logits`, the network's [`forward`] on the split.
+pub(crate) fn outputs(
+    net: &Net,
+    logits: &Tensor,
+    input: &SplitInput,
+    specs: &[&LossSpec],
+    tasks: &[TaskLabels],
+    spreads: Option<&Spreads>,
+) -> Result<Vec<SplitOutput>, TrainError> {
+    let _guard = tch::no_grad_guard();
+    let logits = logits.detach();
     let n = input.ids.len();
     let rows = padded(n) as i64;
-    let logits = net.forward(&input.x.narrow(0, 0, rows), None);
     let members = logits.size()[0];
     let targets = input.targets.narrow(rows).expand(members);
     let values = loss::compute_members(specs, &logits, &targets)?.values()?;

@@ -384,6 +384,13 @@ impl Net {
             .collect()
     }
 
+    /// Bytes of every layer's outputs for `rows` rows of every member: what a
+    /// forward pass kept for its backward pass holds beyond the weights.
+    pub(crate) fn activation_bytes(&self, rows: usize) -> usize {
+        let widths: usize = self.layers.iter().map(|l| l.fan().1).sum();
+        widths * rows * self.members() * self.kind.elt_size_in_bytes()
+    }
+
     /// Whether each of [`Net::parameters`] belongs to the shared layers
     /// (every task's loss reaches it) rather than to one branch.
     pub(crate) fn shared_mask(&self) -> Vec<bool> {
