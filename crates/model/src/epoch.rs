@@ -354,17 +354,20 @@ impl Active {
         let (vals, cosines) = if !cosine::measured(&specs, &cx.last_shared, cx.val) {
             let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
             (vals, Vec::new())
-        } else if self.net.activation_bytes(padded(cx.val.len())) <= SHARED_PASS_BYTES {
-            // One forward pass, kept with its graph, for both.
-            let logits = eval::forward(&self.net, cx.val);
-            let vals = eval::outputs(&self.net, &logits, cx.val, &specs, &cx.data.tasks, None)?;
-            let cosines =
-                cosine::grad_cosines(&self.net, &logits, cx.val, &specs, &cx.last_shared)?;
-            (vals, cosines)
         } else {
-            let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
-            let rows = padded(cx.val.len().min(cosine::COSINE_ROWS)) as i64;
-            let logits = self.net.forward(&cx.val.x.narrow(0, 0, rows), None);
+            // One forward pass, kept with its graph, serves both; unless
+            // its activations would be large: then the cosine takes a pass
+            // over its own rows.
+            let kept = self.net.activation_bytes(padded(cx.val.len()));
+            let (vals, logits) = if kept <= SHARED_PASS_BYTES {
+                let logits = eval::forward(&self.net, cx.val);
+                let vals = eval::outputs(&self.net, &logits, cx.val, &specs, &cx.data.tasks, None)?;
+                (vals, logits)
+            } else {
+                let rows = padded(cx.val.len().min(cosine::COSINE_ROWS)) as i64;
+                let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
+                (vals, self.net.forward(&cx.val.x.narrow(0, 0, rows), None))
+            };
             let cosines =
                 cosine::grad_cosines(&self.net, &logits, cx.val, &specs, &cx.last_shared)?;
             (vals, cosines)
