@@ -3,7 +3,7 @@
 
 use tch::Tensor;
 
-use crate::batch::SplitInput;
+use crate::batch::{padded, SplitInput};
 use crate::eval::tensor_to_vec;
 use crate::loss::{self, LossSpec, Targets};
 use crate::net::Net;
@@ -21,14 +21,15 @@ pub(crate) fn measured(specs: &[&LossSpec], shared: &[bool], val: &SplitInput) -
 
 /// Per member, the cosine between each pair of tasks' loss gradients on
 /// the parameters marked in `shared` (the last shared layer), on up to
-/// [`COSINE_ROWS`] validation samples. `logits` is the validation pass's
+/// [`COSINE_ROWS`] validation samples. `pass` is the validation pass's
 /// [`crate::eval::forward`], taken with its graph: the pass that gives the
 /// epoch's validation metrics serves here too (its rows past the first
-/// [`COSINE_ROWS`] take no part), and the gradient stops at the last
-/// shared layer, so measuring costs a backward pass through the heads.
+/// [`COSINE_ROWS`] take no part). Without one, the cosine makes a forward
+/// pass of its own over those rows. The gradient stops at the last shared
+/// layer, so measuring costs a backward pass through the heads.
 pub(crate) fn grad_cosines(
     net: &Net,
-    logits: &Tensor,
+    pass: Option<&Tensor>,
     val: &SplitInput,
     specs: &[&LossSpec],
     shared: &[bool],
@@ -37,7 +38,16 @@ pub(crate) fn grad_cosines(
         return Ok(Vec::new());
     }
     let tasks = specs[0].tasks.len();
-    let real = val.ids.len().min(COSINE_ROWS) as i64;
+    let real = val.ids.len().min(COSINE_ROWS);
+    let own;
+    let logits = match pass {
+        Some(logits) => logits,
+        None => {
+            own = net.forward(&val.x.narrow(0, 0, padded(real) as i64), None);
+            &own
+        }
+    };
+    let real = real as i64;
     let rows = logits.size()[1];
     let k = specs.len() as i64;
     let t = val.targets.narrow(rows);
@@ -154,11 +164,10 @@ head_depth = 1
             }
         }
 
-        // The cosine from the whole pass is the cosine from a pass over the
-        // first COSINE_ROWS rows alone: the rows after them take no part.
-        let got = grad_cosines(&net, &logits, &val, &specs, &shared).unwrap();
-        let first = net.forward(&val.x.narrow(0, 0, COSINE_ROWS as i64), None);
-        let want = grad_cosines(&net, &first, &val, &specs, &shared).unwrap();
+        // The cosine from the whole pass is the cosine from its own pass
+        // over the first COSINE_ROWS rows: the rows after them take no part.
+        let got = grad_cosines(&net, Some(&logits), &val, &specs, &shared).unwrap();
+        let want = grad_cosines(&net, None, &val, &specs, &shared).unwrap();
         assert_eq!(got.len(), 2, "a cosine list per member");
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g.len(), 1, "one pair of tasks");

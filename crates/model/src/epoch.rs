@@ -354,22 +354,18 @@ impl Active {
         let (vals, cosines) = if !cosine::measured(&specs, &cx.last_shared, cx.val) {
             let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
             (vals, Vec::new())
-        } else {
-            // One forward pass, kept with its graph, serves both; unless
-            // its activations would be large: then the cosine takes a pass
-            // over its own rows.
-            let kept = self.net.activation_bytes(padded(cx.val.len()));
-            let (vals, logits) = if kept <= SHARED_PASS_BYTES {
-                let logits = eval::forward(&self.net, cx.val);
-                let vals = eval::outputs(&self.net, &logits, cx.val, &specs, &cx.data.tasks, None)?;
-                (vals, logits)
-            } else {
-                let rows = padded(cx.val.len().min(cosine::COSINE_ROWS)) as i64;
-                let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
-                (vals, self.net.forward(&cx.val.x.narrow(0, 0, rows), None))
-            };
+        } else if self.net.activation_bytes(padded(cx.val.len())) <= SHARED_PASS_BYTES {
+            // One forward pass, kept with its graph, serves both.
+            let logits = eval::forward(&self.net, cx.val);
+            let vals = eval::outputs(&self.net, &logits, cx.val, &specs, &cx.data.tasks, None)?;
             let cosines =
-                cosine::grad_cosines(&self.net, &logits, cx.val, &specs, &cx.last_shared)?;
+                cosine::grad_cosines(&self.net, Some(&logits), cx.val, &specs, &cx.last_shared)?;
+            (vals, cosines)
+        } else {
+            // Its activations would be large: the cosine takes a pass over
+            // its own rows.
+            let vals = evaluate(&self.net, cx.val, &specs, &cx.data.tasks, None)?;
+            let cosines = cosine::grad_cosines(&self.net, None, cx.val, &specs, &cx.last_shared)?;
             (vals, cosines)
         };
         let n_train = cx.train.len();
